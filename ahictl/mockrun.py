@@ -1,0 +1,288 @@
+"""Run the real Pulumi program (or any function that declares resources) under Pulumi's mocks.
+
+No Pulumi CLI, provider plugin, AWS account or network is involved: the SDK sends every resource
+registration to an in-process monitor that records it (type, name, parent, resource options and
+inputs) and answers with deterministic outputs, the way AWS would shape them. The offline plan and
+the tests both read that record, so what they show is what the program really declares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import runpy
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.config import CONFIG
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+#: Account and region the mocks use when the configuration does not give them.
+DEFAULT_ACCOUNT_ID = "111122223333"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass
+class PlannedResource:
+    """One resource the program registered, with its options and inputs (camelCase keys)."""
+
+    urn: str
+    type: str
+    name: str
+    parent_urn: str
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    provider: str
+    ignore_changes: list[str]
+    depends_on: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    @property
+    def parent_name(self) -> str:
+        """The name part of the parent's URN ('' for the stack itself)."""
+        return self.parent_urn.rsplit("::", 1)[-1] if self.parent_urn else ""
+
+    @property
+    def provider_name(self) -> str:
+        """Name of the explicit provider resource the resource uses ('' when it uses a default provider)."""
+        if not self.provider:
+            return ""
+        urn = (
+            self.provider.split("::" + self.provider.rsplit("::", 1)[-1])[0] if "::" in self.provider else self.provider
+        )
+        return urn.rsplit("::", 1)[-1]
+
+
+@dataclass
+class ProgramRun:
+    """Everything one run of a program under mocks declared."""
+
+    project: str
+    stack: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    warnings: list[str]
+
+    def by_type(self, type_: str) -> list[PlannedResource]:
+        """Resources of one type token, in registration order."""
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> PlannedResource:
+        """The single resource of that type (and name, if given); fails loudly otherwise."""
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(type_)]
+            raise LookupError(f"expected one {type_} named {name!r}, found {len(found)} among {names}")
+        return found[0]
+
+    def named(self, name: str) -> PlannedResource:
+        """The resource with this logical name."""
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one resource named {name!r}, found {len(found)}")
+        return found[0]
+
+    def children_of(self, parent: PlannedResource) -> list[PlannedResource]:
+        """Direct children of a resource."""
+        return [r for r in self.resources if r.parent_urn == parent.urn]
+
+
+def _short_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Deterministic stand-ins for what AWS would return: same inputs, same outputs, every run."""
+
+    def __init__(self, account_id: str, region: str) -> None:
+        self.account_id = account_id
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        name, account, region = args.name, self.account_id, self.region
+        state: dict[str, Any] = dict(inputs)
+        rid = f"{name}-id"
+        if args.typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name + '-')}{_short_hash(name)}"
+            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=region, id=bucket)
+            rid = bucket
+        elif args.typ == "aws:kms/key:Key":
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{account}/{region}/{name}"))
+            state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
+            rid = key_id
+        elif args.typ == "aws:iam/role:Role":
+            role_name = inputs.get("name", name)
+            state.update(name=role_name, arn=f"arn:aws:iam::{account}:role{inputs.get('path', '/')}{role_name}")
+            rid = role_name
+        elif args.typ == "aws:iam/policy:Policy":
+            policy_name = inputs.get("name", name)
+            state.update(name=policy_name, arn=f"arn:aws:iam::{account}:policy{inputs.get('path', '/')}{policy_name}")
+            rid = state["arn"]
+        elif args.typ == "aws:iam/group:Group":
+            group_name = inputs.get("name", name)
+            state.update(name=group_name, arn=f"arn:aws:iam::{account}:group{inputs.get('path', '/')}{group_name}")
+            rid = group_name
+        elif args.typ == "aws:iam/user:User":
+            user_name = inputs.get("name", name)
+            state.update(name=user_name, arn=f"arn:aws:iam::{account}:user{inputs.get('path', '/')}{user_name}")
+            rid = user_name
+        elif args.typ == "aws-native:healthimaging:Datastore":
+            datastore_id = _short_hash(f"{account}/{region}/{name}", 32)
+            state.update(
+                datastoreId=datastore_id,
+                datastoreArn=f"arn:aws:medical-imaging:{region}:{account}:datastore/{datastore_id}",
+                datastoreStatus="ACTIVE",
+            )
+            rid = datastore_id
+        elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
+            instance = inputs.get("instanceArn", "arn:aws:sso:::instance/ssoins-0000000000000000")
+            ps_id = f"ps-{_short_hash(name, 16)}"
+            state.update(arn=f"{instance.replace(':instance/', ':permissionSet/')}/{ps_id}")
+            rid = f"{state['arn']},{instance}"
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":  # noqa: S105 - a function token, not a secret
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/mock",
+                "userId": "MOCK",
+            }, None
+        if args.token == "aws:index/getRegion:getRegion":  # noqa: S105 - a function token, not a secret
+            return {"name": self.region, "region": self.region}, None
+        if args.token == "aws:index/getPartition:getPartition":  # noqa: S105 - a function token, not a secret
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that also records each registration's resource options, which
+    ``MockResourceArgs`` does not carry."""
+
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        from pulumi.runtime import rpc
+
+        inputs = _sync_await(_deserialize(rpc, request.object))
+        registration = self.resources.get(response.urn)
+        self.recorded.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent_urn=request.parent,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                provider=request.provider,
+                ignore_changes=list(request.ignoreChanges),
+                depends_on=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                inputs=inputs,
+                outputs=dict(registration.state) if registration else {},
+                id=registration.id if registration else "",
+            )
+        )
+        return response
+
+
+async def _deserialize(rpc: Any, struct: Any) -> dict[str, Any]:
+    return dict(rpc.deserialize_properties(struct))
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, pulumi.Output):
+        return _sync_await(value.future())
+    return value
+
+
+def close_event_loop() -> None:
+    """Close the event loop the SDK ran on, so that interpreter exit stays quiet."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_event_loop()
+        if not loop.is_closed():
+            loop.close()
+
+
+def run(
+    program: Path | Callable[[], None],
+    *,
+    config: Mapping[str, str] | None = None,
+    project: str = "healthimaging-setup",
+    stack: str = "dev",
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region: str = DEFAULT_REGION,
+) -> ProgramRun:
+    """Run ``program`` (a ``__main__.py`` path or a function) under mocks and return what it declared.
+
+    ``config`` holds fully qualified keys (``<project>:<key>``) with string values, as the engine passes
+    them. Exceptions the program raises (such as invalid configuration) propagate unchanged.
+    """
+    runtime_settings.ROOT.set(None)
+    CONFIG.set({})
+    mocks = PlanMocks(account_id, region)
+    monitor = RecordingMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"ahictl.mockrun.{id(collector)}")
+    logger.propagate = False
+    logger.addHandler(collector)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}))
+    settings = runtime_settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+
+    try:
+        if callable(program):
+            program()
+        else:
+            program_dir = str(Path(program).resolve().parent)
+            if program_dir not in sys.path:
+                sys.path.insert(0, program_dir)
+            runpy.run_path(str(program), run_name="__main__")
+    except BaseException:
+        # Let registrations already queued (the stack itself, at least) finish, then re-raise.
+        with contextlib.suppress(Exception):
+            _sync_await(wait_for_rpcs())
+        logger.removeHandler(collector)
+        raise
+    _sync_await(wait_for_rpcs())
+
+    root = runtime_settings.get_root_resource()
+    outputs = {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
+    _sync_await(wait_for_rpcs())
+    logger.removeHandler(collector)
+    return ProgramRun(
+        project=project, stack=stack, resources=monitor.recorded, outputs=outputs, warnings=collector.messages
+    )

@@ -1,0 +1,27 @@
+"""Reusable Pulumi components for an AWS HealthImaging setup.
+
+- :class:`ImagingBucketPair`: the input bucket (DICOM P10 files) and the output bucket (import results).
+- :class:`ImagingDatastore`: the HealthImaging data store and its customer managed key.
+- :class:`ImportJobRole`: the role HealthImaging assumes to run import jobs.
+
+Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
+by the pure functions of :mod:`components.validation`.
+"""
+
+from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
+from .datastore import ImagingDatastore, ImagingDatastoreArgs
+from .import_role import ImportJobRole, ImportJobRoleArgs
+from .secure_bucket import SecureBucket, SecureBucketArgs
+from .validation import InvalidInputError
+
+__all__ = [
+    "ImagingBucketPair",
+    "ImagingBucketPairArgs",
+    "ImagingDatastore",
+    "ImagingDatastoreArgs",
+    "ImportJobRole",
+    "ImportJobRoleArgs",
+    "InvalidInputError",
+    "SecureBucket",
+    "SecureBucketArgs",
+]

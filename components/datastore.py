@@ -1,0 +1,192 @@
+"""The HealthImaging data store, guarded against accidental replacement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NotRequired, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_aws_native as aws_native
+
+from . import policies, validation
+from ._resource_options import PACKAGE, child_options
+from .kms import customer_managed_key
+
+ENCRYPTION_CUSTOMER_MANAGED_KEY = "customer-managed-key"
+ENCRYPTION_AWS_OWNED_KEY = "aws-owned-key"
+DATASTORE_ENCRYPTION_CHOICES = (ENCRYPTION_CUSTOMER_MANAGED_KEY, ENCRYPTION_AWS_OWNED_KEY)
+
+#: Properties of ``aws-native:healthimaging:Datastore`` that are create-only: pulumi-aws-native replaces
+#: the data store when any of them changes (a single tag edit included).
+CREATE_ONLY_PROPERTIES = ("datastoreName", "kmsKeyArn", "tags")
+
+
+class ImagingDatastoreArgs(TypedDict):
+    """Arguments of :class:`ImagingDatastore`."""
+
+    account_id: str
+    """The 12-digit AWS account of the data store (key policy)."""
+    region: str
+    """The region of the data store (key policy)."""
+    datastore_name: str
+    """Name of the data store: 1 to 256 characters of letters, digits and ``. _ / # -``. Names need not be unique."""
+    encryption: NotRequired[str]
+    """Default: ``customer-managed-key``: the component creates a key whose policy lets HealthImaging use it
+    (rotation on, 30-day deletion window), unless ``kms_key_arn`` supplies one. ``aws-owned-key`` uses a key
+    that AWS owns and manages (logs a warning: the account can neither audit nor revoke its use)."""
+    kms_key_arn: NotRequired[str]
+    """Default: none. ARN of an existing customer managed key to use instead of creating one. Its key policy
+    must allow HealthImaging as :func:`components.policies.datastore_key_policy` does."""
+    key_alias: NotRequired[str]
+    """Default: ``<datastore_name>-key`` with characters KMS aliases refuse replaced by ``-``."""
+    tags: NotRequired[Mapping[str, str]]
+    """Default: none. Tags of the data store (and of its key), set when the data store is created."""
+    allow_replacement: NotRequired[bool]
+    """Default: False. The data store's name, key and tags are create-only: any change would replace the
+    data store, and a data store that holds image sets cannot be deleted. While False, changes to them are
+    ignored after creation (and reported with a warning). True applies them by replacing the data store."""
+    protect_data: NotRequired[bool]
+    """Default: True. ``protect`` and ``retain_on_delete`` on the data store and its key."""
+
+
+def validate_datastore_args(args: ImagingDatastoreArgs) -> list[str]:
+    """Every problem with the arguments, as sentences naming the argument (empty when valid)."""
+    problems: list[str] = []
+    problems += validation.account_id_problems("account_id", args.get("account_id"))
+    problems += validation.region_problems("region", args.get("region", ""), allow_unlisted=True)
+    problems += validation.datastore_name_problems("datastore_name", args.get("datastore_name", ""))
+    encryption = args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY)
+    problems += validation.choice_problems("encryption", encryption, DATASTORE_ENCRYPTION_CHOICES)
+    if args.get("kms_key_arn"):
+        if encryption == ENCRYPTION_AWS_OWNED_KEY:
+            problems.append("kms_key_arn is set but encryption is 'aws-owned-key'; remove one of the two.")
+        elif not problems:
+            problems += validation.kms_key_arn_problems(
+                "kms_key_arn",
+                args["kms_key_arn"],
+                region=args["region"],
+                account_id=args["account_id"],
+                allow_cross_account=True,
+            )
+    if args.get("tags"):
+        problems += validation.tags_problems("tags", args["tags"])
+    return problems
+
+
+def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
+    """One warning per safety default that the arguments switch off."""
+    warnings = []
+    if args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY) == ENCRYPTION_AWS_OWNED_KEY:
+        warnings.append(
+            "The data store uses an AWS owned key, not a customer managed key: the account cannot audit, "
+            "rotate or revoke access to the key that protects the images."
+        )
+    if args.get("allow_replacement", False):
+        warnings.append(
+            "Data store replacement is ALLOWED: a change of its name, key or tags replaces the data store. "
+            "A data store with image sets cannot be deleted, so the replacement fails or leaves a new, empty store."
+        )
+    if not args.get("protect_data", True):
+        warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
+    return warnings
+
+
+def drift_warnings(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Warnings for create-only properties whose desired value differs from the deployed one."""
+    warnings = []
+    labels = {"datastoreName": "name", "kmsKeyArn": "KMS key", "tags": "tags"}
+    for prop in CREATE_ONLY_PROPERTIES:
+        want, have = desired.get(prop), actual.get(prop)
+        if prop == "tags":
+            want, have = dict(want or {}), dict(have or {})
+        if want is not None and have is not None and want != have:
+            warnings.append(
+                f"The data store's {labels[prop]} is {have!r} but the configuration asks for {want!r}. "
+                "It is create-only and replacing a data store loses access to its image sets, so the change is "
+                "ignored. Restore the setting, or see README 'Changing the data store' to migrate deliberately."
+            )
+    return warnings
+
+
+def key_alias_for(datastore_name: str) -> str:
+    """A KMS alias name derived from the data store name (aliases accept ``[A-Za-z0-9/_-]``)."""
+    cleaned = "".join(c if c.isalnum() or c in "/_-" else "-" for c in datastore_name)
+    return f"{cleaned[:200]}-key"
+
+
+class ImagingDatastore(pulumi.ComponentResource):
+    """An ``aws-native:healthimaging:Datastore``, encrypted with a customer managed key by default,
+    protected, retained on delete and never replaced by a configuration edit unless explicitly allowed."""
+
+    datastore_id: pulumi.Output[str]
+    """The data store ID (32 lowercase letters and digits), used by import jobs."""
+    datastore_arn: pulumi.Output[str]
+    """The data store ARN, used in the import role's trust policy."""
+    datastore_status: pulumi.Output[str]
+    """CREATING, ACTIVE, CREATE_FAILED, DELETING or DELETED."""
+    kms_key_arn: pulumi.Output[Optional[str]]
+    """ARN of the customer managed key that encrypts the data store, or None with an AWS owned key."""
+
+    def __init__(self, name: str, args: ImagingDatastoreArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        validation.raise_if_problems(f"ImagingDatastore {name!r}", validate_datastore_args(args))
+        super().__init__(f"{PACKAGE}:index:ImagingDatastore", name, None, opts)
+        for warning in datastore_warnings(args):
+            pulumi.log.warn(warning, resource=self)
+        protect_data = args.get("protect_data", True)
+        tags = dict(args.get("tags", {}))
+
+        key_arn: Optional[pulumi.Input[str]] = None
+        if args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY) == ENCRYPTION_CUSTOMER_MANAGED_KEY:
+            if args.get("kms_key_arn"):
+                key_arn = args["kms_key_arn"]
+            else:
+                key: aws.kms.Key = customer_managed_key(
+                    f"{name}-key",
+                    parent=self,
+                    description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
+                    policy=policies.datastore_key_policy(args["account_id"], args["region"]),
+                    alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
+                    protect_data=protect_data,
+                    tags=tags or None,
+                )
+                key_arn = key.arn
+
+        allow_replacement = args.get("allow_replacement", False)
+        datastore = aws_native.healthimaging.Datastore(
+            name,
+            datastore_name=args["datastore_name"],
+            kms_key_arn=key_arn,
+            tags=tags or None,
+            opts=child_options(
+                self,
+                protect_data=protect_data,
+                ignore_changes=None if allow_replacement else list(CREATE_ONLY_PROPERTIES),
+            ),
+        )
+        if not allow_replacement:
+            desired = {"datastoreName": args["datastore_name"], "kmsKeyArn": key_arn, "tags": tags or None}
+
+            def report_drift(actual: list[Any]) -> None:
+                deployed = {"datastoreName": actual[0], "kmsKeyArn": actual[1], "tags": actual[2]}
+                for message in drift_warnings({**desired, "kmsKeyArn": actual[3]}, deployed):
+                    pulumi.log.warn(message, resource=self)
+
+            pulumi.Output.all(
+                datastore.datastore_name, datastore.kms_key_arn, datastore.tags, pulumi.Output.from_input(key_arn)
+            ).apply(report_drift)
+
+        self.datastore_id = datastore.datastore_id
+        self.datastore_arn = datastore.datastore_arn
+        self.datastore_status = datastore.datastore_status.apply(
+            lambda status: str(status) if status is not None else ""
+        )
+        self.kms_key_arn = pulumi.Output.from_input(key_arn)
+        self.register_outputs(
+            {
+                "datastore_id": self.datastore_id,
+                "datastore_arn": self.datastore_arn,
+                "datastore_status": self.datastore_status,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )

@@ -1,0 +1,213 @@
+"""One S3 bucket with its security controls: the building block of the bucket pair and the log bucket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from . import policies
+from ._resource_options import PACKAGE, child_options
+
+#: Days after which S3 aborts an incomplete multipart upload and frees its parts.
+ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7
+#: Days a noncurrent (overwritten or deleted) object version is kept before it expires.
+DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90
+
+
+class SecureBucketArgs(TypedDict):
+    """Arguments of :class:`SecureBucket`. Every control is on unless switched off here.
+
+    This component applies exactly what it is given; :class:`~components.bucket_pair.ImagingBucketPair`
+    validates the arguments and warns about every control that is switched off.
+    """
+
+    account_id: str
+    """The 12-digit account that owns the bucket. Used in the log-delivery policy conditions."""
+    bucket_name: NotRequired[str]
+    """Exact bucket name. Default: none; then ``bucket_prefix`` gives a generated name."""
+    bucket_prefix: NotRequired[str]
+    """Prefix for a generated, globally unique name (at most 37 characters). Used without ``bucket_name``."""
+    account_regional: NotRequired[bool]
+    """Default: False. True creates the bucket in the account-regional namespace; ``bucket_name`` must then
+    end in ``-<account>-<region>-an``. Such names cannot be taken by another account."""
+    kms_key_arn: NotRequired[Optional[pulumi.Input[str]]]
+    """Default: none, which means SSE-S3. A KMS key ARN turns on SSE-KMS with that key (Security Hub S3.17)."""
+    bucket_key_enabled: NotRequired[bool]
+    """Default: True. S3 Bucket Keys cut KMS requests (and cost) for SSE-KMS."""
+    block_public_access: NotRequired[bool]
+    """Default: True. All four Block Public Access settings (S3.1/S3.8)."""
+    enforce_bucket_owner: NotRequired[bool]
+    """Default: True. Object ownership BucketOwnerEnforced: ACLs are disabled (S3.12)."""
+    versioning: NotRequired[bool]
+    """Default: True. Keeps every version of every object (S3.14)."""
+    require_tls: NotRequired[bool]
+    """Default: True. Bucket policy denies requests without TLS or with TLS older than 1.2 (S3.5)."""
+    noncurrent_version_expiration_days: NotRequired[int]
+    """Default: 90. Noncurrent object versions expire this many days after they stop being current."""
+    current_version_expiration_days: NotRequired[Optional[int]]
+    """Default: none: current object versions never expire. A number of days expires them (data loss)."""
+    accept_access_logs_from: NotRequired[Sequence[pulumi.Input[str]]]
+    """Default: none. ARNs of buckets whose server access logs this bucket accepts (makes it a log bucket)."""
+    force_destroy: NotRequired[bool]
+    """Default: False. True lets ``pulumi destroy`` delete the bucket with every object in it."""
+    protect_data: NotRequired[bool]
+    """Default: True. ``protect`` and ``retain_on_delete`` on the bucket; ``retain_on_delete`` on its
+    controls, so that a destroy never leaves a retained bucket without encryption or public access block."""
+    tags: NotRequired[Mapping[str, str]]
+    """Default: none. Tags for the bucket."""
+
+
+class SecureBucket(pulumi.ComponentResource):
+    """An S3 bucket with Block Public Access, ACLs disabled, default encryption, versioning,
+    lifecycle rules and a TLS-only bucket policy. Server access logging is wired by the caller
+    (:class:`~components.bucket_pair.ImagingBucketPair`), which knows the log bucket."""
+
+    bucket_name: pulumi.Output[str]
+    """The bucket's name."""
+    bucket_arn: pulumi.Output[str]
+    """The bucket's ARN."""
+
+    def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(f"{PACKAGE}:index:SecureBucket", name, None, opts)
+        protect_data = args.get("protect_data", True)
+        kms_key_arn = args.get("kms_key_arn")
+        versioning = args.get("versioning", True)
+
+        bucket = aws.s3.Bucket(
+            name,
+            bucket=args.get("bucket_name"),
+            bucket_prefix=None if args.get("bucket_name") else args.get("bucket_prefix"),
+            bucket_namespace="account-regional" if args.get("account_regional", False) else None,
+            force_destroy=args.get("force_destroy", False),
+            tags=dict(args["tags"]) if args.get("tags") else None,
+            opts=child_options(self, protect_data=protect_data),
+        )
+        # The controls below are retained on delete with the bucket: a `pulumi destroy` that keeps the
+        # bucket must not strip it of its public access block, encryption or policy first.
+        control_opts = child_options(self, retain_on_delete=protect_data)
+        controls: list[pulumi.Resource] = []
+
+        if args.get("block_public_access", True):
+            controls.append(
+                aws.s3.BucketPublicAccessBlock(
+                    f"{name}-public-access-block",
+                    bucket=bucket.id,
+                    block_public_acls=True,
+                    block_public_policy=True,
+                    ignore_public_acls=True,
+                    restrict_public_buckets=True,
+                    opts=control_opts,
+                )
+            )
+        if args.get("enforce_bucket_owner", True):
+            controls.append(
+                aws.s3.BucketOwnershipControls(
+                    f"{name}-ownership-controls",
+                    bucket=bucket.id,
+                    rule={"object_ownership": "BucketOwnerEnforced"},
+                    opts=control_opts,
+                )
+            )
+
+        if kms_key_arn is not None:
+            default_encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict = {
+                "sse_algorithm": "aws:kms",
+                "kms_master_key_id": kms_key_arn,
+            }
+        else:
+            default_encryption = {"sse_algorithm": "AES256"}
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": default_encryption,
+                    "bucket_key_enabled": kms_key_arn is not None and args.get("bucket_key_enabled", True),
+                    # Objects encrypted with keys the account does not hold (SSE-C) are refused.
+                    "blocked_encryption_types": ["SSE-C"],
+                }
+            ],
+            opts=control_opts,
+        )
+
+        versioning_resource = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled" if versioning else "Suspended"},
+            opts=control_opts,
+        )
+
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=lifecycle_rules(
+                noncurrent_version_expiration_days=args.get(
+                    "noncurrent_version_expiration_days", DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS
+                ),
+                current_version_expiration_days=args.get("current_version_expiration_days"),
+            ),
+            opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
+        )
+
+        log_sources = list(args.get("accept_access_logs_from", []))
+        if args.get("require_tls", True) or log_sources:
+            policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
+                lambda values: json.dumps(
+                    policies.bucket_policy(
+                        values[0],
+                        require_tls=args.get("require_tls", True),
+                        extra_statements=(
+                            [policies.access_log_delivery_statement(values[0], values[1:], args["account_id"])]
+                            if values[1:]
+                            else []
+                        ),
+                    )
+                )
+            )
+            aws.s3.BucketPolicy(
+                f"{name}-policy",
+                bucket=bucket.id,
+                policy=policy_json,
+                # S3 refuses policies while Block Public Access is being applied; order them.
+                opts=child_options(self, retain_on_delete=protect_data, depends_on=controls),
+            )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.register_outputs({"bucket_name": self.bucket_name, "bucket_arn": self.bucket_arn})
+
+
+def lifecycle_rules(
+    *, noncurrent_version_expiration_days: int, current_version_expiration_days: int | None
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """Lifecycle rules: abort stale multipart uploads, expire old noncurrent versions and, only when
+    asked for, current versions. Each rule applies to the whole bucket (empty prefix filter)."""
+    whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgsDict = {"prefix": ""}
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": whole_bucket,
+            "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS},
+        },
+        {
+            "id": "expire-noncurrent-versions",
+            "status": "Enabled",
+            "filter": whole_bucket,
+            "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_expiration_days},
+        },
+    ]
+    if current_version_expiration_days is not None:
+        rules.append(
+            {
+                "id": "expire-current-versions",
+                "status": "Enabled",
+                "filter": whole_bucket,
+                "expiration": {"days": current_version_expiration_days},
+            }
+        )
+    return rules
