@@ -175,9 +175,9 @@ class RecordingMonitor(MockMonitor):
     """A mock monitor that also records each registration's resource options, which
     ``MockResourceArgs`` does not carry."""
 
-    def __init__(self, mocks: PlanMocks) -> None:
+    def __init__(self, mocks: PlanMocks, recorded: list[PlannedResource] | None = None) -> None:
         super().__init__(mocks)
-        self.recorded: list[PlannedResource] = []
+        self.recorded: list[PlannedResource] = [] if recorded is None else recorded
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -243,16 +243,18 @@ def run(
     stack: str = "dev",
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
+    recorded: list[PlannedResource] | None = None,
 ) -> ProgramRun:
     """Run ``program`` (a ``__main__.py`` path or a function) under mocks and return what it declared.
 
     ``config`` holds fully qualified keys (``<project>:<key>``) with string values, as the engine passes
-    them. Exceptions the program raises (such as invalid configuration) propagate unchanged.
+    them. Exceptions the program raises (such as invalid configuration) propagate unchanged; pass a
+    list as ``recorded`` to see what was registered before the exception (it should be nothing).
     """
     runtime_settings.ROOT.set(None)
     CONFIG.set({})
     mocks = PlanMocks(account_id, region)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, recorded)
     collector = _WarningCollector()
     logger = logging.getLogger(f"ahictl.mockrun.{id(collector)}")
     logger.propagate = False

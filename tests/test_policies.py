@@ -1,0 +1,197 @@
+"""The policy documents, exactly, as pure functions build them."""
+
+from __future__ import annotations
+
+import json
+
+from components import policies
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+INPUT = "arn:aws:s3:::ahi-input"
+OUTPUT = "arn:aws:s3:::ahi-output"
+DATASTORE = f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/0123456789abcdef0123456789abcdef"
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/99999999-12ab-34cd-56ef-1234567890ab"
+
+S3_SAME_ACCOUNT = {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+VIA_S3 = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+
+
+def test_import_role_trust_policy_is_the_guides_without_forallvalues() -> None:
+    assert policies.import_role_trust_policy(ACCOUNT, DATASTORE) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowHealthImagingImportJobsForThisDatastore",
+                "Effect": "Allow",
+                "Principal": {"Service": "medical-imaging.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                    "ArnEquals": {"aws:SourceArn": DATASTORE},
+                },
+            }
+        ],
+    }
+
+
+def test_no_policy_uses_set_operators_on_single_valued_keys() -> None:
+    documents = [
+        policies.import_role_trust_policy(ACCOUNT, DATASTORE),
+        policies.import_role_permission_policy(
+            input_bucket_arn=INPUT,
+            output_bucket_arn=OUTPUT,
+            account_id=ACCOUNT,
+            region=REGION,
+            input_key_arn=KEY,
+            output_key_arn=KEY,
+        ),
+        policies.datastore_key_policy(ACCOUNT, REGION),
+        policies.bucket_key_policy(ACCOUNT),
+        policies.bucket_policy(
+            INPUT, require_tls=True, extra_statements=[policies.access_log_delivery_statement(INPUT, [OUTPUT], ACCOUNT)]
+        ),
+    ]
+    text = json.dumps(documents)
+    assert "ForAllValues" not in text
+    assert "ForAnyValue" not in text
+
+
+def test_import_role_permission_policy_without_kms_is_the_guides_three_statements() -> None:
+    assert policies.import_role_permission_policy(
+        input_bucket_arn=INPUT, output_bucket_arn=OUTPUT, account_id=ACCOUNT, region=REGION
+    ) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListInputAndOutputBuckets",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": [INPUT, OUTPUT],
+                "Condition": S3_SAME_ACCOUNT,
+            },
+            {
+                "Sid": "ReadDicomFilesFromInputBucket",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"{INPUT}/*",
+                "Condition": S3_SAME_ACCOUNT,
+            },
+            {
+                "Sid": "WriteImportResultsToOutputBucket",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"{OUTPUT}/*",
+                "Condition": S3_SAME_ACCOUNT,
+            },
+        ],
+    }
+
+
+def test_import_role_permission_policy_with_keys_adds_kms_through_s3_only() -> None:
+    document = policies.import_role_permission_policy(
+        input_bucket_arn=INPUT,
+        output_bucket_arn=OUTPUT,
+        account_id=ACCOUNT,
+        region=REGION,
+        input_key_arn=KEY,
+        output_key_arn=OTHER_KEY,
+    )
+    assert document["Statement"][3:] == [
+        {
+            "Sid": "DecryptInputObjectsThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": KEY,
+            "Condition": VIA_S3,
+        },
+        {
+            "Sid": "EncryptOutputObjectsThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": OTHER_KEY,
+            "Condition": VIA_S3,
+        },
+    ]
+    actions = json.dumps([s["Action"] for s in document["Statement"]])
+    assert "kms:Encrypt" not in actions
+    assert "*" not in actions
+
+
+def test_tls_only_bucket_policy() -> None:
+    assert policies.bucket_policy(INPUT, require_tls=True) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [INPUT, f"{INPUT}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyOutdatedTlsVersions",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [INPUT, f"{INPUT}/*"],
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            },
+        ],
+    }
+
+
+def test_bucket_policy_is_none_when_tls_is_opted_out_and_nothing_else_is_needed() -> None:
+    assert policies.bucket_policy(INPUT, require_tls=False) is None
+
+
+def test_access_log_delivery_is_limited_to_the_source_buckets_of_this_account() -> None:
+    log = "arn:aws:s3:::ahi-logs"
+    assert policies.access_log_delivery_statement(log, [OUTPUT, INPUT], ACCOUNT) == {
+        "Sid": "AllowServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log}/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": [INPUT, OUTPUT]}},
+    }
+
+
+def test_bucket_key_policy_keeps_the_account_in_control() -> None:
+    assert policies.bucket_key_policy(ACCOUNT) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EnableAccountControlThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def test_datastore_key_policy_lets_healthimaging_use_the_key_for_this_accounts_data_stores_only() -> None:
+    document = policies.datastore_key_policy(ACCOUNT, REGION)
+    assert document["Statement"][0] == policies.account_administration_statement(ACCOUNT)
+    assert document["Statement"][1] == {
+        "Sid": "AllowHealthImagingToUseTheKey",
+        "Effect": "Allow",
+        "Principal": {"Service": "medical-imaging.amazonaws.com"},
+        "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ReEncrypt*"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/*"},
+        },
+    }
+    assert len(document["Statement"]) == 2
+
+
+def test_arn_helpers() -> None:
+    assert policies.bucket_arn("ahi-input") == INPUT
+    assert policies.datastore_arn(REGION, ACCOUNT, "0123456789abcdef0123456789abcdef") == DATASTORE
+    assert policies.account_root_arn(ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:root"
