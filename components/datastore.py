@@ -102,7 +102,7 @@ def drift_warnings(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> lis
             want, have = dict(want or {}), dict(have or {})
         if want is not None and have is not None and want != have:
             warnings.append(
-                f"The data store's {labels[prop]} is {have!r} but the configuration asks for {want!r}. "
+                f"The deployed data store's {labels[prop]} ({have!r}) differs from the configuration ({want!r}). "
                 "It is create-only and replacing a data store loses access to its image sets, so the change is "
                 "ignored. Restore the setting, or see README 'Changing the data store' to migrate deliberately."
             )

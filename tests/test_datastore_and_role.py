@@ -1,0 +1,238 @@
+"""ImagingDatastore and ImportJobRole on their own, under mocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component
+
+from ahictl import mockrun
+from ahictl.mockrun import ProgramRun
+from components import ImagingDatastore, ImagingDatastoreArgs, ImportJobRole, InvalidInputError
+from components.datastore import drift_warnings, key_alias_for
+
+DATASTORE = "aws-native:healthimaging:Datastore"
+KEY_ARN = f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def datastore(**overrides: Any) -> ProgramRun:
+    args: ImagingDatastoreArgs = {
+        "account_id": DEV_ACCOUNT,
+        "region": DEV_REGION,
+        "datastore_name": "ahi-test-datastore",
+    }
+    args.update(overrides)  # type: ignore[typeddict-item]
+    return run_component(lambda: ImagingDatastore("datastore", args) and None)
+
+
+@pytest.fixture(scope="module")
+def default_datastore() -> ProgramRun:
+    return datastore(tags={"team": "imaging"})
+
+
+def test_datastore_is_protected_retained_and_ignores_create_only_changes(default_datastore: ProgramRun) -> None:
+    store = default_datastore.one(DATASTORE)
+    assert (store.protect, store.retain_on_delete) == (True, True)
+    assert sorted(store.ignore_changes) == ["datastoreName", "kmsKeyArn", "tags"]
+    assert store.inputs["datastoreName"] == "ahi-test-datastore"
+    assert store.inputs["tags"] == {"team": "imaging"}
+
+
+def test_datastore_is_encrypted_with_a_created_customer_managed_key(default_datastore: ProgramRun) -> None:
+    key = default_datastore.one("aws:kms/key:Key")
+    assert default_datastore.one(DATASTORE).inputs["kmsKeyArn"] == key.outputs["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    assert (key.protect, key.retain_on_delete) == (True, True)
+    statements = policy_of(key)["Statement"]
+    assert statements[1]["Principal"] == {"Service": "medical-imaging.amazonaws.com"}
+    assert default_datastore.one("aws:kms/alias:Alias").inputs["name"] == "alias/ahi-test-datastore-key"
+
+
+def test_datastore_logs_no_warning_by_default(default_datastore: ProgramRun) -> None:
+    assert default_datastore.warnings == []
+
+
+def test_supplied_key_is_used_as_is() -> None:
+    run = datastore(kms_key_arn=KEY_ARN)
+    assert run.by_type("aws:kms/key:Key") == []
+    assert run.one(DATASTORE).inputs["kmsKeyArn"] == KEY_ARN
+
+
+def test_aws_owned_key_creates_no_key_and_warns() -> None:
+    run = datastore(encryption="aws-owned-key")
+    assert run.by_type("aws:kms/key:Key") == []
+    assert "kmsKeyArn" not in run.one(DATASTORE).inputs
+    assert any("AWS owned key" in w for w in run.warnings)
+
+
+def test_allowing_replacement_removes_ignore_changes_and_warns() -> None:
+    run = datastore(allow_replacement=True)
+    assert run.one(DATASTORE).ignore_changes == []
+    assert any("replacement is ALLOWED" in w for w in run.warnings)
+
+
+def test_unprotected_datastore_and_key_warn() -> None:
+    run = datastore(protect_data=False)
+    for resource in (run.one(DATASTORE), run.one("aws:kms/key:Key")):
+        assert (resource.protect, resource.retain_on_delete) == (False, False)
+    assert any("Data protection is OFF for the data store" in w for w in run.warnings)
+
+
+def test_datastore_uses_the_aws_native_provider_it_is_given() -> None:
+    def build() -> None:
+        import pulumi_aws as aws
+        import pulumi_aws_native as aws_native
+
+        providers = [aws.Provider("aws", region=DEV_REGION), aws_native.Provider("native", region=DEV_REGION)]
+        ImagingDatastore(
+            "datastore",
+            {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "datastore_name": "ds"},
+            pulumi.ResourceOptions(providers=providers),
+        )
+
+    run = run_component(build)
+    assert run.one(DATASTORE).provider_name == "native"
+    assert run.one("aws:kms/key:Key").provider_name == "aws"
+
+
+def test_a_create_only_change_after_creation_is_reported() -> None:
+    class DeployedElsewhere(mockrun.PlanMocks):
+        """Answers as AWS would for a data store created earlier with another name and tags."""
+
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            rid, state = super().new_resource(args)
+            if args.typ == DATASTORE:
+                state.update(datastoreName="old-name", tags={"team": "radiology"})
+            return rid, state
+
+    original = mockrun.PlanMocks
+    mockrun.PlanMocks = DeployedElsewhere  # type: ignore[misc]
+    try:
+        run = datastore(datastore_name="new-name", tags={"team": "imaging"})
+    finally:
+        mockrun.PlanMocks = original  # type: ignore[misc]
+    assert any(
+        "The deployed data store's name ('old-name') differs from the configuration ('new-name')" in w
+        for w in run.warnings
+    )
+    assert any("The deployed data store's tags ({'team': 'radiology'}) differs" in w for w in run.warnings)
+
+
+def test_drift_warnings_is_a_pure_function() -> None:
+    assert drift_warnings({"datastoreName": "a", "tags": None}, {"datastoreName": "a", "tags": {}}) == []
+    (warning,) = drift_warnings({"kmsKeyArn": "k2"}, {"kmsKeyArn": "k1"})
+    assert warning.startswith("The deployed data store's KMS key ('k1') differs from the configuration ('k2')")
+
+
+def test_key_alias_is_derived_from_the_name() -> None:
+    assert key_alias_for("Hospital A/ct#1") == "Hospital-A/ct-1-key"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"datastore_name": "bad name"},
+            "datastore_name = 'bad name' contains characters HealthImaging does not accept",
+        ),
+        ({"encryption": "none"}, "encryption = 'none' is not one of"),
+        (
+            {"encryption": "aws-owned-key", "kms_key_arn": KEY_ARN},
+            "kms_key_arn is set but encryption is 'aws-owned-key'",
+        ),
+        ({"kms_key_arn": f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:alias/x"}, "is a KMS alias"),
+        ({"tags": {"aws:x": "y"}}, "reserved for AWS"),
+        ({"account_id": "12345"}, "account_id = '12345' has 5 digits"),
+    ],
+)
+def test_invalid_datastore_arguments_raise_before_anything_is_registered(
+    overrides: dict[str, Any], message: str
+) -> None:
+    recorded: list[mockrun.PlannedResource] = []
+    args: dict[str, Any] = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "datastore_name": "ds", **overrides}
+    with pytest.raises(InvalidInputError, match="ImagingDatastore 'datastore'") as raised:
+        mockrun.run(lambda: ImagingDatastore("datastore", args) and None, recorded=recorded)  # type: ignore[arg-type]
+    assert message in str(raised.value)
+    assert recorded == []
+
+
+# --- ImportJobRole ---------------------------------------------------------------------------------
+
+DATASTORE_ARN = f"arn:aws:medical-imaging:{DEV_REGION}:{DEV_ACCOUNT}:datastore/0123456789abcdef0123456789abcdef"
+INPUT = "arn:aws:s3:::ahi-input"
+OUTPUT = "arn:aws:s3:::ahi-output"
+
+
+def role(**overrides: Any) -> ProgramRun:
+    args: dict[str, Any] = {
+        "account_id": DEV_ACCOUNT,
+        "region": DEV_REGION,
+        "datastore_arn": pulumi.Output.from_input(DATASTORE_ARN),
+        "input_bucket_arn": INPUT,
+        "output_bucket_arn": OUTPUT,
+        "role_name": "ahi-test-ImportJobDataAccessRole",
+        **overrides,
+    }
+    return run_component(lambda: ImportJobRole("import-role", args) and None)  # type: ignore[arg-type]
+
+
+def test_role_trusts_only_healthimaging_for_the_one_data_store() -> None:
+    run = role()
+    trust = policy_of(run.one("aws:iam/role:Role"), "assumeRolePolicy")
+    assert trust["Statement"] == [
+        {
+            "Sid": "AllowHealthImagingImportJobsForThisDatastore",
+            "Effect": "Allow",
+            "Principal": {"Service": "medical-imaging.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": DEV_ACCOUNT},
+                "ArnEquals": {"aws:SourceArn": DATASTORE_ARN},
+            },
+        }
+    ]
+
+
+def test_role_permissions_without_keys_are_exactly_the_three_s3_statements() -> None:
+    run = role()
+    policy = run.one("aws:iam/rolePolicy:RolePolicy")
+    assert policy.inputs["name"] == "ImportJobDataAccess"
+    statements = policy_of(policy)["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        ("s3:ListBucket", [INPUT, OUTPUT]),
+        ("s3:GetObject", f"{INPUT}/*"),
+        ("s3:PutObject", f"{OUTPUT}/*"),
+    ]
+
+
+def test_role_permissions_with_keys_add_scoped_kms_statements() -> None:
+    run = role(input_kms_key_arn=KEY_ARN, output_kms_key_arn=pulumi.Output.from_input(KEY_ARN))
+    statements = policy_of(run.one("aws:iam/rolePolicy:RolePolicy"))["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in statements[3:]] == [
+        ("kms:Decrypt", KEY_ARN),
+        (["kms:Decrypt", "kms:GenerateDataKey"], KEY_ARN),
+    ]
+
+
+def test_role_with_a_key_output_that_resolves_to_none_gets_no_kms_statement() -> None:
+    run = role(input_kms_key_arn=pulumi.Output.from_input(None), output_kms_key_arn=pulumi.Output.from_input(None))
+    assert len(policy_of(run.one("aws:iam/rolePolicy:RolePolicy"))["Statement"]) == 3
+
+
+def test_role_name_path_and_boundary() -> None:
+    boundary = f"arn:aws:iam::{DEV_ACCOUNT}:policy/Boundary"
+    run = role(path="/healthimaging/", permissions_boundary_arn=boundary)
+    inputs = run.one("aws:iam/role:Role").inputs
+    assert inputs["name"] == "ahi-test-ImportJobDataAccessRole"
+    assert inputs["path"] == "/healthimaging/"
+    assert inputs["permissionsBoundary"] == boundary
+
+
+def test_invalid_role_arguments_raise() -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        role(role_name="r" * 65, path="nope")
+    assert "role_name = " in str(raised.value)
+    assert "path = 'nope' is not an IAM path" in str(raised.value)
