@@ -1,7 +1,5 @@
 """The input and output buckets of HealthImaging import jobs, secured for medical images."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NotRequired, Optional, TypedDict
 

@@ -1,7 +1,5 @@
 """The HealthImaging data store, guarded against accidental replacement."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any, NotRequired, Optional, TypedDict
 

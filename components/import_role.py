@@ -1,7 +1,5 @@
 """The IAM role that HealthImaging assumes to run DICOM import jobs (the guide's ImportJobDataAccessRole)."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from typing import NotRequired, Optional, TypedDict

@@ -1,7 +1,5 @@
 """One S3 bucket with its security controls: the building block of the bucket pair and the log bucket."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, Optional, TypedDict
