@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from components import ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
 from components.import_command import start_dicom_import_job_command
 from settings import load_settings
 
@@ -89,6 +89,33 @@ import_role = ImportJobRole(
     providers,
 )
 
+# Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
+access = HealthImagingAccess(
+    "access",
+    {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.access_name_prefix or s.name_prefix,
+        "datastore_arn": datastore.datastore_arn,
+        "input_bucket_arn": buckets.input_bucket_arn,
+        "output_bucket_arn": buckets.output_bucket_arn,
+        "import_role_arn": import_role.role_arn,
+        "input_kms_key_arn": buckets.kms_key_arn,
+        "output_kms_key_arn": buckets.kms_key_arn,
+        "datastore_kms_key_arn": datastore.kms_key_arn,
+        "personas": s.access_personas,
+        "groups": s.access_groups,
+        "role_principals": s.access_role_principals,
+        "roles_require_mfa": s.access_roles_require_mfa,
+        "identity_center_instance_arn": s.access_identity_center_instance_arn,
+        "session_hours": s.access_session_hours,
+        "admin_user_name": s.access_admin_user_name,
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
+    },
+    providers,
+)
+
 pulumi.export("accountId", s.account_id)
 pulumi.export("region", s.region)
 pulumi.export("inputBucketName", buckets.input_bucket_name)
@@ -101,6 +128,11 @@ pulumi.export("datastoreId", datastore.datastore_id)
 pulumi.export("datastoreArn", datastore.datastore_arn)
 pulumi.export("datastoreKmsKeyArn", datastore.kms_key_arn)
 pulumi.export("importRoleArn", import_role.role_arn)
+pulumi.export("accessPolicyArns", access.policy_arns)
+pulumi.export("accessGroupNames", access.group_names)
+pulumi.export("accessRoleArns", access.role_arns)
+pulumi.export("accessPermissionSetArns", access.permission_set_arns)
+pulumi.export("accessAdminUserName", access.admin_user_name)
 pulumi.export(
     "startImportJobCommand",
     pulumi.Output.all(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import validation
+from components.access import validate_access_args
+from components.access_policies import DEFAULT_PERSONAS
 from components.bucket_pair import BUCKET_ENCRYPTION_CHOICES, BUCKET_NAMING_SCHEMES
 from components.datastore import DATASTORE_ENCRYPTION_CHOICES
 
@@ -26,7 +28,7 @@ class Setting:
     """One configuration key of the project."""
 
     key: str
-    type: str  # "string" | "boolean" | "integer" | "object"
+    type: str  # "string" | "boolean" | "integer" | "object" | "array" (of strings)
     default: Any
     description: str
 
@@ -149,6 +151,55 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "",
         "Managed policy ARN set as permissions boundary on the roles this program creates. Empty: none.",
     ),
+    # Access for people (README 'Access for people').
+    Setting(
+        "accessPersonas",
+        "array",
+        list(DEFAULT_PERSONAS),
+        "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed). Empty list: no access resources.",
+    ),
+    Setting(
+        "accessGroups",
+        "boolean",
+        True,
+        "One IAM group per persona, named '<accessNamePrefix>-<persona>', with the persona's policy attached.",
+    ),
+    Setting(
+        "accessRolePrincipals",
+        "object",
+        {},
+        "Persona: list of IAM user or role ARNs or 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. Empty: no roles.",
+    ),
+    Setting(
+        "accessRolesRequireMfa",
+        "boolean",
+        True,
+        "The persona roles can be assumed only with MFA (aws:MultiFactorAuthPresent). Turn off only for principals that are roles whose sign-in enforces MFA.",
+    ),
+    Setting(
+        "accessIdentityCenterInstanceArn",
+        "string",
+        "",
+        "An existing IAM Identity Center instance (arn:aws:sso:::instance/ssoins-...) managed from this account and region: one permission set per persona. Empty: none.",
+    ),
+    Setting(
+        "accessSessionHours",
+        "integer",
+        1,
+        "Session length, 1 to 12 hours, of the persona roles (maximum) and permission sets.",
+    ),
+    Setting(
+        "accessAdminUserName",
+        "string",
+        "",
+        "Name of the setup guide's administrator IAM user (for example 'ahiadmin'), added to the admin group. No keys or password are created. Empty: no user.",
+    ),
+    Setting(
+        "accessNamePrefix",
+        "string",
+        "",
+        "Prefix of the access policies, groups, roles and permission sets. Empty: namePrefix.",
+    ),
 )
 
 SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS_SPEC}
@@ -188,6 +239,14 @@ class StackSettings:
     import_role_name: str = ""
     iam_path: str = "/"
     permissions_boundary_arn: str = ""
+    access_personas: list[str] = field(default_factory=lambda: list(DEFAULT_PERSONAS))
+    access_groups: bool = True
+    access_role_principals: dict[str, list[str]] = field(default_factory=dict)
+    access_roles_require_mfa: bool = True
+    access_identity_center_instance_arn: str = ""
+    access_session_hours: int = 1
+    access_admin_user_name: str = ""
+    access_name_prefix: str = ""
 
     @property
     def protect_data(self) -> bool:
@@ -218,6 +277,11 @@ def _parse(setting: Setting, raw: str, problems: list[str]) -> Any:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = None
+    if setting.type == "array":
+        if not isinstance(value, list):
+            problems.append(f"{setting.key} = {raw!r}: expected a list, for example [admin, reader].")
+            return list(setting.default)
+        return value
     if not isinstance(value, dict):
         problems.append(f"{setting.key} = {raw!r}: expected a mapping of key: value, for example {{team: imaging}}.")
         return dict(setting.default)
@@ -321,7 +385,42 @@ def validate_settings(s: StackSettings) -> list[str]:
     problems += validation.iam_path_problems("iamPath", s.iam_path)
     if s.permissions_boundary_arn:
         problems += validation.iam_policy_arn_problems("permissionsBoundaryArn", s.permissions_boundary_arn)
+    problems += access_problems(s)
     return problems
+
+
+#: Stack configuration keys of the HealthImagingAccess arguments, for messages that name what a person set.
+ACCESS_SETTING_NAMES = {
+    "personas": "accessPersonas",
+    "groups": "accessGroups",
+    "role_principals": "accessRolePrincipals",
+    "roles_require_mfa": "accessRolesRequireMfa",
+    "identity_center_instance_arn": "accessIdentityCenterInstanceArn",
+    "session_hours": "accessSessionHours",
+    "admin_user_name": "accessAdminUserName",
+    "name_prefix": "accessNamePrefix",
+    "path": "iamPath",
+    "permissions_boundary_arn": "permissionsBoundaryArn",
+}
+
+
+def access_problems(s: StackSettings) -> list[str]:
+    """The access settings' rules (those of :func:`components.access.validate_access_args`), naming the keys."""
+    # accountId, region, iamPath and permissionsBoundaryArn have their own checks above.
+    args = {
+        "name_prefix": s.access_name_prefix or s.name_prefix,
+        "personas": s.access_personas,
+        "groups": s.access_groups,
+        "role_principals": s.access_role_principals,
+        "roles_require_mfa": s.access_roles_require_mfa,
+        "identity_center_instance_arn": s.access_identity_center_instance_arn,
+        "session_hours": s.access_session_hours,
+        "admin_user_name": s.access_admin_user_name,
+    }
+    names = dict(ACCESS_SETTING_NAMES)
+    if not s.access_name_prefix:
+        names["name_prefix"] = "accessNamePrefix (empty, so namePrefix)"
+    return validate_access_args(args, names)
 
 
 def load_settings() -> StackSettings:

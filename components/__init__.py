@@ -3,11 +3,14 @@
 - :class:`ImagingBucketPair`: the input bucket (DICOM P10 files) and the output bucket (import results).
 - :class:`ImagingDatastore`: the HealthImaging data store and its customer managed key.
 - :class:`ImportJobRole`: the role HealthImaging assumes to run import jobs.
+- :class:`HealthImagingAccess`: policies per persona (admin, importer, reader, break-glass) and the groups,
+  roles, Identity Center permission sets and administrator user that give them to people.
 
 Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
 by the pure functions of :mod:`components.validation`.
 """
 
+from .access import HealthImagingAccess, HealthImagingAccessArgs
 from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
 from .datastore import ImagingDatastore, ImagingDatastoreArgs
 from .import_role import ImportJobRole, ImportJobRoleArgs
@@ -15,6 +18,8 @@ from .secure_bucket import SecureBucket, SecureBucketArgs
 from .validation import InvalidInputError
 
 __all__ = [
+    "HealthImagingAccess",
+    "HealthImagingAccessArgs",
     "ImagingBucketPair",
     "ImagingBucketPairArgs",
     "ImagingDatastore",

@@ -326,3 +326,94 @@ def choice_problems(setting: str, value: Any, choices: Sequence[str]) -> list[st
     if value not in choices:
         return [f"{setting} = {_show(value)} is not one of: {', '.join(repr(c) for c in choices)}."]
     return []
+
+
+# --- Access for people (issue 3) -------------------------------------------------------------------
+
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):(?P<kind>root|user/.+|role/.+)$")
+_IDENTITY_CENTER_INSTANCE_ARN = re.compile(r"^arn:aws:sso:::instance/ssoins-[0-9a-f]{16}$")
+_PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
+
+
+def persona_names_problems(setting: str, value: Any, known: Sequence[str]) -> list[str]:
+    """A list of persona names, each one of ``known``, none twice."""
+    listed = ", ".join(repr(k) for k in known)
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [
+            f"{setting} = {_show(value)}: give a list of persona names, for example [admin, reader] (known: {listed})."
+        ]
+    problems = []
+    for name in value:
+        if name not in known:
+            problems.append(
+                f"{setting} names the persona {_show(name)}, which does not exist; the personas are {listed}. "
+                "Correct the spelling or remove it."
+            )
+    repeated = sorted({str(n) for n in value if list(value).count(n) > 1})
+    if repeated:
+        problems.append(f"{setting} lists {', '.join(map(repr, repeated))} more than once; list each persona once.")
+    return problems
+
+
+def iam_principal_problems(setting: str, value: Any) -> list[str]:
+    """A principal that may assume a role: an IAM user or role ARN, an account root ARN, or a 12-digit account ID."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return [
+            f"{setting} = {_show(value)} is not a principal: give an IAM user or role ARN "
+            "(arn:aws:iam::<12-digit account>:user/<name> or :role/<name>) or a quoted 12-digit account ID."
+        ]
+    if isinstance(value, int) or value.isdigit():
+        return account_id_problems(setting, value)
+    match = _IAM_PRINCIPAL_ARN.match(value)
+    if match and "*" not in value:
+        return []
+    if value.startswith("arn:aws:iam::") and ":group/" in value:
+        return [
+            f"{setting} = {_show(value)} is an IAM group, and a group cannot assume a role. "
+            "Name the users (or their account ID), or use accessGroups to give the group the persona's policy."
+        ]
+    if value.startswith("arn:aws:sts::") and ":assumed-role/" in value:
+        return [
+            f"{setting} = {_show(value)} is a role session, which changes with every sign-in. "
+            "Name the role itself: arn:aws:iam::<account>:role/<name>."
+        ]
+    return [
+        f"{setting} = {_show(value)} is neither an IAM user or role ARN "
+        "(arn:aws:iam::<12-digit account>:user/<name>, :role/<name> or :root, without wildcards) "
+        "nor a quoted 12-digit account ID."
+    ]
+
+
+def principal_arn(value: str | int) -> str:
+    """The ARN a trust policy names for a principal: an account ID stands for the account's root ARN."""
+    text = str(value)
+    return f"arn:aws:iam::{text}:root" if text.isdigit() else text
+
+
+def identity_center_instance_arn_problems(setting: str, value: Any) -> list[str]:
+    """An IAM Identity Center instance ARN: ``arn:aws:sso:::instance/ssoins-<16 hex digits>``."""
+    if isinstance(value, str) and _IDENTITY_CENTER_INSTANCE_ARN.match(value):
+        return []
+    return [
+        f"{setting} = {_show(value)} is not an IAM Identity Center instance ARN: it must look like "
+        "arn:aws:sso:::instance/ssoins-0123456789abcdef (16 hexadecimal digits). "
+        "`aws sso-admin list-instances` prints it."
+    ]
+
+
+def permission_set_name_problems(setting: str, name: Any) -> list[str]:
+    """IAM Identity Center permission set names: 1 to 32 characters of ``[\\w+=,.@-]``."""
+    if isinstance(name, str) and _PERMISSION_SET_NAME.match(name):
+        return []
+    length = len(name) if isinstance(name, str) else 0
+    return [
+        f"{setting} = {_show(name)} is not a valid permission set name: IAM Identity Center allows 1 to 32 "
+        f"letters, digits and + = , . @ _ - (it has {length} characters)."
+    ]
+
+
+def whole_number_problems(setting: str, value: Any, minimum: int, maximum: int) -> list[str]:
+    """A whole number between ``minimum`` and ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        return [f"{setting} = {_show(value)}: expected a whole number from {minimum} to {maximum}."]
+    return []

@@ -18,4 +18,9 @@ def test_dev_stack_exports_every_documented_output(dev_run: mockrun.ProgramRun) 
         "datastoreKmsKeyArn",
         "importRoleArn",
         "startImportJobCommand",
+        "accessPolicyArns",
+        "accessGroupNames",
+        "accessRoleArns",
+        "accessPermissionSetArns",
+        "accessAdminUserName",
     }
