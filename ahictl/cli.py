@@ -6,8 +6,11 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: Output formats of ``plan``.
+FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +26,15 @@ def _parser() -> argparse.ArgumentParser:
         "resource (type, name, parent, protection), its settings, every policy document and the stack outputs.",
     )
     plan.add_argument("--stack", "-s", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
-    plan.add_argument("--format", "-f", choices=("text", "json"), default="text", help="output format (default: text)")
+    plan.add_argument(
+        "--format",
+        "-f",
+        choices=FORMATS,
+        default="text",
+        help="output format (default: text): text for people; json, the plan itself (stable: diff two of them); "
+        "mermaid, a diagram of the resources and their references; tfplan, a Terraform-plan-shaped JSON for "
+        "checkov (pulumi-aws resources only); policies, every policy document, for policy linters",
+    )
     plan.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     plan.add_argument(
         "--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml (default: this project)"
@@ -47,10 +58,45 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         mockrun.close_event_loop()
-    text = plan_module.to_json(plan) if args.format == "json" else plan_module.render_text(plan)
+        _close_leftover_event_loops()
+    text = render(plan, args.format)
     if args.output:
         args.output.write_text(text)
         print(f"wrote {args.format} plan of stack {args.stack!r} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def render(plan: dict[str, Any], fmt: str) -> str:
+    """The plan document in one of :data:`FORMATS`."""
+    from . import mermaid, policy_export, tfplan
+    from . import plan as plan_module
+
+    if fmt == "json":
+        return plan_module.to_json(plan)
+    if fmt == "mermaid":
+        return mermaid.render_mermaid(plan)
+    if fmt == "tfplan":
+        return tfplan.to_json(tfplan.build_tfplan(plan))
+    if fmt == "policies":
+        return policy_export.to_json(policy_export.collect_policies(plan))
+    if fmt == "text":
+        return plan_module.render_text(plan)
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _close_leftover_event_loops() -> None:
+    """Close the event loops the SDK's synchronous helpers left open. Closed now, they stay quiet;
+    left to the garbage collector at interpreter exit, their sockets are gone first and each prints
+    an "Exception ignored" traceback."""
+    import asyncio
+    import gc
+
+    for candidate in gc.get_objects():
+        if (
+            isinstance(candidate, asyncio.AbstractEventLoop)
+            and not candidate.is_closed()
+            and not candidate.is_running()
+        ):
+            candidate.close()

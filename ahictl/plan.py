@@ -186,6 +186,11 @@ def build_plan(run: mockrun.ProgramRun, *, account_id: str, region: str) -> dict
                 "retainOnDelete": r.retain_on_delete,
                 "ignoreChanges": sorted(r.ignore_changes),
                 "dependsOn": sorted(names_by_urn.get(u, u) for u in r.depends_on),
+                # Which resources each input came from (URNs): the references of the Terraform-shaped
+                # export and the edges of the diagram.
+                "propertyDependencies": {
+                    key: sorted(set(urns)) for key, urns in sorted(r.property_dependencies.items()) if urns
+                },
                 "inputs": _parse_json_inputs(r.inputs),
             }
         )

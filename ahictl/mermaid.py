@@ -1,0 +1,82 @@
+"""A Mermaid diagram of the offline plan: which resources exist, what groups them, what refers to what.
+
+Components (``healthimaging:index:*``) are boxes (subgraphs) around the resources they create;
+every other resource is a node labelled with its short type and its name. An arrow ``A -->|bucket| B``
+means that A's input ``bucket`` comes from B (a bucket policy from its bucket, the import role's trust
+policy from the data store, the bucket encryption from the key). Protected resources (``protect``) have
+a thick border. Providers are left out: every resource uses the explicit ``aws`` or ``aws-native`` provider.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _short_type(token: str) -> str:
+    """``aws:s3/bucketPolicy:BucketPolicy`` -> ``s3 BucketPolicy``; ``aws-native:healthimaging:Datastore``
+    -> ``healthimaging Datastore``."""
+    parts = token.split(":")
+    if len(parts) != 3:
+        return token
+    module = parts[1].split("/", 1)[0]
+    return f"{module} {parts[2]}"
+
+
+def node_id(resource: dict[str, Any]) -> str:
+    """A Mermaid identifier that is stable across runs: built from the type and the name."""
+    prefix = "c" if not resource["custom"] else "r"
+    return f"{prefix}_{_UNSAFE.sub('_', _short_type(resource['type']))}__{_UNSAFE.sub('_', resource['name'])}"
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def render_mermaid(plan: dict[str, Any]) -> str:
+    """The plan as a Mermaid ``flowchart`` (text, ending in a newline)."""
+    resources = [r for r in plan["resources"] if not r["type"].startswith("pulumi:providers:")]
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str, list[dict[str, Any]]] = {}
+    roots: list[dict[str, Any]] = []
+    for resource in resources:
+        if resource["parentUrn"] in by_urn:
+            children.setdefault(resource["parentUrn"], []).append(resource)
+        else:
+            roots.append(resource)
+
+    lines = ["flowchart LR"]
+
+    def emit(items: list[dict[str, Any]], depth: int) -> None:
+        indent = "  " * depth
+        for item in items:
+            ident = node_id(item)
+            if not item["custom"]:
+                title = _label(f"{item['name']} ({item['type'].rsplit(':', 1)[-1]})")
+                lines.append(f'{indent}subgraph {ident}["{title}"]')
+                emit(children.get(item["urn"], []), depth + 1)
+                lines.append(f"{indent}end")
+            else:
+                lines.append(f'{indent}{ident}["{_label(_short_type(item["type"]))}<br/>{_label(item["name"])}"]')
+                emit(children.get(item["urn"], []), depth)
+
+    emit(roots, 1)
+
+    edges: dict[tuple[str, str], set[str]] = {}
+    for resource in resources:
+        for key, urns in resource.get("propertyDependencies", {}).items():
+            for urn in urns:
+                target = by_urn.get(urn)
+                if target is None or target["urn"] == resource["urn"]:
+                    continue
+                edges.setdefault((node_id(resource), node_id(target)), set()).add(key)
+    for (source, target), keys in sorted(edges.items()):
+        lines.append(f"  {source} -->|{', '.join(sorted(keys))}| {target}")
+
+    protected = sorted(node_id(r) for r in resources if r["custom"] and r["protect"])
+    if protected:
+        lines.append("  classDef protected stroke-width:3px")
+        lines.append(f"  class {','.join(protected)} protected")
+    return "\n".join(lines) + "\n"
