@@ -11,8 +11,9 @@ declares the same keys (a test keeps the two identical).
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -426,11 +427,27 @@ def access_problems(s: StackSettings) -> list[str]:
 def load_settings() -> StackSettings:
     """Read and validate the current stack's configuration; raise on any problem."""
     import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
 
     config = pulumi.Config()
     settings, problems = read_settings(pulumi.get_project(), pulumi.get_stack(), config.get)
+    problems += unknown_key_problems(pulumi.get_project(), [*CONFIG.get(), *get_config_env()])
     validation.raise_if_problems(f"Configuration of stack {pulumi.get_stack()!r}", problems)
     return settings
+
+
+def unknown_key_problems(project: str, keys: Iterable[str]) -> list[str]:
+    """Keys of the project's namespace that the program does not know: usually a typo, which would
+    otherwise leave a setting at its default without a word."""
+    problems = []
+    for full_key in sorted(set(keys)):
+        namespace, _, key = full_key.partition(":")
+        if namespace != project or key in SPEC_BY_KEY:
+            continue
+        close = difflib.get_close_matches(key, SPEC_BY_KEY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else " See Pulumi.yaml for the keys this program reads."
+        problems.append(f"{key} is not a setting of this program, so it would be ignored.{hint}")
+    return problems
 
 
 def as_raw_config(values: Mapping[str, Any]) -> dict[str, str]:

@@ -225,3 +225,10 @@ def test_plan_of_an_invalid_stack_explains_without_a_traceback(tmp_path: Path) -
     assert result.stderr.startswith("error: Configuration of stack 'bad': 1 problem found; nothing was created.")
     assert 'quote it, for example "012345678901"' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_key_in_the_stack_stops_the_program() -> None:
+    config = {**dev_config(), "healthimaging-setup:requireTLS": "false"}
+    with pytest.raises(InvalidInputError, match="requireTLS is not a setting of this program") as raised:
+        mockrun.run(PROJECT_DIR / "__main__.py", config=config, project="healthimaging-setup", stack="dev")
+    assert "Did you mean 'requireTls'?" in str(raised.value)

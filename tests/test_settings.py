@@ -195,3 +195,15 @@ def test_generated_name_prefix_comes_from_the_stack() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     problems = problems_of(region="mars-1", inputBucketName="A", tags='{"aws:x": "y"}', namePrefix="X")
     assert len(problems) >= 4
+
+
+def test_a_misspelt_key_is_refused_with_a_suggestion() -> None:
+    (problem,) = settings_module.unknown_key_problems(
+        "healthimaging-setup", ["healthimaging-setup:versoning", "healthimaging-setup:region", "aws:region"]
+    )
+    assert problem == "versoning is not a setting of this program, so it would be ignored. Did you mean 'versioning'?"
+
+
+def test_an_unknown_key_without_a_near_match_points_at_pulumi_yaml() -> None:
+    (problem,) = settings_module.unknown_key_problems("healthimaging-setup", ["healthimaging-setup:zzz"])
+    assert problem.endswith("See Pulumi.yaml for the keys this program reads.")
