@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import json
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components import ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+
+PLUGIN_MAIN = Path(__file__).resolve().parent.parent / "provider" / "__main__.py"
+#: The components the provider plugin hosts, read from the plugin itself (not run as a host).
+COMPONENTS = runpy.run_path(str(PLUGIN_MAIN), run_name="healthimaging_provider")["COMPONENTS"]
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    provider = ComponentProvider([ImagingBucketPair, ImagingDatastore, ImportJobRole], "healthimaging")
+    provider = ComponentProvider(COMPONENTS, "healthimaging")
     assert provider.schema is not None
     return json.loads(provider.schema)
 
 
+def test_the_plugin_hosts_every_component() -> None:
+    assert [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess] == COMPONENTS
+
+
 def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema: dict[str, Any]) -> None:
     assert set(schema["resources"]) == {
+        "healthimaging:index:HealthImagingAccess",
         "healthimaging:index:ImagingBucketPair",
         "healthimaging:index:ImagingDatastore",
         "healthimaging:index:ImportJobRole",
