@@ -1,14 +1,16 @@
 """AWS HealthImaging setup as code: settings, providers, components, exports.
 
 Reads the stack's configuration once (``settings.py``), creates explicit ``aws`` and ``aws-native``
-providers pinned to the stack's account and region, and composes the bucket pair, the data store and
-the import job role. ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
+providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
+import job role and the access for people, with arguments mapped from the settings in ``stack_args.py``.
+``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+import stack_args
 from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
 from components.import_command import start_dicom_import_job_command
 from settings import load_settings
@@ -32,89 +34,11 @@ aws_provider = aws.Provider(
 native_provider = aws_native.Provider("aws-native", region=s.region, allowed_account_ids=[s.account_id])
 providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 
-buckets = ImagingBucketPair(
-    "import-buckets",
-    {
-        "account_id": s.account_id,
-        "region": s.region,
-        "name_prefix": s.name_prefix,
-        "input_bucket_name": s.input_bucket_name,
-        "output_bucket_name": s.output_bucket_name,
-        "log_bucket_name": s.log_bucket_name,
-        "naming": s.bucket_naming,
-        "encryption": s.bucket_encryption,
-        "kms_key_arn": s.bucket_kms_key_arn,
-        "block_public_access": s.block_public_access,
-        "enforce_bucket_owner": s.enforce_bucket_owner,
-        "versioning": s.versioning,
-        "require_tls": s.require_tls,
-        "access_logging": s.access_logging,
-        "noncurrent_version_expiration_days": s.noncurrent_version_expiration_days,
-        "current_version_expiration_days": s.current_version_expiration_days or None,
-        "force_destroy": s.force_destroy_buckets,
-        "protect_data": s.protect_data,
-    },
-    providers,
-)
-
-datastore = ImagingDatastore(
-    "datastore",
-    {
-        "account_id": s.account_id,
-        "region": s.region,
-        "datastore_name": s.datastore_name or f"{s.name_prefix}-datastore",
-        "encryption": s.datastore_encryption,
-        "kms_key_arn": s.datastore_kms_key_arn,
-        "tags": s.tags,
-        "allow_replacement": s.allow_datastore_replacement,
-        "protect_data": s.protect_data,
-    },
-    providers,
-)
-
-import_role = ImportJobRole(
-    "import-job-role",
-    {
-        "account_id": s.account_id,
-        "region": s.region,
-        "datastore_arn": datastore.datastore_arn,
-        "input_bucket_arn": buckets.input_bucket_arn,
-        "output_bucket_arn": buckets.output_bucket_arn,
-        "input_kms_key_arn": buckets.kms_key_arn,
-        "output_kms_key_arn": buckets.kms_key_arn,
-        "role_name": s.import_role_name or f"{s.name_prefix}-ImportJobDataAccessRole",
-        "path": s.iam_path,
-        "permissions_boundary_arn": s.permissions_boundary_arn,
-    },
-    providers,
-)
-
+buckets = ImagingBucketPair("import-buckets", stack_args.bucket_pair_args(s), providers)
+datastore = ImagingDatastore("datastore", stack_args.datastore_args(s), providers)
+import_role = ImportJobRole("import-job-role", stack_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
-access = HealthImagingAccess(
-    "access",
-    {
-        "account_id": s.account_id,
-        "region": s.region,
-        "name_prefix": s.access_name_prefix or s.name_prefix,
-        "datastore_arn": datastore.datastore_arn,
-        "input_bucket_arn": buckets.input_bucket_arn,
-        "output_bucket_arn": buckets.output_bucket_arn,
-        "import_role_arn": import_role.role_arn,
-        "input_kms_key_arn": buckets.kms_key_arn,
-        "output_kms_key_arn": buckets.kms_key_arn,
-        "datastore_kms_key_arn": datastore.kms_key_arn,
-        "personas": s.access_personas,
-        "groups": s.access_groups,
-        "role_principals": s.access_role_principals,
-        "roles_require_mfa": s.access_roles_require_mfa,
-        "identity_center_instance_arn": s.access_identity_center_instance_arn,
-        "session_hours": s.access_session_hours,
-        "admin_user_name": s.access_admin_user_name,
-        "path": s.iam_path,
-        "permissions_boundary_arn": s.permissions_boundary_arn,
-    },
-    providers,
-)
+access = HealthImagingAccess("access", stack_args.access_args(s, buckets, datastore, import_role), providers)
 
 pulumi.export("accountId", s.account_id)
 pulumi.export("region", s.region)
