@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if passed == 0 and not failed:
             problems.append(f"{path}: checkov ran no check; was the plan parsed?")
             continue
-        print(f"{path}: {passed} passed, {len(failed)} failed")
+        print(f"{path}: {passed} checks passed; {len(failed)} checks failed")
         for check_id, resource, name in sorted(set(failed)):
             matches = [
                 i
