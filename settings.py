@@ -405,10 +405,9 @@ ACCESS_SETTING_NAMES = {
 }
 
 
-def access_problems(s: StackSettings) -> list[str]:
-    """The access settings' rules (those of :func:`components.access.validate_access_args`), naming the keys."""
-    # accountId, region, iamPath and permissionsBoundaryArn have their own checks above.
-    args = {
+def access_settings_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.HealthImagingAccess` that come from access settings."""
+    return {
         "name_prefix": s.access_name_prefix or s.name_prefix,
         "personas": s.access_personas,
         "groups": s.access_groups,
@@ -418,6 +417,12 @@ def access_problems(s: StackSettings) -> list[str]:
         "session_hours": s.access_session_hours,
         "admin_user_name": s.access_admin_user_name,
     }
+
+
+def access_problems(s: StackSettings) -> list[str]:
+    """The access settings' rules (those of :func:`components.access.validate_access_args`), naming the keys."""
+    # accountId, region, iamPath and permissionsBoundaryArn have their own checks above.
+    args = access_settings_args(s)
     names = dict(ACCESS_SETTING_NAMES)
     if not s.access_name_prefix:
         names["name_prefix"] = "accessNamePrefix (empty, so namePrefix)"

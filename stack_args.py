@@ -15,7 +15,7 @@ from components import (
     ImportJobRole,
     ImportJobRoleArgs,
 )
-from settings import StackSettings
+from settings import StackSettings, access_settings_args
 
 
 def datastore_name(s: StackSettings) -> str:
@@ -87,9 +87,9 @@ def access_args(
 ) -> HealthImagingAccessArgs:
     """The personas' policies and the routes (groups, roles, permission sets, user) that carry them."""
     return {
+        **access_settings_args(s),  # type: ignore[typeddict-item]
         "account_id": s.account_id,
         "region": s.region,
-        "name_prefix": s.access_name_prefix or s.name_prefix,
         "datastore_arn": datastore.datastore_arn,
         "input_bucket_arn": buckets.input_bucket_arn,
         "output_bucket_arn": buckets.output_bucket_arn,
@@ -97,13 +97,6 @@ def access_args(
         "input_kms_key_arn": buckets.kms_key_arn,
         "output_kms_key_arn": buckets.kms_key_arn,
         "datastore_kms_key_arn": datastore.kms_key_arn,
-        "personas": s.access_personas,
-        "groups": s.access_groups,
-        "role_principals": s.access_role_principals,
-        "roles_require_mfa": s.access_roles_require_mfa,
-        "identity_center_instance_arn": s.access_identity_center_instance_arn,
-        "session_hours": s.access_session_hours,
-        "admin_user_name": s.access_admin_user_name,
         "path": s.iam_path,
         "permissions_boundary_arn": s.permissions_boundary_arn,
     }

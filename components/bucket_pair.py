@@ -8,7 +8,7 @@ import pulumi_aws as aws
 
 from . import policies, validation
 from ._resource_options import PACKAGE
-from .kms import customer_managed_key
+from .kms import supplied_or_created_key_arn
 from .secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, SecureBucket, SecureBucketArgs
 
 #: Bucket naming schemes used when no explicit bucket names are given.
@@ -195,19 +195,16 @@ class ImagingBucketPair(pulumi.ComponentResource):
 
         key_arn: Optional[pulumi.Input[str]] = None
         if args.get("encryption", ENCRYPTION_KMS) == ENCRYPTION_KMS:
-            if args.get("kms_key_arn"):
-                key_arn = args["kms_key_arn"]
-            else:
-                key: aws.kms.Key = customer_managed_key(
-                    f"{name}-key",
-                    parent=self,
-                    description=f"Encrypts the HealthImaging input and output buckets of {prefix}",
-                    policy=policies.bucket_key_policy(account_id),
-                    alias=f"{prefix}-import-buckets",
-                    protect_data=protect_data,
-                    tags=tags or None,
-                )
-                key_arn = key.arn
+            key_arn = supplied_or_created_key_arn(
+                f"{name}-key",
+                parent=self,
+                supplied_arn=args.get("kms_key_arn"),
+                description=f"Encrypts the HealthImaging input and output buckets of {prefix}",
+                policy=policies.bucket_key_policy(account_id),
+                alias=f"{prefix}-import-buckets",
+                protect_data=protect_data,
+                tags=tags or None,
+            )
 
         def bucket_args(role: str) -> SecureBucketArgs:
             common: SecureBucketArgs = {

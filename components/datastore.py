@@ -4,12 +4,11 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from . import policies, validation
 from ._resource_options import PACKAGE, child_options
-from .kms import customer_managed_key
+from .kms import supplied_or_created_key_arn
 
 ENCRYPTION_CUSTOMER_MANAGED_KEY = "customer-managed-key"
 ENCRYPTION_AWS_OWNED_KEY = "aws-owned-key"
@@ -136,19 +135,16 @@ class ImagingDatastore(pulumi.ComponentResource):
 
         key_arn: Optional[pulumi.Input[str]] = None
         if args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY) == ENCRYPTION_CUSTOMER_MANAGED_KEY:
-            if args.get("kms_key_arn"):
-                key_arn = args["kms_key_arn"]
-            else:
-                key: aws.kms.Key = customer_managed_key(
-                    f"{name}-key",
-                    parent=self,
-                    description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
-                    policy=policies.datastore_key_policy(args["account_id"], args["region"]),
-                    alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
-                    protect_data=protect_data,
-                    tags=tags or None,
-                )
-                key_arn = key.arn
+            key_arn = supplied_or_created_key_arn(
+                f"{name}-key",
+                parent=self,
+                supplied_arn=args.get("kms_key_arn"),
+                description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
+                policy=policies.datastore_key_policy(args["account_id"], args["region"]),
+                alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
+                protect_data=protect_data,
+                tags=tags or None,
+            )
 
         allow_replacement = args.get("allow_replacement", False)
         datastore = aws_native.healthimaging.Datastore(

@@ -49,3 +49,29 @@ def customer_managed_key(
         opts=child_options(parent),
     )
     return key
+
+
+def supplied_or_created_key_arn(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    supplied_arn: str | None,
+    description: str,
+    policy: PolicyDocument,
+    alias: str,
+    protect_data: bool,
+    tags: dict[str, str] | None = None,
+) -> pulumi.Input[str]:
+    """The ARN of the caller's key when one is supplied, else of a key created here (see :func:`customer_managed_key`)."""
+    if supplied_arn:
+        return supplied_arn
+    key = customer_managed_key(
+        name,
+        parent=parent,
+        description=description,
+        policy=policy,
+        alias=alias,
+        protect_data=protect_data,
+        tags=tags,
+    )
+    return key.arn
