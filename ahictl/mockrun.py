@@ -102,6 +102,15 @@ class ProgramRun:
         return [r for r in self.resources if r.parent_urn == parent.urn]
 
 
+#: IAM resources named by ``name`` and ``path``: type token -> (ARN resource kind, whether AWS's ID is the ARN).
+_IAM_NAMED_TYPES: dict[str, tuple[str, bool]] = {
+    "aws:iam/role:Role": ("role", False),
+    "aws:iam/policy:Policy": ("policy", True),
+    "aws:iam/group:Group": ("group", False),
+    "aws:iam/user:User": ("user", False),
+}
+
+
 def _short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
@@ -126,22 +135,11 @@ class PlanMocks(pulumi.runtime.Mocks):
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{account}/{region}/{name}"))
             state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
             rid = key_id
-        elif args.typ == "aws:iam/role:Role":
-            role_name = inputs.get("name", name)
-            state.update(name=role_name, arn=f"arn:aws:iam::{account}:role{inputs.get('path', '/')}{role_name}")
-            rid = role_name
-        elif args.typ == "aws:iam/policy:Policy":
-            policy_name = inputs.get("name", name)
-            state.update(name=policy_name, arn=f"arn:aws:iam::{account}:policy{inputs.get('path', '/')}{policy_name}")
-            rid = state["arn"]
-        elif args.typ == "aws:iam/group:Group":
-            group_name = inputs.get("name", name)
-            state.update(name=group_name, arn=f"arn:aws:iam::{account}:group{inputs.get('path', '/')}{group_name}")
-            rid = group_name
-        elif args.typ == "aws:iam/user:User":
-            user_name = inputs.get("name", name)
-            state.update(name=user_name, arn=f"arn:aws:iam::{account}:user{inputs.get('path', '/')}{user_name}")
-            rid = user_name
+        elif args.typ in _IAM_NAMED_TYPES:
+            kind, id_is_arn = _IAM_NAMED_TYPES[args.typ]
+            iam_name = inputs.get("name", name)
+            state.update(name=iam_name, arn=f"arn:aws:iam::{account}:{kind}{inputs.get('path', '/')}{iam_name}")
+            rid = state["arn"] if id_is_arn else iam_name
         elif args.typ == "aws-native:healthimaging:Datastore":
             datastore_id = _short_hash(f"{account}/{region}/{name}", 32)
             state.update(
