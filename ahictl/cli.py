@@ -1,8 +1,10 @@
-"""Command line: ``python -m ahictl plan --stack dev``."""
+"""Command line: ``python -m ahictl plan --stack dev`` (offline), and, after ``pulumi up``,
+``verify``, ``import`` and ``jobs`` against the deployed stack."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from pathlib import Path
@@ -16,7 +18,8 @@ FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ahictl",
-        description="Tools for the AWS HealthImaging setup. Everything here runs offline.",
+        description="Tools for the AWS HealthImaging setup: `plan` runs offline; `verify`, `import` and `jobs` "
+        "work on the deployed stack with your AWS credentials.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
@@ -39,11 +42,39 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml (default: this project)"
     )
+    for module in _operational_command_modules():
+        module.add_parser(commands)
     return parser
+
+
+#: The commands that work on a deployed stack; each module has ``add_parser(commands)`` and ``run(args)``.
+OPERATIONAL_COMMANDS = {
+    "verify": "ahictl.verify_command",
+    "import": "ahictl.import_command",
+    "jobs": "ahictl.jobs_command",
+}
+
+
+def _operational_command_modules() -> list[Any]:
+    modules = []
+    for name in OPERATIONAL_COMMANDS.values():
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as error:
+            if error.name != name:  # a module that exists but fails to import is a real error
+                raise
+    return modules
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in OPERATIONAL_COMMANDS:
+        result: int = importlib.import_module(OPERATIONAL_COMMANDS[args.command]).run(args)
+        return result
+    return _run_plan(args)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
     # pulumi_aws warns about deprecated resources at import time; they are not this program's.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from components.validation import InvalidInputError

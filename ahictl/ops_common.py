@@ -1,0 +1,99 @@
+"""What the operational commands (``verify``, ``import``, ``jobs``) share: the stack and AWS flags, and error handling.
+
+The commands stay thin: they read the flags, call :mod:`ahiops`, print the result. Every
+:class:`ahiops.errors.OpsError` becomes one ``error: ...`` line on stderr and its exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import boto3
+
+    from ahiops.stack_outputs import StackOutputs
+
+#: Where ``--stack NAME`` runs ``pulumi stack output`` (the directory of Pulumi.yaml).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT_CODE = 130
+DEFAULT_INTERRUPT_MESSAGE = "interrupted; nothing more was started. Run the same command again to continue."
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--outputs FILE`` | ``--stack NAME`` (one required), ``--profile``, ``--region`` and ``--json``."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--outputs",
+        metavar="FILE",
+        type=Path,
+        help="the stack's outputs: the JSON that `pulumi stack output --json` prints",
+    )
+    source.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="read the outputs with `pulumi stack output --json --stack NAME` (needs the Pulumi CLI)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="AWS profile (default: boto3's chain: AWS_PROFILE, then the default profile)",
+    )
+    parser.add_argument("--region", help="AWS region (default: the stack's `region` output)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on standard output instead of text"
+    )
+
+
+def stack_outputs_from_args(args: argparse.Namespace) -> StackOutputs:
+    """The stack outputs named by ``--outputs`` or ``--stack``."""
+    from ahiops.stack_outputs import load_outputs_file, load_stack_outputs
+
+    if getattr(args, "outputs", None) is not None:
+        return load_outputs_file(args.outputs)
+    return load_stack_outputs(args.stack, cwd=PROJECT_DIR)
+
+
+def session_from_args(args: argparse.Namespace, outputs: StackOutputs) -> boto3.session.Session:
+    """A boto3 session: ``--profile``/``--region`` over boto3's chain; the region defaults to the stack's."""
+    from ahiops.session import make_session
+
+    return make_session(
+        profile=getattr(args, "profile", None), region=getattr(args, "region", None), default_region=outputs.region
+    )
+
+
+def run_command(fn: Callable[[], int], *, interrupt_message: str = DEFAULT_INTERRUPT_MESSAGE) -> int:
+    """Run a command body: an OpsError prints ``error: ...`` on stderr and returns its exit code; Ctrl-C returns 130."""
+    from ahiops.errors import OpsError
+
+    try:
+        return fn()
+    except OpsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"\n{interrupt_message}", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
+    except BrokenPipeError:
+        # stdout closed early (for example `| head`): nothing more to say.
+        return 1
+
+
+def print_json(document: Any) -> None:
+    """Write one JSON document to standard output."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def render_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A plain text table: columns padded to their widest cell, the last column unpadded."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
