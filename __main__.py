@@ -23,15 +23,10 @@ if s.disposable_stack:
         "Never use this setting for a stack that holds real data."
     )
 
-# Both providers refuse to act in any other account. The aws-native provider gets no default tags:
-# they would reach the data store, whose tags are create-only (a tag edit would replace it).
-aws_provider = aws.Provider(
-    "aws",
-    region=s.region,
-    allowed_account_ids=[s.account_id],
-    default_tags={"tags": s.tags} if s.tags else None,
-)
-native_provider = aws_native.Provider("aws-native", region=s.region, allowed_account_ids=[s.account_id])
+# Both providers refuse to act in any other account than accountId, and pass on the honoured aws: and
+# aws-native: stack keys (provider_keys.py); aws-native gets no default tags (they would reach the data store).
+aws_provider = aws.Provider("aws", **stack_args.aws_provider_args(s))
+native_provider = aws_native.Provider("aws-native", **stack_args.native_provider_args(s))
 providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 
 buckets = ImagingBucketPair("import-buckets", stack_args.bucket_pair_args(s), providers)

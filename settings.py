@@ -11,6 +11,7 @@ declares the same keys (a test keeps the two identical).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from components.access import validate_access_args
 from components.access_policies import DEFAULT_PERSONAS
 from components.bucket_pair import BUCKET_ENCRYPTION_CHOICES, BUCKET_NAMING_SCHEMES
 from components.datastore import DATASTORE_ENCRYPTION_CHOICES
+from provider_keys import ProviderKeys, judge_provider_keys
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "allowDatastoreReplacement",
         "boolean",
         False,
-        "Apply changes of the data store's name, key or tags by replacing it. Off: such changes are ignored with a warning.",
+        "Apply changes of the data store's name, key or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning). Off: such changes are ignored with a warning.",
     ),
     Setting(
         "allowCrossAccountKeys",
@@ -248,6 +250,8 @@ class StackSettings:
     access_session_hours: int = 1
     access_admin_user_name: str = ""
     access_name_prefix: str = ""
+    provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
+    """What Pulumi's own ``aws:`` / ``aws-native:`` stack keys add to the providers (:mod:`provider_keys`)."""
 
     @property
     def protect_data(self) -> bool:
@@ -436,9 +440,16 @@ def load_settings() -> StackSettings:
 
     config = pulumi.Config()
     settings, problems = read_settings(pulumi.get_project(), pulumi.get_stack(), config.get)
-    problems += unknown_key_problems(pulumi.get_project(), [*CONFIG.get(), *get_config_env()])
+    all_values = {**get_config_env(), **CONFIG.get()}
+    problems += unknown_key_problems(pulumi.get_project(), all_values)
+    provider_keys, provider_problems = judge_provider_keys(
+        {key: str(value) for key, value in all_values.items()},
+        account_id=settings.account_id,
+        region=settings.region,
+    )
+    problems += provider_problems
     validation.raise_if_problems(f"Configuration of stack {pulumi.get_stack()!r}", problems)
-    return settings
+    return dataclasses.replace(settings, provider_keys=provider_keys)
 
 
 def unknown_key_problems(project: str, keys: Iterable[str]) -> list[str]:

@@ -6,6 +6,11 @@ configuration keys to component arguments lives here, one function per component
 
 from __future__ import annotations
 
+from typing import Any
+
+import pulumi_aws as aws
+import pulumi_aws_native as aws_native
+
 from components import (
     HealthImagingAccessArgs,
     ImagingBucketPair,
@@ -15,7 +20,72 @@ from components import (
     ImportJobRole,
     ImportJobRoleArgs,
 )
+from provider_keys import AssumeRole
 from settings import StackSettings, access_settings_args
+
+
+def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
+    """One role to assume, in the spelling of the aws provider or of the aws-native provider."""
+    args: dict[str, Any] = {"role_arn": role.role_arn}
+    optional: dict[str, Any] = {
+        "session_name": role.session_name,
+        "external_id": role.external_id,
+        "policy": role.policy,
+        "policy_arns": list(role.policy_arns) or None,
+        "tags": dict(role.tags) or None,
+        "transitive_tag_keys": list(role.transitive_tag_keys) or None,
+    }
+    if role.duration_seconds is not None:
+        optional["duration_seconds" if native else "duration"] = (
+            role.duration_seconds if native else f"{role.duration_seconds}s"
+        )
+    args.update({key: value for key, value in optional.items() if value is not None})
+    return args
+
+
+def aws_provider_args(s: StackSettings) -> dict[str, Any]:
+    """The ``aws`` provider: the stack's account and region only, its tags, and the honoured ``aws:`` keys."""
+    keys = s.provider_keys
+    args: dict[str, Any] = {
+        "region": s.region,
+        "allowed_account_ids": [s.account_id],
+        # The provider checks allowedAccountIds against the caller's identity: never skip that lookup.
+        "skip_credentials_validation": False,
+        "skip_requesting_account_id": False,
+        "default_tags": {"tags": s.tags} if s.tags else None,
+        "profile": keys.profile,
+        "assume_roles": [aws.ProviderAssumeRoleArgs(**_assume_role_args(keys.assume_role, native=False))]
+        if keys.assume_role
+        else None,
+        "max_retries": keys.max_retries,
+        "forbidden_account_ids": list(keys.forbidden_account_ids) or None,
+    }
+    return {key: value for key, value in args.items() if value is not None}
+
+
+def native_provider_args(s: StackSettings) -> dict[str, Any]:
+    """The ``aws-native`` provider, which creates the data store.
+
+    pulumi-aws-native defaults ``skipCredentialsValidation`` to true and checks ``allowedAccountIds`` only
+    when it validates credentials, so validation is switched on here: without it the account guard of the
+    provider that creates the data store would never run. No default tags: they would reach the data store,
+    whose tags are create-only (a tag edit would replace it).
+    """
+    keys = s.provider_keys
+    args: dict[str, Any] = {
+        "region": s.region,
+        "allowed_account_ids": [s.account_id],
+        "skip_credentials_validation": False,
+        "skip_requesting_account_id": False,
+        "profile": keys.profile,
+        "assume_role": aws_native.ProviderAssumeRoleArgs(**_assume_role_args(keys.assume_role, native=True))
+        if keys.assume_role
+        else None,
+        "role_arn": keys.native_role_arn,
+        "max_retries": keys.max_retries,
+        "forbidden_account_ids": list(keys.forbidden_account_ids) or None,
+    }
+    return {key: value for key, value in args.items() if value is not None}
 
 
 def datastore_name(s: StackSettings) -> str:

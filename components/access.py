@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import access_policies, validation
-from ._resource_options import PACKAGE, child_options
+from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .access_policies import DEFAULT_PERSONAS, PERSONA_ADMIN, PERSONAS, AccessScope
 
 #: Longest session, in hours, that both IAM roles and permission sets accept.
@@ -195,6 +195,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: HealthImagingAccessArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         validation.raise_if_problems(f"HealthImagingAccess {name!r}", validate_access_args(args))
         super().__init__(f"{PACKAGE}:index:HealthImagingAccess", name, None, opts)
+        remember_caller_options(self, opts)
 
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
         personas = list(args.get("personas", DEFAULT_PERSONAS))

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
-from ._resource_options import PACKAGE
+from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import supplied_or_created_key_arn
 from .secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, SecureBucket, SecureBucketArgs
 
@@ -186,6 +186,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImagingBucketPairArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         validation.raise_if_problems(f"ImagingBucketPair {name!r}", validate_bucket_pair_args(args))
         super().__init__(f"{PACKAGE}:index:ImagingBucketPair", name, None, opts)
+        remember_caller_options(self, opts)
         for warning in bucket_pair_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
@@ -258,7 +259,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
                     target_bucket=log.bucket_name,
                     target_prefix=f"{role}/",
                     target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
-                    opts=pulumi.ResourceOptions(parent=source, retain_on_delete=protect_data, depends_on=[log]),
+                    opts=child_options(source, retain_on_delete=protect_data, depends_on=[log]),
                 )
 
         self.input_bucket_name = self._input.bucket_name

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws_native as aws_native
 
 from . import policies, validation
-from ._resource_options import PACKAGE, child_options
+from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import supplied_or_created_key_arn
 
 ENCRYPTION_CUSTOMER_MANAGED_KEY = "customer-managed-key"
@@ -42,7 +42,10 @@ class ImagingDatastoreArgs(TypedDict):
     allow_replacement: NotRequired[bool]
     """Default: False. The data store's name, key and tags are create-only: any change would replace the
     data store, and a data store that holds image sets cannot be deleted. While False, changes to them are
-    ignored after creation (and reported with a warning). True applies them by replacing the data store."""
+    ignored after creation (and reported with a warning), and the data store is ``protect``ed. True applies
+    them by replacing the data store: it is then not ``protect``ed (unless the caller's options protect the
+    component), a new, empty data store is created, and, with ``protect_data``, the old one is retained in
+    the account with its image sets (``retain_on_delete``) and leaves the stack (logs a warning)."""
     protect_data: NotRequired[bool]
     """Default: True. ``protect`` and ``retain_on_delete`` on the data store and its key."""
 
@@ -81,8 +84,9 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
         )
     if args.get("allow_replacement", False):
         warnings.append(
-            "Data store replacement is ALLOWED: a change of its name, key or tags replaces the data store. "
-            "A data store with image sets cannot be deleted, so the replacement fails or leaves a new, empty store."
+            "Data store replacement is ALLOWED: the data store is not protected, and a change of its name, key or "
+            "tags creates a new, EMPTY data store. The old one and its image sets stay in the account (retained, "
+            "no longer managed by the stack) unless data protection is off, when Pulumi tries to delete it."
         )
     if not args.get("protect_data", True):
         warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
@@ -128,6 +132,7 @@ class ImagingDatastore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImagingDatastoreArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         validation.raise_if_problems(f"ImagingDatastore {name!r}", validate_datastore_args(args))
         super().__init__(f"{PACKAGE}:index:ImagingDatastore", name, None, opts)
+        remember_caller_options(self, opts)
         for warning in datastore_warnings(args):
             pulumi.log.warn(warning, resource=self)
         protect_data = args.get("protect_data", True)
@@ -152,9 +157,11 @@ class ImagingDatastore(pulumi.ComponentResource):
             datastore_name=args["datastore_name"],
             kms_key_arn=key_arn,
             tags=tags or None,
+            # Replacement needs an unprotected data store; retain_on_delete then keeps the replaced one.
             opts=child_options(
                 self,
-                protect_data=protect_data,
+                protect_data=protect_data and not allow_replacement,
+                retain_on_delete=protect_data,
                 ignore_changes=None if allow_replacement else list(CREATE_ONLY_PROPERTIES),
             ),
         )

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
-from ._resource_options import PACKAGE, child_options
+from ._resource_options import PACKAGE, child_options, remember_caller_options
 
 #: Name of the inline permission policy on the role.
 PERMISSION_POLICY_NAME = "ImportJobDataAccess"
@@ -68,6 +68,7 @@ class ImportJobRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImportJobRoleArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         validation.raise_if_problems(f"ImportJobRole {name!r}", validate_import_role_args(args))
         super().__init__(f"{PACKAGE}:index:ImportJobRole", name, None, opts)
+        remember_caller_options(self, opts)
         account_id, region = args["account_id"], args["region"]
 
         trust_policy = pulumi.Output.from_input(args["datastore_arn"]).apply(

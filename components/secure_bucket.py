@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies
-from ._resource_options import PACKAGE, child_options
+from ._resource_options import PACKAGE, child_options, remember_caller_options
 
 #: Days after which S3 aborts an incomplete multipart upload and frees its parts.
 ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7
@@ -71,6 +71,7 @@ class SecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(f"{PACKAGE}:index:SecureBucket", name, None, opts)
+        remember_caller_options(self, opts)
         protect_data = args.get("protect_data", True)
         kms_key_arn = args.get("kms_key_arn")
         versioning = args.get("versioning", True)
