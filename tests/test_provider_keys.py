@@ -195,3 +195,11 @@ def test_a_refused_key_stops_the_program_before_anything_is_created() -> None:
         )
     assert "aws:region = 'eu-west-2' disagrees with region" in str(error.value)
     assert [r for r in recorded if r.custom] == []
+
+
+def test_the_readme_lists_every_honoured_and_refused_key() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Pulumi's own provider keys", 1)[1].split("\n## ", 1)[0]
+    for key in [*HONOURED_KEYS, *REFUSED_KEYS]:
+        name = key.split(":", 1)[1]
+        assert f"`{key}`" in section or f":{name}`" in section, key
