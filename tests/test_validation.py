@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from components import validation
@@ -278,3 +280,42 @@ def test_invalid_input_error_lists_every_problem_and_is_a_clean_pulumi_error() -
     validation.raise_if_problems("nothing", [])
     with pytest.raises(validation.InvalidInputError, match="1 problem found"):
         validation.raise_if_problems("subject", ["only one."])
+
+
+# --- Full matches over ASCII classes: no Unicode letters, no trailing newline ---------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (lambda v: validation.iam_name_problems("importRoleName", v), "ahi_rôle"),
+        (lambda v: validation.iam_name_problems("accessAdminUserName", v), "médecin"),
+        (lambda v: validation.iam_name_problems("importRoleName", v), "role\n"),
+        (lambda v: validation.account_id_problems("accountId", v), "111122223333\n"),
+        (lambda v: validation.account_id_problems("accountId", v), "١١١١٢٢٢٢٣٣٣٣"),
+        (lambda v: validation.bucket_name_problems("inputBucketName", v), "dicom-input\n"),
+        (lambda v: validation.datastore_name_problems("datastoreName", v), "store\n"),
+        (lambda v: validation.datastore_name_problems("datastoreName", v), "störe"),
+        (lambda v: validation.name_prefix_problems("namePrefix", v), "ahi-dev\n"),
+        (lambda v: validation.iam_path_problems("iamPath", v), "/imaging/\n"),
+        (lambda v: validation.permission_set_name_problems("accessNamePrefix", v), "lecteur-é"),
+        (
+            lambda v: validation.iam_principal_problems("accessRolePrincipals.reader", v),
+            "arn:aws:iam::111122223333:user/zoë",
+        ),
+        (
+            lambda v: validation.kms_key_arn_problems("bucketKmsKeyArn", v, region=REGION, account_id=ACCOUNT),
+            f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab\n",
+        ),
+        (lambda v: validation.region_problems("region", v, allow_unlisted=True), "eu-south-3\n"),
+        (lambda v: validation.tags_problems("tags", {"team": v}), "imaging\n"),
+    ],
+)
+def test_unicode_letters_and_trailing_newlines_are_refused(check: Any, value: str) -> None:
+    problems = check(value)
+    assert len(problems) == 1
+    assert repr(value) in problems[0]
+
+
+def test_tags_keep_the_unicode_letters_aws_accepts() -> None:
+    assert validation.tags_problems("tags", {"équipe": "radiologie"}) == []

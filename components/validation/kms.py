@@ -1,0 +1,59 @@
+"""KMS key ARNs."""
+
+from __future__ import annotations
+
+import re
+
+from ._text import show
+
+_KMS_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+
+_KMS_KEY_ARN = re.compile(
+    r"arn:(?P<partition>[a-z-]+):kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):key/" + _KMS_KEY_ID
+)
+
+_KMS_ALIAS_ARN = re.compile(r"arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:alias/.+")
+
+
+def kms_key_arn_problems(
+    setting: str,
+    arn: str,
+    *,
+    region: str,
+    account_id: str,
+    allow_cross_account: bool = False,
+) -> list[str]:
+    """A KMS key given by its full key ARN, in the stack's region and (unless allowed) account.
+
+    Aliases are refused: an alias can be repointed to another key after deployment, which would
+    silently change which key protects the data.
+    """
+    if not isinstance(arn, str) or not arn:
+        return [f"{setting} = {show(arn)}: a KMS key ARN must be a non-empty string."]
+    if _KMS_ALIAS_ARN.fullmatch(arn) or arn.startswith("alias/"):
+        return [
+            f"{setting} = {show(arn)} is a KMS alias; give the key ARN "
+            "(arn:aws:kms:<region>:<account>:key/<key-id>) because an alias can be repointed to another key. "
+            "`aws kms describe-key --key-id <alias>` prints the key ARN."
+        ]
+    match = _KMS_KEY_ARN.fullmatch(arn)
+    if not match:
+        return [
+            f"{setting} = {show(arn)} is not a KMS key ARN of the form "
+            "arn:aws:kms:<region>:<12-digit account>:key/<key-id>."
+        ]
+    problems = []
+    if match["partition"] != "aws":
+        problems.append(f"{setting} = {show(arn)} is in partition '{match['partition']}'; only 'aws' is supported.")
+    if match["region"] != region:
+        problems.append(
+            f"{setting} = {show(arn)} is in region {match['region']}, but the stack deploys to {region}; "
+            "S3 and HealthImaging need a key in the same region."
+        )
+    if match["account"] != account_id and not allow_cross_account:
+        problems.append(
+            f"{setting} = {show(arn)} belongs to account {match['account']}, not the stack's account {account_id}. "
+            "Use a key of this account, or set allowCrossAccountKeys to true if the key policy of that "
+            "account grants this one access."
+        )
+    return problems

@@ -1,0 +1,42 @@
+"""Regions where AWS HealthImaging runs, and region names."""
+
+from __future__ import annotations
+
+import re
+
+from ._text import show
+
+#: Regions where AWS HealthImaging runs (AWS General Reference). botocore cannot tell which regions
+#: offer the service, so the project keeps this list; ``allowUnlistedRegion`` overrides it.
+HEALTHIMAGING_REGIONS: tuple[str, ...] = (
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "ap-southeast-2",
+)
+
+#: Shape of a commercial-partition region name, used when an unlisted region is allowed.
+_REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+
+
+def region_problems(setting: str, region: str, allow_unlisted: bool = False) -> list[str]:
+    """The region must offer HealthImaging (or be explicitly allowed) and be in the ``aws`` partition."""
+    if not isinstance(region, str) or not region:
+        return [f"{setting} = {show(region)}: a region is required, for example 'us-east-1'."]
+    if region.startswith(("cn-", "us-gov-", "us-iso", "eu-isoe-")):
+        return [
+            f"{setting} = {show(region)} is outside the commercial 'aws' partition; this program supports "
+            "only the 'aws' partition, where HealthImaging runs."
+        ]
+    if region in HEALTHIMAGING_REGIONS:
+        return []
+    if allow_unlisted:
+        if _REGION_SHAPE.fullmatch(region):
+            return []
+        return [f"{setting} = {show(region)} does not look like an AWS region name (for example 'us-east-1')."]
+    return [
+        f"{setting} = {show(region)} is not a region where AWS HealthImaging runs "
+        f"({', '.join(HEALTHIMAGING_REGIONS)}). Choose one of those, or, if AWS has since launched "
+        "HealthImaging there, set allowUnlistedRegion to true."
+    ]

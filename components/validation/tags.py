@@ -1,0 +1,43 @@
+"""AWS resource tags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ._text import show
+
+#: AWS accepts Unicode letters and digits in tags (``\p{L}\p{N}``), so ``\w`` is meant here; whitespace is
+#: limited to the space character (no tabs or newlines).
+_TAG_CHARS = re.compile(r"[\w .:/=+\-@]*")
+
+
+def tags_problems(setting: str, tags: Any) -> list[str]:
+    """Tags: a mapping of string keys (1-128 characters, not ``aws:``) to string values (at most 256)."""
+    if not isinstance(tags, Mapping):
+        return [f"{setting} = {show(tags)}: tags must be a mapping of key to value, for example {{team: imaging}}."]
+    problems = []
+    if len(tags) > 50:
+        problems.append(f"{setting} has {len(tags)} tags; AWS allows at most 50 per resource.")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            problems.append(f"{setting} key {show(key)}: a tag key must be a string of 1 to 128 characters.")
+            continue
+        if key.lower().startswith("aws:"):
+            problems.append(f"{setting} key {show(key)}: keys starting with 'aws:' are reserved for AWS; rename it.")
+        if not _TAG_CHARS.fullmatch(key):
+            problems.append(
+                f"{setting} key {show(key)} contains characters AWS tags do not accept; "
+                "use letters, digits, spaces and _ . : / = + - @"
+            )
+        if not isinstance(value, str):
+            problems.append(f"{setting}.{key} = {show(value)}: tag values must be strings; quote the value.")
+        elif len(value) > 256:
+            problems.append(f"{setting}.{key} is {len(value)} characters long; a tag value may have at most 256.")
+        elif not _TAG_CHARS.fullmatch(value):
+            problems.append(
+                f"{setting}.{key} = {show(value)} contains characters AWS tags do not accept; "
+                "use letters, digits, spaces and _ . : / = + - @"
+            )
+    return problems
