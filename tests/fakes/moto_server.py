@@ -1,0 +1,85 @@
+"""moto's threaded server on 127.0.0.1, with observers that see each request before moto handles it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+from werkzeug.serving import make_server
+
+#: Seconds a connection to moto may stay silent before its handler thread gives up.
+SOCKET_TIMEOUT_SECONDS = 30
+#: Seconds to wait for moto's reset endpoint.
+RESET_TIMEOUT_SECONDS = 10
+
+#: ``observer(method, path, query_string)``: called before moto handles a request (path percent-decoded).
+RequestObserver = Callable[[str, str, str], None]
+
+
+class _TimedRequestHandler(MotoRequestHandler):
+    timeout = SOCKET_TIMEOUT_SECONDS
+
+
+class ObservedMotoServer(ThreadedMotoServer):
+    """:class:`moto.server.ThreadedMotoServer` on 127.0.0.1 and a free port, with request observers.
+
+    Observers let a stand-in react to what a client asks moto for (the HealthImaging stand-in uses one to
+    make a job's output appear only after a number of reads). ``_server_entry`` is moto 5.2.5's, with the
+    application wrapped and a socket timeout on each connection.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._observers: list[RequestObserver] = []
+        self._observers_lock = threading.Lock()
+        #: Exceptions raised by observers (an observer must never break moto's answer).
+        self.observer_errors: list[BaseException] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def add_observer(self, observer: RequestObserver) -> None:
+        with self._observers_lock:
+            self._observers.append(observer)
+
+    def remove_observer(self, observer: RequestObserver) -> None:
+        with self._observers_lock:
+            if observer in self._observers:
+                self._observers.remove(observer)
+
+    def reset(self) -> None:
+        """Forget every resource in every moto backend (``POST /moto-api/reset``)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=RESET_TIMEOUT_SECONDS) as response:
+            response.read()
+
+    def _observe(self, environ: dict[str, Any]) -> None:
+        with self._observers_lock:
+            observers = list(self._observers)
+        method = str(environ.get("REQUEST_METHOD", ""))
+        path = urllib.parse.unquote(str(environ.get("PATH_INFO", "")))
+        query = str(environ.get("QUERY_STRING", ""))
+        for observer in observers:
+            try:
+                observer(method, path, query)
+            except Exception as error:  # recorded for the tests; moto still answers
+                self.observer_errors.append(error)
+                print(f"moto request observer failed: {error!r}", file=sys.stderr)
+
+    def _server_entry(self) -> None:
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            self._observe(environ)
+            return moto_app(environ, start_response)
+
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_TimedRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
