@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -25,9 +25,19 @@ PLAN_FORMAT_VERSION = 1
 
 
 class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1; the Pulumi CLI reads YAML 1.2, where ``012345678901`` is the integer
-    12345678901 (not a string, not octal). Reading stack files the CLI's way lets the offline plan
-    catch the unquoted account ID that loses its leading zero in a real deployment."""
+    """PyYAML reads YAML 1.1; the Pulumi CLI reads stack files as YAML 1.2 (core schema). Two differences
+    matter for stack configuration, and this loader reads both the CLI's way:
+
+    - booleans are only ``true`` and ``false`` (any case form YAML 1.2 lists): ``environment: no`` is the
+      string ``'no'`` and ``versioning: yes`` the string ``'yes'`` (which the program refuses as a boolean);
+    - ``012345678901`` is the integer 12345678901 (not a string, not octal), so the offline plan catches the
+      unquoted account ID that loses its leading zero in a real deployment.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[Any, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -37,6 +47,14 @@ def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int
     return int(text, 10)
 
 
+def _construct_yaml12_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() == "true"
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_yaml12_bool)
 _Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
 
