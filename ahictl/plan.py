@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -34,7 +34,7 @@ class _Yaml12Loader(yaml.SafeLoader):
       unquoted account ID that loses its leading zero in a real deployment.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[Any, Any]]]] = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 - replaces the base class table, as PyYAML expects
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
