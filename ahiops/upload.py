@@ -1,0 +1,341 @@
+"""Stage files in S3: fast on many small files, bounded in memory, verified by S3 checksums, resumable.
+
+Public API (used by the importer and by the staging benchmark)::
+
+    from ahiops.upload import UploadItem, upload_files
+
+    report = upload_files(
+        session,                      # boto3.session.Session (credentials, region, AWS_ENDPOINT_URL_S3 honoured)
+        "my-input-bucket",
+        [UploadItem(path=Path("a.dcm"), key="imports/<digest>/job-0001/a.dcm", size=1234, checksum_crc32="...")],
+        concurrency=64,               # files in flight (and connections); default DEFAULT_CONCURRENCY[engine]
+        on_progress=lambda files, nbytes: ...,  # increments, always called on the calling thread
+        skip_existing=True,           # list the keys' common prefix once; skip objects already there, same size
+        engine="auto",                # "crt" (awscrt), "classic" (s3transfer threads), or "auto": crt if importable
+    )
+    report.uploaded, report.uploaded_bytes, report.already_present, report.engine, report.seconds
+
+Engines:
+
+- ``crt``: s3transfer's CRT transfer manager driven directly (``create_s3_crt_client`` + ``CRTTransferManager``
+  with a ``BotocoreCRTRequestSerializer`` built from the session with the S3 client's endpoint; boto3's own
+  CRT switch would ignore a custom endpoint such as ``AWS_ENDPOINT_URL_S3``). Its memory is bounded by a
+  throughput target (``target_throughput_bytes``), which sizes the CRT's buffer pool, and files are streamed
+  from disk (never read whole into memory).
+- ``classic``: s3transfer's thread-pool ``TransferManager`` over a client whose connection pool matches the
+  concurrency; used when awscrt is not importable.
+
+Integrity: when an item carries ``checksum_crc32`` (base64 CRC32 of the content, computed while the file was
+hashed for the plan), it is sent as the object's full-object CRC32 and S3 rejects the upload when the bytes
+differ (for example when the file changed since it was hashed); otherwise the engine computes a CRC32 while
+streaming. Either way S3 stores a CRC32 checksum with the object.
+
+Resume: with ``skip_existing`` the common prefix of the keys is listed once (ListObjectsV2, 1,000 keys a page)
+and an object already present with the item's size is not uploaded again. Keys under a content-derived prefix
+(see :mod:`ahiops.planning`) name exactly one content, which S3 verified against its CRC32 when it was
+written, so presence with the same size means the same bytes; the input bucket is versioned, so uploading
+it again would only store a second copy.
+
+Interruption: when ``on_progress`` (or Ctrl-C) raises ``KeyboardInterrupt``, the transfers in flight are
+cancelled (nothing partial is left as an object) and :class:`UploadInterrupted` (a ``KeyboardInterrupt``) is
+raised with the counts; running the same upload again skips what was already uploaded. Any other failure
+cancels the rest and raises an :class:`~ahiops.errors.OpsError` naming the file and AWS's error.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+
+from .errors import AwsAccessError, OpsError, ServiceError
+from .session import client_error_to_ops_error, make_client, translate_client_errors
+
+#: Files in flight by default, per engine.
+DEFAULT_CONCURRENCY = {"crt": 64, "classic": 10}
+#: The CRT client's throughput target in bytes per second; it sizes the CRT's buffer pool (and so peak memory).
+DEFAULT_TARGET_THROUGHPUT_BYTES = 100 * 1024 * 1024
+#: Part size and multipart threshold for large files.
+PART_SIZE = 8 * 1024 * 1024
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    path: Path
+    key: str
+    size: int
+    #: Base64 CRC32 of the content; S3 verifies the object against it. None: computed while streaming.
+    checksum_crc32: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    uploaded: int
+    uploaded_bytes: int
+    #: Objects already in the bucket with the same size, not uploaded again.
+    already_present: int
+    already_present_bytes: int
+    engine: str
+    seconds: float
+
+
+class UploadInterrupted(KeyboardInterrupt):
+    """The upload was stopped (Ctrl-C, or a progress callback raised KeyboardInterrupt); what was uploaded stays."""
+
+    def __init__(self, uploaded: int, remaining: int) -> None:
+        super().__init__(f"upload interrupted after {uploaded} file(s); {remaining} not uploaded")
+        self.uploaded = uploaded
+        self.remaining = remaining
+
+
+def crt_available() -> bool:
+    try:
+        import awscrt.s3  # noqa: F401
+        import s3transfer.crt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
+    """Key -> size of every object under ``prefix`` (one paginated listing)."""
+    found: dict[str, int] = {}
+    with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found[str(item["Key"])] = int(item["Size"])
+    return found
+
+
+def common_prefix(keys: Iterable[str]) -> str:
+    """The longest ``/``-ended prefix shared by all keys ('' when none)."""
+    shared: list[str] | None = None
+    for key in keys:
+        folders = key.split("/")[:-1]
+        if shared is None:
+            shared = folders
+            continue
+        length = 0
+        while length < min(len(shared), len(folders)) and shared[length] == folders[length]:
+            length += 1
+        shared = shared[:length]
+    return "".join(f"{folder}/" for folder in shared or [])
+
+
+def upload_files(
+    session: boto3.session.Session,
+    bucket: str,
+    items: Sequence[UploadItem],
+    *,
+    concurrency: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    skip_existing: bool = True,
+    engine: str = "auto",
+    target_throughput_bytes: int = DEFAULT_TARGET_THROUGHPUT_BYTES,
+) -> UploadReport:
+    """Upload ``items`` to ``bucket`` (see the module docstring)."""
+    started = time.monotonic()
+    if engine == "auto":
+        engine = "crt" if crt_available() else "classic"
+    if engine not in DEFAULT_CONCURRENCY:
+        raise ValueError(f"unknown upload engine {engine!r}; choose crt, classic or auto")
+    concurrency = concurrency or DEFAULT_CONCURRENCY[engine]
+    if session.get_credentials() is None:
+        raise AwsAccessError(
+            "upload to S3: no AWS credentials were found; sign in with `aws sso login --profile <your-profile>` "
+            "(or set AWS_PROFILE / pass --profile)."
+        )
+    s3 = make_client(session, "s3", max_pool_connections=max(concurrency, 10))
+    pending = list(items)
+    present = 0
+    present_bytes = 0
+    if skip_existing and pending:
+        existing = existing_objects(s3, bucket, common_prefix(item.key for item in pending))
+        remaining = []
+        for item in pending:
+            if existing.get(item.key) == item.size:
+                present += 1
+                present_bytes += item.size
+            else:
+                remaining.append(item)
+        pending = remaining
+        if on_progress is not None and present:
+            on_progress(present, present_bytes)
+    uploaded, uploaded_bytes = 0, 0
+    if pending:
+        transfer = _crt_manager(session, s3, concurrency, target_throughput_bytes) if engine == "crt" else None
+        if transfer is None:
+            engine = "classic"
+            transfer = _classic_manager(s3, concurrency)
+        uploaded, uploaded_bytes = _run(transfer, bucket, pending, concurrency, on_progress)
+    return UploadReport(
+        uploaded=uploaded,
+        uploaded_bytes=uploaded_bytes,
+        already_present=present,
+        already_present_bytes=present_bytes,
+        engine=engine,
+        seconds=time.monotonic() - started,
+    )
+
+
+# ---------------------------------------------------------------- engines
+
+
+def _crt_manager(session: boto3.session.Session, s3: Any, concurrency: int, target_throughput_bytes: int) -> Any:
+    from s3transfer.crt import (
+        BotocoreCRTCredentialsWrapper,
+        BotocoreCRTRequestSerializer,
+        CRTTransferManager,
+        create_s3_crt_client,
+    )
+    from s3transfer.manager import TransferConfig
+
+    botocore_session = session._session
+    endpoint = str(s3.meta.endpoint_url)
+    credentials = BotocoreCRTCredentialsWrapper(session.get_credentials()).to_crt_credentials_provider()
+    ca_bundle = botocore_session.get_config_variable("ca_bundle")
+    crt_client = create_s3_crt_client(
+        s3.meta.region_name,
+        crt_credentials_provider=credentials,
+        target_throughput=target_throughput_bytes,
+        part_size=PART_SIZE,
+        use_ssl=endpoint.startswith("https://"),
+        verify=ca_bundle or None,
+    )
+    serializer = BotocoreCRTRequestSerializer(
+        botocore_session, {"region_name": s3.meta.region_name, "endpoint_url": endpoint}
+    )
+    config = TransferConfig(
+        multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_request_concurrency=concurrency
+    )
+    return CRTTransferManager(crt_client, serializer, config=config)
+
+
+def _classic_manager(s3: Any, concurrency: int) -> Any:
+    from s3transfer.manager import TransferConfig, TransferManager
+
+    config = TransferConfig(
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_request_concurrency=concurrency,
+        max_submission_concurrency=max(2, concurrency // 4),
+    )
+    return TransferManager(s3, config)
+
+
+# ---------------------------------------------------------------- the transfer loop
+
+
+class _Subscriber:
+    """Reports bytes and completions of one transfer to the loop (called on the engine's threads)."""
+
+    def __init__(self, index: int, done: queue.Queue[tuple[int, BaseException | None]], progress: _ByteCounter):
+        self._index = index
+        self._done = done
+        self._progress = progress
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        pass
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        self._progress.add(bytes_transferred)
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        try:
+            future.result()
+        except BaseException as error:  # handed to the loop, which raises it on its own thread
+            self._done.put((self._index, error))
+        else:
+            self._done.put((self._index, None))
+
+
+class _ByteCounter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def add(self, amount: int) -> None:
+        with self._lock:
+            self._value += amount
+
+    def take(self) -> int:
+        with self._lock:
+            value, self._value = self._value, 0
+        return value
+
+
+def _run(
+    transfer: Any, bucket: str, items: Sequence[UploadItem], concurrency: int, on_progress: ProgressCallback | None
+) -> tuple[int, int]:
+    done: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
+    counter = _ByteCounter()
+    next_index = 0
+    in_flight = 0
+    uploaded = 0
+    uploaded_bytes = 0
+    reported_bytes = 0
+    total_bytes = sum(item.size for item in items)
+    try:
+        # Leaving the block with an exception cancels the transfers in flight (both managers' __exit__ do;
+        # the classic manager's shutdown(cancel=True) passes its arguments wrongly in s3transfer 0.19).
+        with transfer:
+            while uploaded < len(items):
+                while next_index < len(items) and in_flight < concurrency:
+                    item = items[next_index]
+                    extra_args = {"ChecksumCRC32": item.checksum_crc32} if item.checksum_crc32 else {}
+                    transfer.upload(
+                        str(item.path),
+                        bucket,
+                        item.key,
+                        extra_args=extra_args,
+                        subscribers=[_Subscriber(next_index, done, counter)],
+                    )
+                    next_index += 1
+                    in_flight += 1
+                try:
+                    index, error = done.get(timeout=0.1)
+                except queue.Empty:
+                    index, error = -1, None
+                if index >= 0:
+                    in_flight -= 1
+                    if error is not None:
+                        raise _upload_error(bucket, items[index], error)
+                    uploaded += 1
+                    uploaded_bytes += items[index].size
+                if on_progress is not None:
+                    # never more than the total: a retried part reports its bytes again
+                    moved = min(counter.take(), total_bytes - reported_bytes)
+                    files = 1 if index >= 0 else 0
+                    # Bytes are reported as they move, and a file's remaining bytes when it completes (progress
+                    # events can be coarse), so that the totals add up exactly.
+                    reported_bytes += moved
+                    extra = 0
+                    if files and reported_bytes < uploaded_bytes:
+                        extra = uploaded_bytes - reported_bytes
+                        reported_bytes = uploaded_bytes
+                    on_progress(files, moved + extra)
+    except KeyboardInterrupt:
+        raise UploadInterrupted(uploaded, len(items) - uploaded) from None
+    return uploaded, uploaded_bytes
+
+
+def _upload_error(bucket: str, item: UploadItem, error: BaseException) -> OpsError:
+    operation = f"upload '{item.path}' to s3://{bucket}/{item.key}"
+    if isinstance(error, OpsError):
+        return error
+    if isinstance(error, botocore.exceptions.ClientError):
+        return client_error_to_ops_error(operation, error)
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return AwsAccessError(f"{operation}: no AWS credentials were found; sign in with `aws sso login`.")
+    if isinstance(error, OSError):
+        return ServiceError(f"{operation}: the file could not be read ({error.strerror or error}).")
+    return ServiceError(f"{operation} failed: {type(error).__name__}: {error}")

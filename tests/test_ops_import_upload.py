@@ -1,0 +1,146 @@
+"""Staging files in S3 (moto's server on loopback): both engines, checksums, resume, interruption, errors."""
+
+from __future__ import annotations
+
+import base64
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from fakes.environment import AwsEnv
+
+from ahiops import upload
+from ahiops.errors import AwsAccessError, OpsError
+from ahiops.upload import UploadInterrupted, UploadItem, upload_files
+
+BUCKET = "input-bucket-test"
+ENGINES = ["crt", "classic"]
+
+
+def crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@pytest.fixture
+def bucket(aws_env: AwsEnv) -> Any:
+    s3 = aws_env.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+def make_items(root: Path, count: int, size: int = 3000, prefix: str = "imports/d/job-0001/") -> list[UploadItem]:
+    items = []
+    for index in range(count):
+        data = os.urandom(size)
+        path = root / f"f{index:03d}.dcm"
+        path.write_bytes(data)
+        items.append(UploadItem(path=path, key=f"{prefix}s/f{index:03d}.dcm", size=size, checksum_crc32=crc32(data)))
+    return items
+
+
+def versions(s3: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+        for version in page.get("Versions", []):
+            counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_upload_stores_every_file_and_reports_progress(bucket: Any, tmp_path: Path, engine: str) -> None:
+    items = make_items(tmp_path, 25)
+    progress: list[tuple[int, int]] = []
+    report = upload_files(
+        boto3.session.Session(),
+        BUCKET,
+        items,
+        concurrency=8,
+        engine=engine,
+        on_progress=lambda files, nbytes: progress.append((files, nbytes)),
+    )
+    assert (report.uploaded, report.uploaded_bytes, report.already_present) == (25, 25 * 3000, 0)
+    assert report.engine == engine
+    assert sum(files for files, _ in progress) == 25
+    assert sum(nbytes for _, nbytes in progress) == 25 * 3000
+    for item in items[:3]:
+        assert bucket.get_object(Bucket=BUCKET, Key=item.key)["Body"].read() == item.path.read_bytes()
+    assert versions(bucket) == {item.key: 1 for item in items}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rerun_uploads_nothing_twice(bucket: Any, tmp_path: Path, engine: str) -> None:
+    items = make_items(tmp_path, 12)
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    again = upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    assert (again.uploaded, again.already_present, again.already_present_bytes) == (0, 12, 12 * 3000)
+    assert versions(bucket) == {item.key: 1 for item in items}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_interrupted_upload_resumes_without_duplicates(bucket: Any, tmp_path: Path, engine: str) -> None:
+    items = make_items(tmp_path, 40)
+    seen = {"files": 0}
+
+    def stop_after_five(files: int, nbytes: int) -> None:
+        seen["files"] += files
+        if seen["files"] >= 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(UploadInterrupted) as caught:
+        upload_files(boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine, on_progress=stop_after_five)
+    assert caught.value.uploaded == 5
+    assert caught.value.remaining == 35
+    partial = versions(bucket)
+    assert 5 <= len(partial) < 40
+    resumed = upload_files(boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine)
+    assert resumed.already_present == len(partial)
+    assert resumed.uploaded == 40 - len(partial)
+    assert versions(bucket) == {item.key: 1 for item in items}
+
+
+def test_an_object_of_another_size_is_replaced(bucket: Any, tmp_path: Path) -> None:
+    items = make_items(tmp_path, 3)
+    bucket.put_object(Bucket=BUCKET, Key=items[0].key, Body=b"short")
+    report = upload_files(boto3.session.Session(), BUCKET, items)
+    assert (report.uploaded, report.already_present) == (3, 0)
+    assert bucket.get_object(Bucket=BUCKET, Key=items[0].key)["Body"].read() == items[0].path.read_bytes()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_large_files_go_multipart_with_a_full_object_crc32(bucket: Any, tmp_path: Path, engine: str) -> None:
+    data = os.urandom(upload.PART_SIZE + 1024 * 1024)
+    path = tmp_path / "large.dcm"
+    path.write_bytes(data)
+    item = UploadItem(path=path, key="imports/d/job-0001/large.dcm", size=len(data), checksum_crc32=crc32(data))
+    report = upload_files(boto3.session.Session(), BUCKET, [item], engine=engine)
+    assert report.uploaded_bytes == len(data)
+    head = bucket.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
+    assert head["ContentLength"] == len(data)
+    assert head["ChecksumCRC32"] == crc32(data)
+    assert head["ETag"].strip('"').endswith("-2")  # two parts
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_bucket_is_a_clear_error(aws_env: AwsEnv, tmp_path: Path, engine: str) -> None:
+    items = make_items(tmp_path, 2)
+    with pytest.raises(OpsError, match=r"NoSuchBucket") as caught:
+        upload_files(boto3.session.Session(), "no-such-bucket-here", items, engine=engine, skip_existing=False)
+    assert "s3://no-such-bucket-here/imports/d/job-0001/s/f00" in str(caught.value)
+
+
+def test_no_credentials(aws_env: AwsEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(AwsAccessError, match=r"aws sso login"):
+        upload_files(boto3.session.Session(), BUCKET, make_items(tmp_path, 1))
+
+
+def test_common_prefix() -> None:
+    assert upload.common_prefix(["imports/a/job-0001/x/y.dcm", "imports/a/job-0002/z.dcm"]) == "imports/a/"
+    assert upload.common_prefix(["imports/a/job-0001/x.dcm"]) == "imports/a/job-0001/"
+    assert upload.common_prefix(["a.dcm", "imports/b.dcm"]) == ""
+    assert upload.common_prefix(["imports/ab/x", "imports/ac/y"]) == "imports/"
