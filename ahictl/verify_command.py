@@ -40,6 +40,7 @@ def render_results(results: Sequence[CheckResult]) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from ahiops.canary import CanaryOptions
     from ahiops.verify import all_passed, results_to_json, verify_stack
 
     outputs = ops_common.stack_outputs_from_args(args)
@@ -57,7 +58,18 @@ def _verify(args: argparse.Namespace) -> int:
         if show_progress:
             print(f"  {result.status:<5} {result.id}", file=sys.stderr)
 
-    results = verify_stack(outputs, session, profile=args.profile, canary=args.canary, on_result=progress)
+    def canary_message(message: str) -> None:
+        if not args.json:
+            print(f"  {message}", file=sys.stderr)
+
+    results = verify_stack(
+        outputs,
+        session,
+        profile=args.profile,
+        canary=args.canary,
+        canary_options=CanaryOptions(on_message=canary_message),
+        on_result=progress,
+    )
     if args.json:
         ops_common.print_json(results_to_json(results))
     else:

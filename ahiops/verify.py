@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from . import checks_account, checks_buckets, checks_datastore, checks_import_role
+from .canary import CanaryOptions, check_canary
 from .errors import OpsError
 from .stack_outputs import StackOutputs
 from .verify_context import (
@@ -28,6 +29,10 @@ from .verify_context import (
 )
 
 __all__ = ["Check", "CheckResult", "all_passed", "planned_checks", "results_to_json", "run_check", "verify_stack"]
+
+
+#: Checks that must pass before the canary writes anything (right account and region, a data store that can import).
+CANARY_PREREQUISITES = ("credentials", "account", "region", "datastore.status")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Check:
     run: Callable[[VerifyContext], Outcome]
 
 
-def planned_checks(ctx: VerifyContext) -> list[Check]:
+def planned_checks(ctx: VerifyContext, *, canary: CanaryOptions | None = None) -> list[Check]:
     """Every check, in report order."""
     checks = [
         Check("credentials", checks_account.check_credentials),
@@ -66,6 +71,9 @@ def planned_checks(ctx: VerifyContext) -> list[Check]:
     checks.append(Check("import-role.trust-policy", checks_import_role.check_trust_policy))
     for simulation in checks_import_role.simulations(ctx):
         checks.append(Check(simulation.check_id, _simulation_check(simulation)))
+    if canary is not None:
+        options = canary
+        checks.append(Check("canary", lambda ctx: check_canary(ctx, options)))
     return checks
 
 
@@ -101,13 +109,25 @@ def verify_stack(
     *,
     profile: str | None = None,
     canary: bool = False,
+    canary_options: CanaryOptions | None = None,
     on_result: Callable[[CheckResult], Any] | None = None,
 ) -> list[CheckResult]:
-    """Run every check against the deployed stack; ``on_result`` sees each result as it is known."""
+    """Run every check against the deployed stack; ``on_result`` sees each result as it is known.
+
+    ``canary`` adds the end-to-end import (:mod:`ahiops.canary`), the one check that writes."""
     ctx = VerifyContext(outputs, session, profile=profile)
-    results = []
-    for check in planned_checks(ctx):
-        result = run_check(ctx, check)
+    results: list[CheckResult] = []
+    for check in planned_checks(ctx, canary=(canary_options or CanaryOptions()) if canary else None):
+        blockers = [r.id for r in results if r.id in CANARY_PREREQUISITES and r.status != PASS]
+        if check.id == "canary" and blockers:
+            result = CheckResult(
+                check.id,
+                ERROR,
+                f"not run: the canary writes, so it runs only when {', '.join(CANARY_PREREQUISITES)} pass "
+                f"({', '.join(blockers)} did not)",
+            )
+        else:
+            result = run_check(ctx, check)
         results.append(result)
         if on_result is not None:
             on_result(result)
