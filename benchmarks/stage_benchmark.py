@@ -480,7 +480,7 @@ def print_summary(summary: dict[str, Any], info: dict[str, str], stream: Any) ->
             anchor = entry.get("time_vs_s5cmd")
             say(
                 f"  {client:<8} {entry['wall_seconds_median']:>7.2f} {entry['files_per_second']:>8.0f} "
-                f"{entry['mb_per_second']:>7.0f} {(f"{ratio:.2f}x" if ratio else "base"):>7} "
+                f"{entry['mb_per_second']:>7.0f} {(f'{ratio:.2f}x' if ratio else 'base'):>7} "
                 f"{(f'{anchor:.2f}x t' if anchor else '-'):>9} {entry['cpu_seconds_per_1000_files']:>15.2f} "
                 f"{entry['cpu_seconds_per_gb']:>9.2f} {entry['peak_rss_mb']:>6.0f} MB {entry['sink_cpu_seconds_median']:>10.2f}"
             )
