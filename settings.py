@@ -5,8 +5,13 @@ returns one frozen :class:`StackSettings`. Problems in several keys are reported
 any resource is registered, as a :class:`components.validation.InvalidInputError` (a
 ``pulumi.RunError``: the CLI shows the message without a traceback).
 
-``SETTINGS_SPEC`` is the list of keys with their type, default and description; ``Pulumi.yaml``
-declares the same keys (a test keeps the two identical).
+One source of truth: a component's defaults and rules live next to the component (``*_DEFAULTS`` and
+``validate_*_args`` in ``components/``). ``SETTINGS_SPEC`` lists the keys with their type, description
+and the component arguments each one ``feeds``; a key's default is the component's default unless the
+key spells out its own, and its rules are the component's, run on the arguments the stack would pass
+(``stack_args.py``) with messages that name the stack keys. Only rules that join several components
+(``forceDestroyBuckets`` needs ``disposableStack``) live here. ``Pulumi.yaml`` declares the same keys
+(a test keeps the two identical).
 """
 
 from __future__ import annotations
@@ -14,16 +19,42 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import stack_args
 from components import validation
-from components.access import validate_access_args
-from components.access_policies import DEFAULT_PERSONAS
-from components.bucket_pair import BUCKET_ENCRYPTION_CHOICES, BUCKET_NAMING_SCHEMES
-from components.datastore import DATASTORE_ENCRYPTION_CHOICES
+from components.access import ACCESS_DEFAULTS, validate_access_args
+from components.bucket_pair import BUCKET_PAIR_DEFAULTS, validate_bucket_pair_args
+from components.datastore import DATASTORE_DEFAULTS, validate_datastore_args
+from components.import_role import IMPORT_ROLE_DEFAULTS, validate_import_role_args
 from provider_keys import ProviderKeys, judge_provider_keys
+
+#: The components the stack composes, by the short name settings use in ``feeds``: their defaults and rules.
+COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
+    "bucket_pair": BUCKET_PAIR_DEFAULTS,
+    "datastore": DATASTORE_DEFAULTS,
+    "import_role": IMPORT_ROLE_DEFAULTS,
+    "access": ACCESS_DEFAULTS,
+}
+COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
+    "bucket_pair": validate_bucket_pair_args,
+    "datastore": validate_datastore_args,
+    "import_role": validate_import_role_args,
+    "access": validate_access_args,
+}
+
+
+class _FromComponent:
+    """The default of a setting is the default of the first component argument it feeds."""
+
+    def __repr__(self) -> str:
+        return "FROM_COMPONENT"
+
+
+FROM_COMPONENT: Any = _FromComponent()
 
 
 @dataclass(frozen=True)
@@ -33,7 +64,16 @@ class Setting:
     key: str
     type: str  # "string" | "boolean" | "integer" | "object" | "array" (of strings)
     default: Any
+    """The default value; None for a required key; FROM_COMPONENT for the fed component's default."""
     description: str
+    feeds: tuple[str, ...] = ()
+    """The component arguments (``<component>.<argument>``) this key gives its value to."""
+
+    def __post_init__(self) -> None:
+        if self.default is FROM_COMPONENT:
+            component, _, argument = self.feeds[0].partition(".")
+            default = COMPONENT_DEFAULTS[component][argument]
+            object.__setattr__(self, "default", list(default) if isinstance(default, (list, tuple)) else default)
 
 
 SETTINGS_SPEC: tuple[Setting, ...] = (
@@ -42,30 +82,45 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "string",
         None,
         "Required. The 12-digit AWS account to deploy into, quoted. Both providers refuse any other account.",
+        feeds=(
+            "bucket_pair.account_id",
+            "datastore.account_id",
+            "import_role.account_id",
+            "access.account_id",
+        ),
     ),
     Setting(
         "region",
         "string",
         None,
         "Required. A region where AWS HealthImaging runs: us-east-1, us-west-2, eu-west-1, eu-west-2, ap-southeast-2.",
+        feeds=(
+            "bucket_pair.region",
+            "datastore.region",
+            "import_role.region",
+            "access.region",
+        ),
     ),
     Setting(
         "allowUnlistedRegion",
         "boolean",
-        False,
+        FROM_COMPONENT,
         "Allow a region that is not in the list above, for regions AWS has added since.",
+        feeds=("datastore.allow_unlisted_region",),
     ),
     Setting(
         "namePrefix",
         "string",
         "",
         "Prefix of generated names (buckets, data store, role, key aliases). Empty: 'ahi-<stack>'.",
+        feeds=("bucket_pair.name_prefix",),
     ),
     Setting(
         "tags",
         "object",
         {},
         "Tags for every resource, as key: value. They reach the data store only when it is created.",
+        feeds=("datastore.tags",),
     ),
     Setting(
         "disposableStack",
@@ -73,135 +128,225 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         False,
         "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys.",
     ),
-    Setting("inputBucketName", "string", "", "Exact name of the input bucket (DICOM P10 files). Empty: generated."),
-    Setting("outputBucketName", "string", "", "Exact name of the output bucket (import results). Empty: generated."),
-    Setting("logBucketName", "string", "", "Exact name of the access-log bucket. Empty: generated."),
+    Setting(
+        "inputBucketName",
+        "string",
+        "",
+        "Exact name of the input bucket (DICOM P10 files). Empty: generated.",
+        feeds=("bucket_pair.input_bucket_name",),
+    ),
+    Setting(
+        "outputBucketName",
+        "string",
+        "",
+        "Exact name of the output bucket (import results). Empty: generated.",
+        feeds=("bucket_pair.output_bucket_name",),
+    ),
+    Setting(
+        "logBucketName",
+        "string",
+        "",
+        "Exact name of the access-log bucket. Empty: generated.",
+        feeds=("bucket_pair.log_bucket_name",),
+    ),
     Setting(
         "bucketNaming",
         "string",
-        "account-regional",
+        FROM_COMPONENT,
         "How bucket names are generated: 'account-regional' (<prefix>-input-<account>-<region>-an, cannot be taken by another account) or 'generated' (random suffix, global namespace).",
+        feeds=("bucket_pair.naming",),
     ),
     Setting(
         "bucketEncryption",
         "string",
-        "kms",
+        FROM_COMPONENT,
         "Default encryption of the buckets: 'kms' (customer managed key, bucket keys on) or 'sse-s3' (logs a warning).",
+        feeds=("bucket_pair.encryption",),
     ),
     Setting(
         "bucketKmsKeyArn",
         "string",
         "",
         "ARN of an existing customer managed key for the buckets. Empty: a key is created.",
+        feeds=("bucket_pair.kms_key_arn",),
     ),
     Setting(
-        "blockPublicAccess", "boolean", True, "Block Public Access, all four settings, on every bucket (S3.1/S3.8)."
+        "blockPublicAccess",
+        "boolean",
+        FROM_COMPONENT,
+        "Block Public Access, all four settings, on every bucket (S3.1/S3.8).",
+        feeds=("bucket_pair.block_public_access",),
     ),
-    Setting("enforceBucketOwner", "boolean", True, "Object ownership BucketOwnerEnforced: ACLs disabled (S3.12)."),
-    Setting("versioning", "boolean", True, "Versioning on the buckets (S3.14)."),
     Setting(
-        "requireTls", "boolean", True, "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5)."
+        "enforceBucketOwner",
+        "boolean",
+        FROM_COMPONENT,
+        "Object ownership BucketOwnerEnforced: ACLs disabled (S3.12).",
+        feeds=("bucket_pair.enforce_bucket_owner",),
+    ),
+    Setting(
+        "versioning",
+        "boolean",
+        FROM_COMPONENT,
+        "Versioning on the buckets (S3.14).",
+        feeds=("bucket_pair.versioning",),
+    ),
+    Setting(
+        "requireTls",
+        "boolean",
+        FROM_COMPONENT,
+        "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5).",
+        feeds=("bucket_pair.require_tls",),
     ),
     Setting(
         "accessLogging",
         "boolean",
-        True,
+        FROM_COMPONENT,
         "Server access logs of the input and output buckets go to a separate log bucket (S3.9).",
+        feeds=("bucket_pair.access_logging",),
     ),
-    Setting("noncurrentVersionExpirationDays", "integer", 90, "Days after which noncurrent object versions expire."),
+    Setting(
+        "noncurrentVersionExpirationDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days after which noncurrent object versions expire.",
+        feeds=("bucket_pair.noncurrent_version_expiration_days",),
+    ),
     Setting(
         "currentVersionExpirationDays",
         "integer",
         0,
         "0: current object versions never expire. A positive number deletes objects that old (logs a warning).",
+        feeds=("bucket_pair.current_version_expiration_days",),
     ),
     Setting(
         "forceDestroyBuckets",
         "boolean",
-        False,
+        FROM_COMPONENT,
         "Let `pulumi destroy` delete non-empty buckets. Only with disposableStack.",
+        feeds=("bucket_pair.force_destroy",),
     ),
-    Setting("datastoreName", "string", "", "Name of the data store. Empty: '<prefix>-datastore'. Create-only."),
+    Setting(
+        "datastoreName",
+        "string",
+        "",
+        "Name of the data store. Empty: '<prefix>-datastore'. Create-only.",
+        feeds=("datastore.datastore_name",),
+    ),
     Setting(
         "datastoreEncryption",
         "string",
-        "customer-managed-key",
+        FROM_COMPONENT,
         "'customer-managed-key' (a key is created unless datastoreKmsKeyArn is set) or 'aws-owned-key' (logs a warning). Create-only.",
+        feeds=("datastore.encryption",),
     ),
     Setting(
         "datastoreKmsKeyArn",
         "string",
         "",
         "ARN of an existing customer managed key for the data store. Empty: a key is created. Create-only.",
+        feeds=("datastore.kms_key_arn",),
     ),
     Setting(
         "allowDatastoreReplacement",
         "boolean",
-        False,
+        FROM_COMPONENT,
         "Apply changes of the data store's name, key or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning). Off: such changes are ignored with a warning.",
+        feeds=("datastore.allow_replacement",),
     ),
     Setting(
         "allowCrossAccountKeys",
         "boolean",
-        False,
+        FROM_COMPONENT,
         "Accept KMS key ARNs of another account in bucketKmsKeyArn and datastoreKmsKeyArn.",
+        feeds=(
+            "bucket_pair.allow_cross_account_key",
+            "datastore.allow_cross_account_key",
+        ),
     ),
-    Setting("importRoleName", "string", "", "Name of the import job role. Empty: '<prefix>-ImportJobDataAccessRole'."),
-    Setting("iamPath", "string", "/", "IAM path of the roles and policies this program creates."),
+    Setting(
+        "importRoleName",
+        "string",
+        "",
+        "Name of the import job role. Empty: '<prefix>-ImportJobDataAccessRole'.",
+        feeds=("import_role.role_name",),
+    ),
+    Setting(
+        "iamPath",
+        "string",
+        FROM_COMPONENT,
+        "IAM path of the roles and policies this program creates.",
+        feeds=(
+            "import_role.path",
+            "access.path",
+        ),
+    ),
     Setting(
         "permissionsBoundaryArn",
         "string",
         "",
         "Managed policy ARN set as permissions boundary on the roles this program creates. Empty: none.",
+        feeds=(
+            "import_role.permissions_boundary_arn",
+            "access.permissions_boundary_arn",
+        ),
     ),
     # Access for people (README 'Access for people').
     Setting(
         "accessPersonas",
         "array",
-        list(DEFAULT_PERSONAS),
+        FROM_COMPONENT,
         "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed). Empty list: no access resources.",
+        feeds=("access.personas",),
     ),
     Setting(
         "accessGroups",
         "boolean",
-        True,
+        FROM_COMPONENT,
         "One IAM group per persona, named '<accessNamePrefix>-<persona>', with the persona's policy attached.",
+        feeds=("access.groups",),
     ),
     Setting(
         "accessRolePrincipals",
         "object",
         {},
         "Persona: list of IAM user or role ARNs or 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. Empty: no roles.",
+        feeds=("access.role_principals",),
     ),
     Setting(
         "accessRolesRequireMfa",
         "boolean",
-        True,
+        FROM_COMPONENT,
         "The persona roles can be assumed only with MFA (aws:MultiFactorAuthPresent). Turn off only for principals that are roles whose sign-in enforces MFA.",
+        feeds=("access.roles_require_mfa",),
     ),
     Setting(
         "accessIdentityCenterInstanceArn",
         "string",
         "",
         "An existing IAM Identity Center instance (arn:aws:sso:::instance/ssoins-...) managed from this account and region: one permission set per persona. Empty: none.",
+        feeds=("access.identity_center_instance_arn",),
     ),
     Setting(
         "accessSessionHours",
         "integer",
-        1,
+        FROM_COMPONENT,
         "Session length, 1 to 12 hours, of the persona roles (maximum) and permission sets.",
+        feeds=("access.session_hours",),
     ),
     Setting(
         "accessAdminUserName",
         "string",
         "",
         "Name of the setup guide's administrator IAM user (for example 'ahiadmin'), added to the admin group. No keys or password are created. Empty: no user.",
+        feeds=("access.admin_user_name",),
     ),
     Setting(
         "accessNamePrefix",
         "string",
         "",
         "Prefix of the access policies, groups, roles and permission sets. Empty: namePrefix.",
+        feeds=("access.name_prefix",),
     ),
 )
 
@@ -210,46 +355,48 @@ SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS_SPEC}
 
 @dataclass(frozen=True)
 class StackSettings:
-    """The validated configuration of one stack."""
+    """The validated configuration of one stack: one field per key of ``SETTINGS_SPEC`` (snake_case)."""
 
     project: str
     stack: str
     account_id: str
     region: str
+    allow_unlisted_region: bool
     name_prefix: str
-    allow_unlisted_region: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
-    disposable_stack: bool = False
-    input_bucket_name: str = ""
-    output_bucket_name: str = ""
-    log_bucket_name: str = ""
-    bucket_naming: str = "account-regional"
-    bucket_encryption: str = "kms"
-    bucket_kms_key_arn: str = ""
-    block_public_access: bool = True
-    enforce_bucket_owner: bool = True
-    versioning: bool = True
-    require_tls: bool = True
-    access_logging: bool = True
-    noncurrent_version_expiration_days: int = 90
-    current_version_expiration_days: int = 0
-    force_destroy_buckets: bool = False
-    datastore_name: str = ""
-    datastore_encryption: str = "customer-managed-key"
-    datastore_kms_key_arn: str = ""
-    allow_datastore_replacement: bool = False
-    allow_cross_account_keys: bool = False
-    import_role_name: str = ""
-    iam_path: str = "/"
-    permissions_boundary_arn: str = ""
-    access_personas: list[str] = field(default_factory=lambda: list(DEFAULT_PERSONAS))
-    access_groups: bool = True
-    access_role_principals: dict[str, list[str]] = field(default_factory=dict)
-    access_roles_require_mfa: bool = True
-    access_identity_center_instance_arn: str = ""
-    access_session_hours: int = 1
-    access_admin_user_name: str = ""
-    access_name_prefix: str = ""
+    tags: dict[str, str]
+    disposable_stack: bool
+    input_bucket_name: str
+    output_bucket_name: str
+    log_bucket_name: str
+    bucket_naming: str
+    bucket_encryption: str
+    bucket_kms_key_arn: str
+    block_public_access: bool
+    enforce_bucket_owner: bool
+    versioning: bool
+    require_tls: bool
+    access_logging: bool
+    noncurrent_version_expiration_days: int
+    current_version_expiration_days: int
+    force_destroy_buckets: bool
+    datastore_name: str
+    datastore_encryption: str
+    datastore_kms_key_arn: str
+    allow_datastore_replacement: bool
+    allow_cross_account_keys: bool
+    import_role_name: str
+    iam_path: str
+    permissions_boundary_arn: str
+    access_personas: list[str]
+    access_groups: bool
+    access_role_principals: dict[str, list[str]]
+    access_roles_require_mfa: bool
+    access_identity_center_instance_arn: str
+    access_session_hours: int
+    access_admin_user_name: str
+    access_name_prefix: str
+    name_prefix_set: bool = True
+    """False when ``namePrefix`` was not set and ``name_prefix`` was derived from the stack name."""
     provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
     """What Pulumi's own ``aws:`` / ``aws-native:`` stack keys add to the providers (:mod:`provider_keys`)."""
 
@@ -273,11 +420,10 @@ def _parse(setting: Setting, raw: str, problems: list[str]) -> Any:
         problems.append(f"{setting.key} = {raw!r}: expected true or false.")
         return setting.default
     if setting.type == "integer":
-        try:
+        if re.fullmatch(r"[-+]?[0-9]+", raw.strip()):
             return int(raw)
-        except ValueError:
-            problems.append(f"{setting.key} = {raw!r}: expected a whole number.")
-            return setting.default
+        problems.append(f"{setting.key} = {raw!r}: expected a whole number.")
+        return setting.default
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
@@ -293,15 +439,30 @@ def _parse(setting: Setting, raw: str, problems: list[str]) -> Any:
     return value
 
 
+def derived_name_prefix(stack: str) -> str:
+    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
+    return f"ahi-{stack}".lower()
+
+
+def suggested_name_prefix(stack: str) -> str:
+    """A valid prefix close to the derived one, to suggest when the stack name does not make one."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", derived_name_prefix(stack)).strip("-")
+    return cleaned[:24].rstrip("-") or "ahi"
+
+
 def read_settings(project: str, stack: str, get: Callable[[str], str | None]) -> tuple[StackSettings, list[str]]:
     """Build settings from raw values; return them with every problem found (empty when valid).
 
-    ``get(key)`` returns the raw string value of a project key, or None when it is not set.
+    ``get(key)`` returns the raw string value of a project key, or None when it is not set. A value that
+    cannot be parsed is reported and replaced by its default, so that the rules of every other key still
+    run and every problem is reported in one go.
     """
     problems: list[str] = []
+    unparsed: set[str] = set()
     values: dict[str, Any] = {}
     for setting in SETTINGS_SPEC:
         raw = get(setting.key)
+        before = len(problems)
         if raw is None:
             if setting.default is None:
                 problems.append(
@@ -310,127 +471,72 @@ def read_settings(project: str, stack: str, get: Callable[[str], str | None]) ->
                 )
                 values[_snake(setting.key)] = ""
             else:
-                values[_snake(setting.key)] = setting.default
-            continue
-        values[_snake(setting.key)] = _parse(setting, raw, problems)
+                default = setting.default
+                values[_snake(setting.key)] = type(default)(default) if isinstance(default, (list, dict)) else default
+        else:
+            values[_snake(setting.key)] = _parse(setting, raw, problems)
+        if len(problems) > before:
+            unparsed.add(setting.key)
 
-    if not values["name_prefix"]:
-        values["name_prefix"] = f"ahi-{stack}".lower()
-    settings = StackSettings(project=project, stack=stack, **values)
-    if not problems:
-        problems += validate_settings(settings)
-    return settings, problems
+    name_prefix_set = bool(values["name_prefix"])
+    if not name_prefix_set:
+        values["name_prefix"] = derived_name_prefix(stack)
+    settings = StackSettings(project=project, stack=stack, name_prefix_set=name_prefix_set, **values)
+    rule_problems = [
+        problem
+        for problem in validate_settings(settings)
+        if not any(problem.startswith((f"{key} ", f"{key}.")) for key in unparsed)
+    ]
+    return settings, problems + rule_problems
+
+
+def argument_names(s: StackSettings, component: str) -> dict[str, str]:
+    """The stack key (or how a derived value came about) to name for each argument of ``component``."""
+    names: dict[str, str] = {}
+    for setting in SETTINGS_SPEC:
+        for feed in setting.feeds:
+            owner, _, argument = feed.partition(".")
+            if owner == component:
+                names.setdefault(argument, setting.key)
+    if component == "bucket_pair" and not s.name_prefix_set:
+        names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
+    if component == "datastore" and not s.datastore_name:
+        names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
+    if component == "import_role" and not s.import_role_name:
+        names["role_name"] = "importRoleName (not set, so '<namePrefix>-ImportJobDataAccessRole')"
+    if component == "access" and not s.access_name_prefix:
+        names["name_prefix"] = (
+            "accessNamePrefix (empty, so namePrefix)"
+            if s.name_prefix_set
+            else f"accessNamePrefix (empty, so namePrefix, which is not set and derived from the stack name {s.stack!r})"
+        )
+    return names
 
 
 def validate_settings(s: StackSettings) -> list[str]:
-    """Every rule the configuration must follow, as sentences that name the key (empty when valid)."""
-    problems: list[str] = []
-    problems += validation.account_id_problems("accountId", s.account_id)
-    problems += validation.region_problems("region", s.region, allow_unlisted=s.allow_unlisted_region)
-    problems += validation.name_prefix_problems("namePrefix", s.name_prefix)
-    problems += validation.tags_problems("tags", s.tags)
-    problems += validation.choice_problems("bucketNaming", s.bucket_naming, BUCKET_NAMING_SCHEMES)
-    problems += validation.choice_problems("bucketEncryption", s.bucket_encryption, BUCKET_ENCRYPTION_CHOICES)
-    problems += validation.choice_problems("datastoreEncryption", s.datastore_encryption, DATASTORE_ENCRYPTION_CHOICES)
+    """Every rule the configuration must follow, as sentences that name the key (empty when valid).
 
-    names = {
-        "inputBucketName": s.input_bucket_name,
-        "outputBucketName": s.output_bucket_name,
-        "logBucketName": s.log_bucket_name,
+    The rules are the components' own, run on the arguments the stack passes them; problems two
+    components share (the account, the region) are reported once.
+    """
+    arguments = {
+        "bucket_pair": stack_args.bucket_pair_args(s),
+        "datastore": stack_args.datastore_args(s),
+        "import_role": stack_args.import_role_plain_args(s),
+        "access": stack_args.access_plain_args(s),
     }
-    for key, name in names.items():
-        if name:
-            problems += validation.bucket_name_problems(key, name)
-    given = [name for name in names.values() if name]
-    if len(given) != len(set(given)):
-        problems.append(
-            f"inputBucketName, outputBucketName and logBucketName must all differ (got {s.input_bucket_name!r}, "
-            f"{s.output_bucket_name!r}, {s.log_bucket_name!r}): HealthImaging reads from the input bucket and writes "
-            "results to the output bucket, and logs need a bucket of their own."
-        )
-    account_ok = not validation.account_id_problems("accountId", s.account_id)
-    region_ok = not validation.region_problems("region", s.region, allow_unlisted=s.allow_unlisted_region)
-    prefix_ok = not validation.name_prefix_problems("namePrefix", s.name_prefix)
-    generated_roles = [
-        role for role, name in (("input", s.input_bucket_name), ("output", s.output_bucket_name)) if not name
-    ]
-    if s.access_logging and not s.log_bucket_name:
-        generated_roles.append("log")
-    if s.bucket_naming == "account-regional" and generated_roles and account_ok and region_ok and prefix_ok:
-        longest = max(generated_roles, key=len)
-        problems += validation.account_regional_prefix_problems(
-            "namePrefix", s.name_prefix, longest, s.account_id, s.region
-        )
-
-    if s.bucket_kms_key_arn and s.bucket_encryption != "kms":
-        problems.append("bucketKmsKeyArn is set but bucketEncryption is 'sse-s3': remove bucketKmsKeyArn or use 'kms'.")
-    if s.datastore_kms_key_arn and s.datastore_encryption != "customer-managed-key":
-        problems.append("datastoreKmsKeyArn is set but datastoreEncryption is 'aws-owned-key': remove one of them.")
-    if account_ok and region_ok:
-        for key, arn in (("bucketKmsKeyArn", s.bucket_kms_key_arn), ("datastoreKmsKeyArn", s.datastore_kms_key_arn)):
-            if arn:
-                problems += validation.kms_key_arn_problems(
-                    key, arn, region=s.region, account_id=s.account_id, allow_cross_account=s.allow_cross_account_keys
-                )
-
-    problems += validation.positive_days_problems(
-        "noncurrentVersionExpirationDays", s.noncurrent_version_expiration_days
-    )
-    if s.current_version_expiration_days != 0:
-        problems += validation.positive_days_problems("currentVersionExpirationDays", s.current_version_expiration_days)
+    problems: list[str] = []
+    for component, args in arguments.items():
+        problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
             "forceDestroyBuckets = true needs disposableStack = true: deleting buckets full of medical images is "
             "only allowed on a stack declared throwaway."
         )
-    if s.datastore_name:
-        problems += validation.datastore_name_problems("datastoreName", s.datastore_name)
-    if s.import_role_name:
-        problems += validation.iam_name_problems("importRoleName", s.import_role_name)
-    problems += validation.iam_path_problems("iamPath", s.iam_path)
-    if s.permissions_boundary_arn:
-        problems += validation.iam_policy_arn_problems("permissionsBoundaryArn", s.permissions_boundary_arn)
-    problems += access_problems(s)
-    return problems
-
-
-#: Stack configuration keys of the HealthImagingAccess arguments, for messages that name what a person set.
-ACCESS_SETTING_NAMES = {
-    "personas": "accessPersonas",
-    "groups": "accessGroups",
-    "role_principals": "accessRolePrincipals",
-    "roles_require_mfa": "accessRolesRequireMfa",
-    "identity_center_instance_arn": "accessIdentityCenterInstanceArn",
-    "session_hours": "accessSessionHours",
-    "admin_user_name": "accessAdminUserName",
-    "name_prefix": "accessNamePrefix",
-    "path": "iamPath",
-    "permissions_boundary_arn": "permissionsBoundaryArn",
-}
-
-
-def access_settings_args(s: StackSettings) -> dict[str, Any]:
-    """The plain-valued arguments of :class:`components.HealthImagingAccess` that come from access settings."""
-    return {
-        "name_prefix": s.access_name_prefix or s.name_prefix,
-        "personas": s.access_personas,
-        "groups": s.access_groups,
-        "role_principals": s.access_role_principals,
-        "roles_require_mfa": s.access_roles_require_mfa,
-        "identity_center_instance_arn": s.access_identity_center_instance_arn,
-        "session_hours": s.access_session_hours,
-        "admin_user_name": s.access_admin_user_name,
-    }
-
-
-def access_problems(s: StackSettings) -> list[str]:
-    """The access settings' rules (those of :func:`components.access.validate_access_args`), naming the keys."""
-    # accountId, region, iamPath and permissionsBoundaryArn have their own checks above.
-    args = access_settings_args(s)
-    names = dict(ACCESS_SETTING_NAMES)
-    if not s.access_name_prefix:
-        names["name_prefix"] = "accessNamePrefix (empty, so namePrefix)"
-    return validate_access_args(args, names)
+    if not s.name_prefix_set:
+        advice = f" Set namePrefix, for example {suggested_name_prefix(s.stack)!r}."
+        problems = [p + advice if "derived from the stack name" in p else p for p in problems]
+    return list(dict.fromkeys(problems))
 
 
 def load_settings() -> StackSettings:

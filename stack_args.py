@@ -6,7 +6,7 @@ configuration keys to component arguments lives here, one function per component
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -21,7 +21,9 @@ from components import (
     ImportJobRoleArgs,
 )
 from provider_keys import AssumeRole
-from settings import StackSettings, access_settings_args
+
+if TYPE_CHECKING:
+    from settings import StackSettings
 
 
 def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "current_version_expiration_days": s.current_version_expiration_days or None,
         "force_destroy": s.force_destroy_buckets,
         "protect_data": s.protect_data,
+        "allow_cross_account_key": s.allow_cross_account_keys,
     }
 
 
@@ -133,20 +136,47 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
         "tags": s.tags,
         "allow_replacement": s.allow_datastore_replacement,
         "protect_data": s.protect_data,
+        "allow_unlisted_region": s.allow_unlisted_region,
+        "allow_cross_account_key": s.allow_cross_account_keys,
+    }
+
+
+def import_role_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The import role's plain-valued arguments (the ARNs come from the other components)."""
+    return {
+        "account_id": s.account_id,
+        "region": s.region,
+        "role_name": import_role_name(s),
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
     }
 
 
 def import_role_args(s: StackSettings, buckets: ImagingBucketPair, datastore: ImagingDatastore) -> ImportJobRoleArgs:
     """The role HealthImaging assumes for import jobs, scoped to this stack's data store and buckets."""
     return {
-        "account_id": s.account_id,
-        "region": s.region,
+        **import_role_plain_args(s),  # type: ignore[typeddict-item]
         "datastore_arn": datastore.datastore_arn,
         "input_bucket_arn": buckets.input_bucket_arn,
         "output_bucket_arn": buckets.output_bucket_arn,
         "input_kms_key_arn": buckets.kms_key_arn,
         "output_kms_key_arn": buckets.kms_key_arn,
-        "role_name": import_role_name(s),
+    }
+
+
+def access_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.HealthImagingAccess`."""
+    return {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.access_name_prefix or s.name_prefix,
+        "personas": s.access_personas,
+        "groups": s.access_groups,
+        "role_principals": s.access_role_principals,
+        "roles_require_mfa": s.access_roles_require_mfa,
+        "identity_center_instance_arn": s.access_identity_center_instance_arn,
+        "session_hours": s.access_session_hours,
+        "admin_user_name": s.access_admin_user_name,
         "path": s.iam_path,
         "permissions_boundary_arn": s.permissions_boundary_arn,
     }
@@ -157,9 +187,7 @@ def access_args(
 ) -> HealthImagingAccessArgs:
     """The personas' policies and the routes (groups, roles, permission sets, user) that carry them."""
     return {
-        **access_settings_args(s),  # type: ignore[typeddict-item]
-        "account_id": s.account_id,
-        "region": s.region,
+        **access_plain_args(s),  # type: ignore[typeddict-item]
         "datastore_arn": datastore.datastore_arn,
         "input_bucket_arn": buckets.input_bucket_arn,
         "output_bucket_arn": buckets.output_bucket_arn,
@@ -167,6 +195,4 @@ def access_args(
         "input_kms_key_arn": buckets.kms_key_arn,
         "output_kms_key_arn": buckets.kms_key_arn,
         "datastore_kms_key_arn": datastore.kms_key_arn,
-        "path": s.iam_path,
-        "permissions_boundary_arn": s.permissions_boundary_arn,
     }

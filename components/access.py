@@ -25,6 +25,15 @@ from .access_policies import DEFAULT_PERSONAS, PERSONA_ADMIN, PERSONAS, AccessSc
 #: Longest session, in hours, that both IAM roles and permission sets accept.
 MAX_SESSION_HOURS = 12
 
+#: Default of every optional argument of :class:`HealthImagingAccess` (the one place each default lives).
+ACCESS_DEFAULTS: dict[str, Any] = {
+    "personas": list(DEFAULT_PERSONAS),
+    "groups": True,
+    "roles_require_mfa": True,
+    "session_hours": 1,
+    "path": "/",
+}
+
 
 class HealthImagingAccessArgs(TypedDict):
     """Arguments of :class:`HealthImagingAccess`."""
@@ -98,7 +107,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
         problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
     if "region" in args:
         problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    personas = args.get("personas", DEFAULT_PERSONAS)
+    personas = args.get("personas", ACCESS_DEFAULTS["personas"])
     persona_problems = validation.persona_names_problems(n("personas"), personas, PERSONAS)
     problems += persona_problems
     listed = personas if isinstance(personas, Sequence) and not isinstance(personas, str) else []
@@ -121,12 +130,14 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
                     f"{n('name_prefix')} = {prefix!r} makes the {kind} names {', '.join(map(repr, too_long))} longer "
                     f"than the {limit} characters allowed; use a prefix of at most {room} characters."
                 )
-    problems += validation.iam_path_problems(n("path"), args.get("path", "/"))
+    problems += validation.iam_path_problems(n("path"), args.get("path", ACCESS_DEFAULTS["path"]))
     if args.get("permissions_boundary_arn"):
         problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
     if args.get("tags"):
         problems += validation.tags_problems(n("tags"), args["tags"])
-    problems += validation.whole_number_problems(n("session_hours"), args.get("session_hours", 1), 1, MAX_SESSION_HOURS)
+    problems += validation.whole_number_problems(
+        n("session_hours"), args.get("session_hours", ACCESS_DEFAULTS["session_hours"]), 1, MAX_SESSION_HOURS
+    )
 
     role_principals = args.get("role_principals") or {}
     if not isinstance(role_principals, Mapping):
@@ -160,7 +171,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     admin_user = args.get("admin_user_name", "")
     if admin_user:
         problems += validation.iam_name_problems(n("admin_user_name"), admin_user)
-        if PERSONA_ADMIN not in known or not args.get("groups", True):
+        if PERSONA_ADMIN not in known or not args.get("groups", ACCESS_DEFAULTS["groups"]):
             problems.append(
                 f"{n('admin_user_name')} = {admin_user!r} needs the admin persona and its group ('admin' in "
                 f"{n('personas')}, {n('groups')} true): the user gets its permissions only through the admin group."
@@ -198,10 +209,10 @@ class HealthImagingAccess(pulumi.ComponentResource):
         remember_caller_options(self, opts)
 
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
-        personas = list(args.get("personas", DEFAULT_PERSONAS))
-        path = args.get("path", "/")
+        personas = list(args.get("personas", ACCESS_DEFAULTS["personas"]))
+        path = args.get("path", ACCESS_DEFAULTS["path"])
         tags = dict(args["tags"]) if args.get("tags") else None
-        session_seconds = args.get("session_hours", 1) * 3600
+        session_seconds = args.get("session_hours", ACCESS_DEFAULTS["session_hours"]) * 3600
         instance_arn = args.get("identity_center_instance_arn", "")
         role_principals = args.get("role_principals") or {}
 
@@ -247,7 +258,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
             )
             policy_arns[persona] = policy.arn
 
-            if args.get("groups", True):
+            if args.get("groups", ACCESS_DEFAULTS["groups"]):
                 group = aws.iam.Group(f"{name}-{persona}-group", name=iam_name, path=path, opts=child_options(self))
                 aws.iam.GroupPolicyAttachment(
                     f"{name}-{persona}-group-policy", group=group.name, policy_arn=policy.arn, opts=child_options(self)
@@ -258,7 +269,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
             if persona in role_principals:
                 trust = access_policies.people_trust_policy(
                     [validation.principal_arn(p) for p in role_principals[persona]],
-                    require_mfa=args.get("roles_require_mfa", True),
+                    require_mfa=args.get("roles_require_mfa", ACCESS_DEFAULTS["roles_require_mfa"]),
                 )
                 role = aws.iam.Role(
                     f"{name}-{persona}-role",

@@ -1,7 +1,7 @@
 """The input and output buckets of HealthImaging import jobs, secured for medical images."""
 
 from collections.abc import Mapping
-from typing import NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -9,7 +9,7 @@ import pulumi_aws as aws
 from . import policies, validation
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import supplied_or_created_key_arn
-from .secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, SecureBucket, SecureBucketArgs
+from .secure_bucket import SECURE_BUCKET_DEFAULTS, SecureBucket, SecureBucketArgs
 
 #: Bucket naming schemes used when no explicit bucket names are given.
 NAMING_ACCOUNT_REGIONAL = "account-regional"
@@ -19,6 +19,28 @@ BUCKET_NAMING_SCHEMES = (NAMING_ACCOUNT_REGIONAL, NAMING_GENERATED)
 ENCRYPTION_KMS = "kms"
 ENCRYPTION_SSE_S3 = "sse-s3"
 BUCKET_ENCRYPTION_CHOICES = (ENCRYPTION_KMS, ENCRYPTION_SSE_S3)
+
+#: Default of every optional argument of :class:`ImagingBucketPair` (the one place each default lives; the
+#: bucket controls take theirs from :class:`~components.secure_bucket.SecureBucket`).
+BUCKET_PAIR_DEFAULTS: dict[str, Any] = {
+    "naming": NAMING_ACCOUNT_REGIONAL,
+    "encryption": ENCRYPTION_KMS,
+    "allow_cross_account_key": False,
+    "access_logging": True,
+    **{
+        key: SECURE_BUCKET_DEFAULTS[key]
+        for key in (
+            "block_public_access",
+            "enforce_bucket_owner",
+            "versioning",
+            "require_tls",
+            "noncurrent_version_expiration_days",
+            "current_version_expiration_days",
+            "force_destroy",
+            "protect_data",
+        )
+    },
+}
 
 
 class ImagingBucketPairArgs(TypedDict):
@@ -48,6 +70,8 @@ class ImagingBucketPairArgs(TypedDict):
     kms_key_arn: NotRequired[str]
     """Default: none, so the component creates a key (rotation on, 30-day deletion window). A key ARN of
     this account and region uses that key instead; its key policy must let this account use it."""
+    allow_cross_account_key: NotRequired[bool]
+    """Default: False. Accept a ``kms_key_arn`` of another account (whose key policy grants this one access)."""
     block_public_access: NotRequired[bool]
     """Default: True. Block Public Access, all four settings (S3.1/S3.8). False logs a warning."""
     enforce_bucket_owner: NotRequired[bool]
@@ -71,69 +95,100 @@ class ImagingBucketPairArgs(TypedDict):
     """Default: none. Tags for the buckets and the key."""
 
 
-def _explicit_name(args: ImagingBucketPairArgs, role: str) -> str:
+def _explicit_name(args: Mapping[str, Any], role: str) -> str:
     """The explicit name given for the ``input``, ``output`` or ``log`` bucket ('' when none)."""
-    names = {
-        "input": args.get("input_bucket_name", ""),
-        "output": args.get("output_bucket_name", ""),
-        "log": args.get("log_bucket_name", ""),
-    }
-    return names[role]
+    return str(args.get(f"{role}_bucket_name") or "")
 
 
-def validate_bucket_pair_args(args: ImagingBucketPairArgs) -> list[str]:
-    """Every problem with the arguments, as sentences naming the argument (empty when valid)."""
+#: The buckets of the pair, by role.
+BUCKET_ROLES = ("input", "output", "log")
+
+
+def generated_bucket_name(prefix: str, role: str, account_id: str, region: str) -> str:
+    """The account-regional name of the ``role`` bucket: ``<prefix>-<role>-<account>-<region>-an``."""
+    return validation.account_regional_bucket_name(f"{prefix}-{role}", account_id, region)
+
+
+def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the arguments, as sentences naming the argument (empty when valid).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys), so that the
+    program's messages name ``outputBucketName`` where the component's name ``output_bucket_name``.
+    """
+
+    def n(arg: str) -> str:
+        return (names or {}).get(arg, arg)
+
     problems: list[str] = []
-    problems += validation.account_id_problems("account_id", args.get("account_id"))
-    problems += validation.region_problems("region", args.get("region", ""), allow_unlisted=True)
-    problems += validation.name_prefix_problems("name_prefix", args.get("name_prefix"))
-    naming = args.get("naming", NAMING_ACCOUNT_REGIONAL)
-    problems += validation.choice_problems("naming", naming, BUCKET_NAMING_SCHEMES)
-    problems += validation.choice_problems(
-        "encryption", args.get("encryption", ENCRYPTION_KMS), BUCKET_ENCRYPTION_CHOICES
-    )
-    names = {}
-    for role in ("input", "output", "log"):
-        explicit = _explicit_name(args, role)
-        if explicit:
-            problems += validation.bucket_name_problems(f"{role}_bucket_name", explicit)
-            names[role] = explicit
-    if names.get("input") and names.get("input") == names.get("output"):
-        problems.append(
-            f"input_bucket_name and output_bucket_name are both {names['input']!r}: HealthImaging reads DICOM files "
-            "from the input bucket and writes results to the output bucket, which must be different buckets."
-        )
-    if names.get("log") and names.get("log") in (names.get("input"), names.get("output")):
-        problems.append(
-            f"log_bucket_name = {names['log']!r} is also an input or output bucket; logs need a bucket of their own."
-        )
-    if not problems and naming == NAMING_ACCOUNT_REGIONAL:
-        generated = [role for role in ("input", "output", "log") if role not in names]
+    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
+    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
+    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    naming = args.get("naming", BUCKET_PAIR_DEFAULTS["naming"])
+    encryption = args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"])
+    problems += validation.choice_problems(n("naming"), naming, BUCKET_NAMING_SCHEMES)
+    problems += validation.choice_problems(n("encryption"), encryption, BUCKET_ENCRYPTION_CHOICES)
+    explicit = {role: _explicit_name(args, role) for role in BUCKET_ROLES if _explicit_name(args, role)}
+    for role, name in explicit.items():
+        problems += validation.bucket_name_problems(n(f"{role}_bucket_name"), name)
+    basics_ok = not problems
+
+    # The final names, explicit or generated, must all differ: HealthImaging reads from the input bucket and
+    # writes to the output bucket, and logs need a bucket of their own.
+    logged = args.get("access_logging", BUCKET_PAIR_DEFAULTS["access_logging"])
+    roles = [role for role in BUCKET_ROLES if role != "log" or logged or role in explicit]
+    final: dict[str, str] = dict(explicit)
+    if basics_ok and naming == NAMING_ACCOUNT_REGIONAL:
+        generated = [role for role in roles if role not in explicit]
         if generated:
             problems += validation.account_regional_prefix_problems(
-                "name_prefix", args["name_prefix"], max(generated, key=len), args["account_id"], args["region"]
+                n("name_prefix"), args["name_prefix"], max(generated, key=len), args["account_id"], args["region"]
             )
-    if args.get("kms_key_arn"):
-        if args.get("encryption", ENCRYPTION_KMS) != ENCRYPTION_KMS:
-            problems.append("kms_key_arn is set but encryption is 'sse-s3'; remove one of the two.")
-        elif not problems:
+        for role in generated:
+            final[role] = generated_bucket_name(args["name_prefix"], role, args["account_id"], args["region"])
+    seen: dict[str, str] = {}
+    for role in roles:
+        if role not in final:
+            continue
+        name = final[role]
+        if name in seen:
+            first = seen[name]
+            how = {r: "set" if r in explicit else "generated" for r in (first, role)}
+            problems.append(
+                f"{n(f'{first}_bucket_name')} ({how[first]}) and {n(f'{role}_bucket_name')} ({how[role]}) are both "
+                f"{name!r}: the input, output and log buckets must be different buckets. "
+                f"Choose another {n(f'{role}_bucket_name') if role in explicit else n(f'{first}_bucket_name')}."
+            )
+        else:
+            seen[name] = role
+
+    key_arn = args.get("kms_key_arn")
+    if key_arn:
+        if encryption != ENCRYPTION_KMS:
+            problems.append(
+                f"{n('kms_key_arn')} is set but {n('encryption')} is {encryption!r}; remove one of the two, "
+                f"or set {n('encryption')} to {ENCRYPTION_KMS!r}."
+            )
+        elif basics_ok:
             problems += validation.kms_key_arn_problems(
-                "kms_key_arn",
-                args["kms_key_arn"],
+                n("kms_key_arn"),
+                key_arn,
                 region=args["region"],
                 account_id=args["account_id"],
-                allow_cross_account=True,
+                allow_cross_account=args.get(
+                    "allow_cross_account_key", BUCKET_PAIR_DEFAULTS["allow_cross_account_key"]
+                ),
+                allow_cross_account_setting=n("allow_cross_account_key"),
             )
     problems += validation.positive_days_problems(
-        "noncurrent_version_expiration_days",
-        args.get("noncurrent_version_expiration_days", DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS),
+        n("noncurrent_version_expiration_days"),
+        args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"]),
     )
     if args.get("current_version_expiration_days") is not None:
         problems += validation.positive_days_problems(
-            "current_version_expiration_days", args.get("current_version_expiration_days")
+            n("current_version_expiration_days"), args.get("current_version_expiration_days")
         )
     if args.get("tags"):
-        problems += validation.tags_problems("tags", args["tags"])
+        problems += validation.tags_problems(n("tags"), args["tags"])
     return problems
 
 
@@ -150,16 +205,16 @@ def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
         "`pulumi destroy` deletes them.",
     }
     for key, message in switched_off.items():
-        if args.get(key, True) is False:
+        if args.get(key, BUCKET_PAIR_DEFAULTS[key]) is False:
             warnings.append(message)
-    if args.get("encryption", ENCRYPTION_KMS) == ENCRYPTION_SSE_S3:
+    if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_SSE_S3:
         warnings.append("Encryption with a customer managed KMS key (S3.17) is OFF: the buckets use SSE-S3.")
     if args.get("current_version_expiration_days") is not None:
         warnings.append(
             f"Current object versions EXPIRE after {args['current_version_expiration_days']} days: "
             "S3 deletes DICOM files and import results that old."
         )
-    if args.get("force_destroy", False):
+    if args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]):
         warnings.append("force_destroy is ON: `pulumi destroy` deletes the buckets with every object in them.")
     for role in ("input", "output", "log"):
         warnings += validation.bucket_name_warnings(f"{role}_bucket_name", _explicit_name(args, role))
@@ -190,12 +245,12 @@ class ImagingBucketPair(pulumi.ComponentResource):
         for warning in bucket_pair_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        protect_data = args.get("protect_data", True)
+        protect_data = args.get("protect_data", BUCKET_PAIR_DEFAULTS["protect_data"])
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
         tags = dict(args.get("tags", {}))
 
         key_arn: Optional[pulumi.Input[str]] = None
-        if args.get("encryption", ENCRYPTION_KMS) == ENCRYPTION_KMS:
+        if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_KMS:
             key_arn = supplied_or_created_key_arn(
                 f"{name}-key",
                 parent=self,
@@ -210,22 +265,22 @@ class ImagingBucketPair(pulumi.ComponentResource):
         def bucket_args(role: str) -> SecureBucketArgs:
             common: SecureBucketArgs = {
                 "account_id": account_id,
-                "block_public_access": args.get("block_public_access", True),
-                "enforce_bucket_owner": args.get("enforce_bucket_owner", True),
-                "versioning": args.get("versioning", True),
-                "require_tls": args.get("require_tls", True),
+                "block_public_access": args.get("block_public_access", BUCKET_PAIR_DEFAULTS["block_public_access"]),
+                "enforce_bucket_owner": args.get("enforce_bucket_owner", BUCKET_PAIR_DEFAULTS["enforce_bucket_owner"]),
+                "versioning": args.get("versioning", BUCKET_PAIR_DEFAULTS["versioning"]),
+                "require_tls": args.get("require_tls", BUCKET_PAIR_DEFAULTS["require_tls"]),
                 "noncurrent_version_expiration_days": args.get(
-                    "noncurrent_version_expiration_days", DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS
+                    "noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"]
                 ),
                 "current_version_expiration_days": args.get("current_version_expiration_days"),
-                "force_destroy": args.get("force_destroy", False),
+                "force_destroy": args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]),
                 "protect_data": protect_data,
                 "tags": {**tags, "healthimaging:bucket-role": role},
             }
             explicit = _explicit_name(args, role)
             if explicit:
                 common["bucket_name"] = explicit
-            elif args.get("naming", NAMING_ACCOUNT_REGIONAL) == NAMING_ACCOUNT_REGIONAL:
+            elif args.get("naming", BUCKET_PAIR_DEFAULTS["naming"]) == NAMING_ACCOUNT_REGIONAL:
                 common["bucket_name"] = validation.account_regional_bucket_name(f"{prefix}-{role}", account_id, region)
                 common["account_regional"] = True
             else:
@@ -240,7 +295,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
         )
 
         log_bucket_name: pulumi.Output[Optional[str]] = pulumi.Output.from_input(None)
-        if args.get("access_logging", True):
+        if args.get("access_logging", BUCKET_PAIR_DEFAULTS["access_logging"]):
             log = SecureBucket(
                 f"{name}-logs",
                 {

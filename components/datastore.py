@@ -1,18 +1,29 @@
 """The HealthImaging data store, guarded against accidental replacement."""
 
+import json
 from collections.abc import Mapping
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from . import policies, validation
 from ._resource_options import PACKAGE, child_options, remember_caller_options
-from .kms import supplied_or_created_key_arn
+from .kms import customer_managed_key, key_policy
 
 ENCRYPTION_CUSTOMER_MANAGED_KEY = "customer-managed-key"
 ENCRYPTION_AWS_OWNED_KEY = "aws-owned-key"
 DATASTORE_ENCRYPTION_CHOICES = (ENCRYPTION_CUSTOMER_MANAGED_KEY, ENCRYPTION_AWS_OWNED_KEY)
+
+#: Default of every optional argument of :class:`ImagingDatastore` (the one place each default lives).
+DATASTORE_DEFAULTS: dict[str, Any] = {
+    "encryption": ENCRYPTION_CUSTOMER_MANAGED_KEY,
+    "allow_unlisted_region": False,
+    "allow_cross_account_key": False,
+    "allow_replacement": False,
+    "protect_data": True,
+}
 
 #: Properties of ``aws-native:healthimaging:Datastore`` that are create-only: pulumi-aws-native replaces
 #: the data store when any of them changes (a single tag edit included).
@@ -29,16 +40,28 @@ class ImagingDatastoreArgs(TypedDict):
     datastore_name: str
     """Name of the data store: 1 to 256 characters of letters, digits and ``. _ / # -``. Names need not be unique."""
     encryption: NotRequired[str]
-    """Default: ``customer-managed-key``: the component creates a key whose policy lets HealthImaging use it
-    (rotation on, 30-day deletion window), unless ``kms_key_arn`` supplies one. ``aws-owned-key`` uses a key
-    that AWS owns and manages (logs a warning: the account can neither audit nor revoke its use)."""
+    """Default: ``customer-managed-key``: the component creates a key (rotation on, 30-day deletion window)
+    and, once the data store exists, sets the key policy AWS documents for HealthImaging (the account
+    statement plus :func:`components.policies.datastore_key_service_statement` for this data store), unless
+    ``kms_key_arn`` supplies a key. ``aws-owned-key`` uses a key that AWS owns and manages (logs a warning:
+    the account can neither audit nor revoke its use)."""
     kms_key_arn: NotRequired[str]
-    """Default: none. ARN of an existing customer managed key to use instead of creating one. Its key policy
-    must allow HealthImaging as :func:`components.policies.datastore_key_policy` does."""
+    """Default: none. ARN of an existing customer managed key to use instead of creating one. The component
+    cannot edit the policy of a key it does not own, so the key's policy must already (1) delegate to IAM
+    (the account statement, :func:`components.policies.account_administration_statement`) or name the identity
+    that deploys, and that identity needs :func:`components.policies.datastore_key_creator_statement` (CreateGrant,
+    Decrypt, DescribeKey, GenerateDataKey, ReEncrypt*, RetireGrant through HealthImaging only); and (2) once the
+    data store exists, add :func:`components.policies.datastore_key_service_statement` with the key's ARN and the
+    ``datastore_id`` output (AWS's documented statement for HealthImaging)."""
     key_alias: NotRequired[str]
     """Default: ``<datastore_name>-key`` with characters KMS aliases refuse replaced by ``-``."""
     tags: NotRequired[Mapping[str, str]]
     """Default: none. Tags of the data store (and of its key), set when the data store is created."""
+    allow_unlisted_region: NotRequired[bool]
+    """Default: False. Accept a ``region`` that is not in the list of regions where HealthImaging runs
+    (:data:`components.validation.HEALTHIMAGING_REGIONS`), for regions AWS has added since."""
+    allow_cross_account_key: NotRequired[bool]
+    """Default: False. Accept a ``kms_key_arn`` of another account (whose key policy grants this one access)."""
     allow_replacement: NotRequired[bool]
     """Default: False. The data store's name, key and tags are create-only: any change would replace the
     data store, and a data store that holds image sets cannot be deleted. While False, changes to them are
@@ -50,45 +73,60 @@ class ImagingDatastoreArgs(TypedDict):
     """Default: True. ``protect`` and ``retain_on_delete`` on the data store and its key."""
 
 
-def validate_datastore_args(args: ImagingDatastoreArgs) -> list[str]:
-    """Every problem with the arguments, as sentences naming the argument (empty when valid)."""
+def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the arguments, as sentences naming the argument (empty when valid).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys).
+    """
+
+    def n(arg: str) -> str:
+        return (names or {}).get(arg, arg)
+
     problems: list[str] = []
-    problems += validation.account_id_problems("account_id", args.get("account_id"))
-    problems += validation.region_problems("region", args.get("region", ""), allow_unlisted=True)
-    problems += validation.datastore_name_problems("datastore_name", args.get("datastore_name", ""))
-    encryption = args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY)
-    problems += validation.choice_problems("encryption", encryption, DATASTORE_ENCRYPTION_CHOICES)
+    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
+    problems += validation.region_problems(
+        n("region"),
+        args.get("region", ""),
+        allow_unlisted=args.get("allow_unlisted_region", DATASTORE_DEFAULTS["allow_unlisted_region"]),
+        allow_unlisted_setting=n("allow_unlisted_region"),
+    )
+    problems += validation.datastore_name_problems(n("datastore_name"), args.get("datastore_name", ""))
+    encryption = args.get("encryption", DATASTORE_DEFAULTS["encryption"])
+    problems += validation.choice_problems(n("encryption"), encryption, DATASTORE_ENCRYPTION_CHOICES)
     if args.get("kms_key_arn"):
         if encryption == ENCRYPTION_AWS_OWNED_KEY:
-            problems.append("kms_key_arn is set but encryption is 'aws-owned-key'; remove one of the two.")
+            problems.append(
+                f"{n('kms_key_arn')} is set but {n('encryption')} is {ENCRYPTION_AWS_OWNED_KEY!r}; remove one of the two."
+            )
         elif not problems:
             problems += validation.kms_key_arn_problems(
-                "kms_key_arn",
+                n("kms_key_arn"),
                 args["kms_key_arn"],
                 region=args["region"],
                 account_id=args["account_id"],
-                allow_cross_account=True,
+                allow_cross_account=args.get("allow_cross_account_key", DATASTORE_DEFAULTS["allow_cross_account_key"]),
+                allow_cross_account_setting=n("allow_cross_account_key"),
             )
     if args.get("tags"):
-        problems += validation.tags_problems("tags", args["tags"])
+        problems += validation.tags_problems(n("tags"), args["tags"])
     return problems
 
 
 def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
     """One warning per safety default that the arguments switch off."""
     warnings = []
-    if args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY) == ENCRYPTION_AWS_OWNED_KEY:
+    if args.get("encryption", DATASTORE_DEFAULTS["encryption"]) == ENCRYPTION_AWS_OWNED_KEY:
         warnings.append(
             "The data store uses an AWS owned key, not a customer managed key: the account cannot audit, "
             "rotate or revoke access to the key that protects the images."
         )
-    if args.get("allow_replacement", False):
+    if args.get("allow_replacement", DATASTORE_DEFAULTS["allow_replacement"]):
         warnings.append(
             "Data store replacement is ALLOWED: the data store is not protected, and a change of its name, key or "
             "tags creates a new, EMPTY data store. The old one and its image sets stay in the account (retained, "
             "no longer managed by the stack) unless data protection is off, when Pulumi tries to delete it."
         )
-    if not args.get("protect_data", True):
+    if not args.get("protect_data", DATASTORE_DEFAULTS["protect_data"]):
         warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
     return warnings
 
@@ -135,23 +173,34 @@ class ImagingDatastore(pulumi.ComponentResource):
         remember_caller_options(self, opts)
         for warning in datastore_warnings(args):
             pulumi.log.warn(warning, resource=self)
-        protect_data = args.get("protect_data", True)
+        protect_data = args.get("protect_data", DATASTORE_DEFAULTS["protect_data"])
         tags = dict(args.get("tags", {}))
 
+        # The key policy follows the HealthImaging developer guide's page "Data encryption" (see the comment
+        # above components.policies.datastore_key_initial_policy): the key is created with the account
+        # statement only, the data store is created with it, and then an aws.kms.KeyPolicy sets the whole
+        # policy, adding the documented service statement that names this data store's ID. Key -> data
+        # store -> key policy: no cycle. From then on the KeyPolicy owns the key's policy and the key
+        # ignores its own `policy` input (two owners would overwrite each other on every update).
+        key: Optional[aws.kms.Key] = None
         key_arn: Optional[pulumi.Input[str]] = None
-        if args.get("encryption", ENCRYPTION_CUSTOMER_MANAGED_KEY) == ENCRYPTION_CUSTOMER_MANAGED_KEY:
-            key_arn = supplied_or_created_key_arn(
-                f"{name}-key",
-                parent=self,
-                supplied_arn=args.get("kms_key_arn"),
-                description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
-                policy=policies.datastore_key_policy(args["account_id"], args["region"]),
-                alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
-                protect_data=protect_data,
-                tags=tags or None,
-            )
+        if args.get("encryption", DATASTORE_DEFAULTS["encryption"]) == ENCRYPTION_CUSTOMER_MANAGED_KEY:
+            if args.get("kms_key_arn"):
+                key_arn = args["kms_key_arn"]
+            else:
+                key = customer_managed_key(
+                    f"{name}-key",
+                    parent=self,
+                    description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
+                    policy=policies.datastore_key_initial_policy(args["account_id"]),
+                    alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
+                    protect_data=protect_data,
+                    tags=tags or None,
+                    policy_managed_by_key_policy=True,
+                )
+                key_arn = key.arn
 
-        allow_replacement = args.get("allow_replacement", False)
+        allow_replacement = args.get("allow_replacement", DATASTORE_DEFAULTS["allow_replacement"])
         datastore = aws_native.healthimaging.Datastore(
             name,
             datastore_name=args["datastore_name"],
@@ -165,6 +214,17 @@ class ImagingDatastore(pulumi.ComponentResource):
                 ignore_changes=None if allow_replacement else list(CREATE_ONLY_PROPERTIES),
             ),
         )
+        if key is not None:
+            account_id = args["account_id"]
+            key_policy(
+                f"{name}-key-policy",
+                parent=self,
+                key=key,
+                policy=pulumi.Output.all(key.arn, datastore.datastore_id).apply(
+                    lambda v: json.dumps(policies.datastore_key_policy(account_id, v[0], v[1]))
+                ),
+                protect_data=protect_data,
+            )
         if not allow_replacement:
             desired = {"datastoreName": args["datastore_name"], "kmsKeyArn": key_arn, "tags": tags or None}
 

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Mapping
-from typing import NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -12,6 +12,9 @@ from ._resource_options import PACKAGE, child_options, remember_caller_options
 
 #: Name of the inline permission policy on the role.
 PERMISSION_POLICY_NAME = "ImportJobDataAccess"
+
+#: Default of every optional argument of :class:`ImportJobRole` (the one place each default lives).
+IMPORT_ROLE_DEFAULTS: dict[str, Any] = {"path": "/"}
 
 
 class ImportJobRoleArgs(TypedDict):
@@ -41,17 +44,24 @@ class ImportJobRoleArgs(TypedDict):
     """Default: none. Tags of the role."""
 
 
-def validate_import_role_args(args: ImportJobRoleArgs) -> list[str]:
-    """Every problem with the plain-valued arguments (empty when valid)."""
+def validate_import_role_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the plain-valued arguments (empty when valid).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys).
+    """
+
+    def n(arg: str) -> str:
+        return (names or {}).get(arg, arg)
+
     problems: list[str] = []
-    problems += validation.account_id_problems("account_id", args.get("account_id"))
-    problems += validation.region_problems("region", args.get("region", ""), allow_unlisted=True)
-    problems += validation.iam_name_problems("role_name", args.get("role_name", ""))
-    problems += validation.iam_path_problems("path", args.get("path", "/"))
+    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
+    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
+    problems += validation.iam_name_problems(n("role_name"), args.get("role_name", ""))
+    problems += validation.iam_path_problems(n("path"), args.get("path", IMPORT_ROLE_DEFAULTS["path"]))
     if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems("permissions_boundary_arn", args["permissions_boundary_arn"])
+        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
     if args.get("tags"):
-        problems += validation.tags_problems("tags", args["tags"])
+        problems += validation.tags_problems(n("tags"), args["tags"])
     return problems
 
 
@@ -77,7 +87,7 @@ class ImportJobRole(pulumi.ComponentResource):
         role = aws.iam.Role(
             name,
             name=args["role_name"],
-            path=args.get("path", "/"),
+            path=args.get("path", IMPORT_ROLE_DEFAULTS["path"]),
             description="Assumed by AWS HealthImaging to read DICOM P10 files and write import results",
             assume_role_policy=trust_policy,
             permissions_boundary=args.get("permissions_boundary_arn"),

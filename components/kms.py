@@ -24,11 +24,19 @@ def customer_managed_key(
     alias: str,
     protect_data: bool,
     tags: dict[str, str] | None = None,
+    policy_managed_by_key_policy: bool = False,
 ) -> aws.kms.Key:
     """A symmetric encryption key with rotation on, a 30-day deletion window and the given policy.
 
     The lockout safety check is never bypassed. An alias (``alias/<alias>``) names the key for people;
     resources reference the key by its ARN, never by the alias.
+
+    ``policy_managed_by_key_policy``: the key is created with ``policy``, and from then on an
+    ``aws.kms.KeyPolicy`` (:func:`key_policy`) owns the key's policy. pulumi-aws documents that setting a
+    key's policy both on ``aws.kms.Key`` and with ``aws.kms.KeyPolicy`` makes the two overwrite each other:
+    every update of the key would put the creation policy back, and every refresh would report the
+    KeyPolicy's statements as drift. So the key ignores changes to ``policy`` after creation. The key is
+    still created with an explicit policy (not KMS's default one), so it is never without a reviewed policy.
     """
     key = aws.kms.Key(
         name,
@@ -40,7 +48,9 @@ def customer_managed_key(
         bypass_policy_lockout_safety_check=False,
         policy=json.dumps(policy),
         tags=tags,
-        opts=child_options(parent, protect_data=protect_data),
+        opts=child_options(
+            parent, protect_data=protect_data, ignore_changes=["policy"] if policy_managed_by_key_policy else None
+        ),
     )
     aws.kms.Alias(
         f"{name}-alias",
@@ -49,6 +59,26 @@ def customer_managed_key(
         opts=child_options(parent),
     )
     return key
+
+
+def key_policy(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    key: aws.kms.Key,
+    policy: pulumi.Input[str],
+    protect_data: bool,
+) -> aws.kms.KeyPolicy:
+    """The whole policy of ``key`` (a JSON document), set after the key exists and owned from then on by this
+    resource (create the key with ``policy_managed_by_key_policy=True``). Protected and retained like the key:
+    deleting it would put KMS's default policy back on the key. The lockout safety check is never bypassed."""
+    return aws.kms.KeyPolicy(
+        name,
+        key_id=key.key_id,
+        policy=policy,
+        bypass_policy_lockout_safety_check=False,
+        opts=child_options(parent, protect_data=protect_data),
+    )
 
 
 def supplied_or_created_key_arn(

@@ -131,38 +131,96 @@ def bucket_key_policy(account_id: str) -> PolicyDocument:
     return document([account_administration_statement(account_id)])
 
 
-def datastore_key_policy(account_id: str, region: str) -> PolicyDocument:
-    """Key policy of the customer managed key that encrypts the HealthImaging data store.
+# The data store's key follows AWS's documented form (HealthImaging developer guide, page "Data encryption"):
+#
+# - The identities that create, use and delete the data store use the key through IAM: the key policy's
+#   account statement delegates to IAM, and their IAM statements are limited to calls HealthImaging makes on
+#   their behalf (``kms:ViaService = medical-imaging.<region>.amazonaws.com``; CloudTrail shows the caller's
+#   identity with ``invokedBy: medical-imaging.amazonaws.com``). At creation HealthImaging creates its grants
+#   on the key with the creator's permissions, so the key needs nothing else to create the data store.
+# - The page's service-principal statement lets ``medical-imaging.amazonaws.com`` itself Decrypt,
+#   GenerateDataKey and GenerateDataKeyWithoutPlaintext, conditioned on the encryption context: the key's
+#   own ARN (``kms-arn``) and the data store's ID (``aws:medical-imaging:datastoreId``). The ID exists only
+#   once the data store does, so that statement is attached after the data store is created (the key, then
+#   the data store, then the full key policy: no dependency cycle).
+# - ``aws:SourceArn``/``aws:SourceAccount`` are what AWS documents for the import role's trust policy, not for
+#   this key: no statement of the key policy conditions on them.
 
-    HealthImaging itself needs CreateGrant, DescribeKey, GenerateDataKey, Decrypt and ReEncrypt*.
-    The condition limits that to data stores of this account and region. AWS's example conditions on
-    ``kms:EncryptionContext:aws:medical-imaging:datastoreId``, which is unknown until the data store
-    exists and would create a dependency cycle, so the ARN pattern is used instead.
-    The identity that creates or deletes the data store needs CreateGrant, RetireGrant,
-    GenerateDataKey, Decrypt and DescribeKey through its IAM policy (allowed by the first statement).
+#: What the documented service-principal statement allows HealthImaging to do with the data store's key.
+DATASTORE_KEY_SERVICE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext")
+#: Encryption context keys HealthImaging puts in its requests to KMS for a data store.
+KMS_ARN_CONTEXT_KEY = "kms:EncryptionContext:kms-arn"
+DATASTORE_ID_CONTEXT_KEY = "kms:EncryptionContext:aws:medical-imaging:datastoreId"
+#: What the identity that creates or deletes a data store needs on its key, through HealthImaging only
+#: (the guide's IAM statement for the creator, ``kms:ReEncrypt*`` spelt out, plus DescribeKey).
+DATASTORE_KEY_CREATOR_ACTIONS = (
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:RetireGrant",
+)
+
+
+def healthimaging_endpoint(region: str) -> str:
+    """The value of ``kms:ViaService`` when HealthImaging calls KMS on a caller's behalf."""
+    return f"medical-imaging.{region}.amazonaws.com"
+
+
+def datastore_key_initial_policy(account_id: str) -> PolicyDocument:
+    """Key policy of the data store's key when the key is created: the account statement only.
+
+    Creating the data store needs no more: HealthImaging creates its grants with the permissions of the
+    identity that creates the data store (see :func:`datastore_key_creator_statement`). The full policy,
+    with the service statement for the new data store, is :func:`datastore_key_policy`.
     """
+    return document([account_administration_statement(account_id)])
+
+
+def datastore_key_service_statement(key_arn: str, datastore_id: str) -> Statement:
+    """AWS's documented statement that lets HealthImaging use a customer managed key for one data store.
+
+    Add it to the policy of a key you supply (``datastoreKmsKeyArn``) once the data store exists: its ID is
+    the ``datastoreId`` stack output. Only requests whose encryption context names this key's ARN and this
+    data store's ID match.
+    """
+    return {
+        "Sid": "AllowHealthImagingToUseTheKeyForThisDatastore",
+        "Effect": "Allow",
+        "Principal": {"Service": HEALTHIMAGING_SERVICE_PRINCIPAL},
+        "Action": list(DATASTORE_KEY_SERVICE_ACTIONS),
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                KMS_ARN_CONTEXT_KEY: key_arn,
+                DATASTORE_ID_CONTEXT_KEY: datastore_id,
+            }
+        },
+    }
+
+
+def datastore_key_policy(account_id: str, key_arn: str, datastore_id: str) -> PolicyDocument:
+    """The data store key's full policy once the data store exists: the account statement plus
+    :func:`datastore_key_service_statement`."""
     return document(
-        [
-            account_administration_statement(account_id),
-            {
-                "Sid": "AllowHealthImagingToUseTheKey",
-                "Effect": "Allow",
-                "Principal": {"Service": HEALTHIMAGING_SERVICE_PRINCIPAL},
-                "Action": [
-                    "kms:CreateGrant",
-                    "kms:Decrypt",
-                    "kms:DescribeKey",
-                    "kms:GenerateDataKey",
-                    "kms:ReEncrypt*",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": datastore_arn(region, account_id, "*")},
-                },
-            },
-        ]
+        [account_administration_statement(account_id), datastore_key_service_statement(key_arn, datastore_id)]
     )
+
+
+def datastore_key_creator_statement(key_arn: str, region: str) -> Statement:
+    """The IAM statement an identity needs to create or delete a data store encrypted with ``key_arn``.
+
+    The guide's creator permissions, usable only in requests HealthImaging makes on the identity's behalf.
+    """
+    return {
+        "Sid": "UseDatastoreKeyThroughHealthImaging",
+        "Effect": "Allow",
+        "Action": list(DATASTORE_KEY_CREATOR_ACTIONS),
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:ViaService": healthimaging_endpoint(region)}},
+    }
 
 
 # --- The import job role ---------------------------------------------------------------------------

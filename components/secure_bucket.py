@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -14,6 +14,21 @@ from ._resource_options import PACKAGE, child_options, remember_caller_options
 ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7
 #: Days a noncurrent (overwritten or deleted) object version is kept before it expires.
 DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS = 90
+
+#: Default of every optional argument of :class:`SecureBucket` (the one place each default lives: the
+#: docstrings, the bucket pair and the stack settings take them from here, and a test checks the docstrings).
+SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
+    "account_regional": False,
+    "bucket_key_enabled": True,
+    "block_public_access": True,
+    "enforce_bucket_owner": True,
+    "versioning": True,
+    "require_tls": True,
+    "noncurrent_version_expiration_days": DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
+    "current_version_expiration_days": None,
+    "force_destroy": False,
+    "protect_data": True,
+}
 
 
 class SecureBucketArgs(TypedDict):
@@ -72,16 +87,18 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(f"{PACKAGE}:index:SecureBucket", name, None, opts)
         remember_caller_options(self, opts)
-        protect_data = args.get("protect_data", True)
+        protect_data = args.get("protect_data", SECURE_BUCKET_DEFAULTS["protect_data"])
         kms_key_arn = args.get("kms_key_arn")
-        versioning = args.get("versioning", True)
+        versioning = args.get("versioning", SECURE_BUCKET_DEFAULTS["versioning"])
 
         bucket = aws.s3.Bucket(
             name,
             bucket=args.get("bucket_name"),
             bucket_prefix=None if args.get("bucket_name") else args.get("bucket_prefix"),
-            bucket_namespace="account-regional" if args.get("account_regional", False) else None,
-            force_destroy=args.get("force_destroy", False),
+            bucket_namespace="account-regional"
+            if args.get("account_regional", SECURE_BUCKET_DEFAULTS["account_regional"])
+            else None,
+            force_destroy=args.get("force_destroy", SECURE_BUCKET_DEFAULTS["force_destroy"]),
             tags=dict(args["tags"]) if args.get("tags") else None,
             opts=child_options(self, protect_data=protect_data),
         )
@@ -90,7 +107,7 @@ class SecureBucket(pulumi.ComponentResource):
         control_opts = child_options(self, retain_on_delete=protect_data)
         controls: list[pulumi.Resource] = []
 
-        if args.get("block_public_access", True):
+        if args.get("block_public_access", SECURE_BUCKET_DEFAULTS["block_public_access"]):
             controls.append(
                 aws.s3.BucketPublicAccessBlock(
                     f"{name}-public-access-block",
@@ -102,7 +119,7 @@ class SecureBucket(pulumi.ComponentResource):
                     opts=control_opts,
                 )
             )
-        if args.get("enforce_bucket_owner", True):
+        if args.get("enforce_bucket_owner", SECURE_BUCKET_DEFAULTS["enforce_bucket_owner"]):
             controls.append(
                 aws.s3.BucketOwnershipControls(
                     f"{name}-ownership-controls",
@@ -125,7 +142,8 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[
                 {
                     "apply_server_side_encryption_by_default": default_encryption,
-                    "bucket_key_enabled": kms_key_arn is not None and args.get("bucket_key_enabled", True),
+                    "bucket_key_enabled": kms_key_arn is not None
+                    and args.get("bucket_key_enabled", SECURE_BUCKET_DEFAULTS["bucket_key_enabled"]),
                     # Objects encrypted with keys the account does not hold (SSE-C) are refused.
                     "blocked_encryption_types": ["SSE-C"],
                 }
@@ -145,7 +163,7 @@ class SecureBucket(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=lifecycle_rules(
                 noncurrent_version_expiration_days=args.get(
-                    "noncurrent_version_expiration_days", DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS
+                    "noncurrent_version_expiration_days", SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"]
                 ),
                 current_version_expiration_days=args.get("current_version_expiration_days"),
             ),
@@ -153,12 +171,12 @@ class SecureBucket(pulumi.ComponentResource):
         )
 
         log_sources = list(args.get("accept_access_logs_from", []))
-        if args.get("require_tls", True) or log_sources:
+        if args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]) or log_sources:
             policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
                 lambda values: json.dumps(
                     policies.bucket_policy(
                         values[0],
-                        require_tls=args.get("require_tls", True),
+                        require_tls=args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]),
                         extra_statements=(
                             [policies.access_log_delivery_statement(values[0], values[1:], args["account_id"])]
                             if values[1:]

@@ -250,7 +250,7 @@ def test_invalid_arguments_raise_before_anything_is_registered() -> None:
     message = str(raised.value)
     assert message.startswith("ImagingBucketPair 'buckets': 2 problems found; nothing was created.")
     assert "naming = 'random' is not one of: 'account-regional', 'generated'." in message
-    assert "input_bucket_name and output_bucket_name are both 'same-name'" in message
+    assert "input_bucket_name (set) and output_bucket_name (set) are both 'same-name'" in message
 
 
 def test_validation_and_warnings_are_pure_functions() -> None:

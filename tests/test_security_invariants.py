@@ -8,6 +8,7 @@ function does report a deliberately broken copy of the plan (so every invariant 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,13 +16,21 @@ import pytest
 
 from ahictl import plan as plan_module
 from ahictl import policy_export
-from tests.helpers import PROJECT_DIR
+from tests.helpers import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, run_program
 
 STACKS = ("dev", "prod")
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 KMS_KEY = "aws:kms/key:Key"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+#: Resource types whose ``policy`` input is a KMS key policy.
+KEY_POLICY_TYPES = (KMS_KEY, KMS_KEY_POLICY)
 DATASTORE = "aws-native:healthimaging:Datastore"
+HEALTHIMAGING = "medical-imaging.amazonaws.com"
+#: AWS HealthImaging developer guide, "Data encryption": the service-principal statement of the data store's key.
+DATASTORE_KEY_SERVICE_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"}
+KMS_ARN_CONTEXT = "kms:EncryptionContext:kms-arn"
+DATASTORE_ID_CONTEXT = "kms:EncryptionContext:aws:medical-imaging:datastoreId"
 #: Condition keys that may carry several values in one request: the only ones where the set
 #: operators ForAllValues:/ForAnyValue: are meaningful.
 MULTI_VALUED_KEYS = frozenset(
@@ -104,10 +113,15 @@ def tls_only_problems(plan: Plan) -> list[str]:
 
 
 def confused_deputy_problems(plan: Plan) -> list[str]:
-    """Every statement that lets an AWS service act (trust policies, and bucket and key policies that name a
-    service principal) conditions on this account (aws:SourceAccount) and on a source ARN (aws:SourceArn)."""
+    """Every statement that lets an AWS service act (trust policies, and bucket policies that name a service
+    principal) conditions on this account (aws:SourceAccount) and on a source ARN (aws:SourceArn).
+
+    KMS key policies are not held to this: AWS documents the encryption context, not aws:SourceArn, for the
+    data store's key (see :func:`datastore_key_policy_problems`)."""
     problems = []
     for policy in policy_export.collect_policies(plan):
+        if policy["type"] in KEY_POLICY_TYPES:
+            continue
         for statement in policy_export.iter_statements(policy["document"]):
             principal = statement.get("Principal")
             if statement.get("Effect") != "Allow" or not (isinstance(principal, dict) and "Service" in principal):
@@ -142,9 +156,108 @@ def set_operator_problems(plan: Plan) -> list[str]:
     return problems
 
 
-def kms_key_problems(plan: Plan) -> list[str]:
-    """Every KMS key rotates, waits 30 days before deletion and keeps the key-policy lockout check."""
+def _condition_values(statement: dict[str, Any], operator: str, key: str) -> list[Any]:
+    return _as_list(statement.get("Condition", {}).get(operator, {}).get(key, []))
+
+
+def datastore_key_policy_problems(plan: Plan) -> list[str]:
+    """The data store's key policy has AWS's documented form (HealthImaging developer guide, "Data encryption").
+
+    - No statement of any KMS key policy conditions on aws:SourceArn or aws:SourceAccount (documented for
+      the import role's trust policy, not for KMS).
+    - A key the program creates for the data store gets an aws.kms.KeyPolicy that waits for the data store
+      (its policy input comes from the data store) and holds the account statement plus the service statement:
+      principal medical-imaging.amazonaws.com; Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext;
+      StringEquals on the encryption context's kms-arn (this key's ARN) and datastoreId (this data store's ID).
+    - That key ignores changes to its own policy input, so the two never overwrite each other.
+    """
     problems = []
+    for resource in plan["resources"]:
+        if resource["type"] not in KEY_POLICY_TYPES or not isinstance(resource["inputs"].get("policy"), dict):
+            continue
+        for statement in policy_export.iter_statements(resource["inputs"]["policy"]):
+            for operator, keys in statement.get("Condition", {}).items():
+                for key in keys:
+                    if key in ("aws:SourceArn", "aws:SourceAccount"):
+                        problems.append(f"{resource['name']} {statement.get('Sid')}: {operator} on {key}")
+    keys_by_urn = {k["urn"]: k for k in _resources(plan, KMS_KEY)}
+    key_policies = _resources(plan, KMS_KEY_POLICY)
+    datastore_id = plan["outputs"].get("datastoreId")
+    for store in _resources(plan, DATASTORE):
+        created = [keys_by_urn[u] for u in store["propertyDependencies"].get("kmsKeyArn", []) if u in keys_by_urn]
+        for key in created:
+            key_arn = store["inputs"]["kmsKeyArn"]
+            if "policy" not in key["ignoreChanges"]:
+                problems.append(f"{key['name']}: its policy is owned by a KeyPolicy but the key does not ignore it")
+            mine = [p for p in key_policies if key["urn"] in p["propertyDependencies"].get("keyId", [])]
+            if len(mine) != 1:
+                problems.append(f"{key['name']}: {len(mine)} aws.kms.KeyPolicy resources, expected 1")
+                continue
+            key_policy = mine[0]
+            if store["urn"] not in key_policy["propertyDependencies"].get("policy", []):
+                problems.append(f"{key_policy['name']}: its policy does not wait for the data store {store['name']}")
+            statements = policy_export.iter_statements(key_policy["inputs"]["policy"])
+            account_statements = [
+                s
+                for s in statements
+                if s.get("Principal") == {"AWS": f"arn:aws:iam::{plan['accountId']}:root"} and not s.get("Condition")
+            ]
+            if len(account_statements) != 1:
+                problems.append(f"{key_policy['name']}: no account statement delegating to IAM")
+            service = [s for s in statements if s.get("Principal") == {"Service": HEALTHIMAGING}]
+            if len(service) != 1:
+                problems.append(f"{key_policy['name']}: {len(service)} statements for {HEALTHIMAGING}, expected 1")
+                continue
+            (statement,) = service
+            if set(_as_list(statement.get("Action"))) != DATASTORE_KEY_SERVICE_ACTIONS:
+                problems.append(
+                    f"{key_policy['name']}: HealthImaging's actions are {sorted(_as_list(statement.get('Action')))}, "
+                    f"not {sorted(DATASTORE_KEY_SERVICE_ACTIONS)}"
+                )
+            if _condition_values(statement, "StringEquals", KMS_ARN_CONTEXT) != [key_arn]:
+                problems.append(f"{key_policy['name']}: no StringEquals {KMS_ARN_CONTEXT} = {key_arn}")
+            if _condition_values(statement, "StringEquals", DATASTORE_ID_CONTEXT) != [datastore_id]:
+                problems.append(f"{key_policy['name']}: no StringEquals {DATASTORE_ID_CONTEXT} = {datastore_id}")
+            if (
+                set(statement.get("Condition", {})) != {"StringEquals"}
+                or len(statement["Condition"]["StringEquals"]) != 2
+            ):
+                problems.append(
+                    f"{key_policy['name']}: conditions other than the documented two: {statement['Condition']}"
+                )
+    return problems
+
+
+def datastore_key_via_service_problems(plan: Plan) -> list[str]:
+    """Identities use the data store's key only through HealthImaging: every identity statement that names the
+    key conditions on StringEquals kms:ViaService = medical-imaging.<region>.amazonaws.com."""
+    problems = []
+    key_arns = {s["inputs"]["kmsKeyArn"] for s in _resources(plan, DATASTORE) if s["inputs"].get("kmsKeyArn")}
+    via = f"medical-imaging.{plan['region']}.amazonaws.com"
+    for policy in policy_export.collect_policies(plan):
+        if policy["kind"] != "identity":
+            continue
+        for statement in policy_export.iter_statements(policy["document"]):
+            resources = set(_as_list(statement.get("Resource"))) | set(_as_list(statement.get("NotResource")))
+            if (
+                statement.get("Effect") == "Allow"
+                and resources & (key_arns | {"*"})
+                and any(str(a).startswith("kms:") for a in _as_list(statement.get("Action")))
+            ) and _condition_values(statement, "StringEquals", "kms:ViaService") != [via]:
+                problems.append(
+                    f"{policy['resource']} {statement.get('Sid')}: data store key without kms:ViaService {via}"
+                )
+    return problems
+
+
+def kms_key_problems(plan: Plan) -> list[str]:
+    """Every KMS key rotates, waits 30 days before deletion and keeps the key-policy lockout check, and no key
+    policy bypasses that check."""
+    problems = [
+        f"{p['name']}: bypasses the key policy lockout safety check"
+        for p in _resources(plan, KMS_KEY_POLICY)
+        if p["inputs"].get("bypassPolicyLockoutSafetyCheck", False) is not False
+    ]
     for key in _resources(plan, KMS_KEY):
         inputs = key["inputs"]
         if inputs.get("enableKeyRotation") is not True:
@@ -157,11 +270,11 @@ def kms_key_problems(plan: Plan) -> list[str]:
 
 
 def protection_problems(plan: Plan) -> list[str]:
-    """protect and retainOnDelete on every data store, bucket and KMS key."""
+    """protect and retainOnDelete on every data store, bucket, KMS key and key policy."""
     return [
         f"{r['type']} {r['name']}: protect={r['protect']} retainOnDelete={r['retainOnDelete']}"
         for r in plan["resources"]
-        if r["type"] in (DATASTORE, BUCKET, KMS_KEY) and not (r["protect"] and r["retainOnDelete"])
+        if r["type"] in (DATASTORE, BUCKET, KMS_KEY, KMS_KEY_POLICY) and not (r["protect"] and r["retainOnDelete"])
     ]
 
 
@@ -180,6 +293,8 @@ INVARIANTS: dict[str, Callable[[Plan], list[str]]] = {
     "confused_deputy": confused_deputy_problems,
     "set_operators": set_operator_problems,
     "kms_keys": kms_key_problems,
+    "datastore_key_policy": datastore_key_policy_problems,
+    "datastore_key_via_service": datastore_key_via_service_problems,
     "protection": protection_problems,
     "force_destroy": force_destroy_problems,
 }
@@ -192,6 +307,7 @@ def test_plan_has_the_resources_the_invariants_are_about(plan: Plan) -> None:
     assert len(_resources(plan, BUCKET)) == 3
     assert len(_resources(plan, BUCKET_POLICY)) == 3
     assert len(_resources(plan, KMS_KEY)) == 2
+    assert len(_resources(plan, KMS_KEY_POLICY)) == 1
     assert len(_resources(plan, DATASTORE)) == 1
     kinds = {p["kind"] for p in policy_export.collect_policies(plan)}
     assert kinds == {"identity", "trust", "resource"}
@@ -231,6 +347,26 @@ def _break_kms(plan: Plan) -> None:
     _first(plan, KMS_KEY)["inputs"]["deletionWindowInDays"] = 7
 
 
+def _datastore_key_service_statement(plan: Plan) -> dict[str, Any]:
+    statements = _first(plan, KMS_KEY_POLICY)["inputs"]["policy"]["Statement"]
+    return next(s for s in statements if s.get("Principal") == {"Service": HEALTHIMAGING})
+
+
+def _break_datastore_key_policy(plan: Plan) -> None:
+    # The form this project used before: an aws:SourceArn pattern instead of the documented encryption context.
+    _datastore_key_service_statement(plan)["Condition"] = {
+        "ArnLike": {"aws:SourceArn": f"arn:aws:medical-imaging:{plan['region']}:{plan['accountId']}:datastore/*"}
+    }
+
+
+def _break_datastore_key_via_service(plan: Plan) -> None:
+    key_arn = _first(plan, DATASTORE)["inputs"]["kmsKeyArn"]
+    policy = _first(plan, "aws:iam/policy:Policy")["inputs"]["policy"]
+    policy["Statement"].append(
+        {"Sid": "UseTheKeyDirectly", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    )
+
+
 def _break_protection(plan: Plan) -> None:
     _first(plan, DATASTORE)["retainOnDelete"] = False
 
@@ -244,6 +380,8 @@ BREAKERS: dict[str, Callable[[Plan], None]] = {
     "confused_deputy": _break_confused_deputy,
     "set_operators": _break_set_operators,
     "kms_keys": _break_kms,
+    "datastore_key_policy": _break_datastore_key_policy,
+    "datastore_key_via_service": _break_datastore_key_via_service,
     "protection": _break_protection,
     "force_destroy": _break_force_destroy,
 }
@@ -262,3 +400,73 @@ def test_trust_policy_with_for_all_values_is_also_a_confused_deputy() -> None:
     broken = copy.deepcopy(plan_module.plan_stack(PROJECT_DIR, "dev"))
     _break_set_operators(broken)
     assert any("aws:SourceAccount" in p for p in confused_deputy_problems(broken))
+
+
+# --- the data store key policy, case by case (each fails on the form with aws:SourceArn) --------------
+
+
+@pytest.mark.parametrize(
+    ("breaker", "expected"),
+    [
+        (
+            lambda p: _datastore_key_service_statement(p)["Action"].remove("kms:GenerateDataKeyWithoutPlaintext"),
+            "HealthImaging's actions are",
+        ),
+        (
+            lambda p: _datastore_key_service_statement(p)["Condition"]["StringEquals"].pop(DATASTORE_ID_CONTEXT),
+            f"no StringEquals {DATASTORE_ID_CONTEXT}",
+        ),
+        (
+            lambda p: _datastore_key_service_statement(p)["Condition"]["StringEquals"].pop(KMS_ARN_CONTEXT),
+            f"no StringEquals {KMS_ARN_CONTEXT}",
+        ),
+        (
+            lambda p: _datastore_key_service_statement(p)["Condition"].update(
+                {
+                    "StringEquals": {
+                        **_datastore_key_service_statement(p)["Condition"]["StringEquals"],
+                        "aws:SourceAccount": p["accountId"],
+                    }
+                }
+            ),
+            "StringEquals on aws:SourceAccount",
+        ),
+        (lambda p: _first(p, KMS_KEY_POLICY)["propertyDependencies"].pop("policy"), "does not wait for the data store"),
+        (lambda p: _key_of_datastore(p)["ignoreChanges"].clear(), "does not ignore it"),
+        (lambda p: p["resources"].remove(_first(p, KMS_KEY_POLICY)), "0 aws.kms.KeyPolicy resources"),
+    ],
+)
+def test_datastore_key_policy_invariant_names_what_is_wrong(
+    plan: Plan, breaker: Callable[[Plan], Any], expected: str
+) -> None:
+    broken = copy.deepcopy(plan)
+    breaker(broken)
+    assert any(expected in problem for problem in datastore_key_policy_problems(broken)), datastore_key_policy_problems(
+        broken
+    )
+
+
+def _key_of_datastore(plan: Plan) -> dict[str, Any]:
+    (urn,) = _first(plan, DATASTORE)["propertyDependencies"]["kmsKeyArn"]
+    return next(r for r in plan["resources"] if r["urn"] == urn)
+
+
+def test_the_data_store_key_service_statement_names_this_key_and_this_data_store(plan: Plan) -> None:
+    statement = _datastore_key_service_statement(plan)
+    assert statement["Condition"]["StringEquals"] == {
+        KMS_ARN_CONTEXT: _first(plan, DATASTORE)["inputs"]["kmsKeyArn"],
+        DATASTORE_ID_CONTEXT: plan["outputs"]["datastoreId"],
+    }
+    assert "kms:GenerateDataKeyWithoutPlaintext" in statement["Action"]
+
+
+def test_break_glass_uses_the_data_store_key_through_healthimaging_only() -> None:
+    """The only persona that names the data store's key (deleting the data store needs it)."""
+    run = run_program(accessPersonas=["admin", "importer", "reader", "break-glass"])
+    broken_glass = plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)
+    key_arn = _first(broken_glass, DATASTORE)["inputs"]["kmsKeyArn"]
+    break_glass = next(
+        p for p in policy_export.collect_policies(broken_glass) if p["resource"] == "access-break-glass-policy"
+    )
+    assert key_arn in json.dumps(break_glass["document"])
+    assert datastore_key_via_service_problems(broken_glass) == []

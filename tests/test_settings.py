@@ -111,11 +111,16 @@ def test_unsupported_region() -> None:
 
 def test_input_and_output_bucket_must_differ() -> None:
     message = the_problem(inputBucketName="ahi-dicom", outputBucketName="ahi-dicom")
-    assert message.startswith("inputBucketName, outputBucketName and logBucketName must all differ")
+    assert message == (
+        "inputBucketName (set) and outputBucketName (set) are both 'ahi-dicom': the input, output and log buckets "
+        "must be different buckets. Choose another outputBucketName."
+    )
 
 
 def test_log_bucket_must_differ_from_the_output_bucket() -> None:
-    assert "must all differ" in the_problem(outputBucketName="ahi-out", logBucketName="ahi-out")
+    assert "must be different buckets. Choose another logBucketName." in the_problem(
+        outputBucketName="ahi-out", logBucketName="ahi-out"
+    )
 
 
 def test_invalid_explicit_bucket_name_names_its_key() -> None:

@@ -22,6 +22,7 @@ def kms_key_arn_problems(
     region: str,
     account_id: str,
     allow_cross_account: bool = False,
+    allow_cross_account_setting: str = "allowCrossAccountKeys",
 ) -> list[str]:
     """A KMS key given by its full key ARN, in the stack's region and (unless allowed) account.
 
@@ -53,7 +54,7 @@ def kms_key_arn_problems(
     if match["account"] != account_id and not allow_cross_account:
         problems.append(
             f"{setting} = {show(arn)} belongs to account {match['account']}, not the stack's account {account_id}. "
-            "Use a key of this account, or set allowCrossAccountKeys to true if the key policy of that "
+            f"Use a key of this account, or set {allow_cross_account_setting} to true if the key policy of that "
             "account grants this one access."
         )
     return problems

@@ -20,7 +20,9 @@ HEALTHIMAGING_REGIONS: tuple[str, ...] = (
 _REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 
 
-def region_problems(setting: str, region: str, allow_unlisted: bool = False) -> list[str]:
+def region_problems(
+    setting: str, region: str, allow_unlisted: bool = False, allow_unlisted_setting: str = "allowUnlistedRegion"
+) -> list[str]:
     """The region must offer HealthImaging (or be explicitly allowed) and be in the ``aws`` partition."""
     if not isinstance(region, str) or not region:
         return [f"{setting} = {show(region)}: a region is required, for example 'us-east-1'."]
@@ -38,5 +40,5 @@ def region_problems(setting: str, region: str, allow_unlisted: bool = False) -> 
     return [
         f"{setting} = {show(region)} is not a region where AWS HealthImaging runs "
         f"({', '.join(HEALTHIMAGING_REGIONS)}). Choose one of those, or, if AWS has since launched "
-        "HealthImaging there, set allowUnlistedRegion to true."
+        f"HealthImaging there, set {allow_unlisted_setting} to true."
     ]
