@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes.environment import AwsEnv, apply_aws_env
+from fakes.healthimaging import FakeHealthImaging
 from fakes.moto_server import ObservedMotoServer
 from helpers import run_program
 
@@ -40,10 +41,39 @@ def moto_endpoint(moto_server: ObservedMotoServer) -> str:
 
 
 @pytest.fixture
-def aws_env(moto_server: ObservedMotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AwsEnv:
+def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging]:
+    """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
+
+    Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
+    ``tests/fakes/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
+    """
+    fake = FakeHealthImaging(moto_server=moto_server)
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def aws_env(
+    moto_server: ObservedMotoServer,
+    healthimaging: FakeHealthImaging,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> AwsEnv:
     """A clean moto (reset) and every AWS client of the test pointed at loopback through the standard
-    ``AWS_ENDPOINT_URL_<SERVICE>`` variables, with moto's dummy credentials and region us-east-1."""
+    ``AWS_ENDPOINT_URL_<SERVICE>`` variables, with moto's dummy credentials and region us-east-1.
+
+    S3, STS and KMS go to moto; IAM to moto; MEDICAL_IMAGING to the ``healthimaging`` stand-in.
+    """
     moto_server.reset()
-    endpoints = {"S3": moto_server.url, "IAM": moto_server.url, "STS": moto_server.url, "KMS": moto_server.url}
+    endpoints = {
+        "S3": moto_server.url,
+        "IAM": moto_server.url,
+        "STS": moto_server.url,
+        "KMS": moto_server.url,
+        "MEDICAL_IMAGING": healthimaging.endpoint_url,
+    }
     apply_aws_env(monkeypatch, tmp_path, endpoints)
-    return AwsEnv(moto_endpoint=moto_server.url, endpoints=endpoints)
+    return AwsEnv(moto_endpoint=moto_server.url, endpoints=endpoints, healthimaging=healthimaging)

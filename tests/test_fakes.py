@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
 from fakes import MOTO_ACCOUNT_ID
 from fakes.environment import AwsEnv
+from fakes.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
+from pydicom.data import get_testdata_file
 
 
 def test_moto_endpoint_listens_on_loopback_and_serves_s3_iam_sts_kms(aws_env: AwsEnv, moto_endpoint: str) -> None:
@@ -46,3 +58,414 @@ def test_a_test_can_remove_the_credentials_and_gets_no_credentials_at_once(
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     assert boto3.session.Session().get_credentials() is None
+
+
+# --- The HealthImaging stand-in -----------------------------------------------------------------------------
+
+INPUT_BUCKET = "fake-input"
+OUTPUT_BUCKET = "fake-output"
+ROLE_ARN = f"arn:aws:iam::{MOTO_ACCOUNT_ID}:role/ImportJobDataAccessRole"
+CT_SMALL = Path(get_testdata_file("CT_small.dcm"))  # Part 10, one series
+MR_SMALL = Path(get_testdata_file("MR_small.dcm"))  # Part 10, another series
+NO_META = Path(get_testdata_file("ExplVR_LitEndNoMeta.dcm"))  # DICOM without the Part 10 header
+
+
+@pytest.fixture
+def medical_imaging(aws_env: AwsEnv) -> Any:
+    """A real boto3 medical-imaging client (no retries), reaching the stand-in via AWS_ENDPOINT_URL_MEDICAL_IMAGING."""
+    return aws_env.client("medical-imaging")
+
+
+def stage(aws_env: AwsEnv, prefix: str, files: dict[str, Path]) -> Any:
+    """The input and output buckets in moto, with ``files`` (name -> sample) uploaded under ``prefix``."""
+    s3 = aws_env.client("s3")
+    for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=bucket)
+    for name, path in files.items():
+        s3.put_object(Bucket=INPUT_BUCKET, Key=f"{prefix}{name}", Body=path.read_bytes())
+    return s3
+
+
+def start_job(client: Any, datastore_id: str, prefix: str, token: str = "token-1", **extra: Any) -> dict[str, Any]:
+    args = {
+        "datastoreId": datastore_id,
+        "jobName": "fixture-job",
+        "clientToken": token,
+        "dataAccessRoleArn": ROLE_ARN,
+        "inputS3Uri": f"s3://{INPUT_BUCKET}/{prefix}",
+        "outputS3Uri": f"s3://{OUTPUT_BUCKET}/{prefix}",
+        "inputOwnerAccountId": MOTO_ACCOUNT_ID,
+    }
+    return client.start_dicom_import_job(**{**args, **extra})
+
+
+def read_ndjson(s3: Any, key: str) -> list[dict[str, Any]]:
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key=key)["Body"].read().decode()
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_a_job_goes_submitted_in_progress_completed_and_writes_its_manifest_and_results(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds", kms_key_arn=None)
+    s3 = stage(aws_env, "study/", {"ct.dcm": CT_SMALL, "mr/mr.dcm": MR_SMALL, "nometa.dcm": NO_META})
+
+    started = start_job(medical_imaging, datastore_id, "study/")
+    assert started["jobStatus"] == "SUBMITTED"
+    assert isinstance(started["submittedAt"], dt.datetime)
+    job_id = started["jobId"]
+    statuses = [
+        medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"]
+        for _ in range(3)
+    ]
+    assert statuses == ["SUBMITTED", "IN_PROGRESS", "COMPLETED"]
+
+    properties = medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    folder_key = f"study/{datastore_id}-DicomImport-{job_id}/"
+    assert properties["outputS3Uri"] == f"s3://{OUTPUT_BUCKET}/{folder_key}"
+    assert properties["endedAt"] >= properties["submittedAt"]
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix=folder_key)["Contents"]}
+    assert keys == {
+        f"{folder_key}job-output-manifest.json",
+        f"{folder_key}SUCCESS/success.ndjson",
+        f"{folder_key}FAILURE/failure.ndjson",
+    }
+    summary = json.loads(
+        s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{folder_key}job-output-manifest.json")["Body"].read()
+    )["jobSummary"]
+    assert summary["jobId"] == job_id
+    assert summary["datastoreId"] == datastore_id
+    assert summary["inputS3Uri"] == f"s3://{INPUT_BUCKET}/study/"
+    assert summary["outputS3Uri"] == properties["outputS3Uri"]
+    assert summary["successOutputS3Uri"] == f"{properties['outputS3Uri']}SUCCESS/"
+    assert summary["failureOutputS3Uri"] == f"{properties['outputS3Uri']}FAILURE/"
+    assert summary["warningsOutputS3Uri"] == f"{properties['outputS3Uri']}WARNING/"
+    counts = {key: value for key, value in summary.items() if key.startswith("number")}
+    assert counts == {
+        "numberOfScannedFiles": 3,
+        "numberOfImportedFiles": 2,
+        "numberOfFilesWithCustomerError": 1,
+        "numberOfFilesWithServerError": 0,
+        "numberOfGeneratedImageSets": 2,  # CT and MR are different series
+    }
+    assert [s["numberOfMatchedSOPInstances"] for s in summary["imageSetsSummary"]] == [1, 1]
+
+    successes = read_ndjson(s3, f"{folder_key}SUCCESS/success.ndjson")
+    assert sorted(s["inputFile"] for s in successes) == [
+        f"s3://{INPUT_BUCKET}/study/ct.dcm",
+        f"s3://{INPUT_BUCKET}/study/mr/mr.dcm",
+    ]
+    image_set_ids = {s["importResponse"]["imageSetId"] for s in successes}
+    assert image_set_ids == {s["imageSetId"] for s in summary["imageSetsSummary"]}
+    (failure,) = read_ndjson(s3, f"{folder_key}FAILURE/failure.ndjson")
+    assert failure["inputFile"] == f"s3://{INPUT_BUCKET}/study/nometa.dcm"
+    assert failure["exception"]["exceptionType"] == "ValidationException"
+    assert "Part 10" in failure["exception"]["message"]
+
+    image_set_id = sorted(image_set_ids)[0]
+    image_set = medical_imaging.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+    assert (image_set["imageSetState"], image_set["versionId"]) == ("ACTIVE", "1")
+    deleted = medical_imaging.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+    assert deleted["imageSetWorkflowStatus"] == "DELETING"
+    with pytest.raises(ClientError) as error:
+        medical_imaging.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_importing_the_same_series_again_makes_a_new_image_set_version(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 0
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    stage(aws_env, "a/", {"ct.dcm": CT_SMALL})
+    stage(aws_env, "b/", {"ct-again.dcm": CT_SMALL})
+    versions = []
+    for prefix, token in (("a/", "t-a"), ("b/", "t-b")):
+        job_id = start_job(medical_imaging, datastore_id, prefix, token)["jobId"]
+        medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)
+        (image_set,) = healthimaging.jobs[job_id].manifest["jobSummary"]["imageSetsSummary"]
+        versions.append((image_set["imageSetId"], image_set["imageSetVersion"]))
+    assert versions[0][0] == versions[1][0]
+    assert [v for _, v in versions] == [1, 2]
+
+
+def test_the_same_client_token_returns_the_same_job_and_never_starts_a_second(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    stage(aws_env, "x/", {"ct.dcm": CT_SMALL})
+    first = start_job(medical_imaging, datastore_id, "x/", "same-token")
+    again = start_job(medical_imaging, datastore_id, "x/", "same-token")
+    assert again["jobId"] == first["jobId"]
+    assert len(healthimaging.jobs) == 1
+    assert [op for op, _ in healthimaging.requests].count("StartDICOMImportJob") == 2
+
+    with pytest.raises(ClientError) as error:
+        start_job(medical_imaging, datastore_id, "other/", "same-token")
+    assert error.value.response["Error"]["Code"] == "ConflictException"
+    assert len(healthimaging.jobs) == 1
+    other = start_job(medical_imaging, datastore_id, "x/", "another-token")
+    assert other["jobId"] != first["jobId"]
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "rule"),
+    [
+        ("inputS3Uri", "s3://Bad_Bucket/x/", "regular expression pattern: s3://"),
+        ("outputS3Uri", "https://bucket/x/", "regular expression pattern: s3://"),
+        ("dataAccessRoleArn", "arn:aws:iam::12345:role/x-long-enough", "regular expression pattern: arn:aws"),
+        ("jobName", "x" * 65, "length less than or equal to 64"),
+        ("clientToken", "has space", "regular expression pattern: [A-Za-z0-9._-]+"),
+        ("inputOwnerAccountId", "12345678901x", r"regular expression pattern: \d+"),
+    ],
+)
+def test_a_value_that_breaks_the_model_is_a_validation_error_naming_the_member(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any, member: str, value: str, rule: str
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    args = {
+        "datastoreId": datastore_id,
+        "jobName": "ok",
+        "clientToken": "ok",
+        "dataAccessRoleArn": ROLE_ARN,
+        "inputS3Uri": "s3://in-bucket/x/",
+        "outputS3Uri": "s3://out-bucket/x/",
+        "inputOwnerAccountId": MOTO_ACCOUNT_ID,
+        member: value,
+    }
+    with pytest.raises(ClientError) as error:
+        medical_imaging.start_dicom_import_job(**args)
+    response = error.value.response
+    assert response["Error"]["Code"] == "ValidationException"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert f"at '{member}'" in response["Error"]["Message"]
+    assert rule in response["Error"]["Message"]
+    assert healthimaging.jobs == {}
+
+
+def test_validation_covers_uri_labels_query_strings_and_required_members_on_the_wire(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    with pytest.raises(ClientError) as error:
+        medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id, maxResults=51)
+    assert "Value '51' at 'maxResults'" in error.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as error:
+        medical_imaging.get_datastore(datastoreId="NOT-AN-ID")
+    assert "at 'datastoreId'" in error.value.response["Error"]["Message"]
+
+    # botocore checks required members itself, so send one without them, signed, past the client.
+    session = boto3.session.Session()
+    request = AWSRequest(
+        method="POST",
+        url=f"{healthimaging.endpoint_url}/startDICOMImportJob/datastore/{datastore_id}",
+        data=json.dumps({"clientToken": "t"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    SigV4Auth(session.get_credentials(), "medical-imaging", "us-east-1").add_auth(request)
+    raw = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as http_error:
+        urllib.request.urlopen(raw, timeout=5)
+    assert http_error.value.code == 400
+    assert http_error.value.headers["X-Amzn-ErrorType"] == "ValidationException"
+    message = json.loads(http_error.value.read())["message"]
+    assert message.startswith("3 validation errors detected:")  # datastoreId is in the path
+    for member in ("dataAccessRoleArn", "inputS3Uri", "outputS3Uri"):
+        assert f"Value null at '{member}' failed to satisfy constraint: Member must not be null" in message
+
+
+def test_throttling_and_quota_errors_are_injected_per_operation_and_then_stop(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    healthimaging.throttle("StartDICOMImportJob", times=1)
+    healthimaging.quota_exceeded("StartDICOMImportJob", times=1)
+    codes = []
+    for _ in range(2):
+        with pytest.raises(ClientError) as error:
+            start_job(medical_imaging, datastore_id, "x/")
+        codes.append(
+            (error.value.response["Error"]["Code"], error.value.response["ResponseMetadata"]["HTTPStatusCode"])
+        )
+    assert codes == [("ThrottlingException", 429), ("ServiceQuotaExceededException", 402)]
+    assert healthimaging.jobs == {}
+    assert start_job(medical_imaging, datastore_id, "x/")["jobStatus"] == "SUBMITTED"
+
+    # botocore's standard retry mode retries a throttled call by itself.
+    healthimaging.throttle("ListDICOMImportJobs", times=1)
+    retrying = aws_env.client("medical-imaging", max_attempts=3)
+    assert len(retrying.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"]) == 1
+
+
+def test_starts_beyond_the_concurrent_job_quota_are_refused_until_a_job_ends(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.max_concurrent_jobs = 2
+    healthimaging.polls_until_done = 0
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    stage(aws_env, "x/", {"ct.dcm": CT_SMALL})
+    first = start_job(medical_imaging, datastore_id, "x/", "t1")
+    start_job(medical_imaging, datastore_id, "x/", "t2")
+    with pytest.raises(ClientError) as error:
+        start_job(medical_imaging, datastore_id, "x/", "t3")
+    assert error.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert "quota of concurrent import jobs is 2" in error.value.response["Error"]["Message"]
+    # A repeated start of a running job is not a new job: it is answered even at the quota.
+    assert start_job(medical_imaging, datastore_id, "x/", "t1")["jobId"] == first["jobId"]
+    medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=first["jobId"])  # finishes it
+    assert start_job(medical_imaging, datastore_id, "x/", "t3")["jobStatus"] == "SUBMITTED"
+
+
+def test_the_documented_rate_limits_can_be_switched_on(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.rate_limits = dict(AWS_RATE_LIMITS)
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    codes = []
+    for token in ("t1", "t2", "t3"):
+        try:
+            start_job(medical_imaging, datastore_id, "x/", token)
+            codes.append("ok")
+        except ClientError as error:
+            codes.append(error.response["Error"]["Code"])
+    assert codes == ["ok", "ok", "ThrottlingException"]  # 1 per second, burst 2
+
+
+def test_a_failed_job_says_why_and_writes_no_results(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 0
+    healthimaging.fail_job_when(lambda job: "Simulated failure of the job" if "doomed" in job.input_s3_uri else None)
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    s3 = stage(aws_env, "doomed/", {"ct.dcm": CT_SMALL})
+    job_id = start_job(medical_imaging, datastore_id, "doomed/")["jobId"]
+    properties = medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    assert (properties["jobStatus"], properties["message"]) == ("FAILED", "Simulated failure of the job")
+    assert "endedAt" in properties
+    assert s3.list_objects_v2(Bucket=OUTPUT_BUCKET).get("KeyCount") == 0
+    # The job stays FAILED: polling again does not run it again.
+    again = medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    assert again["jobStatus"] == "FAILED"
+
+    missing = start_job(medical_imaging, datastore_id, "empty/", "t-empty")["jobId"]
+    properties = medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=missing)["jobProperties"]
+    assert properties["jobStatus"] == "FAILED"
+    assert properties["message"] == f"No files found under s3://{INPUT_BUCKET}/empty/"
+
+    healthimaging.max_files_per_job = 0
+    over = start_job(medical_imaging, datastore_id, "doomed/", "t-over", jobName="over")["jobId"]
+    healthimaging.complete_job(over)
+    assert healthimaging.jobs[over].status == "FAILED"
+
+
+def test_server_errors_and_warnings_per_file_land_in_the_manifest(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 0
+    healthimaging.fail_file_when(lambda key: "Simulated server error" if key.endswith("mr.dcm") else None)
+    healthimaging.warn_file_when(lambda key: "Simulated warning" if key.endswith("ct.dcm") else None)
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    s3 = stage(aws_env, "w/", {"ct.dcm": CT_SMALL, "mr.dcm": MR_SMALL})
+    job_id = start_job(medical_imaging, datastore_id, "w/")["jobId"]
+    medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)
+    folder_key = f"w/{datastore_id}-DicomImport-{job_id}/"
+    summary = healthimaging.jobs[job_id].manifest["jobSummary"]
+    assert (summary["numberOfImportedFiles"], summary["numberOfFilesWithServerError"]) == (1, 1)
+    (warned,) = read_ndjson(s3, f"{folder_key}WARNING/warning.ndjson")
+    assert (warned["inputFile"], warned["warnings"]) == (f"s3://{INPUT_BUCKET}/w/ct.dcm", ["Simulated warning"])
+    (failed,) = read_ndjson(s3, f"{folder_key}FAILURE/failure.ndjson")
+    assert failed["exception"] == {"exceptionType": "InternalServerException", "message": "Simulated server error"}
+
+
+def test_the_manifest_can_appear_only_after_some_reads_have_missed_it(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 0
+    healthimaging.manifest_delay_polls = 2
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    s3 = stage(aws_env, "late/", {"ct.dcm": CT_SMALL})
+    job_id = start_job(medical_imaging, datastore_id, "late/")["jobId"]
+    status = medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"]
+    assert status == "COMPLETED"
+    counts = [s3.list_objects_v2(Bucket=OUTPUT_BUCKET, Prefix="late/")["KeyCount"] for _ in range(3)]
+    assert counts == [0, 0, 3]
+    assert healthimaging.jobs[job_id].outputs_written
+
+
+def test_a_job_can_also_finish_after_wall_time(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 1_000
+    healthimaging.seconds_until_done = 0.2
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    stage(aws_env, "t/", {"ct.dcm": CT_SMALL})
+    job_id = start_job(medical_imaging, datastore_id, "t/")["jobId"]
+    assert (
+        medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"][0]["jobStatus"] == "SUBMITTED"
+    )
+    time.sleep(0.25)
+    (summary,) = medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"]
+    assert (summary["jobId"], summary["jobStatus"]) == (job_id, "COMPLETED")
+
+
+def test_list_dicom_import_jobs_pages_newest_first_and_filters_by_status(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("ds")
+    started = [start_job(medical_imaging, datastore_id, "x/", f"t{i}")["jobId"] for i in range(7)]
+    healthimaging.fail_job_when(lambda job: "Simulated failure" if job.job_id == started[0] else None)
+    healthimaging.complete_job(started[0])
+
+    pages = list(
+        medical_imaging.get_paginator("list_dicom_import_jobs").paginate(
+            datastoreId=datastore_id, PaginationConfig={"PageSize": 3}
+        )
+    )
+    assert [len(page["jobSummaries"]) for page in pages] == [3, 3, 1]
+    listed = [summary["jobId"] for page in pages for summary in page["jobSummaries"]]
+    assert listed == started[::-1]
+    failed = medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id, jobStatus="FAILED")["jobSummaries"]
+    assert [(s["jobId"], s["message"]) for s in failed] == [(started[0], "Simulated failure")]
+    with pytest.raises(ClientError) as error:
+        medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id, nextToken="bm90LWEtdG9rZW4=")
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_data_stores_their_status_and_region_are_as_the_test_sets_them(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    key_arn = f"arn:aws:kms:us-east-1:{MOTO_ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
+    datastore_id, arn = healthimaging.create_datastore("ds", kms_key_arn=key_arn, status="CREATING")
+    properties = medical_imaging.get_datastore(datastoreId=datastore_id)["datastoreProperties"]
+    assert (properties["datastoreArn"], properties["datastoreStatus"], properties["kmsKeyArn"]) == (
+        arn,
+        "CREATING",
+        key_arn,
+    )
+    with pytest.raises(ClientError) as error:
+        start_job(medical_imaging, datastore_id, "x/")
+    assert error.value.response["Error"]["Code"] == "ConflictException"
+    healthimaging.set_datastore_status(datastore_id, "ACTIVE")
+    assert start_job(medical_imaging, datastore_id, "x/")["jobStatus"] == "SUBMITTED"
+    summaries = medical_imaging.list_datastores(datastoreStatus="ACTIVE")["datastoreSummaries"]
+    assert [s["datastoreId"] for s in summaries] == [datastore_id]
+
+    elsewhere = aws_env.client("medical-imaging", region_name="eu-west-1")
+    assert elsewhere.list_datastores()["datastoreSummaries"] == []
+    with pytest.raises(ClientError) as error:
+        elsewhere.get_datastore(datastoreId=datastore_id)
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ValueError, match="DatastoreStatus"):
+        healthimaging.set_datastore_status(datastore_id, "READY")
+
+
+def test_an_operation_the_stand_in_does_not_implement_is_a_clear_400(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    with pytest.raises(ClientError) as error:
+        medical_imaging.create_datastore(datastoreName="new")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "does not implement CreateDatastore" in error.value.response["Error"]["Message"]
+    assert healthimaging.requests[-1][0] == "CreateDatastore"

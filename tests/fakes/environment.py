@@ -6,11 +6,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from .healthimaging import FakeHealthImaging
 
 from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
 
@@ -83,11 +88,23 @@ class AwsEnv:
 
     moto_endpoint: str
     endpoints: Mapping[str, str]
+    healthimaging: FakeHealthImaging
     region: str = TEST_REGION
     account_id: str = MOTO_ACCOUNT_ID
 
     def client(self, service: str, *, max_attempts: int = 1, **config: Any) -> Any:
         """A boto3 client configured only by the environment (as the code under test is), for arranging and
         asserting. ``max_attempts`` defaults to 1 so that an injected error shows instead of being retried."""
-        retries = {"mode": "standard", "max_attempts": max_attempts}
-        return boto3.session.Session().client(service, config=Config(retries=retries, **config))  # type: ignore[arg-type]
+        retries = {"mode": "standard", "total_max_attempts": max_attempts}
+        return new_session().client(service, config=Config(retries=retries, **config))  # type: ignore[arg-type]
+
+
+#: One loader for the sessions the fakes and tests create: each service model is parsed once per run.
+_SHARED_LOADER = botocore.loaders.create_loader()
+
+
+def new_session(**kwargs: Any) -> boto3.session.Session:
+    """A fresh boto3 session (credentials and configuration from the environment now) that reuses parsed models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _SHARED_LOADER)
+    return boto3.session.Session(botocore_session=core, **kwargs)
