@@ -20,6 +20,7 @@ from components import (
     ImportJobRole,
     ImportJobRoleArgs,
 )
+from components.datastore import key_alias_for
 from provider_keys import AssumeRole
 
 if TYPE_CHECKING:
@@ -95,6 +96,17 @@ def datastore_name(s: StackSettings) -> str:
     return s.datastore_name or f"{s.name_prefix}-datastore"
 
 
+def datastore_key_alias(s: StackSettings) -> str:
+    """The data store key's alias: ``<namePrefix>-datastore-key``.
+
+    Built from the name prefix, which stays the same for the life of the stack and tells the stacks of one account
+    apart (it also names their IAM roles and policies, which IAM keeps unique per account); never from
+    ``datastoreName``, which may change in the configuration but not in AWS (create-only), and which two stacks may
+    share.
+    """
+    return key_alias_for(f"{s.name_prefix}-datastore")
+
+
 def import_role_name(s: StackSettings) -> str:
     """The import role's name: configured, or ``<prefix>-ImportJobDataAccessRole`` (the guide's name, prefixed)."""
     return s.import_role_name or f"{s.name_prefix}-ImportJobDataAccessRole"
@@ -131,6 +143,7 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
         "account_id": s.account_id,
         "region": s.region,
         "datastore_name": datastore_name(s),
+        "key_alias": datastore_key_alias(s),
         "encryption": s.datastore_encryption,
         "kms_key_arn": s.datastore_kms_key_arn,
         "tags": s.tags,

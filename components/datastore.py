@@ -54,7 +54,12 @@ class ImagingDatastoreArgs(TypedDict):
     data store exists, add :func:`components.policies.datastore_key_service_statement` with the key's ARN and the
     ``datastore_id`` output (AWS's documented statement for HealthImaging)."""
     key_alias: NotRequired[str]
-    """Default: ``<datastore_name>-key`` with characters KMS aliases refuse replaced by ``-``."""
+    """Default: ``<project>-<stack>-<name>-key`` (the Pulumi project and stack, and this component's name), with
+    characters KMS aliases refuse replaced by ``-``. The key's alias (without ``alias/``). It never follows
+    ``datastore_name``: the name is create-only, so a renamed data store keeps its old name, and names need not
+    be unique, so two stacks could pick the same one. Pass a name that is stable and unique per stack in the
+    account and region (the program passes ``<namePrefix>-datastore-key``); KMS refuses to create an alias that
+    exists, so a clash fails the deployment instead of moving another stack's alias."""
     tags: NotRequired[Mapping[str, str]]
     """Default: none. Tags of the data store (and of its key), set when the data store is created."""
     allow_unlisted_region: NotRequired[bool]
@@ -148,10 +153,17 @@ def drift_warnings(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> lis
     return warnings
 
 
-def key_alias_for(datastore_name: str) -> str:
-    """A KMS alias name derived from the data store name (aliases accept ``[A-Za-z0-9/_-]``)."""
-    cleaned = "".join(c if c.isalnum() or c in "/_-" else "-" for c in datastore_name)
+def key_alias_for(stem: str) -> str:
+    """``<stem>-key`` as a KMS alias name: every character aliases refuse (they accept ASCII ``[A-Za-z0-9/_-]``)
+    becomes ``-``."""
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c in "/_-" else "-" for c in stem)
     return f"{cleaned[:200]}-key"
+
+
+def default_key_alias(name: str) -> str:
+    """The alias a component named ``name`` gives its key when none is passed: ``<project>-<stack>-<name>-key``,
+    stable for the life of the stack and different in every stack of the project."""
+    return key_alias_for(f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}")
 
 
 class ImagingDatastore(pulumi.ComponentResource):
@@ -191,9 +203,13 @@ class ImagingDatastore(pulumi.ComponentResource):
                 key = customer_managed_key(
                     f"{name}-key",
                     parent=self,
-                    description=f"Encrypts the HealthImaging data store {args['datastore_name']}",
+                    # Stable, like the alias: never the data store's name, which may change here but not in AWS.
+                    description=(
+                        f"Encrypts the HealthImaging data store {name!r} of stack "
+                        f"{pulumi.get_project()}/{pulumi.get_stack()}"
+                    ),
                     policy=policies.datastore_key_initial_policy(args["account_id"]),
-                    alias=args.get("key_alias") or key_alias_for(args["datastore_name"]),
+                    alias=args.get("key_alias") or default_key_alias(name),
                     protect_data=protect_data,
                     tags=tags or None,
                     policy_managed_by_key_policy=True,

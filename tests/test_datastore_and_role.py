@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component
+from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component, run_program
 
 from ahictl import mockrun
 from ahictl.mockrun import ProgramRun
@@ -49,7 +49,8 @@ def test_datastore_is_encrypted_with_a_created_customer_managed_key(default_data
     assert key.inputs["deletionWindowInDays"] == 30
     assert (key.protect, key.retain_on_delete) == (True, True)
     assert key.inputs["bypassPolicyLockoutSafetyCheck"] is False
-    assert default_datastore.one("aws:kms/alias:Alias").inputs["name"] == "alias/ahi-test-datastore-key"
+    # run_component runs project "healthimaging-setup", stack "test"; the component is named "datastore".
+    assert default_datastore.one("aws:kms/alias:Alias").inputs["name"] == "alias/healthimaging-setup-test-datastore-key"
 
 
 def test_the_key_is_created_with_the_account_statement_only(default_datastore: ProgramRun) -> None:
@@ -170,8 +171,39 @@ def test_drift_warnings_is_a_pure_function() -> None:
     assert warning.startswith("The deployed data store's KMS key ('k1') differs from the configuration ('k2')")
 
 
-def test_key_alias_is_derived_from_the_name() -> None:
+def test_key_alias_keeps_only_characters_kms_accepts() -> None:
     assert key_alias_for("Hospital A/ct#1") == "Hospital-A/ct-1-key"
+    assert key_alias_for("médecin_1") == "m-decin_1-key"  # ASCII only: KMS refuses other letters
+
+
+ALIAS = "aws:kms/alias:Alias"
+
+
+def test_the_components_key_alias_and_description_do_not_follow_the_data_store_name() -> None:
+    """A renamed data store keeps its old name in AWS (create-only): the key's names must not move with it."""
+    first, renamed = datastore(datastore_name="ct-archive"), datastore(datastore_name="ct-archive-renamed")
+    assert first.one(ALIAS).inputs["name"] == renamed.one(ALIAS).inputs["name"]
+    assert first.one(KEY).inputs["description"] == renamed.one(KEY).inputs["description"]
+    assert "ct-archive" not in first.one(KEY).inputs["description"]
+
+
+def test_a_key_alias_passed_in_is_used() -> None:
+    assert datastore(key_alias="team-a-imaging-key").one(ALIAS).inputs["name"] == "alias/team-a-imaging-key"
+
+
+def test_the_programs_key_alias_follows_the_name_prefix_not_the_data_store_name() -> None:
+    dev = run_program().one(ALIAS, "datastore-key-alias").inputs["name"]
+    renamed = run_program(datastoreName="renamed-datastore").one(ALIAS, "datastore-key-alias").inputs["name"]
+    assert dev == renamed == "alias/ahi-dev-datastore-key"
+
+
+def test_two_stacks_with_the_same_data_store_name_get_different_key_aliases() -> None:
+    """Data store names need not be unique; the name prefix tells the stacks of an account apart."""
+    aliases = {
+        run_program(namePrefix=prefix, datastoreName="imaging").one(ALIAS, "datastore-key-alias").inputs["name"]
+        for prefix in ("ahi-team-a", "ahi-team-b")
+    }
+    assert aliases == {"alias/ahi-team-a-datastore-key", "alias/ahi-team-b-datastore-key"}
 
 
 @pytest.mark.parametrize(
