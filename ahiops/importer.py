@@ -248,7 +248,8 @@ def run_import(
     report = upload_plan(session, outputs, plan, options, callbacks)
     # Starts are retried here (paced, with the same client token); botocore's own retries would sleep outside
     # the injected clock and hide how long a start has been waiting.
-    start_client = make_client(session, jobs.SERVICE, max_attempts=1)
+    # (botocore's ``retries.max_attempts`` counts retries after the first attempt: 0 means one attempt.)
+    start_client = make_client(session, jobs.SERVICE, max_attempts=0)
     poll_client = make_client(session, jobs.SERVICE)
     s3 = make_client(session, "s3")
     job_ids = _start_and_wait(start_client, poll_client, outputs, plan.jobs, options, callbacks)

@@ -10,8 +10,9 @@
 - :func:`get_job` / :func:`wait_for_job`: poll GetDICOMImportJob with backoff until COMPLETED or FAILED (never
   stopping on SUBMITTED or IN_PROGRESS; a FAILED job is reported, never restarted).
 
-``client`` is a boto3 ``medical-imaging`` client. Give it ``max_attempts=1`` for starts when the retries here
-should be the only ones (their waits then follow the injected clock).
+``client`` is a boto3 ``medical-imaging`` client. Give it no retries of its own for starts (botocore's
+``retries={"max_attempts": 0}``) when the retries here should be the only ones (their waits then follow the
+injected clock).
 """
 
 from __future__ import annotations
