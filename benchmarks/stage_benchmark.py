@@ -57,6 +57,8 @@ PART10_HEADER: Final = bytes(128) + b"DICM"
 #: Requests that are part of a normal run even though the endpoint answers them with an error.
 EXPECTED_ERRORS: Final = frozenset({"HeadObject:NoSuchKey"})
 RUN_TIMEOUT_SECONDS: Final = 900.0
+#: The account of the stack outputs the importer is given (no AWS call is made with it).
+BENCHMARK_ACCOUNT: Final = "123456789012"
 
 # Targets from the issue: reported, never asserted.
 TARGET_SMALL_RATIO: Final = 3.0
@@ -281,33 +283,39 @@ def run_once(client: str, data_set: DataSet, round_number: int, sink: Sink, cli_
 
 
 def stage_with_ahictl(folder: Path, bucket: str, report_path: Path) -> int:
-    """This project's staging path, as `ahictl import` runs it before it starts jobs (the child process)."""
+    """This project's staging path, as `ahictl import` runs it before it starts jobs (the child process): the
+    importer's ``prepare`` (discover, Part 10 check, fingerprint, plan, validate the start requests) and
+    ``upload_plan`` (``upload_files`` with the importer's defaults), with no progress display (as with --json)."""
     sys.path.insert(0, str(PROJECT_DIR))
     started = time.perf_counter()
-    from ahiops.discovery import discover, fingerprint
-    from ahiops.planning import plan_import
+    from ahiops import importer
     from ahiops.session import make_session
-    from ahiops.upload import UploadItem, upload_files
+    from ahiops.stack_outputs import outputs_from_mapping
 
     imported = time.perf_counter()
-    found = discover(folder)
-    discovered = time.perf_counter()
-    hashed = fingerprint(found.files)
-    fingerprinted = time.perf_counter()
-    plan = plan_import(hashed, skipped=found.skipped)
-    items = [
-        UploadItem(path=item.path, key=item.key, size=item.size, checksum_crc32=item.crc32) for item in plan.files()
-    ]
-    planned = time.perf_counter()
-    session = make_session(profile=None, region=None, default_region="us-east-1")
-    result = upload_files(session, bucket, items)
+    datastore_id = "0123456789abcdef0123456789abcdef"
+    outputs = outputs_from_mapping(
+        {
+            "accountId": BENCHMARK_ACCOUNT,
+            "region": "us-east-1",
+            "inputBucketName": bucket,
+            "outputBucketName": "staging-benchmark-output",
+            "datastoreId": datastore_id,
+            "datastoreArn": f"arn:aws:medical-imaging:us-east-1:{BENCHMARK_ACCOUNT}:datastore/{datastore_id}",
+            "importRoleArn": f"arn:aws:iam::{BENCHMARK_ACCOUNT}:role/staging-benchmark-import",
+        },
+        "the staging benchmark's outputs",
+    )
+    options = importer.ImportOptions()
+    plan = importer.prepare(folder, outputs, options)
+    prepared = time.perf_counter()
+    session = make_session(profile=None, region=None, default_region=outputs.region)
+    result = importer.upload_plan(session, outputs, plan, options, importer.ImportCallbacks())
     uploaded = time.perf_counter()
     phases = {
         "import_seconds": imported - started,
-        "discover_seconds": discovered - imported,
-        "fingerprint_seconds": fingerprinted - discovered,
-        "plan_seconds": planned - fingerprinted,
-        "upload_seconds": uploaded - planned,
+        "prepare_seconds": prepared - imported,
+        "upload_seconds": uploaded - prepared,
         "engine": result.engine,
         "uploaded": result.uploaded,
         "already_present": result.already_present,
@@ -493,7 +501,7 @@ def print_summary(summary: dict[str, Any], info: dict[str, str], stream: Any) ->
             cpu_ratio = entry.get("cpu_ratio_vs_aws_cli")
             say(
                 f"  {client:<8} {entry['wall_seconds_median']:>7.2f} {entry['files_per_second']:>8.0f} "
-                f"{entry['mb_per_second']:>7.0f} {(f'{ratio:.2f}x' if ratio else 'base'):>7} "
+                f"{entry['mb_per_second']:>7.0f} {(f'{ratio:.2f}x' if ratio else ('base' if client == BASELINE else '-')):>7} "
                 f"{(f'{anchor:.2f}x' if anchor else '-'):>9} {(f'{cpu_ratio:.2f}x' if cpu_ratio else '-'):>10} "
                 f"{entry['cpu_seconds_per_1000_files']:>15.2f} "
                 f"{entry['cpu_seconds_per_gb']:>9.2f} {entry['peak_rss_mb']:>6.0f} MB {entry['sink_cpu_seconds_median']:>10.2f}"
