@@ -458,3 +458,33 @@ def test_warnings_are_reported(stack: Stack, tmp_path: Path) -> None:
     document = importer.result_to_json(result)
     assert len(document["warnings"]) == 1
     assert "odd tag" in json.dumps(document["warnings"])
+
+
+def test_ctrl_c_during_upload_says_the_same_command_resumes(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.fake.polls_until_done = 0
+    folder = make_folder(tmp_path / "data", copies=3)
+    real_upload = importer.upload_files
+
+    def interrupted_upload(*args: Any, **kwargs: Any) -> Any:
+        def stop(files: int, nbytes: int) -> None:
+            if files:
+                raise KeyboardInterrupt  # as Ctrl-C would, on the main thread
+
+        return real_upload(*args, **{**kwargs, "on_progress": stop, "concurrency": 1})
+
+    monkeypatch.setattr(importer, "upload_files", interrupted_upload)
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
+    assert code == 130
+    assert out == ""
+    assert "Run the same command again to resume" in err
+    assert "Traceback" not in err
+    assert stack.starts() == []
+    monkeypatch.setattr(importer, "upload_files", real_upload)
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path), "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["imported"] == 6
+    assert document["upload"]["alreadyPresent"] >= 1
+    assert set(stack.versions().values()) == {1}
