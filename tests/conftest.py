@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fakes.environment import AwsEnv, apply_aws_env
 from fakes.healthimaging import FakeHealthImaging
+from fakes.iam_simulator import IamSimulator
 from fakes.moto_server import ObservedMotoServer
 from helpers import run_program
 
@@ -40,6 +41,20 @@ def moto_endpoint(moto_server: ObservedMotoServer) -> str:
     return moto_server.url
 
 
+@pytest.fixture(scope="session")
+def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
+    """IAM's SimulatePrincipalPolicy on 127.0.0.1 in front of moto's IAM (everything else is forwarded to moto).
+
+    Session-scoped; ``aws_env`` resets its records and injected errors for each test.
+    """
+    simulator = IamSimulator(moto_server.url)
+    simulator.start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
 @pytest.fixture
 def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging]:
     """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
@@ -59,21 +74,26 @@ def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging
 def aws_env(
     moto_server: ObservedMotoServer,
     healthimaging: FakeHealthImaging,
+    iam_simulator: IamSimulator,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> AwsEnv:
     """A clean moto (reset) and every AWS client of the test pointed at loopback through the standard
     ``AWS_ENDPOINT_URL_<SERVICE>`` variables, with moto's dummy credentials and region us-east-1.
 
-    S3, STS and KMS go to moto; IAM to moto; MEDICAL_IMAGING to the ``healthimaging`` stand-in.
+    S3, STS and KMS go to moto; IAM to the ``iam_simulator`` proxy in front of moto; MEDICAL_IMAGING to the
+    ``healthimaging`` stand-in.
     """
     moto_server.reset()
+    iam_simulator.reset()
     endpoints = {
         "S3": moto_server.url,
-        "IAM": moto_server.url,
+        "IAM": iam_simulator.endpoint_url,
         "STS": moto_server.url,
         "KMS": moto_server.url,
         "MEDICAL_IMAGING": healthimaging.endpoint_url,
     }
     apply_aws_env(monkeypatch, tmp_path, endpoints)
-    return AwsEnv(moto_endpoint=moto_server.url, endpoints=endpoints, healthimaging=healthimaging)
+    return AwsEnv(
+        moto_endpoint=moto_server.url, endpoints=endpoints, healthimaging=healthimaging, iam_simulator=iam_simulator
+    )

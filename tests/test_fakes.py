@@ -20,7 +20,12 @@ from botocore.exceptions import ClientError
 from fakes import MOTO_ACCOUNT_ID
 from fakes.environment import AwsEnv
 from fakes.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
+from fakes.healthimaging import ImportJob as ImportJobRecord
+from fakes.policy_evaluator import PolicySource, evaluate
+from fakes.policy_evaluator import Request as EvalRequest
 from pydicom.data import get_testdata_file
+
+from components import policies
 
 
 def test_moto_endpoint_listens_on_loopback_and_serves_s3_iam_sts_kms(aws_env: AwsEnv, moto_endpoint: str) -> None:
@@ -469,3 +474,320 @@ def test_an_operation_the_stand_in_does_not_implement_is_a_clear_400(
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "does not implement CreateDatastore" in error.value.response["Error"]["Message"]
     assert healthimaging.requests[-1][0] == "CreateDatastore"
+
+
+# --- The IAM policy simulator stand-in ----------------------------------------------------------------------
+
+READ_BUCKET_ARN = "arn:aws:s3:::readable-bucket"
+
+
+def role_with_read_policy(iam: Any, *, deny_secret: bool = True) -> str:
+    """A role allowed s3:GetObject on one bucket's objects when the bucket is this account's, denied one prefix."""
+    role_arn = iam.create_role(
+        RoleName="reader",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "medical-imaging.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadOwnBucket",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{READ_BUCKET_ARN}/*",
+            "Condition": {"StringEquals": {"s3:ResourceAccount": MOTO_ACCOUNT_ID}},
+        }
+    ]
+    if deny_secret:
+        statements.append(
+            {"Sid": "NeverSecrets", "Effect": "Deny", "Action": "s3:*", "Resource": f"{READ_BUCKET_ARN}/secret/*"}
+        )
+    iam.put_role_policy(
+        RoleName="reader",
+        PolicyName="Read",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    return role_arn
+
+
+def same_account() -> list[dict[str, Any]]:
+    return [{"ContextKeyName": "s3:ResourceAccount", "ContextKeyValues": [MOTO_ACCOUNT_ID], "ContextKeyType": "string"}]
+
+
+def test_simulation_allows_with_the_context_entry_the_condition_needs(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_arn = role_with_read_policy(iam)
+    (result,) = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn,
+        ActionNames=["s3:GetObject"],
+        ResourceArns=[f"{READ_BUCKET_ARN}/study/1.dcm"],
+        ContextEntries=same_account(),
+    )["EvaluationResults"]
+    assert result["EvalDecision"] == "allowed"
+    assert result["EvalResourceName"] == "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+    (specific,) = result["ResourceSpecificResults"]
+    assert (specific["EvalResourceName"], specific["EvalResourceDecision"]) == (
+        f"{READ_BUCKET_ARN}/study/1.dcm",
+        "allowed",
+    )
+    assert specific["MatchedStatements"] == [{"SourcePolicyId": "Read", "SourcePolicyType": "role"}]
+    assert result["MissingContextValues"] == []
+    (simulation,) = aws_env.iam_simulator.simulations
+    assert simulation.context == {"s3:ResourceAccount": [MOTO_ACCOUNT_ID]}
+
+
+def test_simulation_without_the_context_entry_is_an_implicit_deny_naming_the_missing_key(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_arn = role_with_read_policy(iam)
+    (result,) = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], ResourceArns=[f"{READ_BUCKET_ARN}/study/1.dcm"]
+    )["EvaluationResults"]
+    assert result["EvalDecision"] == "implicitDeny"
+    assert result["MissingContextValues"] == ["s3:ResourceAccount"]
+    assert result["ResourceSpecificResults"][0]["MissingContextValues"] == ["s3:ResourceAccount"]
+    other_account = [
+        {"ContextKeyName": "s3:ResourceAccount", "ContextKeyValues": ["999999999999"], "ContextKeyType": "string"}
+    ]
+    (result,) = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn,
+        ActionNames=["s3:GetObject"],
+        ResourceArns=[f"{READ_BUCKET_ARN}/study/1.dcm"],
+        ContextEntries=other_account,
+    )["EvaluationResults"]
+    assert result["EvalDecision"] == "implicitDeny"
+
+
+def test_an_explicit_deny_wins_and_the_top_decision_is_the_most_restrictive(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_arn = role_with_read_policy(iam)
+    resources = [f"{READ_BUCKET_ARN}/study/1.dcm", f"{READ_BUCKET_ARN}/secret/1.dcm", "arn:aws:s3:::other-bucket/1.dcm"]
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn,
+        ActionNames=["s3:GetObject", "s3:DeleteObject"],
+        ResourceArns=resources,
+        ContextEntries=same_account(),
+    )["EvaluationResults"]
+    by_action = {r["EvalActionName"]: r for r in results}
+    get = by_action["s3:GetObject"]
+    assert get["EvalDecision"] == "explicitDeny"
+    assert get["MatchedStatements"] == [{"SourcePolicyId": "Read", "SourcePolicyType": "role"}]
+    assert [(s["EvalResourceName"], s["EvalResourceDecision"]) for s in get["ResourceSpecificResults"]] == [
+        (resources[0], "allowed"),
+        (resources[1], "explicitDeny"),
+        (resources[2], "implicitDeny"),
+    ]
+    assert [s["EvalResourceDecision"] for s in by_action["s3:DeleteObject"]["ResourceSpecificResults"]] == [
+        "implicitDeny",
+        "explicitDeny",
+        "implicitDeny",
+    ]
+
+    aws_env.iam_simulator.result_form = "per-resource"
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=["s3:GetObject"], ResourceArns=resources, ContextEntries=same_account()
+    )["EvaluationResults"]
+    assert [(r["EvalResourceName"], r["EvalDecision"]) for r in results] == [
+        (resources[0], "allowed"),
+        (resources[1], "explicitDeny"),
+        (resources[2], "implicitDeny"),
+    ]
+
+
+def test_attached_policies_and_the_permissions_boundary_count(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_arn = role_with_read_policy(iam, deny_secret=False)
+    allow_list = iam.create_policy(
+        PolicyName="ListAll",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:List*", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="reader", PolicyArn=allow_list)
+
+    def decision(action: str, resource: str) -> str:
+        (result,) = iam.simulate_principal_policy(
+            PolicySourceArn=role_arn, ActionNames=[action], ResourceArns=[resource], ContextEntries=same_account()
+        )["EvaluationResults"]
+        return str(result["EvalDecision"])
+
+    assert decision("s3:ListBucket", READ_BUCKET_ARN) == "allowed"
+    boundary = iam.create_policy(
+        PolicyName="OnlyGet",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName="reader", PermissionsBoundary=boundary)
+    assert decision("s3:ListBucket", READ_BUCKET_ARN) == "implicitDeny"
+    assert decision("s3:GetObject", f"{READ_BUCKET_ARN}/a") == "allowed"
+
+
+def test_other_iam_calls_go_to_moto_and_errors_are_iams(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_with_read_policy(iam)
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["reader"]
+    assert {"CreateRole", "PutRolePolicy", "ListRoles"} <= set(aws_env.iam_simulator.forwarded)
+    with pytest.raises(ClientError) as error:
+        iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{MOTO_ACCOUNT_ID}:role/missing", ActionNames=["s3:GetObject"]
+        )
+    assert (error.value.response["Error"]["Code"], error.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "NoSuchEntity",
+        404,
+    )
+    aws_env.iam_simulator.inject_error("SimulatePrincipalPolicy", "AccessDenied", 403)
+    with pytest.raises(ClientError) as error:
+        iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{MOTO_ACCOUNT_ID}:role/reader", ActionNames=["s3:GetObject"]
+        )
+    assert error.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_condition_operator_the_evaluator_lacks_is_an_error_not_an_allow(aws_env: AwsEnv) -> None:
+    iam = aws_env.client("iam")
+    role_arn = role_with_read_policy(iam)
+    unsupported = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            }
+        ],
+    }
+    with pytest.raises(ClientError) as error:
+        iam.simulate_principal_policy(
+            PolicySourceArn=role_arn, ActionNames=["s3:PutObject"], PolicyInputList=[json.dumps(unsupported)]
+        )
+    assert error.value.response["Error"]["Code"] == "PolicyEvaluation"
+    assert "IpAddress" in error.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "holds"),
+    [
+        ({"StringEquals": {"aws:SourceAccount": "111122223333"}}, {"aws:SourceAccount": ["111122223333"]}, True),
+        ({"StringEquals": {"aws:SourceAccount": "111122223333"}}, {}, False),
+        ({"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}}, {}, True),
+        ({"StringNotEquals": {"aws:SourceAccount": "111122223333"}}, {}, True),
+        ({"ForAllValues:StringEquals": {"aws:SourceAccount": "111122223333"}}, {}, True),  # the guide's trap
+        ({"ForAnyValue:StringEquals": {"aws:SourceAccount": "111122223333"}}, {}, False),
+        (
+            {"ArnEquals": {"aws:SourceArn": "arn:aws:medical-imaging:us-east-1:1:datastore/*"}},
+            {"aws:SourceArn": ["arn:aws:medical-imaging:us-east-1:1:datastore/abc"]},
+            True,
+        ),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}, {"aws:SourceArn": ["arn:aws:s3:::a:b"]}, True),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:s3:*"}}, {"aws:SourceArn": ["not-an-arn"]}, False),
+        ({"StringLike": {"s3:prefix": "study/?/*"}}, {"s3:prefix": ["study/1/x"]}, True),
+        ({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": ["FALSE"]}, True),
+        ({"Bool": {"aws:SecureTransport": False}}, {"aws:SecureTransport": ["true"]}, False),
+        ({"Null": {"aws:SourceArn": "true"}}, {}, True),
+        ({"NumericLessThan": {"s3:TlsVersion": "1.2"}}, {"s3:TlsVersion": ["1.1"]}, True),
+        (
+            {"StringEquals": {"aws:PrincipalTag/team": "${aws:username}"}},
+            {"aws:PrincipalTag/team": ["ann"], "aws:username": ["ann"]},
+            True,
+        ),
+    ],
+)
+def test_the_evaluator_treats_conditions_and_absent_keys_as_iam_does(
+    condition: dict[str, Any], context: dict[str, list[str]], holds: bool
+) -> None:
+    statement = {"Effect": "Allow", "Action": "x:Do", "Resource": "*", "Condition": condition}
+    source = PolicySource("p", "none", {"Statement": [statement]})
+    decision = evaluate([source], EvalRequest("x:do", "arn:aws:x:::thing", context))
+    assert decision.decision == ("allowed" if holds else "implicitDeny")
+
+
+def test_the_evaluator_matches_principals_actions_and_resources_with_wildcards() -> None:
+    trust = PolicySource(
+        "trust",
+        "resource",
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "medical-imaging.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                },
+                {"Effect": "Deny", "Principal": "*", "NotAction": "sts:*"},
+            ]
+        },
+    )
+    assume = EvalRequest(
+        "sts:AssumeRole", "arn:aws:iam::1:role/r", principal={"Service": "medical-imaging.amazonaws.com"}
+    )
+    assert evaluate([], assume, resource_policies=[trust]).decision == "allowed"
+    other = EvalRequest("sts:AssumeRole", "arn:aws:iam::1:role/r", principal={"Service": "ec2.amazonaws.com"})
+    assert evaluate([], other, resource_policies=[trust]).decision == "implicitDeny"
+    delete = EvalRequest("s3:DeleteObject", "arn:aws:iam::1:role/r", principal={"AWS": "arn:aws:iam::1:role/x"})
+    assert evaluate([], delete, resource_policies=[trust]).decision == "explicitDeny"
+    identity = PolicySource(
+        "i", "role", {"Statement": {"Effect": "Allow", "Action": "S3:Get*", "Resource": "arn:aws:s3:::b/in/*"}}
+    )
+    assert evaluate([identity], EvalRequest("s3:GetObject", "arn:aws:s3:::b/in/x/y.dcm")).decision == "allowed"
+    assert evaluate([identity], EvalRequest("s3:GetObject", "arn:aws:s3:::b/out/y.dcm")).decision == "implicitDeny"
+
+
+def test_the_stand_in_can_assume_the_data_access_role_as_healthimaging_would(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+) -> None:
+    healthimaging.polls_until_done = 0
+    healthimaging.check_data_access_role = True
+    datastore_id, datastore_arn = healthimaging.create_datastore("ds")
+    stage(aws_env, "r/", {"ct.dcm": CT_SMALL, "private/mr.dcm": MR_SMALL})
+    iam = aws_env.client("iam")
+
+    def run(token: str) -> ImportJobRecord:
+        job_id = start_job(medical_imaging, datastore_id, "r/", token)["jobId"]
+        medical_imaging.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)
+        return healthimaging.jobs[job_id]
+
+    missing = run("no-role")
+    assert (missing.status, missing.message) == ("FAILED", f"Could not assume {ROLE_ARN}: NoSuchEntity")
+
+    other_datastore = datastore_arn[:-32] + "0" * 32
+    iam.create_role(
+        RoleName="ImportJobDataAccessRole",
+        AssumeRolePolicyDocument=json.dumps(policies.import_role_trust_policy(MOTO_ACCOUNT_ID, other_datastore)),
+    )
+    wrong_trust = run("wrong-trust")
+    assert wrong_trust.status == "FAILED"
+    assert "trust policy" in (wrong_trust.message or "")
+
+    iam.update_assume_role_policy(
+        RoleName="ImportJobDataAccessRole",
+        PolicyDocument=json.dumps(policies.import_role_trust_policy(MOTO_ACCOUNT_ID, datastore_arn)),
+    )
+    assert run("no-permissions").message == f"The data access role may not list bucket {INPUT_BUCKET}"
+
+    permissions = policies.import_role_permission_policy(
+        input_bucket_arn=f"arn:aws:s3:::{INPUT_BUCKET}",
+        output_bucket_arn=f"arn:aws:s3:::{OUTPUT_BUCKET}",
+        account_id=MOTO_ACCOUNT_ID,
+        region="us-east-1",
+    )
+    permissions["Statement"].append(
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{INPUT_BUCKET}/r/private/*"}
+    )
+    iam.put_role_policy(
+        RoleName="ImportJobDataAccessRole", PolicyName="ImportJobDataAccess", PolicyDocument=json.dumps(permissions)
+    )
+    job = run("allowed")
+    assert job.status == "COMPLETED"
+    assert [(f.key, f.exception_type) for f in sorted(job.files, key=lambda f: f.key)] == [
+        ("r/ct.dcm", None),
+        ("r/private/mr.dcm", "AccessDeniedException"),
+    ]

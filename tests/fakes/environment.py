@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from .healthimaging import FakeHealthImaging
+    from .iam_simulator import IamSimulator
 
 from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
 
@@ -89,6 +92,7 @@ class AwsEnv:
     moto_endpoint: str
     endpoints: Mapping[str, str]
     healthimaging: FakeHealthImaging
+    iam_simulator: IamSimulator
     region: str = TEST_REGION
     account_id: str = MOTO_ACCOUNT_ID
 
@@ -108,3 +112,22 @@ def new_session(**kwargs: Any) -> boto3.session.Session:
     core = botocore.session.get_session()
     core.register_component("data_loader", _SHARED_LOADER)
     return boto3.session.Session(botocore_session=core, **kwargs)
+
+
+_clients_lock = threading.Lock()
+
+
+def stand_in_client(service: str, endpoint_url: str, region: str = TEST_REGION) -> Any:
+    """A stand-in's own client to moto, with dummy credentials and timeouts (one per service and endpoint for the
+    whole run: boto3 clients are thread-safe)."""
+    with _clients_lock:
+        return _stand_in_client(service, endpoint_url, region)
+
+
+@functools.cache
+def _stand_in_client(service: str, endpoint_url: str, region: str) -> Any:
+    session = new_session(
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY, region_name=region
+    )
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+    return session.client(service, endpoint_url=endpoint_url, config=config)

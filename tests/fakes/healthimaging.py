@@ -36,14 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydicom
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydicom.errors import InvalidDicomError
 
-from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
-from .environment import new_session
+from . import MOTO_ACCOUNT_ID, TEST_REGION
+from .environment import stand_in_client
 from .http_server import LoopbackHttpServer
+from .iam_simulator import IamError, principal_policies
 from .moto_server import ObservedMotoServer
+from .policy_evaluator import ALLOWED, PolicySource, Request, evaluate
 from .rest_json import HttpRequest, HttpResponse, ParsedRequest, RestJsonService, ServiceError
 
 SERVICE_NAME = "medical-imaging"
@@ -162,19 +163,6 @@ def medical_imaging_service() -> RestJsonService:
     return RestJsonService(SERVICE_NAME)
 
 
-_clients_lock = threading.Lock()
-
-
-@functools.cache
-def _aws_client(service: str, endpoint_url: str, region: str) -> Any:
-    """The stand-in's own client to moto (shared by every stand-in of the run; boto3 clients are thread-safe)."""
-    session = new_session(
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY, region_name=region
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
-    return session.client(service, endpoint_url=endpoint_url, config=config)
-
-
 def split_s3_uri(uri: str) -> tuple[str, str]:
     parsed = urllib.parse.urlsplit(uri)
     return parsed.netloc, parsed.path.lstrip("/")
@@ -196,8 +184,11 @@ class FakeHealthImaging:
       of a key in it, or a listing whose prefix overlaps it) have missed it; needs the moto server's observers.
     - ``max_files_per_job`` (5,000), ``max_bytes_per_job`` (10 GiB), ``max_nested_folders`` (10,000): a job
       over a limit FAILS, as AWS's does.
-    - ``check_data_access_role`` (False): the job FAILS unless the role exists in IAM (moto) and trusts
-      ``medical-imaging.amazonaws.com``.
+    - ``check_data_access_role`` (False): the job assumes ``dataAccessRoleArn`` as HealthImaging would: it FAILS
+      unless the role exists in IAM (moto), its trust policy lets ``medical-imaging.amazonaws.com`` assume it for
+      this account and data store (``aws:SourceAccount``, ``aws:SourceArn``), and its policies allow
+      s3:ListBucket on both buckets and s3:PutObject in the output folder; a file the role may not s3:GetObject
+      fails alone (AccessDeniedException). Policies are judged by :mod:`fakes.policy_evaluator`.
     - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
       ``AWS_RATE_LIMITS`` holds the documented ones.
 
@@ -568,8 +559,7 @@ class FakeHealthImaging:
             raise ServiceError(
                 "InternalServerException", "the HealthImaging stand-in was started without an S3 endpoint"
             )
-        with _clients_lock:
-            return _aws_client(service, self._s3_endpoint_url, self.region)
+        return stand_in_client(service, self._s3_endpoint_url, self.region)
 
     def _fail(self, job: ImportJob, message: str) -> None:
         self._check("Message", message, what="a FAILED job's message")
@@ -586,11 +576,21 @@ class FakeHealthImaging:
         if job.input_owner_account_id and job.input_owner_account_id != self.account_id:
             self._fail(job, f"The input bucket is not owned by account {job.input_owner_account_id}")
             return
-        problem = self._role_problem(job) if self.check_data_access_role else None
-        if problem:
-            self._fail(job, problem)
-            return
         bucket, prefix = split_s3_uri(job.input_s3_uri)
+        out_bucket, folder_key = split_s3_uri(job.job_folder_uri)
+        may: Callable[[str, str], bool] | None = None
+        if self.check_data_access_role:
+            may, problem = self._role_access(job)
+            if may is None:
+                self._fail(job, problem or "Could not assume the data access role")
+                return
+            for name in dict.fromkeys((bucket, out_bucket)):
+                if not may("s3:ListBucket", f"arn:aws:s3:::{name}"):
+                    self._fail(job, f"The data access role may not list bucket {name}")
+                    return
+            if not may("s3:PutObject", f"arn:aws:s3:::{out_bucket}/{folder_key}{MANIFEST_NAME}"):
+                self._fail(job, f"The data access role may not write to {job.output_s3_uri}")
+                return
         try:
             objects = self._list_objects(bucket, prefix)
         except (ClientError, BotoCoreError) as error:
@@ -600,10 +600,9 @@ class FakeHealthImaging:
         if limit_problem:
             self._fail(job, limit_problem)
             return
-        job.files = [self._import_file(bucket, key) for key, _ in objects]
+        job.files = [self._import_file(bucket, key, may) for key, _ in objects]
         manifest, outputs = self._results(job)
         job.manifest = manifest
-        out_bucket, folder_key = split_s3_uri(job.job_folder_uri)
         if self.manifest_delay_polls > 0:
             if self._moto_server is None:
                 raise ServiceError(
@@ -626,22 +625,34 @@ class FakeHealthImaging:
         job.status = "COMPLETED"
         job.ended_at = _now()
 
-    def _role_problem(self, job: ImportJob) -> str | None:
-        role_name = job.data_access_role_arn.rsplit("/", 1)[-1]
+    def _role_access(self, job: ImportJob) -> tuple[Callable[[str, str], bool] | None, str | None]:
+        """Assume the data access role as HealthImaging would: (a check of what the role may do, or a problem).
+
+        The trust policy is evaluated with the context HealthImaging sends (``aws:SourceAccount``, ``aws:SourceArn``
+        of the job's data store); S3 requests with ``s3:ResourceAccount`` = this account (moto owns every bucket).
+        """
+        iam = self._client("iam")
+        role_arn = job.data_access_role_arn
         try:
-            role = self._client("iam").get_role(RoleName=role_name)["Role"]
-        except (ClientError, BotoCoreError) as error:
-            return f"Could not assume {job.data_access_role_arn}: {_error_code(error)}"
-        document = role["AssumeRolePolicyDocument"]
-        if isinstance(document, str):
-            document = json.loads(urllib.parse.unquote(document))
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            services = statement.get("Principal", {}).get("Service", [])
-            services = [services] if isinstance(services, str) else services
-            if statement.get("Effect") == "Allow" and "medical-imaging.amazonaws.com" in services:
-                return None
-        return f"Could not assume {job.data_access_role_arn}: its trust policy does not allow medical-imaging"
+            trust_document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
+            sources, boundaries = principal_policies(iam, role_arn)
+        except (ClientError, BotoCoreError, IamError) as error:
+            return None, f"Could not assume {role_arn}: {_error_code(error)}"
+        trust = PolicySource.parse("trust", "resource", trust_document)
+        assume = Request(
+            "sts:AssumeRole",
+            role_arn,
+            {"aws:SourceAccount": [self.account_id], "aws:SourceArn": [self.datastores[job.datastore_id].arn]},
+            {"Service": "medical-imaging.amazonaws.com"},
+        )
+        if evaluate([], assume, resource_policies=[trust]).decision != ALLOWED:
+            return None, f"Could not assume {role_arn}: its trust policy does not let medical-imaging assume it"
+
+        def may(action: str, resource: str) -> bool:
+            request = Request(action, resource, {"s3:ResourceAccount": [self.account_id]})
+            return evaluate(sources, request, boundaries=boundaries).decision == ALLOWED
+
+        return may, None
 
     def _list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
         objects: list[tuple[str, int]] = []
@@ -665,8 +676,14 @@ class FakeHealthImaging:
             return f"The input holds {len(folders)} folders: an import job takes at most {self.max_nested_folders}"
         return None
 
-    def _import_file(self, bucket: str, key: str) -> FileResult:
+    def _import_file(self, bucket: str, key: str, may: Callable[[str, str], bool] | None) -> FileResult:
         result = FileResult(input_file=f"s3://{bucket}/{key}", key=key)
+        if may is not None and not may("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"):
+            result.exception_type, result.message = (
+                "AccessDeniedException",
+                "The data access role may not read the file",
+            )
+            return result
         for predicate in self._file_failure_predicates:
             message = predicate(key)
             if message:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import re
+import sys
+import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,23 +24,54 @@ from typing import Any
 import botocore.loaders
 import botocore.model
 
-#: Java/Smithy regex classes that Python's ``re`` does not know, and their Python spelling.
+#: Java/Smithy regex classes that Python's ``re`` does not know, and their Python spelling (inside a class).
 _PATTERN_TRANSLATIONS = {
-    r"\p{ASCII}": r"[\x00-\x7F]",
-    r"\p{Alpha}": r"[A-Za-z]",
-    r"\p{Digit}": r"[0-9]",
-    r"\p{Alnum}": r"[A-Za-z0-9]",
-    r"\p{Punct}": r"[!-/:-@\[-`{-~]",
+    r"\p{ASCII}": r"\x00-\x7F",
+    r"\p{Alpha}": r"A-Za-z",
+    r"\p{Digit}": r"0-9",
+    r"\p{Alnum}": r"A-Za-z0-9",
+    r"\p{Punct}": r"!-/:-@\[-`{-~",
 }
+_UNICODE_CATEGORY = re.compile(r"\\p\{([A-Z])\}")
+
+
+@functools.cache
+def _unicode_category_ranges(category: str) -> str:
+    """``\\p{L}`` and friends as a character-class body of code point ranges (built once per category)."""
+    ranges: list[str] = []
+    start = None
+    for code in range(sys.maxunicode + 2):
+        inside = code <= sys.maxunicode and unicodedata.category(chr(code)).startswith(category)
+        if inside and start is None:
+            start = code
+        elif not inside and start is not None:
+            ranges.append(f"\\U{start:08x}-\\U{code - 1:08x}")
+            start = None
+    return "".join(ranges)
 
 
 def python_pattern(pattern: str) -> re.Pattern[str]:
     """A model ``pattern`` compiled for Python. AWS validates with a whole-value match (Java's ``matches``)."""
     for java, python in _PATTERN_TRANSLATIONS.items():
-        pattern = pattern.replace(java, python)
+        pattern = pattern.replace(java, python if _inside_class(pattern, java) else f"[{python}]")
+    pattern = _UNICODE_CATEGORY.sub(
+        lambda m: (
+            _unicode_category_ranges(m.group(1))
+            if _inside_class(pattern, m.group(0))
+            else f"[{_unicode_category_ranges(m.group(1))}]"
+        ),
+        pattern,
+    )
     if r"\p{" in pattern:
         raise ValueError(f"the model pattern {pattern!r} uses a character class this stand-in does not translate")
     return re.compile(pattern, re.DOTALL)
+
+
+def _inside_class(pattern: str, token: str) -> bool:
+    """Whether the first ``token`` in ``pattern`` stands inside ``[...]`` (model patterns do not nest classes)."""
+    index = pattern.find(token)
+    before = pattern[:index]
+    return before.count("[") - before.count(r"\[") > before.count("]") - before.count(r"\]")
 
 
 class ServiceError(Exception):
@@ -87,24 +121,145 @@ class ParsedRequest:
 _SIGV4_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
 
+def load_service_model(service_name: str) -> botocore.model.ServiceModel:
+    loader = botocore.loaders.create_loader()
+    return botocore.model.ServiceModel(loader.load_service_model(service_name, "service-2"), service_name)
+
+
+class ShapeValidator:
+    """Checks values against a model's shapes (required, type, pattern, min, max, enum, union), in AWS's wording."""
+
+    def __init__(self, model: botocore.model.ServiceModel) -> None:
+        self.model = model
+        self._patterns: dict[str, re.Pattern[str]] = {}  # compiled when first used
+
+    def pattern(self, shape: botocore.model.Shape) -> re.Pattern[str] | None:
+        if "pattern" not in shape.metadata:
+            return None
+        if shape.name not in self._patterns:
+            self._patterns[shape.name] = python_pattern(shape.metadata["pattern"])
+        return self._patterns[shape.name]
+
+    def message(self, shape: botocore.model.Shape, value: Any) -> str | None:
+        """AWS's "N validation errors detected: ..." for ``value``, or None when it fits the shape."""
+        problems = self.problems(shape, value, "")
+        if not problems:
+            return None
+        count = len(problems)
+        return f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
+
+    def problems(self, shape: botocore.model.Shape, value: Any, path: str) -> list[str]:
+        """Every constraint of ``shape`` (and its members) that ``value`` breaks, in AWS's wording."""
+        where = path or shape.name
+        kind = shape.type_name
+        if kind == "structure":
+            if not isinstance(value, Mapping):
+                return [f"Value at '{where}' failed to satisfy constraint: Member must be a structure"]
+            problems: list[str] = []
+            members = shape.members  # type: ignore[attr-defined]
+            for name in shape.required_members:  # type: ignore[attr-defined]
+                if value.get(name) is None:
+                    problems.append(
+                        f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+                    )
+            set_members = [name for name in members if value.get(name) is not None]
+            if shape.metadata.get("union") and len(set_members) != 1:
+                problems.append(
+                    f"Value at '{where}' failed to satisfy constraint: exactly one member must be set "
+                    f"(set: {', '.join(set_members) or 'none'})"
+                )
+            for name in set_members:
+                problems += self.problems(members[name], value[name], _join(path, name))
+            return problems
+        if kind == "list":
+            if not isinstance(value, list):
+                return [f"Value at '{where}' failed to satisfy constraint: Member must be a list"]
+            problems = self._size_problems(shape, len(value), where, "length")
+            for index, item in enumerate(value, start=1):
+                problems += self.problems(shape.member, item, f"{where}.{index}")  # type: ignore[attr-defined]
+            return problems
+        if kind == "map":
+            if not isinstance(value, Mapping):
+                return [f"Value at '{where}' failed to satisfy constraint: Member must be a map"]
+            problems = self._size_problems(shape, len(value), where, "length")
+            for key, item in value.items():
+                problems += self.problems(shape.key, key, f"{where}.key")  # type: ignore[attr-defined]
+                problems += self.problems(shape.value, item, f"{where}.{key}")  # type: ignore[attr-defined]
+            return problems
+        if kind == "string":
+            if not isinstance(value, str):
+                return [f"Value at '{where}' failed to satisfy constraint: Member must be a string"]
+            problems = self._size_problems(shape, len(value), where, "length", show=value)
+            enum = shape.metadata.get("enum")
+            if enum and value not in enum:
+                problems.append(
+                    f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                    f"Member must satisfy enum value set: [{', '.join(enum)}]"
+                )
+            pattern = self.pattern(shape)
+            if pattern is not None and not pattern.fullmatch(value):
+                problems.append(
+                    f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                    f"Member must satisfy regular expression pattern: {shape.metadata['pattern']}"
+                )
+            return problems
+        if kind in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must be an integer"]
+            return self._size_problems(shape, value, where, "value", show=value)
+        if kind in ("float", "double"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must be a number"]
+            return self._size_problems(shape, value, where, "value", show=value)
+        if kind == "boolean":
+            return (
+                []
+                if isinstance(value, bool)
+                else [f"Value at '{where}' failed to satisfy constraint: Member must be a boolean"]
+            )
+        if kind == "timestamp":
+            ok = isinstance(value, (dt.datetime, int, float)) and not isinstance(value, bool)
+            return [] if ok else [f"Value at '{where}' failed to satisfy constraint: Member must be a timestamp"]
+        if kind == "blob":
+            size = len(value) if isinstance(value, (bytes, str)) else None
+            if size is None:
+                return [f"Value at '{where}' failed to satisfy constraint: Member must be a blob"]
+            return self._size_problems(shape, size, where, "length")
+        return []
+
+    @staticmethod
+    def _size_problems(shape: botocore.model.Shape, size: float, where: str, what: str, show: Any = None) -> list[str]:
+        problems = []
+        shown = f"Value '{show}'" if show is not None else "Value"
+        if "min" in shape.metadata and size < shape.metadata["min"]:
+            problems.append(
+                f"{shown} at '{where}' failed to satisfy constraint: "
+                f"Member must have {what} greater than or equal to {shape.metadata['min']}"
+            )
+        if "max" in shape.metadata and size > shape.metadata["max"]:
+            problems.append(
+                f"{shown} at '{where}' failed to satisfy constraint: "
+                f"Member must have {what} less than or equal to {shape.metadata['max']}"
+            )
+        return problems
+
+
 class RestJsonService:
     """One service's rest-json wire format, from botocore's bundled model."""
 
     def __init__(self, service_name: str) -> None:
-        loader = botocore.loaders.create_loader()
-        self.model = botocore.model.ServiceModel(loader.load_service_model(service_name, "service-2"), service_name)
+        self.model = load_service_model(service_name)
         if self.model.protocol != "rest-json":
             raise ValueError(f"{service_name} speaks {self.model.protocol}, not rest-json")
+        self.validator = ShapeValidator(self.model)
         self.routes: list[Route] = []
         for name in self.model.operation_names:
             operation = self.model.operation_model(name)
             self.routes.append(self._route(operation))
         self.routes.sort(key=lambda route: -route.literal_length)
-        self._patterns: dict[str, re.Pattern[str]] = {}
-        for shape_name in self.model.shape_names:
-            shape = self.model.shape_for(shape_name)
-            if "pattern" in shape.metadata:
-                self._patterns[shape_name] = python_pattern(shape.metadata["pattern"])
+
+    def problems(self, shape: botocore.model.Shape, value: Any, path: str) -> list[str]:
+        return self.validator.problems(shape, value, path)
 
     # --- routing ---------------------------------------------------------------------------------------
 
@@ -194,110 +349,9 @@ class RestJsonService:
     def validate_input(self, operation: str, params: Mapping[str, Any]) -> None:
         """Raise ValidationException (400) naming every member that breaks the model's constraints."""
         input_shape = self.model.operation_model(operation).input_shape
-        if input_shape is None:
-            return
-        problems = self.problems(input_shape, params, "")
-        if problems:
-            count = len(problems)
-            raise ServiceError(
-                "ValidationException",
-                f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems),
-            )
-
-    def problems(self, shape: botocore.model.Shape, value: Any, path: str) -> list[str]:
-        """Every constraint of ``shape`` (and its members) that ``value`` breaks, in AWS's wording."""
-        where = path or shape.name
-        kind = shape.type_name
-        if kind == "structure":
-            if not isinstance(value, Mapping):
-                return [f"Value at '{where}' failed to satisfy constraint: Member must be a structure"]
-            problems: list[str] = []
-            members = shape.members  # type: ignore[attr-defined]
-            for name in shape.required_members:  # type: ignore[attr-defined]
-                if value.get(name) is None:
-                    problems.append(
-                        f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
-                    )
-            set_members = [name for name in members if value.get(name) is not None]
-            if shape.metadata.get("union") and len(set_members) != 1:
-                problems.append(
-                    f"Value at '{where}' failed to satisfy constraint: exactly one member must be set "
-                    f"(set: {', '.join(set_members) or 'none'})"
-                )
-            for name in set_members:
-                problems += self.problems(members[name], value[name], _join(path, name))
-            return problems
-        if kind == "list":
-            if not isinstance(value, list):
-                return [f"Value at '{where}' failed to satisfy constraint: Member must be a list"]
-            problems = self._size_problems(shape, len(value), where, "length")
-            for index, item in enumerate(value, start=1):
-                problems += self.problems(shape.member, item, f"{where}.{index}")  # type: ignore[attr-defined]
-            return problems
-        if kind == "map":
-            if not isinstance(value, Mapping):
-                return [f"Value at '{where}' failed to satisfy constraint: Member must be a map"]
-            problems = self._size_problems(shape, len(value), where, "length")
-            for key, item in value.items():
-                problems += self.problems(shape.key, key, f"{where}.key")  # type: ignore[attr-defined]
-                problems += self.problems(shape.value, item, f"{where}.{key}")  # type: ignore[attr-defined]
-            return problems
-        if kind == "string":
-            if not isinstance(value, str):
-                return [f"Value at '{where}' failed to satisfy constraint: Member must be a string"]
-            problems = self._size_problems(shape, len(value), where, "length", show=value)
-            enum = shape.metadata.get("enum")
-            if enum and value not in enum:
-                problems.append(
-                    f"Value '{value}' at '{where}' failed to satisfy constraint: "
-                    f"Member must satisfy enum value set: [{', '.join(enum)}]"
-                )
-            pattern = self._patterns.get(shape.name)
-            if pattern is not None and not pattern.fullmatch(value):
-                problems.append(
-                    f"Value '{value}' at '{where}' failed to satisfy constraint: "
-                    f"Member must satisfy regular expression pattern: {shape.metadata['pattern']}"
-                )
-            return problems
-        if kind in ("integer", "long"):
-            if isinstance(value, bool) or not isinstance(value, int):
-                return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must be an integer"]
-            return self._size_problems(shape, value, where, "value", show=value)
-        if kind in ("float", "double"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return [f"Value '{value}' at '{where}' failed to satisfy constraint: Member must be a number"]
-            return self._size_problems(shape, value, where, "value", show=value)
-        if kind == "boolean":
-            return (
-                []
-                if isinstance(value, bool)
-                else [f"Value at '{where}' failed to satisfy constraint: Member must be a boolean"]
-            )
-        if kind == "timestamp":
-            ok = isinstance(value, (dt.datetime, int, float)) and not isinstance(value, bool)
-            return [] if ok else [f"Value at '{where}' failed to satisfy constraint: Member must be a timestamp"]
-        if kind == "blob":
-            size = len(value) if isinstance(value, (bytes, str)) else None
-            if size is None:
-                return [f"Value at '{where}' failed to satisfy constraint: Member must be a blob"]
-            return self._size_problems(shape, size, where, "length")
-        return []
-
-    @staticmethod
-    def _size_problems(shape: botocore.model.Shape, size: float, where: str, what: str, show: Any = None) -> list[str]:
-        problems = []
-        shown = f"Value '{show}'" if show is not None else "Value"
-        if "min" in shape.metadata and size < shape.metadata["min"]:
-            problems.append(
-                f"{shown} at '{where}' failed to satisfy constraint: "
-                f"Member must have {what} greater than or equal to {shape.metadata['min']}"
-            )
-        if "max" in shape.metadata and size > shape.metadata["max"]:
-            problems.append(
-                f"{shown} at '{where}' failed to satisfy constraint: "
-                f"Member must have {what} less than or equal to {shape.metadata['max']}"
-            )
-        return problems
+        message = self.validator.message(input_shape, params) if input_shape is not None else None
+        if message:
+            raise ServiceError("ValidationException", message)
 
     # --- responses -------------------------------------------------------------------------------------
 
