@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from fakes.environment import AwsEnv
 
 from ahiops import manifest
 from ahiops.errors import ServiceError
@@ -94,29 +92,9 @@ def test_malformed_ndjson_names_the_line() -> None:
 # ---------------------------------------------------------------- against moto's S3 on loopback
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _host, port = server.get_host_and_port()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3(s3_endpoint: str) -> Any:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    import urllib.request
-
-    urllib.request.urlopen(urllib.request.Request(f"{s3_endpoint}/moto-api/reset", method="POST"), timeout=10)
+def s3(aws_env: AwsEnv) -> Any:
+    client = aws_env.client("s3")
     client.create_bucket(Bucket="out-bucket")
     return client
 
