@@ -71,6 +71,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--concurrency", type=_count(1), metavar="N", help="files uploaded at once (default: 64, or 10 without awscrt)"
     )
     parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="start a new attempt of each job that an earlier run of the same import left FAILED (fix the cause "
+        "first); without it a rerun reports the FAILED job again and never restarts it",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (jobs, files, bytes, skipped files) and stop: nothing is uploaded or started",
@@ -89,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         max_files_per_job=args.max_files_per_job,
         max_concurrent_jobs=args.max_concurrent_jobs,
         upload_concurrency=args.concurrency,
+        retry_failed=args.retry_failed,
     )
     plan = importer.prepare(args.path, outputs, options)
     if args.dry_run:
@@ -218,6 +225,8 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
     for job in result.jobs:
         if job.status.job_status == "FAILED":
             text += f"{job.planned.label}: job {job.status.job_id} FAILED: {job.status.message or 'no message'}\n"
+    if any(job.status.job_status == "FAILED" for job in result.jobs):
+        text += "Fix the cause, then run the same command with --retry-failed to start new attempts of FAILED jobs.\n"
     if plan.skipped:
         text += f"Skipped ({len(plan.skipped)}, not imported):\n" + _listing(
             [f"{item.relative_path}: {item.reason}" for item in plan.skipped]

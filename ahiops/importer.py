@@ -39,6 +39,9 @@ from .session import make_client, translate_client_errors
 from .stack_outputs import StackOutputs
 from .upload import UploadItem, UploadReport, upload_files
 
+#: Attempts of one job under ``retry_failed`` (each one a FAILED job of an earlier run) before giving up.
+MAX_ATTEMPTS_PER_JOB = 20
+
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -55,6 +58,8 @@ class ImportOptions:
     #: Seconds between polls of running jobs grow from ``poll_initial_seconds`` up to ``poll_max_seconds``.
     poll_initial_seconds: float = 2.0
     poll_max_seconds: float = 30.0
+    #: Start a new attempt of a job whose earlier attempt (an earlier run) ended FAILED, instead of reporting it.
+    retry_failed: bool = False
     clock: Clock = field(default_factory=SystemClock)
 
 
@@ -153,10 +158,12 @@ def output_s3_uri(outputs: StackOutputs, job: PlannedJob) -> str:
     return f"s3://{outputs.output_bucket_name}/{job.prefix}"
 
 
-def start_request(outputs: StackOutputs, job: PlannedJob) -> StartRequest:
+def start_request(outputs: StackOutputs, job: PlannedJob, *, attempt: int = 1) -> StartRequest:
+    """The job's StartDICOMImportJob values; ``attempt`` > 1 (``--retry-failed``) gives the next client token."""
+    token = job.client_token if attempt == 1 else planning.retry_token(job.client_token, attempt)
     return StartRequest(
         datastore_id=outputs.datastore_id,
-        client_token=job.client_token,
+        client_token=token,
         job_name=job.job_name,
         data_access_role_arn=outputs.import_role_arn,
         input_s3_uri=input_s3_uri(outputs, job),
@@ -300,15 +307,7 @@ def _start_and_wait(
                 backoff.reset()
             else:
                 clock.sleep(backoff.next_delay())
-        request = start_request(outputs, job)
-        job_id = jobs.start_job(
-            start_client,
-            request,
-            pacer=start_pacer,
-            clock=clock,
-            on_message=callbacks.on_wait or callbacks.on_message,
-            max_wait_seconds=options.max_start_wait_seconds,
-        )
+        job_id, request = _start_one(start_client, poll_client, start_pacer, outputs, job, options, callbacks)
         callbacks.message(
             f"{job.label}: import job {job_id} ({len(job.files)} files, {job.total_bytes:,} bytes) for "
             f"{request.input_s3_uri}"
@@ -320,6 +319,43 @@ def _start_and_wait(
         if running:
             clock.sleep(backoff.next_delay())
     return finished
+
+
+def _start_one(
+    start_client: Any,
+    poll_client: Any,
+    pacer: TokenBucket,
+    outputs: StackOutputs,
+    job: PlannedJob,
+    options: ImportOptions,
+    callbacks: ImportCallbacks,
+) -> tuple[str, StartRequest]:
+    """Start the job (or get back the one its client token started before). With ``retry_failed``, a job that
+    an earlier run left FAILED is followed by a new attempt under the next token of the same sequence, so a
+    repeated ``--retry-failed`` run still starts nothing twice."""
+    for attempt in range(1, MAX_ATTEMPTS_PER_JOB + 1):
+        request = start_request(outputs, job, attempt=attempt)
+        job_id = jobs.start_job(
+            start_client,
+            request,
+            pacer=pacer,
+            clock=options.clock,
+            on_message=callbacks.on_wait or callbacks.on_message,
+            max_wait_seconds=options.max_start_wait_seconds,
+        )
+        if not options.retry_failed:
+            return job_id, request
+        status = jobs.get_job(poll_client, outputs.datastore_id, job_id)
+        if status.job_status != "FAILED":
+            return job_id, request
+        callbacks.message(
+            f"{job.label}: import job {job_id} (attempt {attempt}) had FAILED: {status.message or 'no message'}; "
+            "starting the next attempt"
+        )
+    raise ServiceError(
+        f"{job.label}: {MAX_ATTEMPTS_PER_JOB} attempts of this import job FAILED; look at their messages with "
+        "`python -m ahictl jobs` and fix the cause first."
+    )
 
 
 def _tell_status(callbacks: ImportCallbacks, job: PlannedJob, status: JobStatus) -> None:

@@ -128,6 +128,11 @@ def client_token(digest: str, job_number: int, scope: str) -> str:
     return hashlib.sha256(f"{digest}\n{job_number}\n{scope}".encode()).hexdigest()
 
 
+def retry_token(first_token: str, attempt: int) -> str:
+    """The client token of a job's ``attempt``-th start (``attempt`` > 1: after earlier attempts FAILED)."""
+    return hashlib.sha256(f"{first_token}\nattempt {attempt}".encode()).hexdigest()
+
+
 def plan_import(
     files: Sequence[HashedFile],
     *,

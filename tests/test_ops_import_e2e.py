@@ -488,3 +488,30 @@ def test_ctrl_c_during_upload_says_the_same_command_resumes(
     assert document["imported"] == 6
     assert document["upload"]["alreadyPresent"] >= 1
     assert set(stack.versions().values()) == {1}
+
+
+def test_retry_failed_starts_one_new_attempt_and_repeats_it_safely(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    broken = {"role": True}
+    stack.fake.fail_job_when(lambda job: "the import role could not be assumed" if broken["role"] else None)
+    folder = make_folder(tmp_path / "data")
+    code, out, _ = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
+    assert code == 1
+    assert "--retry-failed" in out
+    [failed_job] = stack.fake.jobs
+    broken["role"] = False  # the cause is fixed
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path), "--retry-failed", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["imported"] == 2
+    new_job = document["jobs"][0]["jobId"]
+    assert new_job != failed_job
+    assert stack.fake.jobs[failed_job].status == "FAILED"
+    assert document["upload"]["uploaded"] == 0
+    # the same --retry-failed run again: the COMPLETED attempt is found, nothing new is started
+    code, out, _ = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path), "--retry-failed", "--json")
+    assert code == 0
+    assert json.loads(out)["jobs"][0]["jobId"] == new_job
+    assert len(stack.fake.jobs) == 2
