@@ -515,3 +515,21 @@ def test_retry_failed_starts_one_new_attempt_and_repeats_it_safely(
     assert code == 0
     assert json.loads(out)["jobs"][0]["jobId"] == new_job
     assert len(stack.fake.jobs) == 2
+
+
+def test_progress_bar_on_a_terminal_only_without_json(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    stack.fake.polls_until_done = 0
+    folder = make_folder(tmp_path / "data", copies=2)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
+    assert code == 0
+    assert re.search(r"upload: 100%.*4/4 files", err)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path), "--json")
+    assert code == 0
+    assert "upload:" not in err
+    assert json.loads(out)["imported"] == 4

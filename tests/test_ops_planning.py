@@ -109,3 +109,12 @@ def test_too_long_keys_and_duplicates_are_refused() -> None:
         planning.plan_import([hashed("a.dcm"), hashed("a.dcm")])
     with pytest.raises(UsageError):
         planning.plan_import([])
+
+
+def test_retry_tokens_are_a_fixed_sequence_of_valid_tokens() -> None:
+    plan = planning.plan_import([hashed("a.dcm")], token_scope="ds")
+    first = plan.jobs[0].client_token
+    retries = [planning.retry_token(first, attempt) for attempt in (2, 3)]
+    assert all(TOKEN.fullmatch(token) for token in retries)
+    assert len({first, *retries}) == 3
+    assert retries == [planning.retry_token(first, attempt) for attempt in (2, 3)]
