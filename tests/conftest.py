@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.deployed_stack import DeployedStack, deploy_stack
 from fakes.environment import AwsEnv, apply_aws_env
 from fakes.healthimaging import FakeHealthImaging
 from fakes.iam_simulator import IamSimulator
@@ -97,3 +98,21 @@ def aws_env(
     return AwsEnv(
         moto_endpoint=moto_server.url, endpoints=endpoints, healthimaging=healthimaging, iam_simulator=iam_simulator
     )
+
+
+@pytest.fixture
+def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+    """The dev stack as ``pulumi up`` creates it, in moto and the HealthImaging stand-in (ACTIVE data store, role
+    checked by the stand-in), and its ``pulumi stack output --json`` file at ``outputs_path``.
+
+    The input and output buckets carry NO bucket policy: moto ignores policy conditions, so the TLS-only policy
+    would deny every object read and write. Use ``deployed_stack_with_tls_policy`` for checks that need it.
+    """
+    return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json")
+
+
+@pytest.fixture
+def deployed_stack_with_tls_policy(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+    """``deployed_stack`` with the program's TLS-only bucket policy on all three buckets: for read-only checks
+    (moto then refuses every object read and write in them). Use one of the two fixtures in a test, not both."""
+    return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json", tls_policy=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 from fakes import MOTO_ACCOUNT_ID
+from fakes.deployed_stack import EXPORTED_KEYS, DeployedStack
 from fakes.environment import AwsEnv
 from fakes.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
 from fakes.healthimaging import ImportJob as ImportJobRecord
@@ -25,6 +27,7 @@ from fakes.policy_evaluator import PolicySource, evaluate
 from fakes.policy_evaluator import Request as EvalRequest
 from pydicom.data import get_testdata_file
 
+from ahiops.stack_outputs import load_outputs_file
 from components import policies
 
 
@@ -791,3 +794,128 @@ def test_the_stand_in_can_assume_the_data_access_role_as_healthimaging_would(
         ("r/ct.dcm", None),
         ("r/private/mr.dcm", "AccessDeniedException"),
     ]
+
+
+# --- The deployed stack -------------------------------------------------------------------------------------
+
+
+def exported_keys() -> list[str]:
+    """The keys ``__main__.py`` passes to ``pulumi.export``, read from its source."""
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "__main__.py").read_text())
+    return [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "export"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+
+
+def test_the_outputs_file_has_every_key_the_program_exports_and_the_tool_reads_it(
+    deployed_stack: DeployedStack,
+) -> None:
+    assert exported_keys(), "no pulumi.export(...) found in __main__.py"
+    assert list(EXPORTED_KEYS) == exported_keys()
+    written = json.loads(deployed_stack.outputs_path.read_text())
+    assert sorted(written) == sorted(exported_keys())
+    assert written == deployed_stack.outputs
+
+    outputs = load_outputs_file(deployed_stack.outputs_path)
+    assert (outputs.account_id, outputs.region) == (MOTO_ACCOUNT_ID, "us-east-1")
+    assert (outputs.input_bucket_name, outputs.output_bucket_name, outputs.log_bucket_name) == (
+        deployed_stack.input_bucket,
+        deployed_stack.output_bucket,
+        deployed_stack.log_bucket,
+    )
+    assert (outputs.datastore_id, outputs.datastore_arn) == (deployed_stack.datastore_id, deployed_stack.datastore_arn)
+    assert outputs.bucket_kms_key_arn == deployed_stack.bucket_key_arn
+    assert outputs.datastore_kms_key_arn == deployed_stack.datastore_key_arn
+    assert outputs.import_role_arn == deployed_stack.import_role_arn
+    assert deployed_stack.input_bucket in written["startImportJobCommand"]
+
+
+def test_the_deployed_resources_carry_the_programs_controls(deployed_stack: DeployedStack) -> None:
+    stack, s3 = deployed_stack, deployed_stack.s3
+    for bucket in (stack.input_bucket, stack.output_bucket, stack.log_bucket):
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert block == dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        )
+        (ownership,) = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+        assert ownership == {"ObjectOwnership": "BucketOwnerEnforced"}
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    for bucket in (stack.input_bucket, stack.output_bucket):
+        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": stack.bucket_key_arn,
+        }
+        assert rule["BucketKeyEnabled"] is True
+        with pytest.raises(ClientError):
+            s3.get_bucket_policy(Bucket=bucket)  # none by default: moto would apply it without its conditions
+    (log_rule,) = s3.get_bucket_encryption(Bucket=stack.log_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert log_rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+    iam = stack.env.client("iam")
+    role = iam.get_role(RoleName=stack.import_role_name)["Role"]
+    assert role["AssumeRolePolicyDocument"] == policies.import_role_trust_policy(MOTO_ACCOUNT_ID, stack.datastore_arn)
+    permissions = iam.get_role_policy(RoleName=stack.import_role_name, PolicyName="ImportJobDataAccess")
+    assert {s["Sid"] for s in permissions["PolicyDocument"]["Statement"]} >= {
+        "ListInputAndOutputBuckets",
+        "ReadDicomFilesFromInputBucket",
+        "WriteImportResultsToOutputBucket",
+    }
+    kms = stack.env.client("kms")
+    key_policy = json.loads(kms.get_key_policy(KeyId=stack.datastore_key_arn, PolicyName="default")["Policy"])
+    assert key_policy == policies.datastore_key_policy(MOTO_ACCOUNT_ID, stack.datastore_key_arn, stack.datastore_id)
+    assert kms.get_key_rotation_status(KeyId=stack.bucket_key_arn)["KeyRotationEnabled"] is True
+    datastore = stack.env.client("medical-imaging").get_datastore(datastoreId=stack.datastore_id)["datastoreProperties"]
+    assert (datastore["datastoreStatus"], datastore["kmsKeyArn"]) == ("ACTIVE", stack.datastore_key_arn)
+
+
+def test_an_import_runs_end_to_end_through_the_deployed_role(deployed_stack: DeployedStack) -> None:
+    stack = deployed_stack
+    stack.s3.put_object(Bucket=stack.input_bucket, Key="first-import/ct.dcm", Body=CT_SMALL.read_bytes())
+    medical_imaging = stack.env.client("medical-imaging")
+    job_id = medical_imaging.start_dicom_import_job(
+        datastoreId=stack.datastore_id,
+        clientToken="first-import",
+        dataAccessRoleArn=stack.import_role_arn,
+        inputS3Uri=f"s3://{stack.input_bucket}/first-import/",
+        outputS3Uri=f"s3://{stack.output_bucket}/first-import/",
+        inputOwnerAccountId=stack.account_id,
+    )["jobId"]
+    for _ in range(3):
+        properties = medical_imaging.get_dicom_import_job(datastoreId=stack.datastore_id, jobId=job_id)["jobProperties"]
+    assert (properties["jobStatus"], properties.get("message")) == ("COMPLETED", None)
+    manifest_key = f"first-import/{stack.datastore_id}-DicomImport-{job_id}/job-output-manifest.json"
+    written = stack.s3.get_object(Bucket=stack.output_bucket, Key=manifest_key)
+    assert json.loads(written["Body"].read())["jobSummary"]["numberOfImportedFiles"] == 1
+    assert written["ServerSideEncryption"] == "aws:kms"
+
+    results = stack.env.client("iam").simulate_principal_policy(
+        PolicySourceArn=stack.import_role_arn,
+        ActionNames=["s3:GetObject", "s3:DeleteObject"],
+        ResourceArns=[f"arn:aws:s3:::{stack.input_bucket}/first-import/ct.dcm"],
+        ContextEntries=same_account(),
+    )["EvaluationResults"]
+    assert {r["EvalActionName"]: r["EvalDecision"] for r in results} == {
+        "s3:GetObject": "allowed",
+        "s3:DeleteObject": "implicitDeny",
+    }
+
+
+def test_the_tls_policy_variant_puts_the_programs_policy_on_every_bucket(
+    deployed_stack_with_tls_policy: DeployedStack,
+) -> None:
+    stack, s3 = deployed_stack_with_tls_policy, deployed_stack_with_tls_policy.s3
+    for bucket in (stack.input_bucket, stack.output_bucket, stack.log_bucket):
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        sids = {statement.get("Sid") for statement in policy["Statement"]}
+        assert {"DenyInsecureTransport", "DenyOutdatedTlsVersions"} <= sids
+    # What the fixture's docstring warns about: moto applies the Deny without its condition.
+    with pytest.raises(ClientError) as error:
+        s3.put_object(Bucket=stack.input_bucket, Key="x.dcm", Body=b"x")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
