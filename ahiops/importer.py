@@ -34,7 +34,7 @@ from .errors import AwsAccessError, OpsError, ServiceError, UsageError
 from .jobs import JobStatus, StartRequest
 from .manifest import JobOutput
 from .pacing import Backoff, Clock, SystemClock, TokenBucket
-from .planning import ImportPlan, JobLimits, PlannedJob
+from .planning import ImportPlan, JobLimits, PlannedFile, PlannedJob
 from .session import make_client, translate_client_errors
 from .stack_outputs import StackOutputs
 from .upload import UploadItem, UploadReport, upload_files
@@ -393,29 +393,46 @@ def _job_result(
         if status.job_status == "COMPLETED":
             raise
         note = str(error)
-    by_uri = {f"s3://{outputs.input_bucket_name}/{item.key}": item for item in job.files}
+    resolve = _input_file_resolver(outputs.input_bucket_name, job)
+    uri_of = {item.key: f"s3://{outputs.input_bucket_name}/{item.key}" for item in job.files}
     failures: list[FileFailure] = []
-    imported_uris: set[str] = set()
+    imported_keys: set[str] = set()
+    failed_keys: set[str] = set()
     if output is not None:
-        imported_uris = {item.input_file for item in output.imported if item.input_file in by_uri}
+        for imported in output.imported:
+            planned = resolve(imported.input_file)
+            if planned is not None:
+                imported_keys.add(planned.key)
         for failed in output.failed:
-            planned = by_uri.get(failed.input_file)
+            planned = resolve(failed.input_file)
+            if planned is not None:
+                failed_keys.add(planned.key)
             failures.append(
                 FileFailure(
                     file=planned.relative_path if planned else failed.input_file,
                     reason=failed.reason,
                     job_id=job_id,
-                    s3_uri=failed.input_file,
+                    s3_uri=uri_of[planned.key] if planned else failed.input_file,
                 )
             )
-    reported = imported_uris | {failure.s3_uri for failure in failures}
+        summary = output.summary
+        if (
+            not imported_keys
+            and not output.failed
+            and status.job_status == "COMPLETED"
+            and summary.imported_files == len(job.files)
+            and summary.files_with_customer_error == 0
+            and summary.files_with_server_error == 0
+        ):
+            # The per-file lines name the files in a form not matched here; the summary's counts still say all.
+            imported_keys = {item.key for item in job.files}
     if status.job_status == "FAILED":
         reason = f"import job {job_id} FAILED: {status.message or 'no message given'}"
     else:
         reason = f"import job {job_id} is COMPLETED but its output does not list this file"
-    for uri, planned_file in sorted(by_uri.items()):
-        if uri not in reported:
-            failures.append(FileFailure(file=planned_file.relative_path, reason=reason, job_id=job_id, s3_uri=uri))
+    for item in job.files:
+        if item.key not in imported_keys and item.key not in failed_keys:
+            failures.append(FileFailure(file=item.relative_path, reason=reason, job_id=job_id, s3_uri=uri_of[item.key]))
     return JobResult(
         planned=job,
         input_s3_uri=in_uri,
@@ -423,9 +440,26 @@ def _job_result(
         status=status,
         output=output,
         output_note=note,
-        imported=len(imported_uris),
+        imported=len(imported_keys - failed_keys),
         failed=tuple(failures),
     )
+
+
+def _input_file_resolver(bucket: str, job: PlannedJob) -> Callable[[str], PlannedFile | None]:
+    """Map an ``inputFile`` of the job's results to the planned file: AWS documents no exact form, so a full
+    ``s3://bucket/key`` URI, a key, or a path relative to the job's prefix are all recognised."""
+    by_key = {item.key: item for item in job.files}
+
+    def resolve(input_file: str) -> PlannedFile | None:
+        text = input_file
+        if text.startswith("s3://"):
+            found_bucket, _, text = text[len("s3://") :].partition("/")
+            if found_bucket != bucket:
+                return None
+        text = text.lstrip("/")
+        return by_key.get(text) or by_key.get(job.prefix + text)
+
+    return resolve
 
 
 # ---------------------------------------------------------------- JSON
