@@ -199,9 +199,8 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
     "aws:kms/keyPolicy:KeyPolicy": (Access("kms-key", _kms("DescribeKey", "GetKeyPolicy", "PutKeyPolicy")),),
     "aws:kms/alias:Alias": (
         Access("*", _kms("ListAliases")),
-        # CreateAlias, UpdateAlias and DeleteAlias are authorized on the alias and on the key.
+        # CreateAlias, UpdateAlias and DeleteAlias are authorized on the alias and on the key (one statement names both).
         Access("kms-alias", _kms("CreateAlias", "DeleteAlias", "UpdateAlias")),
-        Access("kms-key", _kms("CreateAlias", "DeleteAlias", "UpdateAlias")),
     ),
     "aws:iam/role:Role": (
         Access(
@@ -397,7 +396,8 @@ def _datastore_key_arns(plan: dict[str, Any], scope: StackScope, resource: Resou
 
 def _alias_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
     name = str(resource["inputs"]["name"]).removeprefix("alias/")
-    return [f"arn:aws:kms:{scope.region}:{scope.account_id}:alias/{_scoped(name, scope.name_prefixes)}"]
+    alias = f"arn:aws:kms:{scope.region}:{scope.account_id}:alias/{_scoped(name, scope.name_prefixes)}"
+    return [alias, *_key_arns(plan, scope, resource)]
 
 
 def _datastore_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
@@ -514,7 +514,7 @@ def deployer_policy(plan: dict[str, Any], scope: StackScope) -> dict[str, Any]:
                     "IamRolesWithTheBoundaryOnly",
                     BOUNDARY_ACTIONS,
                     resources,
-                    {"StringEquals": {"iam:PermissionsBoundary": scope.permissions_boundary_arn}},
+                    {"ArnEquals": {"iam:PermissionsBoundary": scope.permissions_boundary_arn}},
                 )
             )
         statements.append(_statement(target.sid, sorted(actions), resources, conditions[target.sid]))

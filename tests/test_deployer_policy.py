@@ -139,7 +139,8 @@ def concrete_arns(plan: dict[str, Any], resource: dict[str, Any], target: str) -
         return [INSTANCE, permission_set, f"arn:aws:sso:::account/{account}"]
     if target == "*":
         return ["*"]
-    return deployer.TARGETS[target].arns(plan, exact, resource)
+    fake_key = "key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    return [arn.replace(":key/*", f":{fake_key}") for arn in deployer.TARGETS[target].arns(plan, exact, resource)]
 
 
 def test_every_resource_gets_every_action_of_its_table_entry_on_its_own_arn(
@@ -232,7 +233,7 @@ def test_with_a_permissions_boundary_roles_are_created_only_with_it(every_route_
             "Effect": "Allow",
             "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
             "Resource": f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-*",
-            "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY}},
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}},
         }
     ]
     assert not any("iam:DeleteRolePermissionsBoundary" in s["Action"] for s in role_statements)
