@@ -533,3 +533,21 @@ def test_progress_bar_on_a_terminal_only_without_json(
     assert code == 0
     assert "upload:" not in err
     assert json.loads(out)["imported"] == 4
+
+
+def test_import_into_the_deployed_dev_stack(
+    deployed_stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stack as `pulumi up` creates it (SSE-KMS buckets with the stack's key, versioning, the real import role
+    checked by the stand-in): the import works end to end and writes objects encrypted with the stack's key."""
+    deployed_stack.healthimaging.polls_until_done = 0
+    folder = make_folder(tmp_path / "data")
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(deployed_stack.outputs_path), "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["imported"] == 2
+    [job] = document["jobs"]
+    key = job["inputS3Uri"].split("/", 3)[3] + "study/series0/ct.dcm"
+    head = deployed_stack.s3.head_object(Bucket=deployed_stack.input_bucket, Key=key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"].endswith(deployed_stack.bucket_key_arn.rsplit("/", 1)[1])
