@@ -112,6 +112,8 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
                 allow_cross_account=args.get("allow_cross_account_key", DATASTORE_DEFAULTS["allow_cross_account_key"]),
                 allow_cross_account_setting=n("allow_cross_account_key"),
             )
+    if args.get("key_alias"):
+        problems += validation.kms_alias_name_problems(n("key_alias"), args["key_alias"])
     if args.get("tags"):
         problems += validation.tags_problems(n("tags"), args["tags"])
     return problems

@@ -319,3 +319,19 @@ def test_unicode_letters_and_trailing_newlines_are_refused(check: Any, value: st
 
 def test_tags_keep_the_unicode_letters_aws_accepts() -> None:
     assert validation.tags_problems("tags", {"équipe": "radiologie"}) == []
+
+
+@pytest.mark.parametrize("alias", ["", "aws/s3", "clé", "a" * 251, "key\n"])
+def test_kms_alias_names_follow_kms_rules(alias: str) -> None:
+    (problem,) = validation.kms_alias_name_problems("key_alias", alias)
+    assert problem.startswith(f"key_alias = {alias!r}")
+
+
+def test_a_supplied_key_alias_is_checked_by_the_data_store() -> None:
+    from components.datastore import validate_datastore_args
+
+    args = {"account_id": ACCOUNT, "region": REGION, "datastore_name": "d", "key_alias": "aws/imaging"}
+    assert validate_datastore_args(args) == [
+        "key_alias = 'aws/imaging': aliases beginning with 'aws/' are reserved for AWS managed keys."
+    ]
+    assert validate_datastore_args({**args, "key_alias": "ahi-dev-datastore-key"}) == []

@@ -22,7 +22,7 @@ from .iam import (
     principal_arn,
 )
 from .identity_center import identity_center_instance_arn_problems, permission_set_name_problems
-from .kms import kms_key_arn_problems
+from .kms import kms_alias_name_problems, kms_key_arn_problems
 from .regions import HEALTHIMAGING_REGIONS, region_problems
 from .s3 import (
     ACCOUNT_REGIONAL_SUFFIX,
@@ -56,6 +56,7 @@ __all__ = [
     "iam_policy_arn_problems",
     "iam_principal_problems",
     "identity_center_instance_arn_problems",
+    "kms_alias_name_problems",
     "kms_key_arn_problems",
     "name_prefix_problems",
     "permission_set_name_problems",

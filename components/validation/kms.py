@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ._text import show
 
@@ -58,3 +59,18 @@ def kms_key_arn_problems(
             "account grants this one access."
         )
     return problems
+
+
+_KMS_ALIAS_NAME = re.compile(r"[A-Za-z0-9/_-]{1,250}")
+
+
+def kms_alias_name_problems(setting: str, alias: Any) -> list[str]:
+    """A KMS alias name without its ``alias/`` prefix: 1 to 250 of ``A-Z a-z 0-9 / _ -``, not ``aws/...``."""
+    if not isinstance(alias, str) or not _KMS_ALIAS_NAME.fullmatch(alias):
+        return [
+            f"{setting} = {show(alias)} is not a KMS alias name: use 1 to 250 letters, digits and / _ - "
+            "(without the 'alias/' prefix)."
+        ]
+    if alias.startswith("aws/"):
+        return [f"{setting} = {show(alias)}: aliases beginning with 'aws/' are reserved for AWS managed keys."]
+    return []
