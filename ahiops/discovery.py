@@ -25,6 +25,8 @@ from .errors import UsageError
 #: How many problem files an error message lists by name before "and N more".
 LISTED_IN_MESSAGES = 10
 _READ_CHUNK = 1024 * 1024
+#: Average file size from which :func:`fingerprint` hashes several files at once.
+_THREADED_HASHING_FROM_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,8 @@ def fingerprint(
     workers: int = 4,
     on_file: Callable[[SourceFile], None] | None = None,
 ) -> tuple[HashedFile, ...]:
-    """SHA-256 and CRC32 of every file (one streamed read each, a few files at a time), in the given order.
+    """SHA-256 and CRC32 of every file (one streamed read each; ``workers`` files at a time when they are large),
+    in the given order.
 
     Raises UsageError when a file cannot be read or has changed size since it was discovered."""
 
@@ -211,7 +214,10 @@ def fingerprint(
             crc32=crc32_base64(crc),
         )
 
-    if workers <= 1 or len(files) <= 1:
+    average = sum(item.size for item in files) / max(len(files), 1)
+    if workers <= 1 or len(files) <= 1 or average < _THREADED_HASHING_FROM_BYTES:
+        # Small files: a thread pool costs more than it overlaps (measured: 0.17 s against 0.12 s for 2,000
+        # files of 50 KB); large ones hash outside the GIL, so threads overlap reading and hashing.
         return tuple(hash_one(item) for item in files)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint") as pool:
         return tuple(pool.map(hash_one, files))

@@ -213,13 +213,92 @@ def _crt_manager(session: boto3.session.Session, s3: Any, concurrency: int, targ
         use_ssl=endpoint.startswith("https://"),
         verify=ca_bundle or None,
     )
-    serializer = BotocoreCRTRequestSerializer(
-        botocore_session, {"region_name": s3.meta.region_name, "endpoint_url": endpoint}
+    serializer = templated_put_serializer(
+        BotocoreCRTRequestSerializer, botocore_session, {"region_name": s3.meta.region_name, "endpoint_url": endpoint}
     )
     config = TransferConfig(
         multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_request_concurrency=concurrency
     )
     return CRTTransferManager(crt_client, serializer, config=config)
+
+
+#: A key that botocore puts into a URL unchanged; it stands for the real (percent-encoded) key in a template.
+_TEMPLATE_KEY = "ahictl-template-key-3f9c1d"
+#: Upload arguments a templated PutObject may carry (s3transfer adds ContentLength and a ContentMD5 placeholder).
+_TEMPLATED_ARGS = frozenset({"ContentLength", "ContentMD5", "ChecksumCRC32"})
+
+
+def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: dict[str, Any]) -> Any:
+    """A ``BotocoreCRTRequestSerializer`` (``base``) that serializes a PutObject once per bucket with botocore and
+    derives each file's request from that template: the same method, host, addressing style and headers, with
+    the file's percent-encoded key, length and CRC32 put in. botocore's full request pipeline costs about half a
+    millisecond of the calling thread per file, which on many small files is what limits the CRT's throughput.
+    Any other request (or argument) goes through botocore as usual."""
+    import urllib.parse
+    import uuid
+
+    import awscrt.http
+
+    class TemplatedPutSerializer(base):
+        def __init__(self) -> None:
+            super().__init__(botocore_session, dict(client_kwargs))
+            self._templates: dict[tuple[str, bool], Any] = {}
+            self._lock = threading.Lock()
+
+        def serialize_http_request(self, transfer_type: str, future: Any) -> Any:
+            call_args = future.meta.call_args
+            extra_args = call_args.extra_args
+            if (
+                transfer_type != "put_object"
+                or not isinstance(call_args.fileobj, str)
+                or "ContentLength" not in extra_args
+                or not set(extra_args) <= _TEMPLATED_ARGS
+            ):
+                return super().serialize_http_request(transfer_type, future)
+            checksum = extra_args.get("ChecksumCRC32")
+            template = self._template(call_args.bucket, checksum is not None)
+            if template is None:
+                return super().serialize_http_request(transfer_type, future)
+            path_before, path_after, headers = template
+            values = {"content-length": str(extra_args["ContentLength"]), "x-amz-checksum-crc32": checksum}
+            request_headers = []
+            for name, value in headers:
+                lower = name.lower()
+                if lower in values:
+                    value = values[lower]
+                elif lower == "amz-sdk-invocation-id":
+                    value = str(uuid.uuid4())
+                request_headers.append((name, value))
+            key = urllib.parse.quote(call_args.key, safe="/~")
+            return awscrt.http.HttpRequest(
+                method="PUT", path=path_before + key + path_after, headers=awscrt.http.HttpHeaders(request_headers)
+            )
+
+        def _template(self, bucket: str, with_checksum: bool) -> tuple[str, str, list[tuple[str, str]]] | None:
+            with self._lock:
+                cached = self._templates.get((bucket, with_checksum))
+                if cached is not None or (bucket, with_checksum) in self._templates:
+                    return cached
+                from s3transfer.crt import CRTTransferFuture, CRTTransferMeta
+                from s3transfer.utils import CallArgs
+
+                extra: dict[str, Any] = {"ContentLength": 0, "ContentMD5": "override-to-be-removed"}
+                if with_checksum:
+                    extra["ChecksumCRC32"] = "AAAAAA=="
+                call_args = CallArgs(bucket=bucket, key=_TEMPLATE_KEY, fileobj="", extra_args=extra, subscribers=[])
+                request = super().serialize_http_request("put_object", CRTTransferFuture(CRTTransferMeta(0, call_args)))
+                path = str(request.path)
+                result: tuple[str, str, list[tuple[str, str]]] | None = None
+                headers = [(str(name), str(value)) for name, value in request.headers]
+                names = {name.lower() for name, _ in headers}
+                needed = {"content-length", "x-amz-checksum-crc32"} if with_checksum else {"content-length"}
+                if path.count(_TEMPLATE_KEY) == 1 and request.method == "PUT" and needed <= names:
+                    before, after = path.split(_TEMPLATE_KEY)
+                    result = (before, after, headers)
+                self._templates[(bucket, with_checksum)] = result
+                return result
+
+    return TemplatedPutSerializer()
 
 
 def _classic_manager(s3: Any, concurrency: int) -> Any:

@@ -169,3 +169,11 @@ def test_fingerprint_notices_a_file_that_changed(tmp_path: Path) -> None:
         stream.write(b"more")
     with pytest.raises(UsageError, match=r"changed while it was being read"):
         discovery.fingerprint(found.files)
+
+
+def test_fingerprint_of_large_files_in_threads(tmp_path: Path) -> None:
+    for index in range(3):
+        (tmp_path / f"big{index}.dcm").write_bytes(b"\0" * 128 + b"DICM" + os.urandom(1_500_000 + index))
+    found = discovery.discover(tmp_path)
+    hashed = discovery.fingerprint(found.files, workers=3)
+    assert [item.sha256 for item in hashed] == [hashlib.sha256(item.path.read_bytes()).hexdigest() for item in hashed]

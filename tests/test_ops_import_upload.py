@@ -144,3 +144,48 @@ def test_common_prefix() -> None:
     assert upload.common_prefix(["imports/a/job-0001/x.dcm"]) == "imports/a/job-0001/"
     assert upload.common_prefix(["a.dcm", "imports/b.dcm"]) == ""
     assert upload.common_prefix(["imports/ab/x", "imports/ac/y"]) == "imports/"
+
+
+KEYS = ["imports/d/job-0001/a.dcm", "imports/d/job-0001/with space/ü~+%&=;?#.dcm", "imports/d/job-0001/a//b.dcm"]
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "https://s3.us-east-1.amazonaws.com"])
+@pytest.mark.parametrize("checksum", [None, "c29qcQ=="])
+@pytest.mark.parametrize("key", KEYS)
+def test_templated_put_requests_equal_botocores(aws_env: AwsEnv, endpoint: str, checksum: str | None, key: str) -> None:
+    from s3transfer.crt import BotocoreCRTRequestSerializer, CRTTransferFuture, CRTTransferMeta
+    from s3transfer.utils import CallArgs
+
+    session = boto3.session.Session()
+    kwargs = {"region_name": "us-east-1", "endpoint_url": endpoint}
+    templated = upload.templated_put_serializer(BotocoreCRTRequestSerializer, session._session, kwargs)
+    plain = BotocoreCRTRequestSerializer(session._session, dict(kwargs))
+
+    def future() -> Any:
+        extra: dict[str, Any] = {"ContentLength": 1234, "ContentMD5": "override-to-be-removed"}
+        if checksum:
+            extra["ChecksumCRC32"] = checksum
+        call_args = CallArgs(bucket="my-bucket", key=key, fileobj="/tmp/file", extra_args=extra, subscribers=[])
+        return CRTTransferFuture(CRTTransferMeta(0, call_args))
+
+    def shape(request: Any) -> tuple[str, str, dict[str, str]]:
+        headers = {name.lower(): value for name, value in request.headers if name.lower() != "amz-sdk-invocation-id"}
+        return request.method, request.path, headers
+
+    for _ in range(2):  # the second request comes from the cached template
+        assert shape(templated.serialize_http_request("put_object", future())) == shape(
+            plain.serialize_http_request("put_object", future())
+        )
+
+
+def test_odd_keys_upload_intact(bucket: Any, tmp_path: Path) -> None:
+    items = []
+    for index, key in enumerate(KEYS):
+        data = os.urandom(100 + index)
+        path = tmp_path / f"{index}.dcm"
+        path.write_bytes(data)
+        items.append(UploadItem(path=path, key=key, size=len(data), checksum_crc32=crc32(data)))
+    report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt")
+    assert report.uploaded == len(KEYS)
+    for item in items:
+        assert bucket.get_object(Bucket=BUCKET, Key=item.key)["Body"].read() == item.path.read_bytes()
