@@ -21,7 +21,9 @@ Engines:
   with a ``BotocoreCRTRequestSerializer`` built from the session with the S3 client's endpoint; boto3's own
   CRT switch would ignore a custom endpoint such as ``AWS_ENDPOINT_URL_S3``). Files are streamed from disk
   (never read whole into memory); its buffer memory is bounded by the throughput target
-  (``target_throughput_bytes``) and the part size (:data:`PART_SIZE`).
+  (``target_throughput_bytes``) and the part size (:data:`PART_SIZE`). Each PutObject is derived from one
+  botocore-serialized template per bucket (:func:`templated_put_serializer`), so the calling thread spends
+  microseconds, not botocore's half millisecond, per file.
 - ``classic``: s3transfer's thread-pool ``TransferManager`` over a client whose connection pool matches the
   concurrency; used when awscrt is not importable.
 
