@@ -113,9 +113,15 @@ def role_name(role_arn: str) -> str:
 
 def check_trust_policy(ctx: VerifyContext) -> Outcome:
     outputs = ctx.outputs
-    response = ctx.call(
-        "iam", "get_role", about=role_name(outputs.import_role_arn), RoleName=role_name(outputs.import_role_arn)
-    )
+    try:
+        response = ctx.call(
+            "iam", "get_role", about=role_name(outputs.import_role_arn), RoleName=role_name(outputs.import_role_arn)
+        )
+    except FailedCheckError:
+        raise FailedCheckError(
+            f"the import role {outputs.import_role_arn} does not exist in account {outputs.account_id}; "
+            "deploy the stack again (`pulumi up`) or use the outputs of the deployed stack"
+        ) from None
     assert response is not None
     role = response["Role"]
     if role.get("Arn") != outputs.import_role_arn:
@@ -297,6 +303,5 @@ def check_simulation(ctx: VerifyContext, simulation: Simulation) -> Outcome:
             f"the import role {verb} {simulation.description}, but the policy simulator says {shown} [{context}]"
         )
     verb = "may" if simulation.allowed else "may not"
-    return passed(
-        f"the import role {verb} {simulation.description} ({len(decisions)} action/resource pairs; {context})"
-    )
+    pairs = f"{len(decisions)} action/resource pair{'' if len(decisions) == 1 else 's'}"
+    return passed(f"the import role {verb} {simulation.description} ({pairs}; {context})")

@@ -99,6 +99,8 @@ class VerifyContext:
 
     def caller_identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity, once."""
+        if self.blocked:
+            raise CheckNotRunError(self.blocked)
 
         def compute() -> dict[str, Any]:
             response = self.call("sts", "get_caller_identity")

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
+import json
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pydicom
 import pytest
+from fakes.deployed_stack import DeployedStack
 
+from ahictl.cli import main
 from ahictl.verify_command import render_results
+from ahiops.canary import CanaryOptions, check_canary
 from ahiops.checks_buckets import tls_deny_statement
 from ahiops.checks_import_role import simulations, trust_policy_problems
 from ahiops.errors import ServiceError
-from ahiops.stack_outputs import StackOutputs, outputs_from_mapping
+from ahiops.pacing import Backoff, FakeClock
+from ahiops.stack_outputs import StackOutputs, load_outputs_file, outputs_from_mapping
 from ahiops.verify import Check, CheckResult, all_passed, results_to_json, run_check
 from ahiops.verify_context import FailedCheckError, VerifyContext, passed
 from components import policies
@@ -257,3 +266,499 @@ def test_json_and_table_forms() -> None:
         "\n"
         "2 checks: 1 passed, 1 failed, 0 errors\n"
     )
+
+
+# --- against the deployed stack (moto, the IAM simulator stand-in, the HealthImaging stand-in) ---------------
+
+ALL_CHECK_IDS = [
+    "credentials",
+    "account",
+    "region",
+    "healthimaging-api",
+    "datastore.status",
+    "datastore.kms-key",
+    *[
+        f"{role}-bucket.{name}"
+        for role in ("input", "output", "log")
+        for name in ("block-public-access", "ownership", "encryption", "versioning", "tls-policy")
+    ],
+    "import-role.trust-policy",
+    "import-role.may-list-buckets",
+    "import-role.may-read-input",
+    "import-role.may-write-output",
+    "import-role.may-use-bucket-key",
+    "import-role.may-not-delete",
+    "import-role.may-not-write-input",
+    "import-role.may-not-read-other-bucket",
+    "import-role.may-not-read-other-account",
+]
+
+
+def verify_json(capsys: pytest.CaptureFixture[str], outputs_path: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["verify", "--outputs", str(outputs_path), "--json", *extra])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out else {}, captured.err
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in report["checks"]}
+
+
+def details(report: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["detail"] for check in report["checks"]}
+
+
+def not_passing(report: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in report["checks"] if check["status"] != "pass"}
+
+
+def test_the_deployed_stack_passes_every_check(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    code, report, err = verify_json(capsys, stack.outputs_path)
+    assert [check["id"] for check in report["checks"]] == ALL_CHECK_IDS
+    assert not_passing(report) == {}
+    assert code == 0
+    assert err == ""
+    assert all(set(check) == {"id", "status", "detail"} for check in report["checks"])
+    found = details(report)
+    assert f"signed in as arn:aws:sts::{stack.account_id}:user/moto" in found["credentials"]
+    assert "credentials from env, region us-east-1" in found["healthimaging-api"]
+    assert stack.env.healthimaging.endpoint_url in found["healthimaging-api"]
+    assert found["datastore.status"] == f"data store {stack.datastore_id} (ahi-dev-datastore) is ACTIVE"
+    assert stack.datastore_key_arn in found["datastore.kms-key"]
+    assert "statement DenyInsecureTransport" in found["log-bucket.tls-policy"]
+    assert found["log-bucket.encryption"].endswith("default encryption SSE-S3 (AES256)")
+    assert "kms:ViaService=s3.us-east-1.amazonaws.com" in found["import-role.may-use-bucket-key"]
+    # The simulator was asked with the context keys the policies condition on.
+    contexts = [simulation.context for simulation in stack.env.iam_simulator.simulations]
+    assert {"s3:ResourceAccount": [stack.account_id]} in contexts
+    assert {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]} in contexts
+
+
+def test_the_table_form(deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", "--outputs", str(deployed_stack_with_tls_policy.outputs_path)])
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["STATUS", "CHECK", "DETAIL"]
+    assert [line.split()[:2] for line in lines[1 : len(ALL_CHECK_IDS) + 1]] == [["PASS", i] for i in ALL_CHECK_IDS]
+    assert lines[-1] == f"{len(ALL_CHECK_IDS)} checks: {len(ALL_CHECK_IDS)} passed, 0 failed, 0 errors"
+    assert captured.err.startswith("Verifying the stack in outputs file")
+
+
+def test_buckets_without_the_tls_policy_fail(deployed_stack: DeployedStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, _ = verify_json(capsys, deployed_stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {
+        "input-bucket.tls-policy": "fail",
+        "output-bucket.tls-policy": "fail",
+        "log-bucket.tls-policy": "fail",
+    }
+    found = details(report)
+    assert found["input-bucket.tls-policy"] == (
+        f"{deployed_stack.input_bucket} has no bucket policy, so requests without TLS are not denied"
+    )
+    assert "no bucket policy statement denies requests without TLS" in found["log-bucket.tls-policy"]
+
+
+def test_misconfigured_buckets_fail_with_what_is_wrong(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    s3 = stack.s3
+    s3.put_public_access_block(
+        Bucket=stack.input_bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    s3.delete_public_access_block(Bucket=stack.log_bucket)
+    s3.put_bucket_ownership_controls(
+        Bucket=stack.output_bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    s3.put_bucket_encryption(
+        Bucket=stack.output_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_bucket_versioning(Bucket=stack.input_bucket, VersioningConfiguration={"Status": "Suspended"})
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {
+        "input-bucket.block-public-access": "fail",
+        "input-bucket.versioning": "fail",
+        "output-bucket.ownership": "fail",
+        "output-bucket.encryption": "fail",
+        "log-bucket.block-public-access": "fail",
+    }
+    found = details(report)
+    assert (
+        "Block Public Access is off for BlockPublicPolicy, RestrictPublicBuckets"
+        in found["input-bucket.block-public-access"]
+    )
+    assert "versioning is Suspended, not Enabled" in found["input-bucket.versioning"]
+    assert "object ownership is ObjectWriter, not BucketOwnerEnforced" in found["output-bucket.ownership"]
+    assert f"default encryption is AES256, not SSE-KMS with {stack.bucket_key_arn}" in found["output-bucket.encryption"]
+    assert "has no Block Public Access configuration" in found["log-bucket.block-public-access"]
+
+
+def test_bucket_encrypted_with_another_key_fails(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    other_key = stack.env.client("kms").create_key()["KeyMetadata"]["Arn"]
+    stack.s3.put_bucket_encryption(
+        Bucket=stack.input_bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": other_key}}]
+        },
+    )
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {"input-bucket.encryption": "fail"}
+    assert f"uses key {other_key}, not the stack's {stack.bucket_key_arn}" in details(report)["input-bucket.encryption"]
+
+
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        ("CREATING", "creation is still running; wait a few minutes and run verify again"),
+        ("CREATE_FAILED", "creation failed"),
+        ("DELETED", "it was deleted"),
+    ],
+)
+def test_a_datastore_that_is_not_active_fails_plainly(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str], status: str, advice: str
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    stack.healthimaging.set_datastore_status(stack.datastore_id, status)
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {"datastore.status": "fail"}
+    assert details(report)["datastore.status"].startswith(
+        f"data store {stack.datastore_id} (ahi-dev-datastore) is {status}, not ACTIVE: {advice}"
+    )
+
+
+def rewrite_outputs(stack: DeployedStack, **changes: Any) -> None:
+    stack.outputs_path.write_text(json.dumps({**stack.outputs, **changes}))
+
+
+def test_a_datastore_that_does_not_exist_fails(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    missing = "f" * 32
+    rewrite_outputs(stack, datastoreId=missing, datastoreArn=stack.datastore_arn.replace(stack.datastore_id, missing))
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    failing = not_passing(report)
+    assert failing["datastore.status"] == "fail"
+    assert failing["datastore.kms-key"] == "fail"
+    assert details(report)["datastore.status"] == (
+        f"there is no data store {missing} in account {stack.account_id} region us-east-1: it was deleted, "
+        "or the credentials or region are not the stack's"
+    )
+
+
+def test_a_datastore_with_another_key_fails(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    rewrite_outputs(stack, datastoreKmsKeyArn=stack.bucket_key_arn)
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {"datastore.kms-key": "fail"}
+    assert details(report)["datastore.kms-key"] == (
+        f"the data store uses key {stack.datastore_key_arn}, not the stack's key {stack.bucket_key_arn}"
+    )
+
+
+def test_the_guides_trust_policy_fails_with_the_reason(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    guide = guide_trust_policy()
+    guide["Statement"][0]["Condition"] = {
+        "ForAllValues:StringEquals": {"aws:SourceAccount": stack.account_id},
+        "ForAllValues:ArnEquals": {"aws:SourceArn": stack.datastore_arn},
+    }
+    stack.env.client("iam").update_assume_role_policy(RoleName=stack.import_role_name, PolicyDocument=json.dumps(guide))
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {"import-role.trust-policy": "fail"}
+    detail = details(report)["import-role.trust-policy"]
+    assert "uses ForAllValues:StringEquals on aws:SourceAccount (the setup guide's form)" in detail
+    assert "ForAllValues is true when the key is absent from the request" in detail
+    assert "FORALLVALUES_WITH_SINGLE_VALUED_KEY" in detail
+
+
+def test_a_missing_import_role_fails(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    rewrite_outputs(stack, importRoleArn=f"arn:aws:iam::{stack.account_id}:role/not-there")
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    failing = not_passing(report)
+    assert failing["import-role.trust-policy"] == "fail"
+    assert details(report)["import-role.trust-policy"].startswith(
+        f"the import role arn:aws:iam::{stack.account_id}:role/not-there does not exist"
+    )
+    assert {key for key in failing if not key.startswith("import-role.")} == set()
+
+
+def test_a_role_allowed_too_much_or_too_little_fails_the_simulation(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    input_arn, output_arn = f"arn:aws:s3:::{stack.input_bucket}", f"arn:aws:s3:::{stack.output_bucket}"
+    sloppy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [input_arn, output_arn]},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": [f"{input_arn}/*"]},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": stack.bucket_key_arn},
+        ],
+    }
+    iam = stack.env.client("iam")
+    for name in iam.list_role_policies(RoleName=stack.import_role_name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=stack.import_role_name, PolicyName=name)
+    iam.put_role_policy(RoleName=stack.import_role_name, PolicyName="sloppy", PolicyDocument=json.dumps(sloppy))
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {
+        "import-role.may-write-output": "fail",
+        "import-role.may-use-bucket-key": "fail",
+        "import-role.may-not-write-input": "fail",
+        "import-role.may-not-read-other-account": "fail",
+    }
+    found = details(report)
+    assert found["import-role.may-write-output"].startswith(
+        f"the import role must be allowed to write output objects, but the policy simulator says s3:PutObject on "
+        f"{output_arn}/*: implicitDeny"
+    )
+    assert f"kms:GenerateDataKey on {stack.bucket_key_arn}: implicitDeny" in found["import-role.may-use-bucket-key"]
+    assert f"s3:PutObject on {input_arn}/*: allowed" in found["import-role.may-not-write-input"]
+    assert "[s3:ResourceAccount=000000000000]" in found["import-role.may-not-read-other-account"]
+
+
+def test_the_older_per_resource_simulator_answer_is_read_too(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    stack.env.iam_simulator.result_form = "per-resource"
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert (code, not_passing(report)) == (0, {})
+    assert "(2 action/resource pairs;" in details(report)["import-role.may-list-buckets"]
+
+
+def test_one_failing_call_is_an_error_for_its_check_only(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    stack.healthimaging.inject_error("GetDatastore", "InternalServerException", message="try again", times=10)
+    stack.env.iam_simulator.inject_error("SimulatePrincipalPolicy", "AccessDenied", message="not allowed to simulate")
+    code, report, err = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert err == ""
+    assert not_passing(report) == {
+        "datastore.status": "error",
+        "datastore.kms-key": "error",
+        "import-role.may-list-buckets": "error",
+    }
+    found = details(report)
+    assert found["datastore.status"] == (
+        f"GetDatastore {stack.datastore_id} failed: InternalServerException: try again"
+    )
+    assert found["import-role.may-list-buckets"].startswith(
+        "SimulatePrincipalPolicy for ahi-dev-ImportJobDataAccessRole: access denied (AccessDenied: not allowed to "
+        "simulate)"
+    )
+
+
+def test_expired_credentials_for_healthimaging_say_how_to_sign_in(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    stack.healthimaging.inject_error("ListDatastores", "ExpiredTokenException", message="The security token is expired")
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert not_passing(report) == {"healthimaging-api": "error"}
+    assert details(report)["healthimaging-api"] == (
+        "ListDatastores in us-east-1: the AWS credentials are expired or not valid (ExpiredTokenException: The "
+        "security token is expired); sign in with `aws sso login --profile <your-profile>` (or set AWS_PROFILE / "
+        "pass --profile)."
+    )
+
+
+def test_missing_credentials_stop_every_check_with_sign_in_advice(
+    deployed_stack_with_tls_policy: DeployedStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    code, report, err = verify_json(capsys, deployed_stack_with_tls_policy.outputs_path)
+    assert code == 1
+    assert "Traceback" not in err
+    found = details(report)
+    assert statuses(report)["credentials"] == "fail"
+    assert found["credentials"] == (
+        "GetCallerIdentity: no AWS credentials were found; sign in with `aws sso login --profile <your-profile>` "
+        "(or set AWS_PROFILE / pass --profile)."
+    )
+    assert statuses(report)["region"] == "pass"  # needs no AWS call for a listed region
+    others = [check for check in report["checks"] if check["id"] not in ("credentials", "region")]
+    assert {check["status"] for check in others} == {"error"}
+    assert {check["detail"] for check in others} == {
+        "not run: the AWS credentials do not work (see the 'credentials' check)"
+    }
+
+
+def test_the_wrong_account_fails_and_names_both(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    rewrite_outputs(
+        stack, accountId="111122223333", datastoreArn=stack.datastore_arn.replace(stack.account_id, "111122223333")
+    )
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1
+    assert statuses(report)["account"] == "fail"
+    assert details(report)["account"].startswith(
+        f"the credentials are for account {stack.account_id}, but the stack (outputs file '{stack.outputs_path}') "
+        "is in account 111122223333; sign in to 111122223333"
+    )
+
+
+def test_another_region_fails_and_says_what_to_do(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    code, report, _ = verify_json(capsys, stack.outputs_path, "--region", "eu-west-1")
+    assert code == 1
+    assert statuses(report)["region"] == "fail"
+    assert details(report)["region"] == (
+        "the commands use region eu-west-1, but the stack is in us-east-1; drop --region or pass --region us-east-1"
+    )
+    assert statuses(report)["datastore.status"] == "fail"  # the stand-in, like AWS, has no such data store there
+
+
+def test_usage_errors_exit_2(deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = deployed_stack_with_tls_policy
+    outputs = dict(stack.outputs)
+    del outputs["importRoleArn"]
+    stack.outputs_path.write_text(json.dumps(outputs))
+    code, report, err = verify_json(capsys, stack.outputs_path)
+    assert (code, report) == (2, {})
+    assert err.startswith(f"error: outputs file '{stack.outputs_path}' has no key 'importRoleArn'")
+    with pytest.raises(SystemExit) as caught:
+        main(["verify", "--json"])
+    assert caught.value.code == 2
+    assert "one of the arguments --outputs --stack is required" in capsys.readouterr().err
+
+
+# --- the canary ------------------------------------------------------------------------------------------
+
+
+def test_the_canary_imports_one_synthetic_file_and_deletes_its_image_set(
+    deployed_stack: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack  # without the TLS policy: moto would refuse the canary's upload
+    stack.healthimaging.polls_until_done = 0
+    code, report, err = verify_json(capsys, stack.outputs_path, "--canary")
+    assert report["checks"][-1]["id"] == "canary"
+    assert statuses(report)["canary"] == "pass", details(report)["canary"]
+    [job] = stack.healthimaging.jobs.values()
+    assert job.status == "COMPLETED"
+    [image_set] = stack.healthimaging.image_sets.values()
+    assert image_set.deleted
+    detail = details(report)["canary"]
+    assert f"with job {job.job_id} into image set {image_set.image_set_id}; image set deleted" in detail
+    [key] = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.input_bucket)["Contents"]]
+    assert key.startswith("verify/")
+    assert key.endswith("/canary.dcm")
+    body = stack.s3.get_object(Bucket=stack.input_bucket, Key=key)["Body"].read()
+    assert key == f"verify/{hashlib.sha256(body).hexdigest()}/canary.dcm"
+    dataset = pydicom.dcmread(io.BytesIO(body))
+    assert body[128:132] == b"DICM"
+    assert dataset.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    assert dataset.PatientName == "AHICTL^CANARY"
+    assert (dataset.Rows, dataset.Columns) == (8, 8)
+    [(_, start)] = [r for r in stack.healthimaging.requests if r[0] == "StartDICOMImportJob"]
+    assert start["inputOwnerAccountId"] == stack.account_id
+    assert start["dataAccessRoleArn"] == stack.import_role_arn
+    assert start["inputS3Uri"] == f"s3://{stack.input_bucket}/{key.rsplit('/', 1)[0]}/"
+    # Everything else passed too except the TLS policies that this fixture leaves out.
+    assert set(not_passing(report)) == {f"{r}-bucket.tls-policy" for r in ("input", "output", "log")}
+    assert code == 1
+    assert err == ""
+
+
+def canary_context(stack: DeployedStack) -> VerifyContext:
+    outputs = load_outputs_file(stack.outputs_path)
+    return VerifyContext(outputs, boto3.session.Session(region_name=outputs.region))
+
+
+def quick_canary() -> CanaryOptions:
+    return CanaryOptions(backoff=lambda: Backoff(initial=1.0), clock=FakeClock(), manifest_attempts=3)
+
+
+def test_the_canary_waits_through_submitted_and_in_progress(deployed_stack: DeployedStack) -> None:
+    deployed_stack.healthimaging.polls_until_done = 3
+    messages: list[str] = []
+    options = quick_canary()
+    options.on_message = messages.append
+    result = run_check(canary_context(deployed_stack), Check("canary", lambda ctx: check_canary(ctx, options)))
+    assert result.status == "pass", result.detail
+    [job_id] = deployed_stack.healthimaging.jobs
+    assert [m for m in messages if " is " in m] == [
+        f"canary: import job {job_id} is SUBMITTED",
+        f"canary: import job {job_id} is IN_PROGRESS",
+        f"canary: import job {job_id} is COMPLETED",
+    ]
+
+
+def test_a_failed_canary_job_fails_the_check(deployed_stack: DeployedStack) -> None:
+    deployed_stack.healthimaging.fail_job_when(lambda job: "Unable to assume the data access role")
+    result = run_check(canary_context(deployed_stack), Check("canary", lambda ctx: check_canary(ctx, quick_canary())))
+    assert result.status == "fail"
+    assert "ended FAILED: Unable to assume the data access role" in result.detail
+    assert "The import role, the buckets or their key do not work for HealthImaging" in result.detail
+
+
+def test_a_canary_file_that_failed_in_a_completed_job_fails_the_check(deployed_stack: DeployedStack) -> None:
+    deployed_stack.healthimaging.fail_file_when(lambda key: "Could not decrypt the object")
+    result = run_check(canary_context(deployed_stack), Check("canary", lambda ctx: check_canary(ctx, quick_canary())))
+    assert result.status == "fail"
+    assert "COMPLETED but did not import the file:" in result.detail
+    assert "Could not decrypt the object" in result.detail
+
+
+def test_a_canary_image_set_the_caller_may_not_delete_is_reported(deployed_stack: DeployedStack) -> None:
+    deployed_stack.healthimaging.inject_error("DeleteImageSet", "AccessDeniedException", message="not authorized")
+    result = run_check(canary_context(deployed_stack), Check("canary", lambda ctx: check_canary(ctx, quick_canary())))
+    assert result.status == "pass"
+    assert "image set kept: this identity may not delete it (not authorized)" in result.detail
+    [image_set] = deployed_stack.healthimaging.image_sets.values()
+    assert not image_set.deleted
+
+
+def test_the_canary_does_not_run_when_the_datastore_is_not_active(
+    deployed_stack: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed_stack.healthimaging.set_datastore_status(deployed_stack.datastore_id, "CREATING")
+    code, report, _ = verify_json(capsys, deployed_stack.outputs_path, "--canary")
+    assert code == 1
+    assert statuses(report)["canary"] == "error"
+    assert details(report)["canary"] == (
+        "not run: the canary writes, so it runs only when credentials, account, region, datastore.status pass "
+        "(datastore.status did not)"
+    )
+    assert not deployed_stack.healthimaging.jobs
+    assert "Contents" not in deployed_stack.s3.list_objects_v2(Bucket=deployed_stack.input_bucket)
