@@ -76,7 +76,7 @@ def render_job_report(report: JobReport) -> str:
         f"  results {output.folder_uri}",
         f"  files scanned {summary.scanned_files}, imported {summary.imported_files}, failed "
         f"{summary.files_with_customer_error + summary.files_with_server_error} "
-        f"({summary.files_with_customer_error} input errors, {summary.files_with_server_error} server errors), "
+        f"(input errors {summary.files_with_customer_error}, server errors {summary.files_with_server_error}), "
         f"warnings {len(output.warnings)}",
         f"  image sets created {summary.generated_image_sets}",
     ]

@@ -8,9 +8,9 @@ with GetDICOMImportJob and, once it has ended, its manifest and per-file results
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.exceptions
@@ -38,7 +38,18 @@ class JobReport:
     output_error: bool = False
 
 
-def _sort_key(summary: dict[str, Any]) -> float:
+def _with_iso_times(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's times as ISO 8601 UTC to the second (``2026-01-31T09:15:02Z``), whatever form boto3 gave."""
+    result = dict(properties)
+    for key in ("submittedAt", "endedAt"):
+        value = result.get(key)
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            result[key] = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return result
+
+
+def _sort_key(summary: Mapping[str, Any]) -> float:
     submitted = summary.get("submittedAt")
     return submitted.timestamp() if isinstance(submitted, datetime) else 0.0
 
@@ -60,7 +71,7 @@ def list_import_jobs(
     summaries.sort(key=_sort_key, reverse=True)
     if limit is not None:
         summaries = summaries[:limit]
-    return [job_status_from_properties(summary) for summary in summaries]
+    return [job_status_from_properties(_with_iso_times(summary)) for summary in summaries]
 
 
 def job_report(
@@ -88,7 +99,7 @@ def job_report(
                     "90 days); list them with `python -m ahictl jobs`."
                 ) from None
             raise
-    status = job_status_from_properties(properties)
+    status = job_status_from_properties(_with_iso_times(properties))
     if not status.finished:
         return JobReport(status, None, f"the job is {status.job_status}; its results appear when it ends")
     if not status.output_s3_uri:

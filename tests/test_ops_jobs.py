@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,7 @@ def test_lists_every_page_newest_first(stack: Stack, capsys: pytest.CaptureFixtu
     assert listed["jobs"][0]["jobStatus"] == "SUBMITTED"
     submitted = [job["submittedAt"] for job in listed["jobs"]]
     assert submitted == sorted(submitted, reverse=True)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", moment) for moment in submitted)
     pages = [params for operation, params in stack.healthimaging.requests if operation == "ListDICOMImportJobs"]
     assert len(pages) == 2
     assert all(page.get("maxResults") == 50 for page in pages)
@@ -134,7 +136,7 @@ def test_one_completed_job_with_a_failed_file_shows_the_partial_import(
     code, out, _ = run(capsys, job_id, "--outputs", str(stack.outputs_path))
     assert code == 0
     assert f"Job {job_id} (console-mixed): COMPLETED" in out
-    assert "files scanned 2, imported 1, failed 1 (1 input errors, 0 server errors)" in out
+    assert "files scanned 2, imported 1, failed 1 (input errors 1, server errors 0)" in out
     assert "failed files (1):" in out
     assert "manual/mixed/raw.dcm: " in out
     assert "COMPLETED with failed files: this job is a partial import." in out
