@@ -762,3 +762,34 @@ def test_the_canary_does_not_run_when_the_datastore_is_not_active(
     )
     assert not deployed_stack.healthimaging.jobs
     assert "Contents" not in deployed_stack.s3.list_objects_v2(Bucket=deployed_stack.input_bucket)
+
+
+def test_a_region_missing_from_the_list_passes_when_healthimaging_answers_there(
+    deployed_stack_with_tls_policy: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = deployed_stack_with_tls_policy
+    rewrite_outputs(stack, region="ca-central-1", datastoreArn=stack.datastore_arn.replace("us-east-1", "ca-central-1"))
+    code, report, _ = verify_json(capsys, stack.outputs_path)
+    assert code == 1  # the data store lives in us-east-1, so it is not found in ca-central-1
+    assert statuses(report)["region"] == "pass"
+    assert details(report)["region"] == (
+        "ca-central-1 is not in this tool's list of HealthImaging regions, but HealthImaging answers there"
+    )
+    assert statuses(report)["datastore.status"] == "fail"
+
+
+def test_ctrl_c_exits_130_with_a_message(
+    deployed_stack_with_tls_policy: DeployedStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ahiops.verify
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ahiops.verify, "verify_stack", interrupted)
+    code = main(["verify", "--outputs", str(deployed_stack_with_tls_policy.outputs_path), "--json"])
+    captured = capsys.readouterr()
+    assert code == 130
+    assert captured.out == ""
+    assert "interrupted: verify stopped; it changes nothing" in captured.err
+    assert "Run the same command again." in captured.err
