@@ -6,6 +6,8 @@ import copy
 import hashlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -793,3 +795,28 @@ def test_ctrl_c_exits_130_with_a_message(
     assert captured.out == ""
     assert "interrupted: verify stopped; it changes nothing" in captured.err
     assert "Run the same command again." in captured.err
+
+
+def test_the_installed_entry_point_runs_verify(deployed_stack_with_tls_policy: DeployedStack) -> None:
+    """`python -m ahictl verify` as users run it: endpoints only from the AWS_ENDPOINT_URL_* variables."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ahictl",
+            "verify",
+            "--outputs",
+            str(deployed_stack_with_tls_policy.outputs_path),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert [check["id"] for check in report["checks"]] == ALL_CHECK_IDS
+    assert not_passing(report) == {}
+    assert completed.stderr == ""
