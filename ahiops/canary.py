@@ -156,13 +156,14 @@ def run_canary(ctx: VerifyContext, options: CanaryOptions) -> CanaryResult:
         delay_seconds=options.manifest_delay_seconds,
         sleep=sleep,
     )
-    failures = [f for f in output.failed if f.input_file.endswith(key)]
+    # The job's prefix holds only the canary file; manifests name it as an s3:// URI, a key or a relative path.
+    failures = [f for f in output.failed if f.input_file.endswith(CANARY_FILE_NAME)]
     if failures:
         raise FailedCheckError(
             f"the canary import job {job_id} COMPLETED but did not import the file: {failures[0].reason} "
             f"(results in {output.folder_uri})"
         )
-    imported = [f for f in output.imported if f.input_file.endswith(key) and f.image_set_id]
+    imported = [f for f in output.imported if f.input_file.endswith(CANARY_FILE_NAME) and f.image_set_id]
     image_set_id = imported[0].image_set_id if imported else None
     if image_set_id is None:
         raise FailedCheckError(
