@@ -212,7 +212,9 @@ class HealthImagingAccess(pulumi.ComponentResource):
         personas = list(args.get("personas", ACCESS_DEFAULTS["personas"]))
         path = args.get("path", ACCESS_DEFAULTS["path"])
         tags = dict(args["tags"]) if args.get("tags") else None
-        session_seconds = args.get("session_hours", ACCESS_DEFAULTS["session_hours"]) * 3600
+        # Validated above; a whole float (how other languages send numbers) becomes an int: PT4H, never PT4.0H.
+        session_hours = validation.as_whole_number(args.get("session_hours", ACCESS_DEFAULTS["session_hours"]))
+        session_seconds = session_hours * 3600
         instance_arn = args.get("identity_center_instance_arn", "")
         role_principals = args.get("role_principals") or {}
 
@@ -293,7 +295,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
                     instance_arn=instance_arn,
                     name=iam_name,
                     description=description,
-                    session_duration=f"PT{args.get('session_hours', 1)}H",
+                    session_duration=f"PT{session_hours}H",
                     tags=tags,
                     opts=child_options(self),
                 )

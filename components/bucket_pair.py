@@ -211,7 +211,7 @@ def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
         warnings.append("Encryption with a customer managed KMS key (S3.17) is OFF: the buckets use SSE-S3.")
     if args.get("current_version_expiration_days") is not None:
         warnings.append(
-            f"Current object versions EXPIRE after {args['current_version_expiration_days']} days: "
+            f"Current object versions EXPIRE after {validation.as_whole_number(args['current_version_expiration_days'])} days: "
             "S3 deletes DICOM files and import results that old."
         )
     if args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]):
@@ -248,6 +248,12 @@ class ImagingBucketPair(pulumi.ComponentResource):
         protect_data = args.get("protect_data", BUCKET_PAIR_DEFAULTS["protect_data"])
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
         tags = dict(args.get("tags", {}))
+        # Validated above; a whole float (how other languages send numbers) becomes an int here.
+        noncurrent_days = validation.as_whole_number(
+            args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"])
+        )
+        current_days = args.get("current_version_expiration_days")
+        current_days = None if current_days is None else validation.as_whole_number(current_days)
 
         key_arn: Optional[pulumi.Input[str]] = None
         if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_KMS:
@@ -269,10 +275,8 @@ class ImagingBucketPair(pulumi.ComponentResource):
                 "enforce_bucket_owner": args.get("enforce_bucket_owner", BUCKET_PAIR_DEFAULTS["enforce_bucket_owner"]),
                 "versioning": args.get("versioning", BUCKET_PAIR_DEFAULTS["versioning"]),
                 "require_tls": args.get("require_tls", BUCKET_PAIR_DEFAULTS["require_tls"]),
-                "noncurrent_version_expiration_days": args.get(
-                    "noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"]
-                ),
-                "current_version_expiration_days": args.get("current_version_expiration_days"),
+                "noncurrent_version_expiration_days": noncurrent_days,
+                "current_version_expiration_days": current_days,
                 "force_destroy": args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]),
                 "protect_data": protect_data,
                 "tags": {**tags, "healthimaging:bucket-role": role},

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from . import policies
 from ._resource_options import PACKAGE, child_options, remember_caller_options
+from .validation import as_whole_number
 
 #: Days after which S3 aborts an incomplete multipart upload and frees its parts.
 ABORT_INCOMPLETE_MULTIPART_UPLOAD_DAYS = 7
@@ -158,14 +159,19 @@ class SecureBucket(pulumi.ComponentResource):
             opts=control_opts,
         )
 
+        current_days = args.get("current_version_expiration_days")
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
             rules=lifecycle_rules(
-                noncurrent_version_expiration_days=args.get(
-                    "noncurrent_version_expiration_days", SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"]
+                # Whole floats (how other languages send numbers) become ints; anything else is refused.
+                noncurrent_version_expiration_days=as_whole_number(
+                    args.get(
+                        "noncurrent_version_expiration_days",
+                        SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"],
+                    )
                 ),
-                current_version_expiration_days=args.get("current_version_expiration_days"),
+                current_version_expiration_days=None if current_days is None else as_whole_number(current_days),
             ),
             opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
         )

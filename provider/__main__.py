@@ -1,7 +1,9 @@
-"""Hosts this project's four components as a Pulumi component provider named ``healthimaging``.
+"""Hosts this project's components as a Pulumi component provider named ``healthimaging``.
 
-Run by the Pulumi CLI (``pulumi package add``), not by hand. The schema is inferred from the type
-annotations of the components' ``TypedDict`` arguments and their annotated outputs.
+Run by the Pulumi CLI (``pulumi package add <repository>/provider@v<version>``), which starts it as
+``python provider <engine address>``; it prints the port of its gRPC server. The schema is inferred from the
+type annotations of the components' ``TypedDict`` arguments and their annotated outputs; the version served
+is ``pyproject.toml``'s (``provider/component_provider.py``).
 """
 
 import sys
@@ -10,12 +12,19 @@ from pathlib import Path
 # The components live beside this directory, in the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi.provider.experimental import component_provider_host
+from pulumi.provider import main
 
 from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+from provider.component_provider import HealthImagingProvider, package_version
 
 #: Components served to other languages, under the package name ``healthimaging``.
 COMPONENTS = [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess]
 
+
+def build_provider() -> HealthImagingProvider:
+    """The provider the plugin serves: the components above, at ``pyproject.toml``'s version."""
+    return HealthImagingProvider(COMPONENTS, version=package_version())
+
+
 if __name__ == "__main__":
-    component_provider_host(components=COMPONENTS, name="healthimaging", version="0.1.0")
+    main(build_provider(), sys.argv[1:])

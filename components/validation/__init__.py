@@ -33,10 +33,12 @@ from .s3 import (
 )
 from .tags import tags_problems
 from .values import (
+    as_whole_number,
     choice_problems,
     name_prefix_problems,
     persona_names_problems,
     positive_days_problems,
+    whole_number,
     whole_number_problems,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "account_id_problems",
     "account_regional_bucket_name",
     "account_regional_prefix_problems",
+    "as_whole_number",
     "bucket_name_problems",
     "bucket_name_warnings",
     "choice_problems",
@@ -66,5 +69,6 @@ __all__ = [
     "raise_if_problems",
     "region_problems",
     "tags_problems",
+    "whole_number",
     "whole_number_problems",
 ]

@@ -9,18 +9,47 @@ from typing import Any
 from ._text import show
 
 
+def whole_number(value: Any) -> int | None:
+    """The whole number ``value`` stands for, or None when it stands for none.
+
+    An ``int`` is itself; a ``float`` with no fractional part is its ``int``: Pulumi sends every number between
+    languages as a float, so a TypeScript or YAML program's ``30`` reaches a component as ``30.0``. A ``bool``
+    (an ``int`` to Python), a string, a fractional, infinite or NaN float is none.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def as_whole_number(value: Any) -> int:
+    """``value`` as an ``int``, for a component to use once its validator has accepted it (``30.0`` -> ``30``).
+
+    Raises ``ValueError`` for anything :func:`whole_number` refuses: call it only on validated values.
+    """
+    number = whole_number(value)
+    if number is None:
+        raise ValueError(f"{show(value)} is not a whole number")
+    return number
+
+
 def positive_days_problems(setting: str, value: Any, maximum: int = 36500) -> list[str]:
-    """A whole number of days, at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """A whole number of days, at least 1 (a whole float such as ``30.0`` counts)."""
+    days = whole_number(value)
+    if days is None:
         return [f"{setting} = {show(value)}: a number of days must be a whole number, for example 90."]
-    if not 1 <= value <= maximum:
-        return [f"{setting} = {value}: a number of days must be between 1 and {maximum}."]
+    if not 1 <= days <= maximum:
+        return [f"{setting} = {days}: a number of days must be between 1 and {maximum}."]
     return []
 
 
 def whole_number_problems(setting: str, value: Any, minimum: int, maximum: int) -> list[str]:
-    """A whole number between ``minimum`` and ``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+    """A whole number between ``minimum`` and ``maximum`` (a whole float such as ``4.0`` counts)."""
+    number = whole_number(value)
+    if number is None or not minimum <= number <= maximum:
         return [f"{setting} = {show(value)}: expected a whole number from {minimum} to {maximum}."]
     return []
 
