@@ -13,6 +13,10 @@ from typing import Any
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: Output formats of ``plan``.
 FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
+#: Picture formats of ``plan`` (the architecture view drawn by the optional ``diagrams`` extra).
+PICTURE_FORMATS = ("svg", "png")
+#: What a diagram shows: the architecture view, or every resource.
+DETAILS = ("architecture", "resources")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,11 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--format",
         "-f",
-        choices=FORMATS,
+        choices=FORMATS + PICTURE_FORMATS,
         default="text",
         help="output format (default: text): text for people; json, the plan itself (stable: diff two of them); "
-        "mermaid, a diagram of the resources and their references; tfplan, a Terraform-plan-shaped JSON for "
-        "checkov (pulumi-aws resources only); policies, every policy document, for policy linters",
+        "mermaid, a diagram (see --detail); tfplan, a Terraform-plan-shaped JSON for checkov (pulumi-aws "
+        "resources only); policies, every policy document, for policy linters; svg and png, a picture of the "
+        "architecture view with AWS icons (needs the optional extra: pip install -r requirements-diagrams.txt "
+        "and Graphviz)",
+    )
+    plan.add_argument(
+        "--detail",
+        choices=DETAILS,
+        default="architecture",
+        help="what the mermaid diagram shows (default: architecture): architecture, the components and the "
+        "resources a person thinks about with the relationships that matter; resources, every resource and "
+        "every reference between them",
     )
     plan.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     plan.add_argument(
@@ -82,6 +96,11 @@ def _run_plan(args: argparse.Namespace) -> int:
     from . import mockrun
     from . import plan as plan_module
 
+    if args.format in PICTURE_FORMATS or args.detail != "architecture":
+        problem = _picture_problem(args.format, args.detail)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     try:
         plan = plan_module.plan_stack(args.project_dir.resolve(), args.stack)
     except (InvalidInputError, plan_module.PlanError) as error:
@@ -90,7 +109,17 @@ def _run_plan(args: argparse.Namespace) -> int:
     finally:
         mockrun.close_event_loop()
         _close_leftover_event_loops()
-    text = render(plan, args.format)
+    if args.format in PICTURE_FORMATS:
+        from . import architecture, diagram_svg
+
+        picture = diagram_svg.render_picture(architecture.architecture(plan), args.format)
+        if args.output:
+            args.output.write_bytes(picture)
+            print(f"wrote {args.format} diagram of stack {args.stack!r} to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(picture)
+        return 0
+    text = render(plan, args.format, args.detail)
     if args.output:
         args.output.write_text(text)
         print(f"wrote {args.format} plan of stack {args.stack!r} to {args.output}", file=sys.stderr)
@@ -99,15 +128,32 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def render(plan: dict[str, Any], fmt: str) -> str:
-    """The plan document in one of :data:`FORMATS`."""
-    from . import mermaid, policy_export, tfplan
+def _picture_problem(fmt: str, detail: str) -> str:
+    """Why ``--format``/``--detail`` cannot be served ('' when they can), checked before the plan runs."""
+    if detail != "architecture" and fmt != "mermaid":
+        return f"--detail {detail} applies to --format mermaid only (got --format {fmt})"
+    if fmt in PICTURE_FORMATS:
+        from . import diagram_svg
+
+        missing = diagram_svg.missing_requirements()
+        if missing:
+            return f"--format {fmt} needs {' and '.join(missing)}; or use --format mermaid, which needs neither"
+    return ""
+
+
+def render(plan: dict[str, Any], fmt: str, detail: str = "architecture") -> str:
+    """The plan document in one of :data:`FORMATS`; a mermaid diagram shows ``detail`` (one of :data:`DETAILS`)."""
+    from . import architecture, mermaid, policy_export, tfplan
     from . import plan as plan_module
 
     if fmt == "json":
         return plan_module.to_json(plan)
     if fmt == "mermaid":
-        return mermaid.render_mermaid(plan)
+        if detail == "resources":
+            return mermaid.render_mermaid(plan)
+        if detail == "architecture":
+            return mermaid.render_architecture(architecture.architecture(plan))
+        raise ValueError(f"unknown detail {detail!r}; choose one of {', '.join(DETAILS)}")
     if fmt == "tfplan":
         return tfplan.to_json(tfplan.build_tfplan(plan))
     if fmt == "policies":

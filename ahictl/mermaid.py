@@ -1,6 +1,11 @@
-"""A Mermaid diagram of the offline plan: which resources exist, what groups them, what refers to what.
+"""Mermaid diagrams of the offline plan.
 
-Components (``healthimaging:index:*``) are boxes (subgraphs) around the resources they create;
+:func:`render_architecture` draws the architecture view (:mod:`ahictl.architecture`): components as boxes
+around the resources a person thinks about, bucket controls as labels, arrows for who reads, writes, assumes,
+passes and encrypts what, and where logs and events flow; dotted arrows for encryption; protected resources
+with a thick border. It is the default of ``ahictl plan --format mermaid`` and the README's overview.
+
+:func:`render_mermaid` draws every resource (``--detail resources``). Components (``healthimaging:index:*``) are boxes (subgraphs) around the resources they create;
 every other resource is a node labelled with its short type and its name. An arrow ``A -->|bucket| B``
 means that A's input ``bucket`` comes from B (a bucket policy from its bucket, the import role's trust
 policy from the data store, the bucket encryption from the key). Protected resources (``protect``) have
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from .architecture import Architecture, Node
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -76,6 +83,48 @@ def render_mermaid(plan: dict[str, Any]) -> str:
         lines.append(f"  {source} -->|{', '.join(sorted(keys))}| {target}")
 
     protected = sorted(node_id(r) for r in resources if r["custom"] and r["protect"])
+    if protected:
+        lines.append("  classDef protected stroke-width:3px")
+        lines.append(f"  class {','.join(protected)} protected")
+    return "\n".join(lines) + "\n"
+
+
+#: Node shapes by icon (Mermaid flowchart syntax); others are rectangles.
+_SHAPES = {
+    "bucket": ('[("', '")]'),
+    "datastore": ('[("', '")]'),
+    "table": ('[("', '")]'),
+    "persona": ('(["', '"])'),
+    "user": ('(["', '"])'),
+    "key": ('{{"', '"}}'),
+}
+
+
+def _node_line(node: Node, indent: str) -> str:
+    opening, closing = _SHAPES.get(node.icon, ('["', '"]'))
+    return f"{indent}{node.id}{opening}{'<br/>'.join(_label(line) for line in node.lines)}{closing}"
+
+
+def render_architecture(view: Architecture) -> str:
+    """The architecture view as a Mermaid ``flowchart`` (text, ending in a newline)."""
+    lines = ["flowchart LR"]
+
+    def emit(group_id: str, depth: int) -> None:
+        indent = "  " * depth
+        for node in view.nodes:
+            if node.group == group_id:
+                lines.append(_node_line(node, indent))
+        for group in view.groups:
+            if group.parent == group_id:
+                lines.append(f'{indent}subgraph {group.id}["{_label(group.title)}"]')
+                emit(group.id, depth + 1)
+                lines.append(f"{indent}end")
+
+    emit("", 1)
+    for edge in view.edges:
+        arrow = "-.->" if edge.dotted else "-->"
+        lines.append(f"  {edge.source} {arrow}|{_label(edge.label)}| {edge.target}")
+    protected = sorted(node.id for node in view.nodes if node.protected)
     if protected:
         lines.append("  classDef protected stroke-width:3px")
         lines.append(f"  class {','.join(protected)} protected")

@@ -1,0 +1,942 @@
+"""The architecture view of a plan: the components and the resources a person thinks about, and how they relate.
+
+The full resource graph (:func:`ahictl.mermaid.render_mermaid`) has a node for every bucket setting and policy
+attachment. This view folds those into the node they configure and keeps the relationships that matter:
+
+- **Nodes**: buckets, keys, the data store, roles, personas, topics, queues, functions, rules, trails, log
+  groups, tables, alarms (:data:`SHAPES`). A bucket's controls become a short label on the bucket ("BPA,
+  SSE-KMS, versioned, TLS-only, logged"); a key's alias and key policy a label on the key.
+- **Routes**: a group, role, permission set or user attached to a persona's policy is folded into that persona
+  ("admin persona: IAM group, IAM role").
+- **Edges**: read from the plan's references (``propertyDependencies``): who reads and writes which bucket and
+  who passes which role (from the identity policies' statements), who assumes which role (trust policies), what
+  encrypts what, where events, logs and messages flow.
+- **Components** (``healthimaging:index:*``) are groups around their nodes; a component nested in another with
+  a single node (a ``SecureBucket`` in the bucket pair) is drawn as that node.
+
+A resource type missing from the table is never dropped: it is folded into its component's "other resources"
+node, which names its type, and its references are drawn from there. Adding a type is one entry in
+:data:`SHAPES` (or :data:`COMPONENT_SHAPES` for a type that means something else inside one component).
+
+The view is a plain data structure (:class:`Architecture`); :mod:`ahictl.mermaid` and :mod:`ahictl.diagram_svg`
+draw it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Resource = dict[str, Any]
+Inputs = Mapping[str, Any]
+TagFunction = Callable[[Inputs], list[str]]
+
+#: Type token prefix of this project's components.
+COMPONENT_PREFIX = "healthimaging:index:"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+# --- the table ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """How a reference through one input is drawn: ``label`` on an arrow from this resource's node to the
+    referenced node (``reverse``: from the referenced node to this one); ``dotted`` for what is not a flow of data
+    (encryption)."""
+
+    label: str
+    reverse: bool = False
+    dotted: bool = False
+
+
+#: An input whose references are not drawn (a resource policy naming the buckets it protects, say).
+NOT_DRAWN = None
+ENCRYPTS = Reference("encrypts", reverse=True, dotted=True)
+
+
+def _no_tags(_inputs: Inputs) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How one resource type appears in the architecture view.
+
+    A type with ``host`` is folded into the node its ``host`` input refers to (the first of them that refers
+    to a resource), adding ``tags`` to that node's label; without ``host`` it is a node of its own, whose
+    label has ``tags``. ``joins`` names an input whose resource (a group, a role) is folded into the host too:
+    the host's label gets that resource's ``route`` text. References through ``policies`` inputs are drawn from
+    the statements of those identity policies; through ``trust`` inputs as "assumes"; through every other input
+    as ``references`` says, and an input missing there as an arrow labelled with the input's name. Tags of
+    folded types appear in the order of :data:`SHAPES`.
+    """
+
+    noun: str
+    icon: str
+    host: tuple[str, ...] = ()
+    joins: str = ""
+    tags: TagFunction = _no_tags
+    names: tuple[str, ...] = ("name",)
+    title: Callable[[Inputs, str], str] | None = None
+    route: Callable[[Inputs], str] | None = None
+    policies: tuple[str, ...] = ()
+    trust: tuple[str, ...] = ()
+    references: Mapping[str, Reference | None] = field(default_factory=dict)
+    names_host: bool = False  # its first ``names`` input names a host that has no name of its own (an alias)
+
+    @property
+    def is_node(self) -> bool:
+        return not self.host
+
+
+def _get(inputs: Inputs, *path: str) -> Any:
+    value: Any = inputs
+    for key in path:
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _statements(document: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(document, Mapping):
+        return []
+    statements = document.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    return [s for s in statements if isinstance(s, Mapping)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _public_access_block(inputs: Inputs) -> list[str]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    on = sum(bool(inputs.get(flag)) for flag in flags)
+    return ["BPA"] if on == len(flags) else [f"BPA {on}/{len(flags)}"]
+
+
+def _ownership(inputs: Inputs) -> list[str]:
+    ownership = _get(inputs, "rule", "objectOwnership")
+    return ["ACLs off"] if ownership == "BucketOwnerEnforced" else [f"ownership {ownership}"]
+
+
+def _bucket_encryption(inputs: Inputs) -> list[str]:
+    algorithm = _get(inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm")
+    names = {"aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS", "AES256": "SSE-S3"}
+    return [names.get(str(algorithm), f"SSE {algorithm}")]
+
+
+def _versioning(inputs: Inputs) -> list[str]:
+    status = _get(inputs, "versioningConfiguration", "status")
+    return ["versioned"] if status == "Enabled" else [f"versioning {str(status).lower()}"]
+
+
+def _lifecycle(inputs: Inputs) -> list[str]:
+    for rule in _as_list(inputs.get("rules")):
+        days = _get(rule, "noncurrentVersionExpiration", "noncurrentDays")
+        if days and rule.get("status") == "Enabled":
+            return [f"old versions {days} d"]
+    return ["lifecycle"]
+
+
+def _bucket_policy(inputs: Inputs) -> list[str]:
+    for statement in _statements(inputs.get("policy")):
+        if statement.get("Effect") == "Deny" and _get(statement, "Condition", "Bool", "aws:SecureTransport") in (
+            "false",
+            False,
+        ):
+            return ["TLS-only"]
+    return ["bucket policy"]
+
+
+def _key(inputs: Inputs) -> list[str]:
+    return ["rotation on"] if inputs.get("enableKeyRotation") else ["rotation off"]
+
+
+def _bucket_title(inputs: Inputs, _local: str) -> str:
+    role = _get(inputs, "tags", "healthimaging:bucket-role")
+    return f"{str(role).capitalize()} bucket" if role else "S3 bucket"
+
+
+def _humanized(local: str) -> str:
+    return local.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _role_title(_inputs: Inputs, local: str) -> str:
+    title = _humanized(local)
+    return title if "role" in title.lower() else f"{title} role"
+
+
+def _persona_title(_inputs: Inputs, local: str) -> str:
+    return f"{local.removesuffix('-policy')} persona"
+
+
+def _principals(document: Any) -> list[str]:
+    found: list[str] = []
+    for statement in _statements(document):
+        principal = statement.get("Principal")
+        if isinstance(principal, Mapping):
+            found.extend(str(p) for p in _as_list(principal.get("AWS")))
+    return found
+
+
+def _requires_mfa(document: Any) -> bool:
+    return "aws:MultiFactorAuthPresent" in repr(document)
+
+
+def _role_route(inputs: Inputs) -> str:
+    document = inputs.get("assumeRolePolicy")
+    people = len(_principals(document))
+    if not people:
+        return "IAM role"
+    return f"IAM role ({people} principal{'s' if people != 1 else ''}{', MFA' if _requires_mfa(document) else ''})"
+
+
+def _trail(inputs: Inputs) -> list[str]:
+    tags = ["log file validation" if inputs.get("enableLogFileValidation") else "no log file validation"]
+    if inputs.get("isMultiRegionTrail"):
+        tags.append("all regions")
+    return tags
+
+
+def _function(inputs: Inputs) -> list[str]:
+    tags = []
+    if inputs.get("runtime"):
+        tags.append(str(inputs["runtime"]))
+    if inputs.get("reservedConcurrentExecutions") not in (None, -1):
+        tags.append(f"concurrency {inputs['reservedConcurrentExecutions']}")
+    return tags
+
+
+def _subscription(inputs: Inputs) -> list[str]:
+    return [f"{inputs.get('protocol', '?')} subscription"]
+
+
+def _retention(inputs: Inputs) -> list[str]:
+    days = inputs.get("retentionInDays")
+    return [f"kept {days} d"] if days else []
+
+
+def _managed_policy(inputs: Inputs) -> list[str]:
+    arn = inputs.get("policyArn")
+    return [f"policy {str(arn).rsplit('/', 1)[-1]}"] if isinstance(arn, str) and arn.startswith("arn:") else []
+
+
+_BUCKET = ("bucket",)
+_IDENTITY_POLICY = ("policy",)
+
+#: Resource type -> how it appears. New types: one entry here.
+SHAPES: dict[str, Shape] = {
+    # Storage and keys
+    "aws:s3/bucket:Bucket": Shape("S3 bucket", "bucket", names=("bucket",), title=_bucket_title),
+    "aws:s3/bucketV2:BucketV2": Shape("S3 bucket", "bucket", names=("bucket",), title=_bucket_title),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Shape(
+        "public access block", "bucket", host=_BUCKET, tags=_public_access_block
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": Shape(
+        "ownership controls", "bucket", host=_BUCKET, tags=_ownership
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": Shape(
+        "default encryption", "bucket", host=_BUCKET, tags=_bucket_encryption, references={"rules": ENCRYPTS}
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": Shape("versioning", "bucket", host=_BUCKET, tags=_versioning),
+    "aws:s3/bucketPolicy:BucketPolicy": Shape(
+        "bucket policy", "bucket", host=_BUCKET, tags=_bucket_policy, references={"policy": NOT_DRAWN}
+    ),
+    "aws:s3/bucketLogging:BucketLogging": Shape(
+        "access logging",
+        "bucket",
+        host=_BUCKET,
+        tags=lambda _i: ["logged"],
+        references={"targetBucket": Reference("access logs")},
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": Shape(
+        "lifecycle", "bucket", host=_BUCKET, tags=_lifecycle
+    ),
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": Shape(
+        "object lock", "bucket", host=_BUCKET, tags=lambda _i: ["object lock"]
+    ),
+    "aws:s3/bucketNotification:BucketNotification": Shape(
+        "event notifications",
+        "bucket",
+        host=_BUCKET,
+        tags=lambda i: ["events to EventBridge"] if i.get("eventbridge") else ["event notifications"],
+        references={
+            "queues": Reference("object events"),
+            "topics": Reference("object events"),
+            "lambdaFunctions": Reference("object events"),
+        },
+    ),
+    "aws:kms/key:Key": Shape("KMS key", "key", names=(), tags=_key, references={"policy": NOT_DRAWN}),
+    "aws:kms/alias:Alias": Shape("key alias", "key", host=("targetKeyId",), names_host=True),
+    "aws:kms/keyPolicy:KeyPolicy": Shape(
+        "key policy", "key", host=("keyId",), tags=lambda _i: ["key policy"], references={"policy": NOT_DRAWN}
+    ),
+    # HealthImaging
+    "aws-native:healthimaging:Datastore": Shape(
+        "HealthImaging data store", "datastore", names=("datastoreName",), references={"kmsKeyArn": ENCRYPTS}
+    ),
+    # IAM and IAM Identity Center
+    "aws:iam/role:Role": Shape(
+        "IAM role",
+        "role",
+        title=_role_title,
+        route=_role_route,
+        policies=("inlinePolicies",),
+        trust=("assumeRolePolicy",),
+        references={"permissionsBoundary": NOT_DRAWN},
+    ),
+    "aws:iam/rolePolicy:RolePolicy": Shape("inline policy", "role", host=("role",), policies=_IDENTITY_POLICY),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Shape(
+        "policy attachment", "role", host=("policyArn", "role"), joins="role", tags=_managed_policy
+    ),
+    "aws:iam/policy:Policy": Shape("IAM policy", "policy", policies=_IDENTITY_POLICY),
+    "aws:iam/group:Group": Shape("IAM group", "group", route=lambda _i: "IAM group"),
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": Shape(
+        "policy attachment", "group", host=("policyArn", "group"), joins="group", tags=_managed_policy
+    ),
+    "aws:iam/user:User": Shape("IAM user", "user", route=lambda i: f"IAM user {i.get('name', '')}".strip()),
+    "aws:iam/userGroupMembership:UserGroupMembership": Shape(
+        "group membership", "user", host=("groups", "user"), joins="user"
+    ),
+    "aws:ssoadmin/permissionSet:PermissionSet": Shape(
+        "permission set", "permission-set", route=lambda _i: "Identity Center permission set"
+    ),
+    "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment": Shape(
+        "policy attachment",
+        "permission-set",
+        host=("customerManagedPolicyReference", "permissionSetArn"),
+        joins="permissionSetArn",
+    ),
+    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": Shape(
+        "policy attachment",
+        "permission-set",
+        host=("permissionSetArn",),
+        tags=lambda i: _managed_policy({"policyArn": i.get("managedPolicyArn")}),
+    ),
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": Shape(
+        "inline policy", "permission-set", host=("permissionSetArn",), policies=("inlinePolicy",)
+    ),
+    # Events, messages, functions (import alerts, auto-import)
+    "aws:cloudwatch/eventRule:EventRule": Shape(
+        "EventBridge rule", "event-rule", references={"eventPattern": Reference("events", reverse=True)}
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": Shape(
+        "rule target",
+        "event-rule",
+        host=("rule",),
+        references={
+            "arn": Reference("triggers"),
+            "roleArn": Reference("assumes"),
+            "deadLetterConfig": Reference("failed events"),
+        },
+    ),
+    "aws:scheduler/schedule:Schedule": Shape(
+        "EventBridge schedule",
+        "schedule",
+        tags=lambda i: [str(i["scheduleExpression"])] if i.get("scheduleExpression") else [],
+        references={"target": Reference("triggers")},
+    ),
+    "aws:lambda/function:Function": Shape(
+        "Lambda function",
+        "function",
+        tags=_function,
+        references={
+            "role": Reference("runs as"),
+            "deadLetterConfig": Reference("failed events"),
+            "kmsKeyArn": ENCRYPTS,
+            "environment": NOT_DRAWN,  # what it may reach is drawn from its role's policies
+            "loggingConfig": Reference("logs"),
+        },
+    ),
+    "aws:lambda/permission:Permission": Shape(
+        "invoke permission", "function", host=("function",), references={"sourceArn": NOT_DRAWN}
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": Shape(
+        "event source mapping",
+        "function",
+        host=("functionName",),
+        references={"eventSourceArn": Reference("triggers", reverse=True)},
+    ),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": Shape(
+        "invoke config",
+        "function",
+        host=("functionName",),
+        references={"destinationConfig": Reference("results")},
+    ),
+    "aws:sns/topic:Topic": Shape("SNS topic", "topic", references={"kmsMasterKeyId": ENCRYPTS, "policy": NOT_DRAWN}),
+    "aws:sns/topicPolicy:TopicPolicy": Shape(
+        "topic policy", "topic", host=("arn",), tags=lambda _i: ["topic policy"], references={"policy": NOT_DRAWN}
+    ),
+    "aws:sns/topicSubscription:TopicSubscription": Shape(
+        "subscription", "topic", host=("topic",), tags=_subscription, references={"endpoint": Reference("delivers")}
+    ),
+    "aws:sqs/queue:Queue": Shape(
+        "SQS queue",
+        "queue",
+        references={
+            "kmsMasterKeyId": ENCRYPTS,
+            "redrivePolicy": Reference("dead letters"),
+            "policy": NOT_DRAWN,
+        },
+    ),
+    "aws:sqs/queuePolicy:QueuePolicy": Shape(
+        "queue policy", "queue", host=("queueUrl",), tags=lambda _i: ["queue policy"], references={"policy": NOT_DRAWN}
+    ),
+    "aws:sqs/redrivePolicy:RedrivePolicy": Shape(
+        "redrive policy", "queue", host=("queueUrl",), references={"redrivePolicy": Reference("dead letters")}
+    ),
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": Shape(
+        "redrive allow policy", "queue", host=("queueUrl",), references={"redriveAllowPolicy": NOT_DRAWN}
+    ),
+    "aws:dynamodb/table:Table": Shape("DynamoDB table", "table", references={"serverSideEncryption": ENCRYPTS}),
+    # Audit and monitoring
+    "aws:cloudtrail/trail:Trail": Shape(
+        "CloudTrail trail",
+        "trail",
+        tags=_trail,
+        references={
+            "s3BucketName": Reference("writes logs"),
+            "kmsKeyId": ENCRYPTS,
+            "cloudWatchLogsGroupArn": Reference("sends logs"),
+            "cloudWatchLogsRoleArn": Reference("assumes"),
+            "snsTopicName": Reference("notifies"),
+            "advancedEventSelectors": Reference("data events", reverse=True, dotted=True),
+            "eventSelectors": Reference("data events", reverse=True, dotted=True),
+        },
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": Shape(
+        "log group", "log-group", tags=_retention, references={"kmsKeyId": ENCRYPTS}
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Shape(
+        "CloudWatch alarm",
+        "alarm",
+        names=("name",),
+        references={
+            "alarmActions": Reference("alarms"),
+            "okActions": Reference("alarms"),
+            "insufficientDataActions": Reference("alarms"),
+            "dimensions": Reference("watched by", reverse=True, dotted=True),
+            "metricQueries": Reference("watched by", reverse=True, dotted=True),
+        },
+    ),
+}
+
+#: (component type, resource type) -> how the type appears inside that component.
+COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
+    (f"{COMPONENT_PREFIX}HealthImagingAccess", "aws:iam/policy:Policy"): Shape(
+        "persona", "persona", title=_persona_title, policies=_IDENTITY_POLICY
+    ),
+}
+
+
+# --- the view ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """One box of the view: a resource a person thinks about, with the resources folded into it."""
+
+    id: str
+    icon: str
+    title: str
+    name: str
+    tags: list[str]
+    group: str  # id of the enclosing group ("" at the top level)
+    protected: bool = False
+    resources: list[str] = field(default_factory=list)  # URNs drawn as this node
+
+    @property
+    def lines(self) -> list[str]:
+        """The label's lines: title, name, tags."""
+        lines = [self.title]
+        if self.name and self.name != self.title:
+            lines.append(self.name)
+        lines.extend(wrap(self.tags))
+        return lines
+
+
+@dataclass
+class Group:
+    """A component: its name and type, and the group it sits in."""
+
+    id: str
+    name: str
+    type: str
+    parent: str  # "" at the top level
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.type.rsplit(':', 1)[-1]})"
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    labels: list[str]
+    dotted: bool = False
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.labels)
+
+
+@dataclass
+class Architecture:
+    stack: str
+    groups: list[Group]
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+def wrap(tags: Sequence[str], width: int = 36) -> list[str]:
+    """Tags joined with ", " into lines of about ``width`` characters."""
+    lines: list[str] = []
+    for tag in tags:
+        if lines and len(lines[-1]) + 2 + len(tag) <= width:
+            lines[-1] += f", {tag}"
+        else:
+            lines.append(tag)
+    return lines
+
+
+def _ident(prefix: str, text: str) -> str:
+    return f"{prefix}_{_UNSAFE.sub('_', text)}"
+
+
+def _short_type(token: str) -> str:
+    parts = token.split(":")
+    if len(parts) != 3:
+        return token
+    return f"{parts[1].split('/', 1)[0]} {parts[2]}"
+
+
+# --- identity policies: who may do what to which node --------------------------------------------------------
+
+#: Actions named by their effect on the resource; others by their verb's prefix (:data:`_PREFIX_VERBS`).
+_ACTION_VERBS = {
+    "iam:PassRole": "passes",
+    "sts:AssumeRole": "assumes",
+    "medical-imaging:StartDICOMImportJob": "starts imports",
+    "s3:ListBucket": "lists",
+    "sns:Publish": "publishes",
+    "sqs:SendMessage": "sends",
+    "lambda:InvokeFunction": "invokes",
+}
+_PREFIX_VERBS = (
+    ("Get", "reads"),
+    ("List", "reads"),
+    ("Search", "reads"),
+    ("Describe", "reads"),
+    ("Head", "reads"),
+    ("Query", "reads"),
+    ("Scan", "reads"),
+    ("BatchGet", "reads"),
+    ("Receive", "reads"),
+    ("Put", "writes"),
+    ("Store", "writes"),
+    ("Upload", "writes"),
+    ("Create", "writes"),
+    ("BatchWrite", "writes"),
+    ("Write", "writes"),
+    ("Abort", "writes"),
+    ("Send", "sends"),
+    ("Publish", "publishes"),
+    ("Start", "starts"),
+    ("Invoke", "invokes"),
+    ("Copy", "changes"),
+    ("Update", "changes"),
+    ("Tag", "changes"),
+    ("Untag", "changes"),
+    ("Delete", "deletes"),
+)
+#: Order of verbs in an edge label.
+_VERB_ORDER = (
+    "assumes",
+    "passes",
+    "starts imports",
+    "starts",
+    "invokes",
+    "lists",
+    "reads",
+    "writes",
+    "sends",
+    "publishes",
+    "changes",
+    "deletes",
+    "uses",
+)
+#: Services whose grants are not drawn: a KMS key's use is drawn once, as "encrypts", from what it encrypts.
+_SERVICES_NOT_DRAWN = frozenset({"kms"})
+#: ARN service -> the type modules of its resources, where they differ.
+_ARN_SERVICE_MODULES = {
+    "medical-imaging": ("healthimaging",),
+    "events": ("cloudwatch", "scheduler"),
+    "logs": ("cloudwatch",),
+    "scheduler": ("scheduler",),
+    "sso": ("ssoadmin",),
+}
+
+
+def _verb(action: str) -> str | None:
+    service, _, name = action.partition(":")
+    if service in _SERVICES_NOT_DRAWN:
+        return None
+    if action in _ACTION_VERBS:
+        return _ACTION_VERBS[action]
+    if name == "*" or not name:
+        return "uses"
+    for prefix, verb in _PREFIX_VERBS:
+        if name.startswith(prefix):
+            return verb
+    return "uses"
+
+
+def _type_modules(token: str) -> tuple[str, str]:
+    """``aws:s3/bucket:Bucket`` -> (``aws``, ``s3``); ``aws-native:healthimaging:Datastore`` -> (..., ``healthimaging``)."""
+    parts = token.split(":")
+    return parts[0], parts[1].split("/", 1)[0] if len(parts) > 1 else ""
+
+
+def _identifier_matches(resource_arn: str, identifier: str) -> bool:
+    if identifier.startswith("arn:"):
+        return resource_arn == identifier or resource_arn.startswith((identifier + "/", identifier + ":"))
+    return (
+        resource_arn == identifier
+        or resource_arn.endswith((":" + identifier, "/" + identifier))
+        or any(f"{left}{identifier}{right}" in resource_arn for left in ":/" for right in ":/")
+    )
+
+
+def _order(verbs: Iterable[str]) -> list[str]:
+    found = set(verbs)
+    if "lists" in found and found & {"reads", "writes"}:
+        found.discard("lists")
+    return sorted(found, key=lambda v: _VERB_ORDER.index(v) if v in _VERB_ORDER else len(_VERB_ORDER))
+
+
+# --- building the view --------------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, plan: Mapping[str, Any]) -> None:
+        self.plan = plan
+        self.resources: list[Resource] = [
+            r for r in plan["resources"] if not str(r["type"]).startswith("pulumi:providers:")
+        ]
+        self.by_urn: dict[str, Resource] = {r["urn"]: r for r in self.resources}
+        self.pointer: dict[str, str] = {}  # urn -> urn of what it is folded into
+        self.extra_tags: dict[str, list[tuple[int, str]]] = {}  # urn -> (order, tag) of folded resources
+        self.host_names: dict[str, str] = {}  # urn -> a name given by a folded resource (a key's alias)
+        self.others: dict[str, list[Resource]] = {}  # group id -> resources of unknown types
+        self.identifiers: dict[str, set[str]] = {}  # urn -> names, IDs and ARNs it is known by
+
+    # the components ------------------------------------------------------------------------------------
+    def component_of(self, resource: Resource) -> Resource | None:
+        parent = self.by_urn.get(resource["parentUrn"])
+        while parent is not None and parent["custom"]:
+            parent = self.by_urn.get(parent["parentUrn"])
+        return parent
+
+    def shape(self, resource: Resource) -> Shape | None:
+        component = self.component_of(resource)
+        if component is not None:
+            # The nearest enclosing component that gives the type a meaning of its own.
+            ancestor: Resource | None = component
+            while ancestor is not None:
+                override = COMPONENT_SHAPES.get((ancestor["type"], resource["type"]))
+                if override is not None:
+                    return override
+                ancestor = self.by_urn.get(ancestor["parentUrn"])
+        return SHAPES.get(resource["type"])
+
+    def local_name(self, resource: Resource) -> str:
+        """The resource's name without the names of the components around it."""
+        name = str(resource["name"])
+        component = self.component_of(resource)
+        while component is not None:
+            prefix = f"{component['name']}-"
+            if name.startswith(prefix):
+                return name[len(prefix) :]
+            component = self.component_of(component)
+        return name
+
+    # folding -------------------------------------------------------------------------------------------
+    def find(self, urn: str) -> str:
+        seen = set()
+        while urn in self.pointer and urn not in seen:
+            seen.add(urn)
+            urn = self.pointer[urn]
+        return urn
+
+    def references(self, resource: Resource, key: str) -> list[str]:
+        return [u for u in resource.get("propertyDependencies", {}).get(key, []) if u in self.by_urn]
+
+    def fold(self) -> None:
+        # A resource of a known node type is its own node until a join folds it into another; a folded type
+        # goes into the node its host input names; an unknown type into its component's "other" node.
+        for resource in self.resources:
+            if not resource["custom"]:
+                continue
+            shape = self.shape(resource)
+            if shape is None:
+                component = self.component_of(resource)
+                group = _ident("c", component["name"]) if component else ""
+                other = f"other:{group}"
+                self.others.setdefault(group, []).append(resource)
+                self.pointer[resource["urn"]] = other
+                continue
+            if shape.is_node:
+                continue
+            host_key = next((k for k in shape.host if self.references(resource, k)), "")
+            if not host_key:
+                component = self.component_of(resource)
+                group = _ident("c", component["name"]) if component else ""
+                self.others.setdefault(group, []).append(resource)
+                self.pointer[resource["urn"]] = f"other:{group}"
+                continue
+            host = self.references(resource, host_key)[0]
+            self.pointer[resource["urn"]] = host
+            if shape.joins and shape.joins != host_key:
+                for joined in self.references(resource, shape.joins):
+                    joined_resource = self.by_urn[joined]
+                    joined_shape = self.shape(joined_resource)
+                    self.pointer[joined] = host
+                    route = joined_shape.route(joined_resource["inputs"]) if joined_shape and joined_shape.route else ""
+                    if route:
+                        self.extra_tags.setdefault(host, []).append((_order_of(joined_resource["type"]), route))
+            else:
+                order = _order_of(resource["type"])
+                self.extra_tags.setdefault(host, []).extend((order, tag) for tag in shape.tags(resource["inputs"]))
+            if shape.names_host:
+                name = next((resource["inputs"][k] for k in shape.names if resource["inputs"].get(k)), None)
+                if isinstance(name, str):
+                    self.host_names.setdefault(host, name)
+
+    def collect_identifiers(self) -> None:
+        for resource in self.resources:
+            shape = self.shape(resource)
+            ids = self.identifiers.setdefault(resource["urn"], set())
+            for key in shape.names if shape else ("name",):
+                value = resource["inputs"].get(key)
+                if isinstance(value, str) and value:
+                    ids.add(value)
+            for key, urns in resource.get("propertyDependencies", {}).items():
+                value = resource["inputs"].get(key)
+                if len(urns) != 1 or urns[0] not in self.by_urn:
+                    continue
+                if isinstance(value, list) and len(value) == 1:
+                    value = value[0]
+                if isinstance(value, str) and value:
+                    self.identifiers.setdefault(urns[0], set()).add(value)
+
+    # edges ---------------------------------------------------------------------------------------------
+    def policy_grants(self, document: Any, candidates: list[str]) -> dict[str, set[str]]:
+        """Node URN -> verbs, for the candidates that an Allow statement of ``document`` names."""
+        grants: dict[str, set[str]] = {}
+        for statement in _statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = [str(a) for a in _as_list(statement.get("Action"))]
+            for arn in (str(a) for a in _as_list(statement.get("Resource"))):
+                if arn == "*":
+                    continue
+                named = [c for c in candidates if any(_identifier_matches(arn, i) for i in self.identifiers.get(c, ()))]
+                if not named:
+                    service = arn.split(":")[2] if arn.count(":") >= 2 else ""
+                    modules = _ARN_SERVICE_MODULES.get(service, (service,))
+                    named = [c for c in candidates if _type_modules(self.by_urn[c]["type"])[1] in modules]
+                    if len(named) != 1:
+                        continue
+                for candidate in named:
+                    service_of_candidate = _type_modules(self.by_urn[candidate]["type"])[1]
+                    for action in actions:
+                        service = action.split(":", 1)[0]
+                        modules = _ARN_SERVICE_MODULES.get(service, (service,))
+                        if service_of_candidate not in modules and service not in ("iam", "sts"):
+                            continue
+                        verb = _verb(action)
+                        if verb:
+                            grants.setdefault(candidate, set()).add(verb)
+        return grants
+
+    def edges(self, node_ids: Mapping[str, str]) -> list[Edge]:
+        found: dict[tuple[str, str, bool], list[str]] = {}
+
+        def add(source_urn: str, target_urn: str, label: str, dotted: bool = False) -> None:
+            source, target = node_ids[self.find(source_urn)], node_ids[self.find(target_urn)]
+            if source == target:
+                return
+            labels = found.setdefault((source, target, dotted), [])
+            if label not in labels:
+                labels.append(label)
+
+        for resource in self.resources:
+            if not resource["custom"]:
+                continue
+            shape = self.shape(resource)
+            skipped = set(shape.host) | {shape.joins} if shape else set()
+            for key in sorted(resource.get("propertyDependencies", {})):
+                references = self.references(resource, key)
+                if not references or key in skipped:
+                    continue
+                if shape and key in shape.policies:
+                    grants = self.policy_grants(resource["inputs"].get(key), references)
+                    for target, verbs in grants.items():
+                        for verb in _order(verbs):
+                            add(resource["urn"], target, verb)
+                    continue
+                if shape and key in shape.trust:
+                    for source in references:
+                        add(source, resource["urn"], "assumes")
+                    continue
+                rule = shape.references.get(key, Reference(key)) if shape else Reference(key)
+                if rule is NOT_DRAWN:
+                    continue
+                for target in references:
+                    if rule.reverse:
+                        add(target, resource["urn"], rule.label, rule.dotted)
+                    else:
+                        add(resource["urn"], target, rule.label, rule.dotted)
+        return [
+            Edge(source, target, _order(labels) if not dotted else labels, dotted)
+            for (source, target, dotted), labels in sorted(found.items())
+        ]
+
+    # nodes and groups ----------------------------------------------------------------------------------
+    def build(self) -> Architecture:
+        self.fold()
+        self.collect_identifiers()
+        components = [r for r in self.resources if not r["custom"]]
+        group_of: dict[str, str] = {}
+        nodes: dict[str, Node] = {}
+        node_ids: dict[str, str] = {}
+        for resource in self.resources:
+            if not resource["custom"] or resource["urn"] in self.pointer:
+                continue
+            shape = self.shape(resource)
+            assert shape is not None
+            component = self.component_of(resource)
+            group = _ident("c", component["name"]) if component else ""
+            inputs = resource["inputs"]
+            local = self.local_name(resource)
+            name = next(
+                (str(inputs[k]) for k in shape.names if isinstance(inputs.get(k), str) and inputs[k]),
+                self.host_names.get(resource["urn"], local),
+            )
+            folded = sorted(
+                (
+                    entry
+                    for urn, extra in self.extra_tags.items()
+                    if self.find(urn) == resource["urn"]
+                    for entry in extra
+                ),
+                key=lambda entry: entry[0],
+            )
+            tags = shape.tags(inputs) + [tag for _order, tag in folded]
+            if resource["protect"]:
+                tags.append("protected")
+            node = Node(
+                id=_ident("n", resource["name"])
+                if _ident("n", resource["name"]) not in nodes
+                else _ident("n", f"{resource['name']}_{_short_type(resource['type'])}"),
+                icon=shape.icon,
+                title=shape.title(inputs, local) if shape.title else shape.noun,
+                name=name,
+                tags=_unique(tags),
+                group=group,
+                protected=bool(resource["protect"]),
+            )
+            nodes[node.id] = node
+            node_ids[resource["urn"]] = node.id
+            group_of[node.id] = group
+        for group, members in sorted(self.others.items()):
+            counts: dict[str, int] = {}
+            for member in members:
+                counts[_short_type(member["type"])] = counts.get(_short_type(member["type"]), 0) + 1
+            node = Node(
+                id=f"{group or 'stack'}__other",
+                icon="other",
+                title=f"{len(members)} more resource{'s' if len(members) != 1 else ''}",
+                name="",
+                tags=[f"{t} ×{n}" if n > 1 else t for t, n in sorted(counts.items())],
+                group=group,
+            )
+            nodes[node.id] = node
+            node_ids[f"other:{group}"] = node.id
+        for urn in self.pointer:
+            node_ids.setdefault(urn, node_ids.get(self.find(urn), ""))
+        for resource in self.resources:
+            if resource["custom"]:
+                target = node_ids.get(self.find(resource["urn"]))
+                if target:
+                    nodes[target].resources.append(resource["urn"])
+
+        groups = [
+            Group(
+                id=_ident("c", c["name"]),
+                name=str(c["name"]),
+                type=str(c["type"]),
+                parent=_ident("c", parent["name"]) if (parent := self.component_of(c)) else "",
+            )
+            for c in components
+        ]
+        groups, nodes = _collapse_single_node_groups(groups, nodes)
+        edges = self.edges(node_ids)
+        return Architecture(
+            stack=str(self.plan.get("stack", "")), groups=groups, nodes=list(nodes.values()), edges=edges
+        )
+
+
+def _order_of(type_token: str) -> int:
+    """Position of a type in :data:`SHAPES` (the order its tags appear in)."""
+    order = list(SHAPES)
+    return order.index(type_token) if type_token in order else len(order)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _collapse_single_node_groups(groups: list[Group], nodes: dict[str, Node]) -> tuple[list[Group], dict[str, Node]]:
+    """A component inside another component that holds exactly one node and no components is drawn as that
+    node, in the outer component (a ``SecureBucket`` is its bucket)."""
+    kept: list[Group] = []
+    parents = {g.id: g.parent for g in groups}
+    for group in groups:
+        members = [n for n in nodes.values() if n.group == group.id]
+        has_children = any(g.parent == group.id for g in groups)
+        if group.parent and len(members) == 1 and not has_children:
+            members[0].group = group.parent
+            members[0].title += f" ({group.type.rsplit(':', 1)[-1]})"
+            continue
+        kept.append(group)
+    known = {g.id for g in kept}
+    for node in nodes.values():
+        while node.group and node.group not in known:
+            node.group = parents.get(node.group, "")
+    return kept, nodes
+
+
+def architecture(plan: Mapping[str, Any]) -> Architecture:
+    """The architecture view of a plan document (:func:`ahictl.plan.build_plan`)."""
+    return _Builder(plan).build()
+
+
+def components(view: Architecture) -> list[str]:
+    """The names of the components in the view (every ``healthimaging:index:*`` resource of the plan)."""
+    return [g.name for g in view.groups]
