@@ -7,7 +7,7 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import policies
+from . import audit_policies, policies
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .validation import as_whole_number
 
@@ -27,6 +27,7 @@ SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
     "require_tls": True,
     "noncurrent_version_expiration_days": DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
     "current_version_expiration_days": None,
+    "object_lock_retention_days": None,
     "force_destroy": False,
     "protect_data": True,
 }
@@ -66,6 +67,14 @@ class SecureBucketArgs(TypedDict):
     """Default: none: current object versions never expire. A number of days expires them (data loss)."""
     accept_access_logs_from: NotRequired[Sequence[pulumi.Input[str]]]
     """Default: none. ARNs of buckets whose server access logs this bucket accepts (makes it a log bucket)."""
+    accept_cloudtrail_logs_from: NotRequired[Sequence[str]]
+    """Default: none. ARNs of CloudTrail trails of ``account_id`` that may write their log files to this bucket (under
+    ``AWSLogs/<account>/``, with the bucket owner in full control): :func:`components.audit_policies.trail_bucket_statements`."""
+    object_lock_retention_days: NotRequired[Optional[int]]
+    """Default: none: no Object Lock. A number of days creates the bucket with S3 Object Lock and a default retention of
+    that many days in GOVERNANCE mode (S3.15): no object version can be deleted or overwritten sooner, except by an
+    identity allowed ``s3:BypassGovernanceRetention``. Object Lock can only be chosen when the bucket is created, and
+    never turned off; COMPLIANCE mode (which nobody can bypass) is not offered."""
     force_destroy: NotRequired[bool]
     """Default: False. True lets ``pulumi destroy`` delete the bucket with every object in it."""
     protect_data: NotRequired[bool]
@@ -91,6 +100,8 @@ class SecureBucket(pulumi.ComponentResource):
         protect_data = args.get("protect_data", SECURE_BUCKET_DEFAULTS["protect_data"])
         kms_key_arn = args.get("kms_key_arn")
         versioning = args.get("versioning", SECURE_BUCKET_DEFAULTS["versioning"])
+        raw_lock_days = args.get("object_lock_retention_days", SECURE_BUCKET_DEFAULTS["object_lock_retention_days"])
+        lock_days = None if raw_lock_days is None else as_whole_number(raw_lock_days)
 
         bucket = aws.s3.Bucket(
             name,
@@ -100,6 +111,7 @@ class SecureBucket(pulumi.ComponentResource):
             if args.get("account_regional", SECURE_BUCKET_DEFAULTS["account_regional"])
             else None,
             force_destroy=args.get("force_destroy", SECURE_BUCKET_DEFAULTS["force_destroy"]),
+            object_lock_enabled=True if lock_days is not None else None,
             tags=dict(args["tags"]) if args.get("tags") else None,
             opts=child_options(self, protect_data=protect_data),
         )
@@ -159,6 +171,14 @@ class SecureBucket(pulumi.ComponentResource):
             opts=control_opts,
         )
 
+        if lock_days is not None:
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": lock_days}},
+                opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
+            )
+
         current_days = args.get("current_version_expiration_days")
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
@@ -177,7 +197,8 @@ class SecureBucket(pulumi.ComponentResource):
         )
 
         log_sources = list(args.get("accept_access_logs_from", []))
-        if args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]) or log_sources:
+        trails = list(args.get("accept_cloudtrail_logs_from", []))
+        if args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]) or log_sources or trails:
             policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
                 lambda values: json.dumps(
                     policies.bucket_policy(
@@ -186,6 +207,11 @@ class SecureBucket(pulumi.ComponentResource):
                         extra_statements=(
                             [policies.access_log_delivery_statement(values[0], values[1:], args["account_id"])]
                             if values[1:]
+                            else []
+                        )
+                        + (
+                            audit_policies.trail_bucket_statements(values[0], args["account_id"], trails)
+                            if trails
                             else []
                         ),
                     )
