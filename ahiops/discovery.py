@@ -3,24 +3,37 @@
 :func:`discover` walks a folder (or takes one file), reads only the first 132 bytes of each regular file for
 the Part 10 check, and refuses (with :class:`~ahiops.errors.UsageError`) what an import cannot proceed with:
 a missing path, an empty folder, no Part 10 file at all, files that cannot be read, files over the 10 GB
-per-file quota. :func:`fingerprint` then hashes the kept files (SHA-256 for the content digest, CRC32 for the
-checksum S3 verifies on upload) in one read per file.
+per-file quota. :func:`fingerprint` then reads each kept file once and computes its CRC64NVME, which serves twice:
+
+- as the file's content fingerprint in the plan's digest (:mod:`ahiops.planning`), from which the S3 prefix and
+  the import jobs' client tokens are derived;
+- as the full-object checksum sent with the upload (``x-amz-checksum-crc64nvme``), which S3 checks against the
+  bytes it receives, so an object is stored only if it holds exactly the bytes that were fingerprinted.
+
+Why a CRC and not SHA-256: on large files that read was the step that made staging slower than the AWS CLI.
+``awscrt.checksums.crc64nvme`` runs at about 20 GB/s (SIMD) against SHA-256's 1.7 GB/s, and one 64-bit CRC
+replaces the SHA-256 and CRC32 this module used to compute. The trade-off: a 64-bit CRC detects accidental
+change (a different file, a truncated or edited one; two different files agree by chance with a probability of
+about 2^-64) but it is not a cryptographic hash: someone can deliberately make a file with the same size and
+CRC64NVME as another. Doing that here means writing files into the folder being imported, that is, having write
+access to the user's own files, which no fingerprint of those files protects against; S3 still verifies every
+object against the CRC64NVME of the bytes that were read.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import stat
-import zlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import dicom, limits
-from .errors import UsageError
+from .errors import OpsError, UsageError
 
 #: How many problem files an error message lists by name before "and N more".
 LISTED_IN_MESSAGES = 10
@@ -60,15 +73,14 @@ class Discovery:
 
 @dataclass(frozen=True)
 class HashedFile:
-    """A source file with its content hashes."""
+    """A source file with its content fingerprint."""
 
     path: Path
     relative_path: str
     size: int
-    #: SHA-256 of the content, lowercase hex.
-    sha256: str
-    #: CRC32 of the content, as S3 expects it in ``x-amz-checksum-crc32`` (base64 of the 4 big-endian bytes).
-    crc32: str
+    #: CRC64NVME of the content as S3 writes it in ``x-amz-checksum-crc64nvme`` (base64 of the 8 big-endian
+    #: bytes): the file's fingerprint in the plan's digest and the checksum S3 verifies the upload against.
+    crc64nvme: str
 
 
 def discover(
@@ -179,21 +191,22 @@ def fingerprint(
     workers: int = 4,
     on_file: Callable[[SourceFile], None] | None = None,
 ) -> tuple[HashedFile, ...]:
-    """SHA-256 and CRC32 of every file (one streamed read each; ``workers`` files at a time when they are large),
-    in the given order.
+    """CRC64NVME of every file (one streamed read each; ``workers`` files at a time when they are large), in the
+    given order.
 
     Raises UsageError when a file cannot be read or has changed size since it was discovered."""
+    checksums = _crc_module()
 
     def hash_one(item: SourceFile) -> HashedFile:
-        sha = hashlib.sha256()
+        buffer = _read_buffer()
+        view = memoryview(buffer)
         crc = 0
         length = 0
         try:
-            with item.path.open("rb") as stream:
-                while chunk := stream.read(_READ_CHUNK):
-                    sha.update(chunk)
-                    crc = zlib.crc32(chunk, crc)
-                    length += len(chunk)
+            with item.path.open("rb", buffering=0) as stream:  # unbuffered: read straight into the buffer
+                while count := stream.readinto(buffer):
+                    crc = checksums.crc64nvme(view[:count], crc)
+                    length += count
         except OSError as error:
             raise UsageError(
                 f"cannot read '{item.path}' ({_os_reason(error)}): fix its permissions or move it out of the "
@@ -207,25 +220,43 @@ def fingerprint(
         if on_file is not None:
             on_file(item)
         return HashedFile(
-            path=item.path,
-            relative_path=item.relative_path,
-            size=item.size,
-            sha256=sha.hexdigest(),
-            crc32=crc32_base64(crc),
+            path=item.path, relative_path=item.relative_path, size=item.size, crc64nvme=crc64nvme_base64(crc)
         )
 
     average = sum(item.size for item in files) / max(len(files), 1)
     if workers <= 1 or len(files) <= 1 or average < _THREADED_HASHING_FROM_BYTES:
-        # Small files: a thread pool costs more than it overlaps (measured: 0.17 s against 0.12 s for 2,000
-        # files of 50 KB); large ones hash outside the GIL, so threads overlap reading and hashing.
+        # Small files: a thread pool costs more than it overlaps (opening and reading a small file is mostly
+        # interpreter time); on large ones reading and the CRC run outside the GIL, so two files go at once.
         return tuple(hash_one(item) for item in files)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fingerprint") as pool:
         return tuple(pool.map(hash_one, files))
 
 
-def crc32_base64(value: int) -> str:
-    """A CRC32 value as S3 writes it (base64 of its four big-endian bytes)."""
-    return base64.b64encode(value.to_bytes(4, "big")).decode("ascii")
+def crc64nvme_base64(value: int) -> str:
+    """A CRC64NVME value as S3 writes it (base64 of its eight big-endian bytes)."""
+    return base64.b64encode(value.to_bytes(8, "big")).decode("ascii")
+
+
+_buffers = threading.local()
+
+
+def _read_buffer() -> bytearray:
+    """This thread's read buffer (one per thread, reused for every file it reads)."""
+    buffer: bytearray | None = getattr(_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _buffers.buffer = bytearray(_READ_CHUNK)
+    return buffer
+
+
+def _crc_module() -> Any:
+    try:
+        from awscrt import checksums
+    except ImportError:
+        raise OpsError(
+            "awscrt is not installed, and the import needs it to fingerprint files (CRC64NVME): install the "
+            "tool's requirements (`pip install -r requirements.txt`)."
+        ) from None
+    return checksums
 
 
 def _listing(items: Sequence[str]) -> str:

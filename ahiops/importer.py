@@ -7,8 +7,9 @@
     result.ok, result.imported, result.failed, result_to_json(result)
 
 1. :func:`prepare` walks the path (Part 10 files kept, every other file reported as skipped with the reason;
-   unreadable files and files over 10 GB refused), hashes the kept files and splits them into jobs
-   (:mod:`ahiops.planning`). Every StartDICOMImportJob value is validated here too, before anything is sent.
+   unreadable files and files over 10 GB refused), fingerprints the kept files (CRC64NVME, one read each) and
+   splits them into jobs (:mod:`ahiops.planning`). Every StartDICOMImportJob value is validated here too,
+   before anything is sent.
 2. :func:`run_import` checks the caller's account (STS) and that the data store is ACTIVE, uploads (resumable,
    nothing uploaded twice, :mod:`ahiops.upload`), starts each job with its content-derived client token (paced,
    at most ``max_concurrent_jobs`` running, throttling and quota errors waited out), waits for every job to be
@@ -225,7 +226,8 @@ def upload_plan(
     callbacks: ImportCallbacks,
 ) -> UploadReport:
     items = [
-        UploadItem(path=item.path, key=item.key, size=item.size, checksum_crc32=item.crc32) for item in plan.files()
+        UploadItem(path=item.path, key=item.key, size=item.size, checksum_crc64nvme=item.crc64nvme)
+        for item in plan.files()
     ]
     if callbacks.on_upload_start is not None:
         callbacks.on_upload_start(len(items), plan.total_bytes)

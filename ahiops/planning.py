@@ -3,8 +3,12 @@
 Pure: no I/O. The split is deterministic (files in relative-path order, each job filled up to the first limit
 it would cross: files, bytes, nested folders), and everything is derived from a digest of the plan:
 
-- ``digest``: SHA-256 over the relative path, size and SHA-256 of every file and over the limits the files were
-  split by. The same files split the same way always give the same digest; any other set (or split) never does.
+- ``digest``: SHA-256 over a record of every file (its relative path, size and CRC64NVME, in path order) and over
+  the limits the files were split by. The same files split the same way always give the same digest; another set
+  (or split) gives another one. Each file's content enters as its 64-bit CRC64NVME (see :mod:`ahiops.discovery`:
+  one fast read serves as fingerprint and as the checksum S3 verifies), so two sets that differ only in a file
+  whose changed content has the same size and CRC64NVME would share a digest: by accident with a probability of
+  about 2^-64 per changed file; on purpose only by someone who can write the files being imported.
 - a job's S3 prefix: ``imports/<digest>/job-0001/`` (the object key is that prefix plus the file's relative path),
   so a rerun writes to the same keys and a different set never reuses an old prefix, which would make a job
   import more than it should.
@@ -30,7 +34,7 @@ IMPORTS_PREFIX: Final = "imports/"
 DIGEST_LENGTH: Final = 32
 #: S3's longest object key, in UTF-8 bytes.
 MAX_KEY_BYTES: Final = 1024
-_FORMAT_VERSION: Final = "ahictl-import-plan/1"
+_FORMAT_VERSION: Final = "ahictl-import-plan/2"
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,8 @@ class PlannedFile:
     path: Path
     relative_path: str
     size: int
-    sha256: str
-    #: Base64 CRC32, sent with the upload so that S3 verifies the object against what was hashed here.
-    crc32: str
+    #: Base64 CRC64NVME of the content, sent with the upload so that S3 verifies the object against what was read.
+    crc64nvme: str
     #: The object key in the input bucket.
     key: str
 
@@ -112,14 +115,14 @@ class ImportPlan:
 
 
 def plan_digest(files: Sequence[HashedFile], job_limits: JobLimits) -> str:
-    """Hex SHA-256 over the files (relative path, size, content hash, in path order) and the limits."""
+    """Hex SHA-256 over the files (relative path, size, CRC64NVME, in path order) and the limits."""
     digest = hashlib.sha256()
     digest.update(
         f"{_FORMAT_VERSION}\n{job_limits.max_files}\n{job_limits.max_bytes}\n{job_limits.max_folders}\n".encode()
     )
     for item in sorted(files, key=lambda candidate: candidate.relative_path):
         digest.update(item.relative_path.encode("utf-8"))
-        digest.update(f"\0{item.size}\0{item.sha256}\n".encode())
+        digest.update(f"\0{item.size}\0{item.crc64nvme}\n".encode())
     return digest.hexdigest()
 
 
@@ -160,8 +163,7 @@ def plan_import(
                 path=item.path,
                 relative_path=item.relative_path,
                 size=item.size,
-                sha256=item.sha256,
-                crc32=item.crc32,
+                crc64nvme=item.crc64nvme,
                 key=_key(prefix, item.relative_path),
             )
             for item in group

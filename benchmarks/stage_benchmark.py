@@ -7,7 +7,7 @@ random content) is uploaded to the same loopback endpoint (benchmarks/s3_sink.py
 by three clients, in a rotating order over ``--rounds`` rounds, each run into a fresh bucket:
 
 - ``ahictl``: this project's staging path as ``ahictl import`` runs it before starting jobs: discover (Part 10
-  check), fingerprint (SHA-256 and CRC32), plan, and ``ahiops.upload.upload_files`` with its defaults;
+  check), fingerprint (CRC64NVME), plan, and ``ahiops.upload.upload_files`` with its defaults;
 - ``aws-cli``: ``aws s3 cp --recursive`` (AWS CLI v1, default settings), the baseline;
 - ``s5cmd``: ``s5cmd cp`` (default settings), the upper anchor.
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import shutil
-import zlib
 from pathlib import Path
 
 import pytest
@@ -151,15 +149,30 @@ def test_files_over_the_per_file_limit_are_refused(tmp_path: Path) -> None:
     assert "study1/series1/ct.dcm" in str(caught.value)
 
 
-def test_fingerprint_hashes_match_the_content(tmp_path: Path) -> None:
+def crc64nvme(data: bytes) -> str:
+    """CRC64NVME as S3 writes it, computed here by botocore's own checksum class (the one boto3 sends)."""
+    from botocore.httpchecksum import CrtCrc64NvmeChecksum
+
+    checksum = CrtCrc64NvmeChecksum()
+    checksum.update(data)
+    return base64.b64encode(checksum.digest()).decode()
+
+
+def test_crc64nvme_is_the_nvme_polynomial_as_s3_writes_it() -> None:
+    # CRC-64/NVME's check value (the CRC of b"123456789") is 0xAE8B14860A799888; S3 sends its 8 bytes in base64.
+    check_value = 0xAE8B14860A799888
+    assert discovery.crc64nvme_base64(check_value) == base64.b64encode(bytes.fromhex("ae8b14860a799888")).decode()
+    assert crc64nvme(b"123456789") == discovery.crc64nvme_base64(check_value)
+
+
+def test_fingerprint_matches_the_content(tmp_path: Path) -> None:
     make_study(tmp_path)
     found = discovery.discover(tmp_path)
     hashed = discovery.fingerprint(found.files, workers=2)
     for item in hashed:
-        data = item.path.read_bytes()
-        assert item.sha256 == hashlib.sha256(data).hexdigest()
-        assert item.crc32 == base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        assert item.crc64nvme == crc64nvme(item.path.read_bytes())
     assert [item.relative_path for item in hashed] == [item.relative_path for item in found.files]
+    assert len({item.crc64nvme for item in hashed}) == len(hashed)
 
 
 def test_fingerprint_notices_a_file_that_changed(tmp_path: Path) -> None:
@@ -172,8 +185,10 @@ def test_fingerprint_notices_a_file_that_changed(tmp_path: Path) -> None:
 
 
 def test_fingerprint_of_large_files_in_threads(tmp_path: Path) -> None:
+    # Larger than the read buffer, and not a multiple of it: the CRC continues across reads.
     for index in range(3):
-        (tmp_path / f"big{index}.dcm").write_bytes(b"\0" * 128 + b"DICM" + os.urandom(1_500_000 + index))
+        (tmp_path / f"big{index}.dcm").write_bytes(b"\0" * 128 + b"DICM" + os.urandom(2_500_000 + index))
     found = discovery.discover(tmp_path)
-    hashed = discovery.fingerprint(found.files, workers=3)
-    assert [item.sha256 for item in hashed] == [hashlib.sha256(item.path.read_bytes()).hexdigest() for item in hashed]
+    for workers in (1, 3):
+        hashed = discovery.fingerprint(found.files, workers=workers)
+        assert [item.crc64nvme for item in hashed] == [crc64nvme(item.path.read_bytes()) for item in hashed]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ahiops import importer, planning
-from ahiops.discovery import HashedFile
+from ahiops.discovery import HashedFile, crc64nvme_base64
 
 
 def job() -> planning.PlannedJob:
     files = [
-        HashedFile(Path(f"/d/{name}"), name, 10, name.encode().hex().ljust(64, "0")[:64], "AAAAAA==")
-        for name in ("study/a.dcm", "study/b.dcm")
+        HashedFile(Path(f"/d/{name}"), name, 10, crc64nvme_base64(number))
+        for number, name in enumerate(("study/a.dcm", "study/b.dcm"))
     ]
     return planning.plan_import(files).jobs[0]
 

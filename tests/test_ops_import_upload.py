@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,10 @@ BUCKET = "input-bucket-test"
 ENGINES = ["crt", "classic"]
 
 
-def crc32(data: bytes) -> str:
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+def crc64nvme(data: bytes) -> str:
+    from awscrt import checksums
+
+    return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
 
 
 @pytest.fixture
@@ -38,7 +39,9 @@ def make_items(root: Path, count: int, size: int = 3000, prefix: str = "imports/
         data = os.urandom(size)
         path = root / f"f{index:03d}.dcm"
         path.write_bytes(data)
-        items.append(UploadItem(path=path, key=f"{prefix}s/f{index:03d}.dcm", size=size, checksum_crc32=crc32(data)))
+        items.append(
+            UploadItem(path=path, key=f"{prefix}s/f{index:03d}.dcm", size=size, checksum_crc64nvme=crc64nvme(data))
+        )
     return items
 
 
@@ -111,16 +114,18 @@ def test_an_object_of_another_size_is_replaced(bucket: Any, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_large_files_go_multipart_with_a_full_object_crc32(bucket: Any, tmp_path: Path, engine: str) -> None:
+def test_large_files_go_multipart_with_a_full_object_crc64nvme(bucket: Any, tmp_path: Path, engine: str) -> None:
     data = os.urandom(upload.PART_SIZE + 1024 * 1024)
     path = tmp_path / "large.dcm"
     path.write_bytes(data)
-    item = UploadItem(path=path, key="imports/d/job-0001/large.dcm", size=len(data), checksum_crc32=crc32(data))
+    item = UploadItem(path=path, key="imports/d/job-0001/large.dcm", size=len(data), checksum_crc64nvme=crc64nvme(data))
     report = upload_files(boto3.session.Session(), BUCKET, [item], engine=engine)
     assert report.uploaded_bytes == len(data)
     head = bucket.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
     assert head["ContentLength"] == len(data)
-    assert head["ChecksumCRC32"] == crc32(data)
+    # moto computes a FULL_OBJECT multipart checksum from the bytes it received; the value sent is this one
+    assert head["ChecksumCRC64NVME"] == crc64nvme(data)
+    assert head["ChecksumType"].upper() == "FULL_OBJECT"
     assert head["ETag"].strip('"').endswith("-2")  # two parts
 
 
@@ -150,7 +155,7 @@ KEYS = ["imports/d/job-0001/a.dcm", "imports/d/job-0001/with space/ü~+%&=;?#.dc
 
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "https://s3.us-east-1.amazonaws.com"])
-@pytest.mark.parametrize("checksum", [None, "c29qcQ=="])
+@pytest.mark.parametrize("checksum", [None, "c29qcQ9Ia2g="])
 @pytest.mark.parametrize("key", KEYS)
 def test_templated_put_requests_equal_botocores(aws_env: AwsEnv, endpoint: str, checksum: str | None, key: str) -> None:
     from s3transfer.crt import BotocoreCRTRequestSerializer, CRTTransferFuture, CRTTransferMeta
@@ -164,7 +169,7 @@ def test_templated_put_requests_equal_botocores(aws_env: AwsEnv, endpoint: str, 
     def future() -> Any:
         extra: dict[str, Any] = {"ContentLength": 1234, "ContentMD5": "override-to-be-removed"}
         if checksum:
-            extra["ChecksumCRC32"] = checksum
+            extra["ChecksumCRC64NVME"] = checksum
         call_args = CallArgs(bucket="my-bucket", key=key, fileobj="/tmp/file", extra_args=extra, subscribers=[])
         return CRTTransferFuture(CRTTransferMeta(0, call_args))
 
@@ -184,8 +189,39 @@ def test_odd_keys_upload_intact(bucket: Any, tmp_path: Path) -> None:
         data = os.urandom(100 + index)
         path = tmp_path / f"{index}.dcm"
         path.write_bytes(data)
-        items.append(UploadItem(path=path, key=key, size=len(data), checksum_crc32=crc32(data)))
+        items.append(UploadItem(path=path, key=key, size=len(data), checksum_crc64nvme=crc64nvme(data)))
     report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt")
     assert report.uploaded == len(KEYS)
     for item in items:
         assert bucket.get_object(Bucket=BUCKET, Key=item.key)["Body"].read() == item.path.read_bytes()
+
+
+def test_s3_receives_the_fingerprint_itself_as_the_full_object_checksum(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The CRT engine sends each item's CRC64NVME as given (real S3 rejects the object when it does not match the
+    bytes), for a single PutObject and as the full-object checksum of a multipart upload, rather than a checksum
+    of its own. The staging benchmark's endpoint keeps what the client sent without checking it, so a value that
+    is not the content's own shows that the given one is what reaches S3."""
+    from fakes.environment import apply_aws_env
+
+    from benchmarks.s3_sink import running_sink
+
+    stand_in = crc64nvme(b"a fingerprint that is not the content's")
+    items = []
+    for name, size in (("small.dcm", 3000), ("large.dcm", upload.PART_SIZE + 1024 * 1024)):
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        items.append(UploadItem(path=path, key=f"imports/d/job-0001/{name}", size=size, checksum_crc64nvme=stand_in))
+    with running_sink() as sink:
+        apply_aws_env(monkeypatch, tmp_path, {"S3": sink.url})
+        s3 = boto3.session.Session().client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt")
+        assert report.uploaded == 2
+        for item in items:
+            head = s3.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
+            assert head["ContentLength"] == item.size
+            assert head["ChecksumCRC64NVME"] == stand_in
+            assert head["ChecksumType"].upper() == "FULL_OBJECT"
+            assert "ChecksumCRC32" not in head

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
+from awscrt import checksums
 
 from ahiops import limits, planning
-from ahiops.discovery import HashedFile
+from ahiops.discovery import HashedFile, crc64nvme_base64
 from ahiops.errors import UsageError
 from ahiops.planning import JobLimits
 
@@ -21,8 +23,7 @@ def hashed(relative: str, size: int = 100, content: str = "") -> HashedFile:
         path=Path("/data") / relative,
         relative_path=relative,
         size=size,
-        sha256=(content or relative).encode().hex().ljust(64, "0")[:64],
-        crc32="AAAAAA==",
+        crc64nvme=crc64nvme_base64(checksums.crc64nvme((content or relative).encode())),
     )
 
 
@@ -88,6 +89,20 @@ def test_any_change_to_the_set_or_split_changes_the_digest() -> None:
     fewer = planning.plan_import(files[:3]).digest
     split = planning.plan_import(files, job_limits=JobLimits(max_files=2)).digest
     assert len({base, renamed, resized, edited, fewer, split}) == 6
+
+
+def test_the_digest_is_sha256_over_path_size_and_crc64nvme_records() -> None:
+    # The record layout decides every prefix and client token: changing it would make a rerun of an earlier
+    # import upload again under a new prefix and start new jobs, so it is pinned here.
+    files = [hashed("b/2.dcm", size=7), hashed("a/1.dcm", size=5)]
+    limits_used = JobLimits(max_files=2)
+    expected = hashlib.sha256(b"ahictl-import-plan/2\n2\n10737418240\n10000\n")
+    for item in sorted(files, key=lambda candidate: candidate.relative_path):
+        expected.update(f"{item.relative_path}\0{item.size}\0{item.crc64nvme}\n".encode())
+    plan = planning.plan_import(files, job_limits=limits_used)
+    assert planning.plan_digest(files, limits_used) == expected.hexdigest()
+    assert plan.digest == expected.hexdigest()[: planning.DIGEST_LENGTH]
+    assert [item.crc64nvme for item in plan.files()] == [files[1].crc64nvme, files[0].crc64nvme]
 
 
 def test_client_tokens_and_job_names_match_the_service_patterns_and_are_unique() -> None:
