@@ -1,7 +1,7 @@
 """The offline plan: what ``pulumi up`` would create for a stack, from that stack's configuration.
 
-``stack_config`` reads ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` the way the Pulumi CLI passes them
-to a program; ``plan_stack`` runs the real ``__main__.py`` under mocks (:mod:`ahictl.mockrun`) and
+``stack_config`` (:mod:`ahictl.stack_files`) reads ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` the way the
+Pulumi CLI passes them to a program; ``plan_stack`` runs the real ``__main__.py`` under mocks (:mod:`ahictl.mockrun`) and
 ``build_plan`` turns the record into a stable, JSON-ready document: resources in tree order, policy
 documents parsed into JSON, no random values, so two plans can be diffed line by line.
 """
@@ -10,122 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import mockrun
+from .stack_files import PlanError, StackConfig, available_stacks, stack_config
+
+__all__ = ["PlanError", "StackConfig", "available_stacks", "build_plan", "plan_stack", "stack_config"]
 
 #: Input properties whose string value is a JSON document (policies, provider settings).
 JSON_INPUTS = frozenset({"policy", "assumeRolePolicy", "allowedAccountIds", "defaultTags", "inlinePolicy"})
 PLAN_FORMAT_VERSION = 1
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1; the Pulumi CLI reads stack files as YAML 1.2 (core schema). Two differences
-    matter for stack configuration, and this loader reads both the CLI's way:
-
-    - booleans are only ``true`` and ``false`` (any case form YAML 1.2 lists): ``environment: no`` is the
-      string ``'no'`` and ``versioning: yes`` the string ``'yes'`` (which the program refuses as a boolean);
-    - ``012345678901`` is the integer 12345678901 (not a string, not octal), so the offline plan catches the
-      unquoted account ID that loses its leading zero in a real deployment.
-    """
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 - replaces the base class table, as PyYAML expects
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-
-def _construct_yaml12_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node)).replace("_", "")
-    if text.lower().startswith(("0x", "0o")):
-        return int(text, 0)
-    return int(text, 10)
-
-
-def _construct_yaml12_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
-    return str(loader.construct_scalar(node)).lower() == "true"
-
-
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_yaml12_bool)
-_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
-_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_yaml12_int)
-
-
-class PlanError(Exception):
-    """A problem with the project or stack files (not with the configuration values)."""
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """A stack's configuration as the engine would pass it to the program."""
-
-    project: str
-    stack: str
-    project_dir: Path
-    values: dict[str, str]
-    secret_keys: tuple[str, ...]
-
-    def project_value(self, key: str, default: str) -> str:
-        return self.values.get(f"{self.project}:{key}", default)
-
-
-def available_stacks(project_dir: Path) -> list[str]:
-    """Stack names with a ``Pulumi.<stack>.yaml`` beside ``Pulumi.yaml``."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-
-
-def _raw(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
-
-
-def stack_config(project_dir: Path, stack: str) -> StackConfig:
-    """Read the project's defaults and the stack's values; namespace bare keys with the project name."""
-    project_file = project_dir / "Pulumi.yaml"
-    if not project_file.is_file():
-        raise PlanError(
-            f"No Pulumi.yaml in {project_dir}: run the command from the project's directory or pass --project-dir."
-        )
-    project_doc = yaml.load(project_file.read_text(), Loader=_Yaml12Loader) or {}  # noqa: S506 - a SafeLoader subclass
-    project = project_doc["name"]
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        known = ", ".join(available_stacks(project_dir)) or "none"
-        raise PlanError(f"No stack file {stack_file.name} in {project_dir} (stacks here: {known}).")
-    try:
-        stack_doc = yaml.load(stack_file.read_text(), Loader=_Yaml12Loader) or {}  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise PlanError(f"{stack_file.name} is not valid YAML: {error}") from error
-
-    values: dict[str, str] = {}
-    for key, declaration in (project_doc.get("config") or {}).items():
-        full_key = key if ":" in key else f"{project}:{key}"
-        if isinstance(declaration, dict) and "default" in declaration:
-            values[full_key] = _raw(declaration["default"])
-        elif isinstance(declaration, dict) and "value" in declaration:
-            values[full_key] = _raw(declaration["value"])
-        elif not isinstance(declaration, dict):
-            values[full_key] = _raw(declaration)
-    secret_keys = []
-    for key, value in (stack_doc.get("config") or {}).items():
-        full_key = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secret_keys.append(full_key)
-            values[full_key] = "[secret]"
-            continue
-        values[full_key] = _raw(value)
-    return StackConfig(project, stack, project_dir, values, tuple(secret_keys))
 
 
 def plan_stack(project_dir: Path, stack: str) -> dict[str, Any]:

@@ -217,13 +217,13 @@ def test_plan_of_an_invalid_stack_explains_without_a_traceback(tmp_path: Path) -
     (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
     (tmp_path / "__main__.py").write_text((PROJECT_DIR / "__main__.py").read_text())
     (tmp_path / "Pulumi.bad.yaml").write_text(
-        "config:\n  healthimaging-setup:accountId: 012345678901\n  healthimaging-setup:region: us-east-1\n"
+        "config:\n  healthimaging-setup:accountId: 12345678901\n  healthimaging-setup:region: us-east-1\n"
     )
     result = ahictl("plan", "--stack", "bad", "--project-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: Configuration of stack 'bad': 1 problem found; nothing was created.")
-    assert 'quote it, for example "012345678901"' in result.stderr
+    assert 'give all 12 digits, for example "012345678901"' in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -100,8 +100,8 @@ def test_values_of_the_wrong_type_are_refused(key: str, raw: str, message: str) 
     assert the_problem(**{key: raw}).startswith(message)
 
 
-def test_unquoted_account_id_that_lost_its_zero() -> None:
-    assert "YAML read it as a number" in the_problem(accountId="12345678901")
+def test_account_id_that_lost_its_zero() -> None:
+    assert "give all 12 digits" in the_problem(accountId="12345678901")
 
 
 def test_unsupported_region() -> None:

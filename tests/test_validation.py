@@ -122,10 +122,10 @@ def test_twelve_digit_string_account_id_passes() -> None:
     assert validation.account_id_problems("accountId", "012345678901") == []
 
 
-def test_account_id_that_lost_its_leading_zero_explains_yaml_quoting() -> None:
+def test_account_id_that_lost_its_leading_zero_asks_for_all_twelve_digits() -> None:
     (problem,) = validation.account_id_problems("accountId", "12345678901")
     assert problem.startswith("accountId = '12345678901' has 11 digits; an AWS account ID has exactly 12.")
-    assert 'quote it, for example "012345678901"' in problem
+    assert problem.endswith('If the real ID starts with 0, give all 12 digits, for example "012345678901".')
 
 
 def test_integer_account_id_is_refused() -> None:

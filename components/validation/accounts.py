@@ -18,10 +18,14 @@ def account_id_problems(setting: str, value: Any) -> list[str]:
     if isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value) and len(value) < 12):
         text = str(value)
         if _DIGITS.fullmatch(text) and len(text) < 12:
+            lost = (
+                "YAML read it as a number and dropped the leading zeros: quote it"
+                if isinstance(value, int)
+                else "give all 12 digits"
+            )
             return [
                 f"{setting} = {show(value)} has {len(text)} digits; an AWS account ID has exactly 12. "
-                "If the real ID starts with 0, YAML read it as a number and dropped the leading zeros: "
-                f'quote it, for example "{text.zfill(12)}".'
+                f'If the real ID starts with 0, {lost}, for example "{text.zfill(12)}".'
             ]
         return [f"{setting} = {show(value)}: give the account ID as a quoted string of 12 digits."]
     if not _ACCOUNT_ID.fullmatch(value):
