@@ -141,10 +141,18 @@ def _duration_seconds(key: str, value: Any, problems: list[str]) -> int | None:
     return seconds
 
 
-def _assume_role(key: str, entry: Any, problems: list[str]) -> AssumeRole | None:
+def _string_list(value: Any) -> tuple[str, ...] | None:
+    """A list of strings as a tuple, or None when ``value`` is anything else."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return None
+
+
+def _assume_role(key: str, entry: Any, account_id: str, problems: list[str]) -> AssumeRole | None:
     if not isinstance(entry, Mapping):
         problems.append(f"{key} = {entry!r}: expected a mapping with at least roleArn.")
         return None
+    before = len(problems)
     unknown = sorted(set(entry) - set(_ASSUME_ROLE_MEMBERS) - {"durationSeconds"})
     if unknown:
         problems.append(
@@ -155,21 +163,60 @@ def _assume_role(key: str, entry: Any, problems: list[str]) -> AssumeRole | None
     if not isinstance(role_arn, str) or not _ROLE_ARN.fullmatch(role_arn):
         problems.append(f"{key} roleArn = {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
         return None
+    if account_id and role_arn.split(":")[4] != account_id:
+        problems.append(
+            f"{key} roleArn = {role_arn!r} is a role of account {role_arn.split(':')[4]}, but both providers are "
+            f"pinned to accountId ({account_id!r}) and would refuse to act as it. Assume a role of {account_id}."
+        )
     session_name = entry.get("sessionName")
     if session_name is not None and (not isinstance(session_name, str) or not _SESSION_NAME.fullmatch(session_name)):
         problems.append(f"{key} sessionName = {session_name!r}: 2 to 64 letters, digits and + = , . @ _ -.")
+    external_id = entry.get("externalId")
+    if external_id is not None and not isinstance(external_id, str):
+        problems.append(f"{key} externalId = {external_id!r}: expected text; quote it.")
+    policy = entry.get("policy")
+    if policy is not None and not isinstance(policy, (str, Mapping)):
+        problems.append(f"{key} policy = {policy!r}: expected a policy document (a mapping) or its JSON text.")
+    policy_arns = _string_list(entry.get("policyArns", []))
+    if policy_arns is None:
+        problems.append(f"{key} policyArns = {entry.get('policyArns')!r}: expected a list of managed policy ARNs.")
+    transitive = _string_list(entry.get("transitiveTagKeys", []))
+    if transitive is None:
+        problems.append(f"{key} transitiveTagKeys = {entry.get('transitiveTagKeys')!r}: expected a list of tag keys.")
+    tags = entry.get("tags", {})
+    if not isinstance(tags, Mapping) or not all(isinstance(v, str) for v in tags.values()):
+        problems.append(f"{key} tags = {tags!r}: expected a mapping of tag key to text (quote the values).")
     duration_value = entry.get("duration", entry.get("durationSeconds"))
     duration = None if duration_value is None else _duration_seconds(key, duration_value, problems)
+    if len(problems) > before:
+        return None
     return AssumeRole(
         role_arn=role_arn,
-        session_name=session_name if isinstance(session_name, str) else None,
-        external_id=str(entry["externalId"]) if entry.get("externalId") is not None else None,
+        session_name=session_name,
+        external_id=external_id,
         duration_seconds=duration,
-        policy=str(entry["policy"]) if entry.get("policy") is not None else None,
-        policy_arns=tuple(str(arn) for arn in entry.get("policyArns") or ()),
-        tags={str(k): str(v) for k, v in (entry.get("tags") or {}).items()},
-        transitive_tag_keys=tuple(str(k) for k in entry.get("transitiveTagKeys") or ()),
+        policy=json.dumps(policy) if isinstance(policy, Mapping) else policy,
+        policy_arns=policy_arns or (),
+        tags={str(k): v for k, v in tags.items()},
+        transitive_tag_keys=transitive or (),
     )
+
+
+#: Keys whose values are lists, mappings or numbers (given as JSON by the engine); every other key is text.
+_STRUCTURED_KEYS = frozenset(
+    {
+        "aws:assumeRoles",
+        "aws:assumeRole",
+        "aws-native:assumeRole",
+        "aws:allowedAccountIds",
+        "aws-native:allowedAccountIds",
+        "aws:forbiddenAccountIds",
+        "aws:maxRetries",
+        "aws-native:maxRetries",
+        "aws:defaultTags",
+        "aws-native:defaultTags",
+    }
+)
 
 
 def _agreeing(keys: tuple[str, str], values: Mapping[str, Any], problems: list[str]) -> Any:
@@ -190,7 +237,11 @@ def judge_provider_keys(
 
     Returns what to pass on to the two providers, and every problem found (empty when all keys are fine).
     """
-    values = {key: _json(raw) for key, raw in raw_values.items() if key.partition(":")[0] in NAMESPACES and ":" in key}
+    values = {
+        key: _json(raw) if key in _STRUCTURED_KEYS else raw
+        for key, raw in raw_values.items()
+        if key.partition(":")[0] in NAMESPACES and ":" in key
+    }
     problems: list[str] = []
     for key in sorted(values):
         if key in REFUSED_KEYS:
@@ -203,21 +254,27 @@ def judge_provider_keys(
             )
 
     for key in ("aws:region", "aws-native:region"):
-        if key in values and values[key] != region:
+        if key in values and not region:
+            problems.append(
+                f"{key} = {values[key]!r} is set but region is not: both providers use region. "
+                f"Set region to {values[key]!r} and remove {key}."
+            )
+        elif key in values and values[key] != region:
             problems.append(
                 f"{key} = {values[key]!r} disagrees with region = {region!r}; both providers use region. "
                 f"Remove {key}, or set region to the region you mean."
             )
     for key in ("aws:allowedAccountIds", "aws-native:allowedAccountIds"):
-        if key in values and values[key] != [account_id]:
+        if key in values and account_id and values[key] != [account_id]:
             problems.append(
                 f"{key} = {values[key]!r}: both providers are pinned to accountId ({account_id!r}) alone. "
                 f"Remove {key}, or set it to [{account_id!r}]."
             )
 
     profile = _agreeing(("aws:profile", "aws-native:profile"), values, problems)
-    if profile is not None and (not isinstance(profile, str) or not profile):
-        problems.append(f"aws:profile = {profile!r}: give the name of a profile in the AWS config files.")
+    if profile is not None and not profile.strip():
+        profile_key = "aws:profile" if "aws:profile" in values else "aws-native:profile"
+        problems.append(f"{profile_key} = {profile!r}: give the name of a profile in the AWS config files.")
         profile = None
 
     assume_role = None
@@ -236,9 +293,9 @@ def judge_provider_keys(
                 "and set aws:profile to it."
             )
         else:
-            assume_role = _assume_role("aws:assumeRoles[0]", chain[0], problems)
+            assume_role = _assume_role("aws:assumeRoles[0]", chain[0], account_id, problems)
     if "aws-native:assumeRole" in values:
-        native = _assume_role("aws-native:assumeRole", values["aws-native:assumeRole"], problems)
+        native = _assume_role("aws-native:assumeRole", values["aws-native:assumeRole"], account_id, problems)
         if assume_role is None:
             assume_role = native
         elif native is not None and native != assume_role:
@@ -250,6 +307,12 @@ def judge_provider_keys(
     ):
         problems.append(
             f"aws-native:roleArn = {native_role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+        )
+        native_role_arn = None
+    elif native_role_arn is not None and account_id and native_role_arn.split(":")[4] != account_id:
+        problems.append(
+            f"aws-native:roleArn = {native_role_arn!r} is a role of account {native_role_arn.split(':')[4]}; "
+            f"Cloud Control can only be passed a role of the account it acts in, accountId ({account_id!r})."
         )
         native_role_arn = None
 

@@ -203,3 +203,54 @@ def test_the_readme_lists_every_honoured_and_refused_key() -> None:
     for key in [*HONOURED_KEYS, *REFUSED_KEYS]:
         name = key.split(":", 1)[1]
         assert f"`{key}`" in section or f":{name}`" in section, key
+
+
+# --- Values read as the engine gives them ----------------------------------------------------------
+
+
+def test_a_numeric_profile_name_is_a_profile_name() -> None:
+    keys, problems = judge_provider_keys({"aws:profile": "111122223333"}, account_id=DEV_ACCOUNT, region=DEV_REGION)
+    assert problems == []
+    assert keys.profile == "111122223333"
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "message"),
+    [
+        ("tags", ["a", "b"], "tags = ['a', 'b']: expected a mapping of tag key to text"),
+        (
+            "policyArns",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "policyArns = 'arn:aws:iam::aws:policy/ReadOnlyAccess'",
+        ),
+        ("transitiveTagKeys", "team", "transitiveTagKeys = 'team': expected a list of tag keys"),
+        ("externalId", 1234, "externalId = 1234: expected text"),
+    ],
+)
+def test_a_badly_shaped_assume_role_member_is_refused(member: str, value: Any, message: str) -> None:
+    keys, problems = judge_keys({"aws:assumeRoles": [{"roleArn": ROLE, member: value}]})
+    assert keys.assume_role is None
+    assert len(problems) == 1
+    assert problems[0].startswith(f"aws:assumeRoles[0] {message}")
+
+
+def test_a_session_policy_given_as_a_mapping_is_passed_as_json() -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    keys, problems = judge_keys({"aws:assumeRoles": [{"roleArn": ROLE, "policy": policy}]})
+    assert problems == []
+    assert json.loads(keys.assume_role.policy) == policy
+
+
+def test_a_role_of_another_account_is_refused() -> None:
+    other = "arn:aws:iam::999988887777:role/deployer"
+    _, problems = judge_keys({"aws:assumeRoles": [{"roleArn": other}], "aws-native:roleArn": other})
+    assert len(problems) == 2
+    assert all("999988887777" in p and DEV_ACCOUNT in p for p in problems)
+
+
+def test_a_provider_region_without_the_region_setting_says_what_to_set() -> None:
+    _, problems = judge_provider_keys({"aws:region": "eu-west-1"}, account_id=DEV_ACCOUNT, region="")
+    assert problems == [
+        "aws:region = 'eu-west-1' is set but region is not: both providers use region. "
+        "Set region to 'eu-west-1' and remove aws:region."
+    ]
