@@ -285,7 +285,8 @@ SHAPES: dict[str, Shape] = {
     "aws-native:healthimaging:Datastore": Shape(
         "HealthImaging data store", "datastore", names=("datastoreName",), references={"kmsKeyArn": ENCRYPTS}
     ),
-    # IAM and IAM Identity Center
+    # IAM and IAM Identity Center (routes of a persona are listed in this order)
+    "aws:iam/group:Group": Shape("IAM group", "group", route=lambda _i: "IAM group"),
     "aws:iam/role:Role": Shape(
         "IAM role",
         "role",
@@ -300,7 +301,6 @@ SHAPES: dict[str, Shape] = {
         "policy attachment", "role", host=("policyArn", "role"), joins="role", tags=_managed_policy
     ),
     "aws:iam/policy:Policy": Shape("IAM policy", "policy", policies=_IDENTITY_POLICY),
-    "aws:iam/group:Group": Shape("IAM group", "group", route=lambda _i: "IAM group"),
     "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": Shape(
         "policy attachment", "group", host=("policyArn", "group"), joins="group", tags=_managed_policy
     ),
@@ -459,7 +459,7 @@ class Node:
     def lines(self) -> list[str]:
         """The label's lines: title, name, tags."""
         lines = [self.title]
-        if self.name and self.name != self.title:
+        if self.name and self.name.lower() not in self.title.lower():
             lines.append(self.name)
         lines.extend(wrap(self.tags))
         return lines
