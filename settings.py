@@ -444,10 +444,25 @@ def derived_name_prefix(stack: str) -> str:
     return f"ahi-{stack}".lower()
 
 
-def suggested_name_prefix(stack: str) -> str:
-    """A valid prefix close to the derived one, to suggest when the stack name does not make one."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", derived_name_prefix(stack)).strip("-")
-    return cleaned[:24].rstrip("-") or "ahi"
+def longest_name_prefix(s: StackSettings) -> int:
+    """The longest ``namePrefix`` every name built from it allows, with the stack's other settings."""
+    limits = [24]  # the prefix rule itself (validation.name_prefix_problems)
+    limits.append(64 - len("-ImportJobDataAccessRole"))  # the import role's IAM name, when generated
+    if s.bucket_naming == BUCKET_PAIR_DEFAULTS["naming"]:
+        suffix = validation.account_regional_bucket_name("-output", s.account_id or "0" * 12, s.region or "us-east-1")
+        limits.append(63 - len(suffix))
+    if not s.access_name_prefix and s.access_personas:
+        longest_persona = max(len(p) for p in s.access_personas)
+        limits.append(64 - 1 - longest_persona)  # IAM names <prefix>-<persona>
+        if s.access_identity_center_instance_arn:
+            limits.append(32 - 1 - longest_persona)  # permission set names
+    return min(limits)
+
+
+def suggested_name_prefix(s: StackSettings) -> str:
+    """A valid prefix close to the one derived from the stack name, short enough for every name built from it."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", derived_name_prefix(s.stack)).strip("-")
+    return cleaned[: longest_name_prefix(s)].rstrip("-") or "ahi"
 
 
 def read_settings(project: str, stack: str, get: Callable[[str], str | None]) -> tuple[StackSettings, list[str]]:
@@ -485,7 +500,8 @@ def read_settings(project: str, stack: str, get: Callable[[str], str | None]) ->
     rule_problems = [
         problem
         for problem in validate_settings(settings)
-        if not any(problem.startswith((f"{key} ", f"{key}.")) for key in unparsed)
+        # A rule that reads a key whose value could not be read would only repeat that problem.
+        if not any(re.search(rf"\b{key}\b", problem) for key in unparsed)
     ]
     return settings, problems + rule_problems
 
@@ -502,8 +518,9 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
         names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
+    derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
-        names["role_name"] = "importRoleName (not set, so '<namePrefix>-ImportJobDataAccessRole')"
+        names["role_name"] = f"importRoleName (not set, so '<namePrefix>-ImportJobDataAccessRole'{derived})"
     if component == "access" and not s.access_name_prefix:
         names["name_prefix"] = (
             "accessNamePrefix (empty, so namePrefix)"
@@ -534,7 +551,7 @@ def validate_settings(s: StackSettings) -> list[str]:
             "only allowed on a stack declared throwaway."
         )
     if not s.name_prefix_set:
-        advice = f" Set namePrefix, for example {suggested_name_prefix(s.stack)!r}."
+        advice = f" Set namePrefix, for example {suggested_name_prefix(s)!r}."
         problems = [p + advice if "derived from the stack name" in p else p for p in problems]
     return list(dict.fromkeys(problems))
 

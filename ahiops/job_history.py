@@ -22,7 +22,7 @@ from .manifest import JobOutput, find_job_folder, read_job_output
 from .session import error_code, translate_client_errors
 
 #: GetDICOMImportJob's jobId (botocore's model: 1-32 of [0-9a-z]).
-_JOB_ID = re.compile(r"^[0-9a-z]{1,32}$")
+_JOB_ID = re.compile(r"[0-9a-z]{1,32}")
 JOB_STATUSES = ("SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED")
 
 
@@ -84,7 +84,7 @@ def job_report(
     sleep: Callable[[float], None] | None = None,
 ) -> JobReport:
     """One job's status and, when it has ended, its manifest summary and per-file results."""
-    if not _JOB_ID.match(job_id):
+    if not _JOB_ID.fullmatch(job_id):
         raise UsageError(
             f"JOB_ID {job_id!r}: an import job id is 1-32 characters of 0-9 and a-z; "
             "list the data store's jobs with `python -m ahictl jobs` to find it."

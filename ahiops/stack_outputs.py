@@ -17,15 +17,15 @@ from typing import Any
 
 from .errors import StackOutputsError
 
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
-_DATASTORE_ID = re.compile(r"^[0-9a-z]{32}$")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_KMS_KEY_ARN = re.compile(r"arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+_DATASTORE_ID = re.compile(r"[0-9a-z]{32}")
 _DATASTORE_ARN = re.compile(
-    r"^arn:aws(-[a-z]+)*:medical-imaging:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):datastore/(?P<id>[0-9a-z]{32})$"
+    r"arn:aws(-[a-z]+)*:medical-imaging:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):datastore/(?P<id>[0-9a-z]{32})"
 )
-_ROLE_ARN = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::[0-9]{12}:role/[\x21-\x7e]+")
 
 #: What ``pulumi stack output --json`` prints for a secret output unless ``--show-secrets`` is given.
 _SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a placeholder Pulumi prints, not a secret
@@ -55,25 +55,25 @@ class StackOutputs:
 
 # key -> (rule as shown to the user, check)
 _RULES: dict[str, tuple[str, Callable[[str], bool]]] = {
-    "accountId": ("12 digits", lambda v: bool(_ACCOUNT_ID.match(v))),
-    "region": ("a region name such as us-east-1", lambda v: bool(_REGION.match(v))),
-    "inputBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.match(v))),
-    "outputBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.match(v))),
-    "logBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.match(v))),
+    "accountId": ("12 digits", lambda v: bool(_ACCOUNT_ID.fullmatch(v))),
+    "region": ("a region name such as us-east-1", lambda v: bool(_REGION.fullmatch(v))),
+    "inputBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.fullmatch(v))),
+    "outputBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.fullmatch(v))),
+    "logBucketName": ("an S3 bucket name (3-63 of a-z 0-9 . -)", lambda v: bool(_BUCKET_NAME.fullmatch(v))),
     "bucketKmsKeyArn": (
         "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
-        lambda v: bool(_KMS_KEY_ARN.match(v)),
+        lambda v: bool(_KMS_KEY_ARN.fullmatch(v)),
     ),
-    "datastoreId": ("32 characters of 0-9 a-z", lambda v: bool(_DATASTORE_ID.match(v))),
+    "datastoreId": ("32 characters of 0-9 a-z", lambda v: bool(_DATASTORE_ID.fullmatch(v))),
     "datastoreArn": (
         "a data store ARN (arn:aws:medical-imaging:<region>:<account>:datastore/<id>)",
-        lambda v: bool(_DATASTORE_ARN.match(v)),
+        lambda v: bool(_DATASTORE_ARN.fullmatch(v)),
     ),
     "datastoreKmsKeyArn": (
         "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
-        lambda v: bool(_KMS_KEY_ARN.match(v)),
+        lambda v: bool(_KMS_KEY_ARN.fullmatch(v)),
     ),
-    "importRoleArn": ("an IAM role ARN (arn:aws:iam::<account>:role/<name>)", lambda v: bool(_ROLE_ARN.match(v))),
+    "importRoleArn": ("an IAM role ARN (arn:aws:iam::<account>:role/<name>)", lambda v: bool(_ROLE_ARN.fullmatch(v))),
 }
 _REQUIRED = (
     "accountId",
@@ -120,7 +120,7 @@ def outputs_from_mapping(data: Mapping[str, Any], source: str) -> StackOutputs:
         )
     values: dict[str, str | None] = {key: _value(data, key, source, required=True) for key in _REQUIRED}
     values.update({key: _value(data, key, source, required=False) for key in _OPTIONAL})
-    arn = _DATASTORE_ARN.match(str(values["datastoreArn"]))
+    arn = _DATASTORE_ARN.fullmatch(str(values["datastoreArn"]))
     assert arn is not None  # checked by _value
     mismatches = [
         f"{key} {values[key]!r}"

@@ -159,3 +159,32 @@ def test_component_and_stack_apply_the_same_region_rule() -> None:
     stack = problems_of(region="eu-central-1")
     assert len(component) == len(stack) == 1
     assert component[0].replace("allow_unlisted_region", "allowUnlistedRegion") == stack[0]
+
+
+def test_the_suggested_prefix_fits_every_name_built_from_it() -> None:
+    problems = problems_of(
+        stack="radiology-production1", accessIdentityCenterInstanceArn="arn:aws:sso:::instance/ssoins-0123456789abcdef"
+    )
+    assert problems
+    suggestion = problems[0].rsplit("for example ", 1)[1].strip("'.")
+    assert suggestion == "ahi-radiology-productio"
+    assert (
+        problems_of(
+            namePrefix=suggestion, accessIdentityCenterInstanceArn="arn:aws:sso:::instance/ssoins-0123456789abcdef"
+        )
+        == []
+    )
+
+
+def test_a_name_built_from_a_derived_prefix_says_where_the_prefix_came_from() -> None:
+    stack = "a" * 45
+    problems = problems_of(stack=stack, namePrefix=None)  # type: ignore[arg-type]
+    role = [p for p in problems if p.startswith("importRoleName")]
+    assert len(role) == 1
+    assert f"with namePrefix derived from the stack name {stack!r}" in role[0]
+    assert role[0].endswith("Set namePrefix, for example 'ahi-aaaaaaaaaaaaaaaaaaaa'.")
+
+
+def test_a_rule_that_reads_an_unreadable_key_stays_quiet() -> None:
+    problems = problems_of(disposableStack="yes", forceDestroyBuckets="true")
+    assert problems == ["disposableStack = 'yes': expected true or false."]

@@ -324,3 +324,20 @@ def test_client_uses_the_endpoint_variable_retries_and_pool(monkeypatch: pytest.
     assert client.meta.config.max_pool_connections == 32
     # botocore counts max_attempts as retries after the first attempt.
     assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 8}
+
+
+def test_a_trailing_newline_in_an_output_value_is_refused() -> None:
+    from ahiops.errors import StackOutputsError
+    from ahiops.stack_outputs import outputs_from_mapping
+
+    good = {
+        "accountId": "111122223333",
+        "region": "us-east-1",
+        "inputBucketName": "in-bucket",
+        "outputBucketName": "out-bucket",
+        "datastoreId": "a" * 32,
+        "datastoreArn": f"arn:aws:medical-imaging:us-east-1:111122223333:datastore/{'a' * 32}",
+        "importRoleArn": "arn:aws:iam::111122223333:role/r",
+    }
+    with pytest.raises(StackOutputsError, match="accountId"):
+        outputs_from_mapping({**good, "accountId": "111122223333\n"}, "test")
