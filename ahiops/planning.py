@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from . import limits
 from .discovery import HashedFile, SkippedFile
@@ -91,7 +91,7 @@ class PlannedJob:
 
     @property
     def folder_count(self) -> int:
-        return len(_folders(item.relative_path for item in self.files))
+        return len(folders_of(item.relative_path for item in self.files))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def plan_import(
     ordered = sorted(files, key=lambda item: item.relative_path)
     digest = plan_digest(ordered, job_limits)
     short = digest[:DIGEST_LENGTH]
-    groups = _split(ordered, job_limits)
+    groups = split_into_jobs(ordered, job_limits)
     jobs = []
     for number, group in enumerate(groups, start=1):
         prefix = f"{IMPORTS_PREFIX}{short}/job-{number:04d}/"
@@ -180,9 +180,25 @@ def plan_import(
     return ImportPlan(digest=short, limits=job_limits, jobs=tuple(jobs), skipped=tuple(skipped))
 
 
-def _split(ordered: Sequence[HashedFile], job_limits: JobLimits) -> list[list[HashedFile]]:
-    groups: list[list[HashedFile]] = []
-    current: list[HashedFile] = []
+class SplittableFile(Protocol):
+    """What :func:`split_into_jobs` needs of a file: where it sits (``/``-separated, relative to the job's prefix) and
+    how large it is. A local file (:class:`~ahiops.discovery.HashedFile`) and an object already in S3 both have them."""
+
+    @property
+    def relative_path(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+FileT = TypeVar("FileT", bound=SplittableFile)
+
+
+def split_into_jobs(ordered: Sequence[FileT], job_limits: JobLimits) -> list[list[FileT]]:
+    """Split files (in the order given) into consecutive groups, each filled up to the first limit it would cross:
+    files, bytes, nested folders. Raises UsageError for a file larger than one job may hold."""
+    groups: list[list[FileT]] = []
+    current: list[FileT] = []
     current_bytes = 0
     current_folders: set[str] = set()
     for item in ordered:
@@ -191,7 +207,7 @@ def _split(ordered: Sequence[HashedFile], job_limits: JobLimits) -> list[list[Ha
                 f"'{item.relative_path}' ({item.size:,} bytes) is larger than one import job may hold "
                 f"({job_limits.max_bytes:,} bytes): move it out of the folder."
             )
-        folders = _folders([item.relative_path])
+        folders = folders_of([item.relative_path])
         new_folders = folders - current_folders
         if current and (
             len(current) + 1 > job_limits.max_files
@@ -209,7 +225,7 @@ def _split(ordered: Sequence[HashedFile], job_limits: JobLimits) -> list[list[Ha
     return groups
 
 
-def _folders(relative_paths: Iterable[str]) -> set[str]:
+def folders_of(relative_paths: Iterable[str]) -> set[str]:
     """Every folder (and parent folder) the paths are nested in, relative to the job prefix."""
     folders: set[str] = set()
     for relative in relative_paths:
