@@ -1,6 +1,6 @@
 """The input and output buckets of HealthImaging import jobs, secured for medical images."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
@@ -83,6 +83,9 @@ class ImagingBucketPairArgs(TypedDict):
     access_logging: NotRequired[bool]
     """Default: True. Server access logs of both buckets go to a separate log bucket (S3.9), secured the
     same way except that it uses SSE-S3: S3 cannot deliver access logs to an SSE-KMS bucket."""
+    extra_access_log_sources: NotRequired[Sequence[pulumi.Input[str]]]
+    """Default: none. ARNs (or ``ArnLike`` patterns such as ``arn:aws:s3:::ahi-dev-audit-*``) of other buckets of this
+    account whose server access logs the log bucket also accepts, for example the audit trail's bucket (CIS 3.6)."""
     noncurrent_version_expiration_days: NotRequired[int]
     """Default: 90. Days after which noncurrent object versions expire."""
     current_version_expiration_days: NotRequired[Optional[int]]
@@ -194,7 +197,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
 
 def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
     """One warning per security control or data-safety default that the arguments switch off."""
-    warnings: list[str] = []
+    warnings: list[str] = validation.foreign_key_warnings("kms_key_arn", args.get("kms_key_arn"), args.get("account_id"))
     switched_off = {
         "block_public_access": "Block Public Access (Security Hub S3.1/S3.8) is OFF: the buckets could be made public.",
         "enforce_bucket_owner": "Object ownership BucketOwnerEnforced (S3.12) is OFF: ACLs are enabled on the buckets.",
@@ -306,7 +309,11 @@ class ImagingBucketPair(pulumi.ComponentResource):
                     **bucket_args("log"),
                     # S3 delivers server access logs only to buckets with SSE-S3 default encryption.
                     "kms_key_arn": None,
-                    "accept_access_logs_from": [self._input.bucket_arn, self._output.bucket_arn],
+                    "accept_access_logs_from": [
+                        self._input.bucket_arn,
+                        self._output.bucket_arn,
+                        *args.get("extra_access_log_sources", []),
+                    ],
                 },
                 pulumi.ResourceOptions(parent=self),
             )

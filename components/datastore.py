@@ -121,7 +121,7 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
 
 def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
     """One warning per safety default that the arguments switch off."""
-    warnings = []
+    warnings = validation.foreign_key_warnings("kms_key_arn", args.get("kms_key_arn"), args.get("account_id"))
     if args.get("encryption", DATASTORE_DEFAULTS["encryption"]) == ENCRYPTION_AWS_OWNED_KEY:
         warnings.append(
             "The data store uses an AWS owned key, not a customer managed key: the account cannot audit, "

@@ -232,3 +232,12 @@ def test_a_misspelt_key_in_the_stack_stops_the_program() -> None:
     with pytest.raises(InvalidInputError, match="requireTLS is not a setting of this program") as raised:
         mockrun.run(PROJECT_DIR / "__main__.py", config=config, project="healthimaging-setup", stack="dev")
     assert "Did you mean 'requireTls'?" in str(raised.value)
+
+
+def test_a_key_of_another_account_is_used_only_on_request_and_then_warns() -> None:
+    foreign = f"arn:aws:kms:{DEV_REGION}:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with pytest.raises(InvalidInputError, match="set allowCrossAccountKeys to true"):
+        run_program(bucketKmsKeyArn=foreign)
+    run = run_program(bucketKmsKeyArn=foreign, datastoreKmsKeyArn=foreign, allowCrossAccountKeys=True)
+    foreign_warnings = [w for w in run.warnings if "is a key of account 999988887777" in w]
+    assert len(foreign_warnings) == 2

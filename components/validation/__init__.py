@@ -22,7 +22,7 @@ from .iam import (
     principal_arn,
 )
 from .identity_center import identity_center_instance_arn_problems, permission_set_name_problems
-from .kms import kms_alias_name_problems, kms_key_arn_problems
+from .kms import foreign_key_warnings, kms_alias_name_problems, kms_key_arn_problems
 from .regions import HEALTHIMAGING_REGIONS, region_problems
 from .s3 import (
     ACCOUNT_REGIONAL_SUFFIX,
@@ -54,6 +54,7 @@ __all__ = [
     "bucket_name_warnings",
     "choice_problems",
     "datastore_name_problems",
+    "foreign_key_warnings",
     "iam_name_problems",
     "iam_path_problems",
     "iam_policy_arn_problems",

@@ -74,3 +74,14 @@ def kms_alias_name_problems(setting: str, alias: Any) -> list[str]:
     if alias.startswith("aws/"):
         return [f"{setting} = {show(alias)}: aliases beginning with 'aws/' are reserved for AWS managed keys."]
     return []
+
+
+def foreign_key_warnings(setting: str, arn: Any, account_id: Any) -> list[str]:
+    """A warning when a key ARN belongs to another account than ``account_id`` (allowed only on request)."""
+    match = _KMS_KEY_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None or match["account"] == account_id:
+        return []
+    return [
+        f"{setting} is a key of account {match['account']}, not of this account {account_id}: that account "
+        "controls the key and can revoke this account's use of it, which makes the data it protects unreadable."
+    ]
