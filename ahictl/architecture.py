@@ -328,7 +328,10 @@ SHAPES: dict[str, Shape] = {
     ),
     # Events, messages, functions (import alerts, auto-import)
     "aws:cloudwatch/eventRule:EventRule": Shape(
-        "EventBridge rule", "event-rule", references={"eventPattern": Reference("events", reverse=True)}
+        "EventBridge rule",
+        "event-rule",
+        tags=lambda i: [str(i["scheduleExpression"])] if i.get("scheduleExpression") else [],
+        references={"eventPattern": Reference("events", reverse=True)},
     ),
     "aws:cloudwatch/eventTarget:EventTarget": Shape(
         "rule target",
@@ -430,6 +433,10 @@ SHAPES: dict[str, Shape] = {
         },
     ),
 }
+
+#: Log groups that AWS writes to by a naming convention, not by a reference: name prefix -> the writer's type
+#: (Lambda writes to ``/aws/lambda/<function name>``). Drawn as "logs" from the writer to the log group.
+CONVENTIONAL_LOG_GROUPS: dict[str, str] = {"/aws/lambda/": "aws:lambda/function:Function"}
 
 #: (component type, resource type) -> how the type appears inside that component.
 COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
@@ -808,6 +815,13 @@ class _Builder:
                         add(target, resource["urn"], rule.label, rule.dotted)
                     else:
                         add(resource["urn"], target, rule.label, rule.dotted)
+        for log_group in (r for r in self.resources if r["type"] == "aws:cloudwatch/logGroup:LogGroup"):
+            name = str(log_group["inputs"].get("name", ""))
+            for prefix, writer_type in CONVENTIONAL_LOG_GROUPS.items():
+                writer_name = name.removeprefix(prefix) if name.startswith(prefix) else None
+                for writer in self.resources:
+                    if writer_name and writer["type"] == writer_type and writer["inputs"].get("name") == writer_name:
+                        add(writer["urn"], log_group["urn"], "logs")
         return [
             Edge(source, target, _order(labels) if not dotted else labels, dotted)
             for (source, target, dotted), labels in sorted(found.items())

@@ -33,7 +33,24 @@ def dev_plan() -> Plan:
 
 @pytest.fixture(scope="module")
 def dev_view(dev_plan: Plan) -> Architecture:
-    return architecture.architecture(dev_plan)
+    """The dev stack's view, core components only."""
+    return _core(architecture.architecture(dev_plan))
+
+
+#: The components every stack has; others (alerts, audit trail, auto-import) come with stack settings.
+CORE_GROUPS = ("c_access", "c_datastore", "c_import_buckets", "c_import_job_role")
+
+
+def _core(view: Architecture) -> Architecture:
+    """The view restricted to the core components: the nodes in them and the edges between those nodes."""
+    nodes = [n for n in view.nodes if n.group in CORE_GROUPS]
+    ids = {n.id for n in nodes}
+    return Architecture(
+        view.stack,
+        [g for g in view.groups if g.id in CORE_GROUPS],
+        nodes,
+        [e for e in view.edges if e.source in ids and e.target in ids],
+    )
 
 
 def _node(view: Architecture, title: str) -> Node:
@@ -132,15 +149,17 @@ def test_every_resource_is_drawn_exactly_once(stack: str) -> None:
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids)
     assert {e.source for e in view.edges} | {e.target for e in view.edges} <= {n.id for n in view.nodes}
-    components = {r["name"] for r in plan["resources"] if not r["custom"]}
-    assert {g.name for g in view.groups} | {"import-buckets-input", "import-buckets-output", "import-buckets-logs"} == (
-        components
-    )
+    for component in (r for r in plan["resources"] if not r["custom"]):
+        type_name = component["type"].rsplit(":", 1)[-1]
+        children = {r["urn"] for r in plan["resources"] if r["parentUrn"] == component["urn"]}
+        as_group = [g for g in view.groups if (g.name, g.type) == (component["name"], component["type"])]
+        as_node = [n for n in view.nodes if children & set(n.resources) and n.title.endswith(f"({type_name})")]
+        assert len(as_group) + len(as_node) == 1, f"{component['name']}: drawn as {as_group} and {as_node}"
 
 
 def test_sse_s3_buckets_have_no_key_and_no_encrypts_arrow() -> None:
     run = run_program(bucketEncryption="sse-s3")
-    view = architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION))
+    view = _core(architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)))
     assert "SSE-S3" in _node(view, "Input bucket (SecureBucket)").tags
     assert [n.name for n in view.nodes if n.title == "KMS key"] == ["alias/ahi-dev-datastore-key"]
     assert ("KMS key", "Input bucket (SecureBucket)", "encrypts", True) not in _edges(view)
@@ -153,7 +172,7 @@ def test_routes_are_folded_into_their_persona() -> None:
         accessIdentityCenterInstanceArn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
         accessAdminUserName="ahiadmin",
     )
-    view = architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION))
+    view = _core(architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)))
     personas = {n.title: n.tags for n in view.nodes if n.group == "c_access"}
     assert personas == {
         "admin persona": ["IAM group", "IAM user ahiadmin", "Identity Center permission set"],
@@ -328,6 +347,8 @@ def _pieces_program() -> None:
         opts=child,
     )
     aws.cloudwatch.EventTarget("import-alerts-target", rule=rule.name, arn=function.arn, opts=child)
+    aws.cloudwatch.LogGroup("import-alerts-logs", name="/aws/lambda/alerts", retention_in_days=365, opts=child)
+    aws.cloudwatch.EventRule("import-alerts-sweep", schedule_expression="rate(1 hour)", opts=child)
     aws.lambda_.Permission(
         "import-alerts-invoke",
         function=function.name,
@@ -428,11 +449,15 @@ def test_alert_audit_and_auto_import_pieces_are_shown(pieces_view: Architecture)
     assert sorted(by_group["c_import_alerts"]) == [
         "CloudWatch alarm",
         "EventBridge rule",
+        "EventBridge rule",
         "Function role",
         "Lambda function",
         "SNS topic",
         "SQS queue",
+        "log group",
     ]
+    assert next(n for n in pieces_view.nodes if n.name == "sweep").tags == ["rate(1 hour)"]
+    assert next(n for n in pieces_view.nodes if n.name == "/aws/lambda/alerts").tags == ["kept 365 d"]
     assert sorted(by_group["c_audit"]) == ["CloudTrail trail", "S3 bucket"]
     assert sorted(by_group["c_auto_import"]) == ["Lambda function", "SQS queue"]
     function = next(n for n in pieces_view.nodes if n.name == "alerts")
@@ -457,6 +482,7 @@ def test_events_messages_and_logs_flow_between_the_pieces(pieces_view: Architect
         ("in-bucket", "audit", "data events", True),
         ("auto-import", "auto-import", "triggers", False),  # the queue triggers the function
         ("auto-import", "alerts-function", "runs as", False),
+        ("alerts", "/aws/lambda/alerts", "logs", False),  # Lambda's log group, by AWS's naming convention
     }
     missing = expected - edges
     assert not missing, f"missing {missing}; drawn {sorted(edges)}"
