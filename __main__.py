@@ -2,7 +2,8 @@
 
 Reads the stack's configuration once (``settings.py``), creates explicit ``aws`` and ``aws-native``
 providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
-import job role and the access for people, with arguments mapped from the settings in ``stack_args.py``.
+import job role, the access for people, the import job alerts and the audit trail, with arguments mapped from
+the settings in ``stack_args.py``.
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
@@ -11,7 +12,14 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 import stack_args
-from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import (
+    AuditTrail,
+    HealthImagingAccess,
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobAlerts,
+    ImportJobRole,
+)
 from components.import_command import start_dicom_import_job_command
 from settings import load_settings
 
@@ -34,6 +42,17 @@ datastore = ImagingDatastore("datastore", stack_args.datastore_args(s), provider
 import_role = ImportJobRole("import-job-role", stack_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
 access = HealthImagingAccess("access", stack_args.access_args(s, buckets, datastore, import_role), providers)
+# Told when an import job fails or partly fails; a record of who read or changed the images.
+alerts = (
+    ImportJobAlerts("import-alerts", stack_args.import_alerts_args(s, buckets, datastore), providers)
+    if s.import_alerts
+    else None
+)
+audit = (
+    AuditTrail("audit-trail", stack_args.audit_trail_args(s, buckets, datastore), providers) if s.audit_trail else None
+)
+for warning in stack_args.switched_off_warnings(s):
+    pulumi.log.warn(warning)
 
 pulumi.export("accountId", s.account_id)
 pulumi.export("region", s.region)
@@ -52,6 +71,10 @@ pulumi.export("accessGroupNames", access.group_names)
 pulumi.export("accessRoleArns", access.role_arns)
 pulumi.export("accessPermissionSetArns", access.permission_set_arns)
 pulumi.export("accessAdminUserName", access.admin_user_name)
+pulumi.export("importAlertsTopicArn", alerts.topic_arn if alerts else None)
+pulumi.export("importAlertsFunctionName", alerts.function_name if alerts else None)
+pulumi.export("auditTrailArn", audit.trail_arn if audit else None)
+pulumi.export("auditBucketName", audit.bucket_name if audit else None)
 pulumi.export(
     "startImportJobCommand",
     pulumi.Output.all(

@@ -27,8 +27,10 @@ from typing import Any
 import stack_args
 from components import validation
 from components.access import ACCESS_DEFAULTS, validate_access_args
+from components.audit_trail import AUDIT_TRAIL_DEFAULTS, validate_audit_trail_args
 from components.bucket_pair import BUCKET_PAIR_DEFAULTS, validate_bucket_pair_args
 from components.datastore import DATASTORE_DEFAULTS, validate_datastore_args
+from components.import_alerts import IMPORT_ALERTS_DEFAULTS, validate_import_alerts_args
 from components.import_role import IMPORT_ROLE_DEFAULTS, validate_import_role_args
 from provider_keys import ProviderKeys, judge_provider_keys
 
@@ -38,12 +40,16 @@ COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
     "datastore": DATASTORE_DEFAULTS,
     "import_role": IMPORT_ROLE_DEFAULTS,
     "access": ACCESS_DEFAULTS,
+    "import_alerts": IMPORT_ALERTS_DEFAULTS,
+    "audit_trail": AUDIT_TRAIL_DEFAULTS,
 }
 COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
     "bucket_pair": validate_bucket_pair_args,
     "datastore": validate_datastore_args,
     "import_role": validate_import_role_args,
     "access": validate_access_args,
+    "import_alerts": validate_import_alerts_args,
+    "audit_trail": validate_audit_trail_args,
 }
 
 
@@ -87,6 +93,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "datastore.account_id",
             "import_role.account_id",
             "access.account_id",
+            "import_alerts.account_id",
+            "audit_trail.account_id",
         ),
     ),
     Setting(
@@ -99,6 +107,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "datastore.region",
             "import_role.region",
             "access.region",
+            "import_alerts.region",
+            "audit_trail.region",
         ),
     ),
     Setting(
@@ -113,7 +123,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "string",
         "",
         "Prefix of generated names (buckets, data store, role, key aliases). Empty: 'ahi-<stack>'.",
-        feeds=("bucket_pair.name_prefix",),
+        feeds=("bucket_pair.name_prefix", "import_alerts.name_prefix", "audit_trail.name_prefix"),
     ),
     Setting(
         "tags",
@@ -154,7 +164,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "string",
         FROM_COMPONENT,
         "How bucket names are generated: 'account-regional' (<prefix>-input-<account>-<region>-an, cannot be taken by another account) or 'generated' (random suffix, global namespace).",
-        feeds=("bucket_pair.naming",),
+        feeds=("bucket_pair.naming", "audit_trail.naming"),
     ),
     Setting(
         "bucketEncryption",
@@ -279,6 +289,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         feeds=(
             "import_role.path",
             "access.path",
+            "import_alerts.path",
+            "audit_trail.path",
         ),
     ),
     Setting(
@@ -289,6 +301,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         feeds=(
             "import_role.permissions_boundary_arn",
             "access.permissions_boundary_arn",
+            "import_alerts.permissions_boundary_arn",
+            "audit_trail.permissions_boundary_arn",
         ),
     ),
     # Access for people (README 'Access for people').
@@ -348,6 +362,104 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "Prefix of the access policies, groups, roles and permission sets. Empty: namePrefix.",
         feeds=("access.name_prefix",),
     ),
+    # Import job alerts (README 'Import job alerts').
+    Setting(
+        "importAlerts",
+        "boolean",
+        True,
+        "Alert when an import job fails or completes with files not imported: an EventBridge rule and an hourly sweep run a function that reads the job's manifest and publishes to an encrypted SNS topic. false: no alerts (logs a warning).",
+    ),
+    Setting(
+        "importAlertEmails",
+        "array",
+        FROM_COMPONENT,
+        "E-mail addresses subscribed to the import alerts (each confirms by a link SNS sends).",
+        feeds=("import_alerts.email_addresses",),
+    ),
+    Setting(
+        "importAlertHttpsEndpoints",
+        "array",
+        FROM_COMPONENT,
+        "HTTPS URLs subscribed to the import alerts; each receives the alert as JSON. No user name or password in a URL.",
+        feeds=("import_alerts.https_endpoints",),
+    ),
+    Setting(
+        "importAlertSweepSchedule",
+        "string",
+        FROM_COMPONENT,
+        "EventBridge schedule of the sweep of recently ended import jobs, which alerts on jobs whose event was lost.",
+        feeds=("import_alerts.sweep_schedule",),
+    ),
+    Setting(
+        "importAlertSweepLookbackHours",
+        "integer",
+        FROM_COMPONENT,
+        "The sweep checks the import jobs that ended in this many hours (at least two sweep intervals).",
+        feeds=("import_alerts.sweep_lookback_hours",),
+    ),
+    Setting(
+        "importAlertMaxFailuresListed",
+        "integer",
+        FROM_COMPONENT,
+        "Failed files an alert lists with their reasons, 0 to 50 (the failure file in the output bucket lists them all).",
+        feeds=("import_alerts.max_failures_listed",),
+    ),
+    Setting(
+        "importAlertLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the alerts function's log group keeps its logs (a value CloudWatch Logs accepts).",
+        feeds=("import_alerts.log_retention_days",),
+    ),
+    # Audit trail (README 'Audit trail').
+    Setting(
+        "auditTrail",
+        "boolean",
+        True,
+        "A CloudTrail trail of who read or changed the images: data events of the input and output buckets' objects, the data store and its image sets, and management events. false where an organisation trail records them (logs a warning).",
+    ),
+    Setting(
+        "auditTrailManagementEvents",
+        "boolean",
+        FROM_COMPONENT,
+        "The audit trail also records management events. false: data events only, when an organisation trail records management events.",
+        feeds=("audit_trail.management_events",),
+    ),
+    Setting(
+        "auditTrailMultiRegion",
+        "boolean",
+        FROM_COMPONENT,
+        "Make the audit trail multi-region. Its data events are all in this stack's region: one region, one stack.",
+        feeds=("audit_trail.multi_region",),
+    ),
+    Setting(
+        "auditLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the audit trail's log files are kept (2192: six years, HIPAA's documentation retention). 0: forever.",
+        feeds=("audit_trail.retention_days",),
+    ),
+    Setting(
+        "auditObjectLock",
+        "boolean",
+        FROM_COMPONENT,
+        "Create the audit bucket with S3 Object Lock (GOVERNANCE mode), each log file locked for auditLogRetentionDays. Chosen at creation only.",
+        feeds=("audit_trail.object_lock",),
+    ),
+    Setting(
+        "auditTrailCloudWatchLogs",
+        "boolean",
+        FROM_COMPONENT,
+        "Also deliver the audit trail's events to a CloudWatch Logs log group encrypted with the trail's key (CloudWatch Logs charges for them).",
+        feeds=("audit_trail.cloudwatch_logs",),
+    ),
+    Setting(
+        "auditBucketName",
+        "string",
+        "",
+        "Exact name of the audit trail's bucket. Empty: generated like the other buckets (bucketNaming).",
+        feeds=("audit_trail.bucket_name",),
+    ),
 )
 
 SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS_SPEC}
@@ -395,6 +507,20 @@ class StackSettings:
     access_session_hours: int
     access_admin_user_name: str
     access_name_prefix: str
+    import_alerts: bool
+    import_alert_emails: list[str]
+    import_alert_https_endpoints: list[str]
+    import_alert_sweep_schedule: str
+    import_alert_sweep_lookback_hours: int
+    import_alert_max_failures_listed: int
+    import_alert_log_retention_days: int
+    audit_trail: bool
+    audit_trail_management_events: bool
+    audit_trail_multi_region: bool
+    audit_log_retention_days: int
+    audit_object_lock: bool
+    audit_trail_cloud_watch_logs: bool
+    audit_bucket_name: str
     name_prefix_set: bool = True
     """False when ``namePrefix`` was not set and ``name_prefix`` was derived from the stack name."""
     provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
@@ -514,7 +640,7 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
             owner, _, argument = feed.partition(".")
             if owner == component:
                 names.setdefault(argument, setting.key)
-    if component == "bucket_pair" and not s.name_prefix_set:
+    if component in ("bucket_pair", "import_alerts", "audit_trail") and not s.name_prefix_set:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
         names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
@@ -542,9 +668,14 @@ def validate_settings(s: StackSettings) -> list[str]:
         "import_role": stack_args.import_role_plain_args(s),
         "access": stack_args.access_plain_args(s),
     }
+    if s.import_alerts:
+        arguments["import_alerts"] = stack_args.import_alerts_plain_args(s)
+    if s.audit_trail:
+        arguments["audit_trail"] = stack_args.audit_trail_plain_args(s)
     problems: list[str] = []
     for component, args in arguments.items():
         problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
+    problems += stack_args.audit_bucket_name_problems(s)
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
             "forceDestroyBuckets = true needs disposableStack = true: deleting buckets full of medical images is "

@@ -20,7 +20,12 @@ from components import (
     ImportJobRole,
     ImportJobRoleArgs,
 )
+from components import audit_trail as audit_trail_component
+from components import import_alerts as import_alerts_component
+from components.audit_trail import AuditTrailArgs
+from components.bucket_pair import NAMING_ACCOUNT_REGIONAL, generated_bucket_name
 from components.datastore import key_alias_for
+from components.import_alerts import ImportJobAlertsArgs
 from provider_keys import AssumeRole
 
 if TYPE_CHECKING:
@@ -134,6 +139,10 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "force_destroy": s.force_destroy_buckets,
         "protect_data": s.protect_data,
         "allow_cross_account_key": s.allow_cross_account_keys,
+        # The audit trail's bucket logs its requests to the log bucket too (CIS 3.6).
+        "extra_access_log_sources": [audit_trail_component.bucket_arn_pattern(audit_trail_plain_args(s))]
+        if s.audit_trail and s.access_logging
+        else [],
     }
 
 
@@ -209,3 +218,99 @@ def access_args(
         "output_kms_key_arn": buckets.kms_key_arn,
         "datastore_kms_key_arn": datastore.kms_key_arn,
     }
+
+
+def import_alerts_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.ImportJobAlerts`."""
+    return {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.name_prefix,
+        "email_addresses": s.import_alert_emails,
+        "https_endpoints": s.import_alert_https_endpoints,
+        "sweep_schedule": s.import_alert_sweep_schedule,
+        "sweep_lookback_hours": s.import_alert_sweep_lookback_hours,
+        "max_failures_listed": s.import_alert_max_failures_listed,
+        "log_retention_days": s.import_alert_log_retention_days,
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
+        "protect_data": s.protect_data,
+    }
+
+
+def import_alerts_args(
+    s: StackSettings, buckets: ImagingBucketPair, datastore: ImagingDatastore
+) -> ImportJobAlertsArgs:
+    """Alerts on this stack's data store's import jobs, which write their results to the output bucket."""
+    return {
+        **import_alerts_plain_args(s),  # type: ignore[typeddict-item]
+        "datastore_id": datastore.datastore_id,
+        "datastore_arn": datastore.datastore_arn,
+        "output_bucket_arn": buckets.output_bucket_arn,
+        "output_kms_key_arn": buckets.kms_key_arn,
+    }
+
+
+def audit_trail_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.AuditTrail`."""
+    return {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.name_prefix,
+        "bucket_name": s.audit_bucket_name,
+        "naming": s.bucket_naming,
+        "management_events": s.audit_trail_management_events,
+        "multi_region": s.audit_trail_multi_region,
+        "retention_days": s.audit_log_retention_days or None,
+        "object_lock": s.audit_object_lock,
+        "cloudwatch_logs": s.audit_trail_cloud_watch_logs,
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
+        "protect_data": s.protect_data,
+    }
+
+
+def audit_trail_args(s: StackSettings, buckets: ImagingBucketPair, datastore: ImagingDatastore) -> AuditTrailArgs:
+    """The audit trail of this stack's buckets and data store; its bucket's access logs go to the log bucket."""
+    args: AuditTrailArgs = {
+        **audit_trail_plain_args(s),  # type: ignore[typeddict-item]
+        "input_bucket_arn": buckets.input_bucket_arn,
+        "output_bucket_arn": buckets.output_bucket_arn,
+        "datastore_arn": datastore.datastore_arn,
+    }
+    if s.access_logging:
+        args["access_log_bucket_name"] = buckets.log_bucket_name
+    return args
+
+
+def audit_bucket_name_problems(s: StackSettings) -> list[str]:
+    """The audit trail's bucket (explicit or generated) must not be one of the other buckets."""
+    if not s.audit_trail:
+        return []
+    regional = s.bucket_naming == NAMING_ACCOUNT_REGIONAL
+    audit = s.audit_bucket_name or (
+        audit_trail_component.generated_bucket_name(s.name_prefix, s.account_id, s.region) if regional else ""
+    )
+    problems = []
+    for role, key, explicit in (
+        ("input", "inputBucketName", s.input_bucket_name),
+        ("output", "outputBucketName", s.output_bucket_name),
+        ("log", "logBucketName", s.log_bucket_name),
+    ):
+        final = explicit or (generated_bucket_name(s.name_prefix, role, s.account_id, s.region) if regional else "")
+        if audit and final == audit:
+            problems.append(
+                f"auditBucketName and {key} are both {audit!r}: the audit trail needs a bucket of its own. "
+                "Choose another auditBucketName."
+            )
+    return problems
+
+
+def switched_off_warnings(s: StackSettings) -> list[str]:
+    """Warnings for the components the stack's settings leave out."""
+    warnings = []
+    if not s.import_alerts:
+        warnings.append(import_alerts_component.import_alerts_off_warning())
+    if not s.audit_trail:
+        warnings.append(audit_trail_component.audit_trail_off_warning())
+    return warnings

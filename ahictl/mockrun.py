@@ -111,6 +111,19 @@ _IAM_NAMED_TYPES: dict[str, tuple[str, bool]] = {
 }
 
 
+#: Resources whose ARN is built from their name: type token -> (ARN service, ARN resource part before the name).
+_NAMED_ARN_TYPES: dict[str, tuple[str, str]] = {
+    "aws:sns/topic:Topic": ("sns", ""),
+    "aws:sqs/queue:Queue": ("sqs", ""),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/"),
+    "aws:lambda/function:Function": ("lambda", "function:"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:"),
+    "aws:cloudtrail/trail:Trail": ("cloudtrail", "trail/"),
+}
+
+
 def _short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
@@ -148,6 +161,19 @@ class PlanMocks(pulumi.runtime.Mocks):
                 datastoreStatus="ACTIVE",
             )
             rid = datastore_id
+        elif args.typ in _NAMED_ARN_TYPES:
+            # Resources whose ARN is built from their name (SNS, SQS, DynamoDB, Lambda, CloudWatch, CloudTrail).
+            service, kind = _NAMED_ARN_TYPES[args.typ]
+            own_name = inputs.get("name", name)
+            state["name"] = own_name
+            state["arn"] = f"arn:aws:{service}:{region}:{account}:{kind}{own_name}"
+            if args.typ == "aws:sqs/queue:Queue":
+                state["url"] = f"https://sqs.{region}.amazonaws.com/{account}/{own_name}"
+                rid = state["url"]
+            elif args.typ == "aws:sns/topic:Topic":
+                rid = state["arn"]
+            else:
+                rid = own_name
         elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
             instance = inputs.get("instanceArn", "arn:aws:sso:::instance/ssoins-0000000000000000")
             ps_id = f"ps-{_short_hash(name, 16)}"

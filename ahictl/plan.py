@@ -9,9 +9,12 @@ documents parsed into JSON, no random values, so two plans can be diffed line by
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+import pulumi
 
 from . import mockrun
 from .stack_files import PlanError, StackConfig, available_stacks, stack_config
@@ -21,6 +24,8 @@ __all__ = ["PlanError", "StackConfig", "available_stacks", "build_plan", "plan_s
 #: Input properties whose string value is a JSON document (policies, provider settings).
 JSON_INPUTS = frozenset({"policy", "assumeRolePolicy", "allowedAccountIds", "defaultTags", "inlinePolicy"})
 PLAN_FORMAT_VERSION = 1
+#: The repository the program lives in: file assets (a function's code) are shown relative to it.
+REPOSITORY_DIR = Path(__file__).resolve().parent.parent
 
 
 def plan_stack(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -39,8 +44,27 @@ def plan_stack(project_dir: Path, stack: str) -> dict[str, Any]:
     return build_plan(run, account_id=account, region=region)
 
 
+def _describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:
+    """An asset or archive (a function's code) as JSON: each file by its path in the repository and the SHA-256 of its
+    content, so that two plans differ exactly when the code does."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": {name: _describe_asset(item) for name, item in sorted(value.assets.items())}}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        path = Path(value.path).resolve()
+        shown = path.relative_to(REPOSITORY_DIR).as_posix() if path.is_relative_to(REPOSITORY_DIR) else str(path)
+        kind = "file" if isinstance(value, pulumi.FileAsset) else "fileArchive"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return {kind: shown, "sha256": digest}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": {"sha256": hashlib.sha256(value.text.encode()).hexdigest()}}
+    return {"asset": type(value).__name__}
+
+
 def _normalise(value: Any) -> Any:
-    """Whole-number floats back to ints: the wire format carries every number as a double."""
+    """Whole-number floats back to ints: the wire format carries every number as a double. Assets and archives as
+    :func:`_describe_asset` shows them."""
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return _describe_asset(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):

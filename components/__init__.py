@@ -5,25 +5,33 @@
 - :class:`ImportJobRole`: the role HealthImaging assumes to run import jobs.
 - :class:`HealthImagingAccess`: policies per persona (admin, importer, reader, break-glass) and the groups,
   roles, Identity Center permission sets and administrator user that give them to people.
+- :class:`ImportJobAlerts`: alerts (SNS) when an import job fails or completes with files not imported.
+- :class:`AuditTrail`: a CloudTrail trail of who read or changed the images (data events) and management events.
 
 Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
 by the pure functions of :mod:`components.validation`.
 """
 
 from .access import HealthImagingAccess, HealthImagingAccessArgs
+from .audit_trail import AuditTrail, AuditTrailArgs
 from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
 from .datastore import ImagingDatastore, ImagingDatastoreArgs
+from .import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from .import_role import ImportJobRole, ImportJobRoleArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
 from .validation import InvalidInputError
 
 __all__ = [
+    "AuditTrail",
+    "AuditTrailArgs",
     "HealthImagingAccess",
     "HealthImagingAccessArgs",
     "ImagingBucketPair",
     "ImagingBucketPairArgs",
     "ImagingDatastore",
     "ImagingDatastoreArgs",
+    "ImportJobAlerts",
+    "ImportJobAlertsArgs",
     "ImportJobRole",
     "ImportJobRoleArgs",
     "InvalidInputError",

@@ -12,8 +12,10 @@ import pytest
 
 import settings as settings_module
 from components.access import ACCESS_DEFAULTS
+from components.audit_trail import AUDIT_TRAIL_DEFAULTS
 from components.bucket_pair import BUCKET_PAIR_DEFAULTS
 from components.datastore import DATASTORE_DEFAULTS
+from components.import_alerts import IMPORT_ALERTS_DEFAULTS
 from components.import_role import IMPORT_ROLE_DEFAULTS
 from components.secure_bucket import SECURE_BUCKET_DEFAULTS
 from settings import COMPONENT_DEFAULTS, SETTINGS_SPEC, read_settings
@@ -28,6 +30,8 @@ ARGS_CLASSES = [
     ("datastore.py", "ImagingDatastoreArgs", DATASTORE_DEFAULTS),
     ("import_role.py", "ImportJobRoleArgs", IMPORT_ROLE_DEFAULTS),
     ("access.py", "HealthImagingAccessArgs", ACCESS_DEFAULTS),
+    ("import_alerts.py", "ImportJobAlertsArgs", IMPORT_ALERTS_DEFAULTS),
+    ("audit_trail.py", "AuditTrailArgs", AUDIT_TRAIL_DEFAULTS),
 ]
 
 

@@ -1,0 +1,542 @@
+"""Alerts when a HealthImaging import job fails or partly fails, for one data store.
+
+A COMPLETED import job can hide failed files, and HealthImaging's events carry no counts and no error message and
+are delivered best effort. This component watches the data store's import jobs and publishes an alert to an SNS topic
+for every job that FAILED or COMPLETED with files not imported (the function in ``lambdas/import_alerts``):
+
+- an EventBridge rule on the data store's ``Import Job Completed`` / ``Import Job Failed`` events invokes the function,
+  which reads the job's manifest (:mod:`ahiops.manifest`) and alerts when any file failed;
+- a schedule (hourly by default) invokes the same function to sweep the data store's recently ended jobs
+  (ListDICOMImportJobs), so a lost event still gets its alert; a DynamoDB table (with TTL) remembers which jobs were
+  checked, so a job is reported once however many times it is seen;
+- the topic, the dead-letter queue, the table, the log group and the function's environment are encrypted with the
+  component's customer managed key; the function has its own least-privilege role
+  (:func:`components.alert_policies.function_permission_policy`), a dead-letter queue, reserved concurrency and a log
+  group with retention;
+- two CloudWatch alarms (the function's errors, messages in the dead-letter queue) publish to the same topic, so a
+  broken alert path is itself reported;
+- e-mail and HTTPS subscriptions from the arguments (e-mail addresses must confirm the subscription).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NotRequired, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from . import alert_policies, validation
+from ._resource_options import PACKAGE, child_options, remember_caller_options
+from .kms import customer_managed_key
+from .lambda_package import PROJECT_DIR, function_archive
+from .validation import logs, notifications
+
+from lambdas.import_alerts import config as function_config  # isort: skip - the function's own variable names
+
+#: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
+FUNCTION_PACKAGE = PROJECT_DIR / "lambdas" / "import_alerts"
+FUNCTION_HANDLER = "import_alerts.handler.handle"
+FUNCTION_RUNTIME = "python3.12"
+#: Seconds one invocation may run: reading a manifest that appears late is retried for up to ~15 s per job.
+FUNCTION_TIMEOUT_SECONDS = 300
+FUNCTION_MEMORY_MB = 256
+#: How often Lambda retries a failed event before it goes to the dead-letter queue, and how old an event may get.
+ASYNC_RETRY_ATTEMPTS = 2
+MAX_EVENT_AGE_SECONDS = 6 * 3600
+#: How long the dead-letter queue keeps a failed event (SQS's maximum, 14 days).
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+#: Period of both alarms.
+ALARM_PERIOD_SECONDS = 300
+#: Name of the inline permission policy on the function's role.
+PERMISSION_POLICY_NAME = "ImportAlertsFunction"
+#: ListDICOMImportJobs lists a job for 90 days: the sweep cannot look back further.
+MAX_SWEEP_LOOKBACK_HOURS = 90 * 24
+
+#: Default of every optional argument of :class:`ImportJobAlerts` (the one place each default lives).
+IMPORT_ALERTS_DEFAULTS: dict[str, Any] = {
+    "email_addresses": [],
+    "https_endpoints": [],
+    "sweep_schedule": "rate(1 hour)",
+    "sweep_lookback_hours": 24,
+    "reported_retention_days": 30,
+    "max_failures_listed": 10,
+    "reserved_concurrency": 2,
+    "log_retention_days": 365,
+    "path": "/",
+    "protect_data": True,
+}
+
+
+class ImportJobAlertsArgs(TypedDict):
+    """Arguments of :class:`ImportJobAlerts`."""
+
+    account_id: str
+    """The 12-digit AWS account of the data store (ARNs and policy conditions)."""
+    region: str
+    """The region of the data store."""
+    name_prefix: str
+    """Prefix of every name the component gives (function, role, topic, queue, table, rules, alarms, key alias),
+    for example ``ahi-dev``."""
+    datastore_id: pulumi.Input[str]
+    """ID of the data store whose import jobs are watched."""
+    datastore_arn: pulumi.Input[str]
+    """ARN of that data store (the event rule matches it in the events' ``resources``)."""
+    output_bucket_arn: pulumi.Input[str]
+    """ARN of the bucket the import jobs write their results to (the function reads the manifests there)."""
+    output_kms_key_arn: NotRequired[pulumi.Input[Optional[str]]]
+    """Default: none. The output bucket's KMS key: the function may decrypt with it through S3."""
+    email_addresses: NotRequired[Sequence[str]]
+    """Default: ``[]``. E-mail addresses subscribed to the alerts (each confirms by a link SNS sends)."""
+    https_endpoints: NotRequired[Sequence[str]]
+    """Default: ``[]``. HTTPS URLs subscribed to the alerts; each receives the alert's JSON document (SNS sends a
+    subscription confirmation first). No user name or password in the URL."""
+    sweep_schedule: NotRequired[str]
+    """Default: ``rate(1 hour)``. EventBridge schedule of the sweep of recent jobs."""
+    sweep_lookback_hours: NotRequired[int]
+    """Default: 24. The sweep checks the jobs that ended in this many hours (at least two sweep intervals, at most
+    2,160: HealthImaging lists jobs for 90 days)."""
+    reported_retention_days: NotRequired[int]
+    """Default: 30. Days a checked job is remembered (table TTL); longer than the sweep looks back."""
+    max_failures_listed: NotRequired[int]
+    """Default: 10. Failed files an alert lists with their reasons (0 to 50; the failure file holds them all)."""
+    reserved_concurrency: NotRequired[int]
+    """Default: 2. Reserved concurrency of the function: it can never run more often at once, nor starve the
+    account's other functions (1 to 20)."""
+    log_retention_days: NotRequired[int]
+    """Default: 365. Days the function's log group keeps its logs (a value CloudWatch Logs accepts)."""
+    path: NotRequired[str]
+    """Default: ``/``. IAM path of the function's role."""
+    permissions_boundary_arn: NotRequired[str]
+    """Default: none. Managed policy ARN set as the permissions boundary of the function's role."""
+    protect_data: NotRequired[bool]
+    """Default: True. ``protect`` and ``retain_on_delete`` on the component's KMS key (it encrypts the alerts' queue,
+    table and logs)."""
+    tags: NotRequired[Mapping[str, str]]
+    """Default: none. Tags of every resource of the component."""
+
+
+@dataclass(frozen=True)
+class AlertNames:
+    """The AWS names of the component's resources, from the name prefix."""
+
+    prefix: str
+
+    @property
+    def function(self) -> str:
+        return f"{self.prefix}-import-alerts"
+
+    @property
+    def role(self) -> str:
+        return f"{self.prefix}-ImportAlertsFunction"
+
+    @property
+    def topic(self) -> str:
+        return f"{self.prefix}-import-alerts"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}-import-alerts-dlq"
+
+    @property
+    def table(self) -> str:
+        return f"{self.prefix}-import-alerts-reported-jobs"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function}"
+
+    @property
+    def event_rule(self) -> str:
+        return f"{self.prefix}-import-job-ended"
+
+    @property
+    def sweep_rule(self) -> str:
+        return f"{self.prefix}-import-jobs-sweep"
+
+    @property
+    def errors_alarm(self) -> str:
+        return f"{self.prefix}-import-alerts-function-errors"
+
+    @property
+    def dead_letter_alarm(self) -> str:
+        return f"{self.prefix}-import-alerts-dead-letters"
+
+    @property
+    def key_alias(self) -> str:
+        return f"{self.prefix}-import-alerts"
+
+
+def validate_import_alerts_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the plain-valued arguments (empty when valid).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys).
+    """
+
+    def n(arg: str) -> str:
+        return (names or {}).get(arg, arg)
+
+    def value(arg: str) -> Any:
+        return args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])
+
+    problems: list[str] = []
+    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
+    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
+    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    problems += notifications.email_addresses_problems(n("email_addresses"), value("email_addresses"))
+    problems += notifications.https_endpoints_problems(n("https_endpoints"), value("https_endpoints"))
+    problems += notifications.schedule_expression_problems(n("sweep_schedule"), value("sweep_schedule"))
+    lookback_problems = validation.whole_number_problems(
+        n("sweep_lookback_hours"), value("sweep_lookback_hours"), 1, MAX_SWEEP_LOOKBACK_HOURS
+    )
+    problems += lookback_problems
+    retention_problems = validation.positive_days_problems(
+        n("reported_retention_days"), value("reported_retention_days"), maximum=3650
+    )
+    problems += retention_problems
+    problems += validation.whole_number_problems(n("max_failures_listed"), value("max_failures_listed"), 0, 50)
+    problems += validation.whole_number_problems(n("reserved_concurrency"), value("reserved_concurrency"), 1, 20)
+    problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
+    lookback = validation.whole_number(value("sweep_lookback_hours"))
+    retention = validation.whole_number(value("reported_retention_days"))
+    if lookback and retention and not lookback_problems and not retention_problems and retention * 24 <= lookback:
+        problems.append(
+            f"{n('reported_retention_days')} = {retention} days does not outlast {n('sweep_lookback_hours')} = "
+            f"{lookback} hours: a job forgotten while the sweep still looks at it would be alerted on again. Keep the "
+            "jobs longer than the sweep looks back."
+        )
+    interval = notifications.schedule_minutes(value("sweep_schedule"))
+    if not lookback_problems and interval is not None and lookback is not None and lookback * 60 < 2 * interval:
+        problems.append(
+            f"{n('sweep_lookback_hours')} = {lookback} covers less than two runs of {n('sweep_schedule')} = "
+            f"{value('sweep_schedule')!r}: a job whose event was lost could end between two sweeps unseen. Look back "
+            "at least two intervals."
+        )
+    problems += validation.iam_path_problems(n("path"), value("path"))
+    if args.get("permissions_boundary_arn"):
+        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
+    if args.get("tags"):
+        problems += validation.tags_problems(n("tags"), args["tags"])
+    return problems
+
+
+def import_alerts_warnings(args: ImportJobAlertsArgs) -> list[str]:
+    """One warning per default that the arguments switch off or weaken."""
+    warnings: list[str] = []
+    if not args.get("email_addresses") and not args.get("https_endpoints"):
+        warnings.append(
+            "Import job alerts have no e-mail or HTTPS subscriber: alerts reach the SNS topic but nobody is told. "
+            "Subscribe someone (importAlertEmails, importAlertHttpsEndpoints) or subscribe to the topic elsewhere."
+        )
+    days = validation.whole_number(args.get("log_retention_days", IMPORT_ALERTS_DEFAULTS["log_retention_days"]))
+    if days is not None and days < logs.AUDIT_LOG_RETENTION_DAYS:
+        warnings.append(f"The alerts function keeps its logs {days} days only, less than the year an audit expects.")
+    if not args.get("protect_data", IMPORT_ALERTS_DEFAULTS["protect_data"]):
+        warnings.append("Data protection is OFF for the import alerts' key: `pulumi destroy` schedules its deletion.")
+    return warnings
+
+
+def import_alerts_off_warning() -> str:
+    """What a stack that does not create the component tells its user."""
+    return (
+        "Import job alerts are OFF (importAlerts = false): nobody is told when an import job fails or COMPLETES with "
+        "files not imported. Check every job with `python -m ahictl jobs`."
+    )
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class ImportJobAlerts(pulumi.ComponentResource):
+    """Alerts (SNS) when an import job of one data store fails or partly fails: an EventBridge rule and an hourly sweep
+    invoke a function that reads the job's manifest; alarms report a broken alert path (see the module docstring)."""
+
+    topic_arn: pulumi.Output[str]
+    """ARN of the SNS topic the alerts and the alarms publish to (subscribe more endpoints to it)."""
+    function_name: pulumi.Output[str]
+    """Name of the function that checks the jobs (its logs are in ``/aws/lambda/<name>``)."""
+    dead_letter_queue_url: pulumi.Output[str]
+    """URL of the queue that keeps the events the function could not handle."""
+    kms_key_arn: pulumi.Output[str]
+    """ARN of the key that encrypts the topic, the queue, the table, the logs and the function's environment."""
+
+    def __init__(self, name: str, args: ImportJobAlertsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        validation.raise_if_problems(f"ImportJobAlerts {name!r}", validate_import_alerts_args(args))
+        super().__init__(f"{PACKAGE}:index:ImportJobAlerts", name, None, opts)
+        remember_caller_options(self, opts)
+        for warning in import_alerts_warnings(args):
+            pulumi.log.warn(warning, resource=self)
+
+        def value(arg: str) -> Any:
+            return args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])
+
+        account_id, region = args["account_id"], args["region"]
+        names = AlertNames(args["name_prefix"])
+        tags = dict(args["tags"]) if args.get("tags") else None
+        protect_data = bool(value("protect_data"))
+        function_arn = alert_policies.function_arn(region, account_id, names.function)
+        log_group_arn = alert_policies.log_group_arn(region, account_id, names.log_group)
+        alarm_arns = [
+            alert_policies.alarm_arn(region, account_id, n) for n in (names.errors_alarm, names.dead_letter_alarm)
+        ]
+
+        key = customer_managed_key(
+            f"{name}-key",
+            parent=self,
+            description=f"Encrypts the HealthImaging import job alerts of {names.prefix} (topic, queue, table, logs)",
+            policy=alert_policies.alerts_key_policy(account_id, region, log_group_arn),
+            alias=names.key_alias,
+            protect_data=protect_data,
+            tags=tags,
+        )
+
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=names.topic,
+            display_name="HealthImaging import alerts",
+            kms_master_key_id=key.arn,
+            tags=tags,
+            opts=child_options(self),
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-topic-policy",
+            arn=topic.arn,
+            policy=topic.arn.apply(
+                lambda arn: json.dumps(alert_policies.alerts_topic_policy(arn, account_id, alarm_arns))
+            ),
+            opts=child_options(self),
+        )
+        for protocol, endpoints in (("email", value("email_addresses")), ("https", value("https_endpoints"))):
+            for endpoint in endpoints:
+                aws.sns.TopicSubscription(
+                    f"{name}-{protocol}-{_short_hash(endpoint)}",
+                    topic=topic.arn,
+                    protocol=protocol,
+                    endpoint=endpoint,
+                    opts=child_options(self),
+                )
+
+        queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=names.queue,
+            kms_master_key_id=key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            tags=tags,
+            opts=child_options(self),
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=queue.url,
+            policy=queue.arn.apply(lambda arn: json.dumps(alert_policies.dead_letter_queue_policy(arn))),
+            opts=child_options(self),
+        )
+
+        table = aws.dynamodb.Table(
+            f"{name}-reported-jobs",
+            name=names.table,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="jobId",
+            attributes=[{"name": "jobId", "type": "S"}],
+            ttl={"attribute_name": "expiresAt", "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
+            tags=tags,
+            opts=child_options(self),
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=names.log_group,
+            retention_in_days=validation.as_whole_number(value("log_retention_days")),
+            kms_key_id=key.arn,
+            tags=tags,
+            opts=child_options(self),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-function-role",
+            name=names.role,
+            path=value("path"),
+            description="Assumed by the HealthImaging import alerts function only",
+            assume_role_policy=json.dumps(alert_policies.function_trust_policy(account_id, function_arn)),
+            permissions_boundary=args.get("permissions_boundary_arn") or None,
+            tags=tags,
+            opts=child_options(self),
+        )
+        permissions = aws.iam.RolePolicy(
+            f"{name}-function-permissions",
+            name=PERMISSION_POLICY_NAME,
+            role=role.id,
+            policy=pulumi.Output.all(
+                args["datastore_arn"],
+                args["datastore_id"],
+                args["output_bucket_arn"],
+                args.get("output_kms_key_arn"),
+                topic.arn,
+                table.arn,
+                queue.arn,
+                key.arn,
+            ).apply(
+                lambda v: json.dumps(
+                    alert_policies.function_permission_policy(
+                        account_id=account_id,
+                        region=region,
+                        datastore_arn=v[0],
+                        datastore_id=v[1],
+                        output_bucket_arn=v[2],
+                        output_key_arn=v[3],
+                        topic_arn=v[4],
+                        table_arn=v[5],
+                        queue_arn=v[6],
+                        alerts_key_arn=v[7],
+                        log_group_arn_=log_group_arn,
+                    )
+                )
+            ),
+            opts=child_options(self),
+        )
+
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=names.function,
+            description="Alerts when a HealthImaging import job fails or completes with files not imported",
+            role=role.arn,
+            runtime=FUNCTION_RUNTIME,
+            handler=FUNCTION_HANDLER,
+            code=function_archive(FUNCTION_PACKAGE),
+            architectures=["arm64"],
+            memory_size=FUNCTION_MEMORY_MB,
+            timeout=FUNCTION_TIMEOUT_SECONDS,
+            reserved_concurrent_executions=validation.as_whole_number(value("reserved_concurrency")),
+            kms_key_arn=key.arn,
+            environment={"variables": _environment(args, topic.arn, table.name)},
+            dead_letter_config={"target_arn": queue.arn},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": names.log_group,
+                "application_log_level": "INFO",
+                "system_log_level": "WARN",
+            },
+            tags=tags,
+            # The role's permissions and the log group exist before the function first runs.
+            opts=child_options(self, depends_on=[permissions, log_group]),
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-retries",
+            function_name=function.name,
+            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
+            opts=child_options(self),
+        )
+
+        job_rule = aws.cloudwatch.EventRule(
+            f"{name}-job-ended",
+            name=names.event_rule,
+            description="HealthImaging import jobs of this data store that ended (COMPLETED or FAILED)",
+            event_pattern=pulumi.Output.from_input(args["datastore_arn"]).apply(
+                lambda arn: json.dumps(alert_policies.import_job_event_pattern(arn))
+            ),
+            tags=tags,
+            opts=child_options(self),
+        )
+        sweep_rule = aws.cloudwatch.EventRule(
+            f"{name}-sweep",
+            name=names.sweep_rule,
+            description="Sweep the data store's recently ended import jobs (events are delivered best effort)",
+            schedule_expression=value("sweep_schedule"),
+            tags=tags,
+            opts=child_options(self),
+        )
+        for rule, label in ((job_rule, "job-ended"), (sweep_rule, "sweep")):
+            permission = aws.lambda_.Permission(
+                f"{name}-{label}-invoke",
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                source_account=account_id,
+                opts=child_options(self),
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{label}-target",
+                rule=rule.name,
+                arn=function.arn,
+                retry_policy={"maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS, "maximum_retry_attempts": 185},
+                opts=child_options(self, depends_on=[permission]),
+            )
+
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-errors-alarm",
+            name=names.errors_alarm,
+            alarm_description="The HealthImaging import alerts function failed: an import job may not have been "
+            "checked. Read its log group; the next sweep retries.",
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": function.name},
+            statistic="Sum",
+            period=ALARM_PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            tags=tags,
+            opts=child_options(self),
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dead-letters-alarm",
+            name=names.dead_letter_alarm,
+            alarm_description="Events the HealthImaging import alerts function could not handle are waiting in its "
+            "dead-letter queue: check those jobs by hand (python -m ahictl jobs).",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue.name},
+            statistic="Maximum",
+            period=ALARM_PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            tags=tags,
+            opts=child_options(self),
+        )
+
+        self.topic_arn = topic.arn
+        self.function_name = function.name
+        self.dead_letter_queue_url = queue.url
+        self.kms_key_arn = key.arn
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "function_name": self.function_name,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )
+
+
+def _environment(
+    args: ImportJobAlertsArgs, topic_arn: pulumi.Output[str], table_name: pulumi.Output[str]
+) -> dict[str, Any]:
+    """The function's environment variables (named by ``lambdas/import_alerts/config.py``, which reads them). Names and
+    numbers only: no secrets."""
+
+    def number(arg: str) -> str:
+        return str(validation.as_whole_number(args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])))
+
+    return {
+        function_config.TOPIC_ARN: topic_arn,
+        function_config.TABLE_NAME: table_name,
+        function_config.DATASTORE_ID: args["datastore_id"],
+        function_config.SWEEP_LOOKBACK_HOURS: number("sweep_lookback_hours"),
+        function_config.REPORTED_RETENTION_DAYS: number("reported_retention_days"),
+        function_config.MAX_FAILURES_LISTED: number("max_failures_listed"),
+    }
