@@ -61,7 +61,8 @@ class ImagingDatastoreArgs(TypedDict):
     account and region (the program passes ``<namePrefix>-datastore-key``); KMS refuses to create an alias that
     exists, so a clash fails the deployment instead of moving another stack's alias."""
     tags: NotRequired[Mapping[str, str]]
-    """Default: none. Tags of the data store (and of its key), set when the data store is created."""
+    """Default: none. Tags of the data store (and of its key), set when the data store is created. Keys follow
+    HealthImaging's rule, narrower than other AWS resources': ASCII letters, digits and ``_ . : / = + -`` only."""
     allow_unlisted_region: NotRequired[bool]
     """Default: False. Accept a ``region`` that is not in the list of regions where HealthImaging runs
     (:data:`components.validation.HEALTHIMAGING_REGIONS`), for regions AWS has added since."""
@@ -115,7 +116,7 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
     if args.get("key_alias"):
         problems += validation.kms_alias_name_problems(n("key_alias"), args["key_alias"])
     if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
+        problems += validation.datastore_tags_problems(n("tags"), args["tags"])
     return problems
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component, run_program
+from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, policy_of, run_component, run_program
 
 from ahictl import mockrun
 from ahictl.mockrun import ProgramRun
@@ -220,6 +220,7 @@ def test_two_stacks_with_the_same_data_store_name_get_different_key_aliases() ->
         ),
         ({"kms_key_arn": f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:alias/x"}, "is a KMS alias"),
         ({"tags": {"aws:x": "y"}}, "reserved for AWS"),
+        ({"tags": {"cost center": "y"}}, "tags key 'cost center': HealthImaging refuses it as a data store tag key"),
         ({"account_id": "12345"}, "account_id = '12345' has 5 digits"),
     ],
 )
@@ -311,3 +312,16 @@ def test_invalid_role_arguments_raise() -> None:
         role(role_name="r" * 65, path="nope")
     assert "role_name = " in str(raised.value)
     assert "path = 'nope' is not an IAM path" in str(raised.value)
+
+
+def test_a_stack_whose_tags_healthimaging_refuses_stops_before_any_resource() -> None:
+    """The stack's tags reach the data store at creation: keys HealthImaging refuses are reported, all at once."""
+    recorded: list[mockrun.PlannedResource] = []
+    config = dev_config(tags={"cost center": "radiology", "équipe": "imagerie", "owner@team": "ct", "team": "ok"})
+    with pytest.raises(InvalidInputError) as raised:
+        mockrun.run(PROJECT_DIR / "__main__.py", config=config, project=PROJECT, stack="dev", recorded=recorded)
+    message = str(raised.value)
+    for key in ("cost center", "équipe", "owner@team"):
+        assert f"tags key {key!r}: HealthImaging refuses it as a data store tag key" in message
+    assert "'team'" not in message
+    assert recorded == []

@@ -318,7 +318,40 @@ def test_unicode_letters_and_trailing_newlines_are_refused(check: Any, value: st
 
 
 def test_tags_keep_the_unicode_letters_aws_accepts() -> None:
+    """The general AWS tag rule (buckets, keys, roles) accepts Unicode letters; the data store's does not."""
     assert validation.tags_problems("tags", {"équipe": "radiologie"}) == []
+
+
+@pytest.mark.parametrize("key", ["équipe", "cost center", "owner@team", "Ärzte"])
+def test_data_store_tag_keys_follow_healthimagings_narrower_rule(key: str) -> None:
+    assert validation.tags_problems("tags", {key: "x"}) == []  # fine for the other resources
+    (problem,) = validation.datastore_tags_problems("tags", {key: "x"})
+    assert problem.startswith(f"tags key {key!r}: HealthImaging refuses it as a data store tag key")
+    assert "use only ASCII letters, digits and _ . : / = + -" in problem
+
+
+@pytest.mark.parametrize("key", ["team", "cost-center", "data.classification", "env:stage", "a/b", "k=v+1", "x_9"])
+def test_data_store_tag_keys_healthimaging_accepts(key: str) -> None:
+    assert validation.datastore_tags_problems("tags", {key: "valeur accentuée"}) == []
+
+
+def test_a_data_store_tag_key_is_reported_once() -> None:
+    """A key both rules refuse gets the general rule's message only."""
+    (problem,) = validation.datastore_tags_problems("tags", {"bad#key": "x"})
+    assert "contains characters AWS tags do not accept" in problem
+    (problem,) = validation.datastore_tags_problems("tags", {"aws:team": "x"})
+    assert "reserved for AWS" in problem
+
+
+def test_the_data_store_tag_key_pattern_is_healthimagings() -> None:
+    """The copy in components/validation/tags.py is the pattern of HealthImaging's API model (botocore)."""
+    import botocore.loaders
+
+    model = botocore.loaders.Loader().load_service_model("medical-imaging", "service-2")
+    assert model["shapes"]["TagKey"]["pattern"] == validation.tags.HEALTHIMAGING_TAG_KEY_PATTERN
+    assert (model["shapes"]["TagKey"]["min"], model["shapes"]["TagKey"]["max"]) == (1, 128)
+    assert "pattern" not in model["shapes"]["TagValue"]
+    assert model["shapes"]["TagValue"]["max"] == 256
 
 
 @pytest.mark.parametrize("alias", ["", "aws/s3", "clé", "a" * 251, "key\n"])

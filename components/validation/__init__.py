@@ -31,7 +31,7 @@ from .s3 import (
     bucket_name_problems,
     bucket_name_warnings,
 )
-from .tags import tags_problems
+from .tags import datastore_tags_problems, tags_problems
 from .values import (
     as_whole_number,
     choice_problems,
@@ -54,6 +54,7 @@ __all__ = [
     "bucket_name_warnings",
     "choice_problems",
     "datastore_name_problems",
+    "datastore_tags_problems",
     "foreign_key_warnings",
     "iam_name_problems",
     "iam_path_problems",

@@ -12,6 +12,13 @@ from ._text import show
 #: limited to the space character (no tabs or newlines).
 _TAG_CHARS = re.compile(r"[\w .:/=+\-@]*")
 
+#: HealthImaging's own rule for a data store's tag keys, copied from its API model (botocore's
+#: ``medical-imaging/2023-07-19/service-2.json``, shape ``TagKey``; a test compares the two). It is narrower than
+#: the general rule: ASCII only, no space, no ``@``. ``+-=`` in the class is a range (``+ , - . / 0-9 : ; < =``),
+#: so digits pass too. HealthImaging's ``TagValue`` has no pattern: values follow the general rule only.
+HEALTHIMAGING_TAG_KEY_PATTERN = "(?!aws:)[a-zA-Z+-=._:/]+"
+_HEALTHIMAGING_TAG_KEY = re.compile(HEALTHIMAGING_TAG_KEY_PATTERN)
+
 
 def tags_problems(setting: str, tags: Any) -> list[str]:
     """Tags: a mapping of string keys (1-128 characters, not ``aws:``) to string values (at most 256)."""
@@ -39,5 +46,21 @@ def tags_problems(setting: str, tags: Any) -> list[str]:
             problems.append(
                 f"{setting}.{key} = {show(value)} contains characters AWS tags do not accept; "
                 "use letters, digits, spaces and _ . : / = + - @"
+            )
+    return problems
+
+
+def datastore_tags_problems(setting: str, tags: Any) -> list[str]:
+    """Tags of a HealthImaging data store: the general rule (:func:`tags_problems`) plus HealthImaging's narrower
+    rule for keys (:data:`HEALTHIMAGING_TAG_KEY_PATTERN`), each key reported once."""
+    problems = tags_problems(setting, tags)
+    if not isinstance(tags, Mapping):
+        return problems
+    for key in tags:
+        reported = any(p.startswith(f"{setting} key {show(key)}") for p in problems)
+        if isinstance(key, str) and not reported and not _HEALTHIMAGING_TAG_KEY.fullmatch(key):
+            problems.append(
+                f"{setting} key {show(key)}: HealthImaging refuses it as a data store tag key (these tags reach the "
+                "data store); use only ASCII letters, digits and _ . : / = + - (no spaces, @ or accented letters)."
             )
     return problems
