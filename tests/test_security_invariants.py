@@ -163,8 +163,9 @@ def _condition_values(statement: dict[str, Any], operator: str, key: str) -> lis
 def datastore_key_policy_problems(plan: Plan) -> list[str]:
     """The data store's key policy has AWS's documented form (HealthImaging developer guide, "Data encryption").
 
-    - No statement of any KMS key policy conditions on aws:SourceArn or aws:SourceAccount (documented for
-      the import role's trust policy, not for KMS).
+    - No statement of the data store key's policy conditions on aws:SourceArn or aws:SourceAccount (documented
+      for the import role's trust policy, not for HealthImaging's use of KMS). Other keys may: CloudTrail, for
+      one, documents aws:SourceArn for the key that encrypts a trail's logs.
     - A key the program creates for the data store gets an aws.kms.KeyPolicy that waits for the data store
       (its policy input comes from the data store) and holds the account statement plus the service statement:
       principal medical-imaging.amazonaws.com; Decrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext;
@@ -172,8 +173,16 @@ def datastore_key_policy_problems(plan: Plan) -> list[str]:
     - That key ignores changes to its own policy input, so the two never overwrite each other.
     """
     problems = []
+    datastore_keys = {
+        u for store in _resources(plan, DATASTORE) for u in store["propertyDependencies"].get("kmsKeyArn", [])
+    }
     for resource in plan["resources"]:
         if resource["type"] not in KEY_POLICY_TYPES or not isinstance(resource["inputs"].get("policy"), dict):
+            continue
+        key_urns = (
+            {resource["urn"]} if resource["type"] == KMS_KEY else set(resource["propertyDependencies"].get("keyId", []))
+        )
+        if not key_urns & datastore_keys:
             continue
         for statement in policy_export.iter_statements(resource["inputs"]["policy"]):
             for operator, keys in statement.get("Condition", {}).items():
