@@ -15,8 +15,9 @@ attachment. This view folds those into the node they configure and keeps the rel
   a single node (a ``SecureBucket`` in the bucket pair) is drawn as that node.
 
 A resource type missing from the table is never dropped: it is folded into its component's "other resources"
-node, which names its type, and its references are drawn from there. Adding a type is one entry in
-:data:`SHAPES` (or :data:`COMPONENT_SHAPES` for a type that means something else inside one component).
+node, which names its type, and its references are drawn from there. Adding a type is one entry in the table,
+:data:`ahictl.architecture_table.SHAPES` (or ``COMPONENT_SHAPES`` for a type that means something else inside
+one component).
 
 The view is a plain data structure (:class:`Architecture`); :mod:`ahictl.mermaid` and :mod:`ahictl.diagram_svg`
 draw it.
@@ -25,425 +26,23 @@ draw it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .architecture_table import (
+    COMPONENT_SHAPES,
+    CONVENTIONAL_LOG_GROUPS,
+    NOT_DRAWN,
+    SHAPES,
+    Reference,
+    Shape,
+    as_list,
+    statements,
+)
+
 Resource = dict[str, Any]
-Inputs = Mapping[str, Any]
-TagFunction = Callable[[Inputs], list[str]]
-
-#: Type token prefix of this project's components.
-COMPONENT_PREFIX = "healthimaging:index:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-
-
-# --- the table ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reference:
-    """How a reference through one input is drawn: ``label`` on an arrow from this resource's node to the
-    referenced node (``reverse``: from the referenced node to this one); ``dotted`` for what is not a flow of data
-    (encryption)."""
-
-    label: str
-    reverse: bool = False
-    dotted: bool = False
-
-
-#: An input whose references are not drawn (a resource policy naming the buckets it protects, say).
-NOT_DRAWN = None
-ENCRYPTS = Reference("encrypts", reverse=True, dotted=True)
-
-
-def _no_tags(_inputs: Inputs) -> list[str]:
-    return []
-
-
-@dataclass(frozen=True)
-class Shape:
-    """How one resource type appears in the architecture view.
-
-    A type with ``host`` is folded into the node its ``host`` input refers to (the first of them that refers
-    to a resource), adding ``tags`` to that node's label; without ``host`` it is a node of its own, whose
-    label has ``tags``. ``joins`` names an input whose resource (a group, a role) is folded into the host too:
-    the host's label gets that resource's ``route`` text. References through ``policies`` inputs are drawn from
-    the statements of those identity policies; through ``trust`` inputs as "assumes"; through every other input
-    as ``references`` says, and an input missing there as an arrow labelled with the input's name. Tags of
-    folded types appear in the order of :data:`SHAPES`.
-    """
-
-    noun: str
-    icon: str
-    host: tuple[str, ...] = ()
-    joins: str = ""
-    tags: TagFunction = _no_tags
-    names: tuple[str, ...] = ("name",)
-    title: Callable[[Inputs, str], str] | None = None
-    route: Callable[[Inputs], str] | None = None
-    policies: tuple[str, ...] = ()
-    trust: tuple[str, ...] = ()
-    references: Mapping[str, Reference | None] = field(default_factory=dict)
-    names_host: bool = False  # its first ``names`` input names a host that has no name of its own (an alias)
-
-    @property
-    def is_node(self) -> bool:
-        return not self.host
-
-
-def _get(inputs: Inputs, *path: str) -> Any:
-    value: Any = inputs
-    for key in path:
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _statements(document: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(document, Mapping):
-        return []
-    statements = document.get("Statement", [])
-    if isinstance(statements, Mapping):
-        statements = [statements]
-    return [s for s in statements if isinstance(s, Mapping)]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _public_access_block(inputs: Inputs) -> list[str]:
-    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-    on = sum(bool(inputs.get(flag)) for flag in flags)
-    return ["BPA"] if on == len(flags) else [f"BPA {on}/{len(flags)}"]
-
-
-def _ownership(inputs: Inputs) -> list[str]:
-    ownership = _get(inputs, "rule", "objectOwnership")
-    return ["ACLs off"] if ownership == "BucketOwnerEnforced" else [f"ownership {ownership}"]
-
-
-def _bucket_encryption(inputs: Inputs) -> list[str]:
-    algorithm = _get(inputs, "rules", "applyServerSideEncryptionByDefault", "sseAlgorithm")
-    names = {"aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS", "AES256": "SSE-S3"}
-    return [names.get(str(algorithm), f"SSE {algorithm}")]
-
-
-def _versioning(inputs: Inputs) -> list[str]:
-    status = _get(inputs, "versioningConfiguration", "status")
-    return ["versioned"] if status == "Enabled" else [f"versioning {str(status).lower()}"]
-
-
-def _lifecycle(inputs: Inputs) -> list[str]:
-    for rule in _as_list(inputs.get("rules")):
-        days = _get(rule, "noncurrentVersionExpiration", "noncurrentDays")
-        if days and rule.get("status") == "Enabled":
-            return [f"old versions {days} d"]
-    return ["lifecycle"]
-
-
-def _bucket_policy(inputs: Inputs) -> list[str]:
-    for statement in _statements(inputs.get("policy")):
-        if statement.get("Effect") == "Deny" and _get(statement, "Condition", "Bool", "aws:SecureTransport") in (
-            "false",
-            False,
-        ):
-            return ["TLS-only"]
-    return ["bucket policy"]
-
-
-def _key(inputs: Inputs) -> list[str]:
-    return ["rotation on"] if inputs.get("enableKeyRotation") else ["rotation off"]
-
-
-def _bucket_title(inputs: Inputs, _local: str) -> str:
-    role = _get(inputs, "tags", "healthimaging:bucket-role")
-    return f"{str(role).capitalize()} bucket" if role else "S3 bucket"
-
-
-def _humanized(local: str) -> str:
-    return local.replace("-", " ").replace("_", " ").capitalize()
-
-
-def _role_title(_inputs: Inputs, local: str) -> str:
-    title = _humanized(local)
-    return title if "role" in title.lower() else f"{title} role"
-
-
-def _persona_title(_inputs: Inputs, local: str) -> str:
-    return f"{local.removesuffix('-policy')} persona"
-
-
-def _principals(document: Any) -> list[str]:
-    found: list[str] = []
-    for statement in _statements(document):
-        principal = statement.get("Principal")
-        if isinstance(principal, Mapping):
-            found.extend(str(p) for p in _as_list(principal.get("AWS")))
-    return found
-
-
-def _requires_mfa(document: Any) -> bool:
-    return "aws:MultiFactorAuthPresent" in repr(document)
-
-
-def _role_route(inputs: Inputs) -> str:
-    document = inputs.get("assumeRolePolicy")
-    people = len(_principals(document))
-    if not people:
-        return "IAM role"
-    return f"IAM role ({people} principal{'s' if people != 1 else ''}{', MFA' if _requires_mfa(document) else ''})"
-
-
-def _trail(inputs: Inputs) -> list[str]:
-    tags = ["log file validation" if inputs.get("enableLogFileValidation") else "no log file validation"]
-    if inputs.get("isMultiRegionTrail"):
-        tags.append("all regions")
-    return tags
-
-
-def _function(inputs: Inputs) -> list[str]:
-    tags = []
-    if inputs.get("runtime"):
-        tags.append(str(inputs["runtime"]))
-    if inputs.get("reservedConcurrentExecutions") not in (None, -1):
-        tags.append(f"concurrency {inputs['reservedConcurrentExecutions']}")
-    return tags
-
-
-def _subscription(inputs: Inputs) -> list[str]:
-    return [f"{inputs.get('protocol', '?')} subscription"]
-
-
-def _retention(inputs: Inputs) -> list[str]:
-    days = inputs.get("retentionInDays")
-    return [f"kept {days} d"] if days else []
-
-
-def _managed_policy(inputs: Inputs) -> list[str]:
-    arn = inputs.get("policyArn")
-    return [f"policy {str(arn).rsplit('/', 1)[-1]}"] if isinstance(arn, str) and arn.startswith("arn:") else []
-
-
-_BUCKET = ("bucket",)
-_IDENTITY_POLICY = ("policy",)
-
-#: Resource type -> how it appears. New types: one entry here.
-SHAPES: dict[str, Shape] = {
-    # Storage and keys
-    "aws:s3/bucket:Bucket": Shape("S3 bucket", "bucket", names=("bucket",), title=_bucket_title),
-    "aws:s3/bucketV2:BucketV2": Shape("S3 bucket", "bucket", names=("bucket",), title=_bucket_title),
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": Shape(
-        "public access block", "bucket", host=_BUCKET, tags=_public_access_block
-    ),
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": Shape(
-        "ownership controls", "bucket", host=_BUCKET, tags=_ownership
-    ),
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": Shape(
-        "default encryption", "bucket", host=_BUCKET, tags=_bucket_encryption, references={"rules": ENCRYPTS}
-    ),
-    "aws:s3/bucketVersioning:BucketVersioning": Shape("versioning", "bucket", host=_BUCKET, tags=_versioning),
-    "aws:s3/bucketPolicy:BucketPolicy": Shape(
-        "bucket policy", "bucket", host=_BUCKET, tags=_bucket_policy, references={"policy": NOT_DRAWN}
-    ),
-    "aws:s3/bucketLogging:BucketLogging": Shape(
-        "access logging",
-        "bucket",
-        host=_BUCKET,
-        tags=lambda _i: ["logged"],
-        references={"targetBucket": Reference("access logs")},
-    ),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": Shape(
-        "lifecycle", "bucket", host=_BUCKET, tags=_lifecycle
-    ),
-    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": Shape(
-        "object lock", "bucket", host=_BUCKET, tags=lambda _i: ["object lock"]
-    ),
-    "aws:s3/bucketNotification:BucketNotification": Shape(
-        "event notifications",
-        "bucket",
-        host=_BUCKET,
-        tags=lambda i: ["events to EventBridge"] if i.get("eventbridge") else ["event notifications"],
-        references={
-            "queues": Reference("object events"),
-            "topics": Reference("object events"),
-            "lambdaFunctions": Reference("object events"),
-        },
-    ),
-    "aws:kms/key:Key": Shape("KMS key", "key", names=(), tags=_key, references={"policy": NOT_DRAWN}),
-    "aws:kms/alias:Alias": Shape("key alias", "key", host=("targetKeyId",), names_host=True),
-    "aws:kms/keyPolicy:KeyPolicy": Shape(
-        "key policy", "key", host=("keyId",), tags=lambda _i: ["key policy"], references={"policy": NOT_DRAWN}
-    ),
-    # HealthImaging
-    "aws-native:healthimaging:Datastore": Shape(
-        "HealthImaging data store", "datastore", names=("datastoreName",), references={"kmsKeyArn": ENCRYPTS}
-    ),
-    # IAM and IAM Identity Center (routes of a persona are listed in this order)
-    "aws:iam/group:Group": Shape("IAM group", "group", route=lambda _i: "IAM group"),
-    "aws:iam/role:Role": Shape(
-        "IAM role",
-        "role",
-        title=_role_title,
-        route=_role_route,
-        policies=("inlinePolicies",),
-        trust=("assumeRolePolicy",),
-        references={"permissionsBoundary": NOT_DRAWN},
-    ),
-    "aws:iam/rolePolicy:RolePolicy": Shape("inline policy", "role", host=("role",), policies=_IDENTITY_POLICY),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Shape(
-        "policy attachment", "role", host=("policyArn", "role"), joins="role", tags=_managed_policy
-    ),
-    "aws:iam/policy:Policy": Shape("IAM policy", "policy", policies=_IDENTITY_POLICY),
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": Shape(
-        "policy attachment", "group", host=("policyArn", "group"), joins="group", tags=_managed_policy
-    ),
-    "aws:iam/user:User": Shape("IAM user", "user", route=lambda i: f"IAM user {i.get('name', '')}".strip()),
-    "aws:iam/userGroupMembership:UserGroupMembership": Shape(
-        "group membership", "user", host=("groups", "user"), joins="user"
-    ),
-    "aws:ssoadmin/permissionSet:PermissionSet": Shape(
-        "permission set", "permission-set", route=lambda _i: "Identity Center permission set"
-    ),
-    "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment": Shape(
-        "policy attachment",
-        "permission-set",
-        host=("customerManagedPolicyReference", "permissionSetArn"),
-        joins="permissionSetArn",
-    ),
-    "aws:ssoadmin/managedPolicyAttachment:ManagedPolicyAttachment": Shape(
-        "policy attachment",
-        "permission-set",
-        host=("permissionSetArn",),
-        tags=lambda i: _managed_policy({"policyArn": i.get("managedPolicyArn")}),
-    ),
-    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": Shape(
-        "inline policy", "permission-set", host=("permissionSetArn",), policies=("inlinePolicy",)
-    ),
-    # Events, messages, functions (import alerts, auto-import)
-    "aws:cloudwatch/eventRule:EventRule": Shape(
-        "EventBridge rule",
-        "event-rule",
-        tags=lambda i: [str(i["scheduleExpression"])] if i.get("scheduleExpression") else [],
-        references={"eventPattern": Reference("events", reverse=True)},
-    ),
-    "aws:cloudwatch/eventTarget:EventTarget": Shape(
-        "rule target",
-        "event-rule",
-        host=("rule",),
-        references={
-            "arn": Reference("triggers"),
-            "roleArn": Reference("assumes"),
-            "deadLetterConfig": Reference("failed events"),
-        },
-    ),
-    "aws:scheduler/schedule:Schedule": Shape(
-        "EventBridge schedule",
-        "schedule",
-        tags=lambda i: [str(i["scheduleExpression"])] if i.get("scheduleExpression") else [],
-        references={"target": Reference("triggers")},
-    ),
-    "aws:lambda/function:Function": Shape(
-        "Lambda function",
-        "function",
-        tags=_function,
-        references={
-            "role": Reference("runs as"),
-            "deadLetterConfig": Reference("failed events"),
-            "kmsKeyArn": ENCRYPTS,
-            "environment": NOT_DRAWN,  # what it may reach is drawn from its role's policies
-            "loggingConfig": Reference("logs"),
-        },
-    ),
-    "aws:lambda/permission:Permission": Shape(
-        "invoke permission", "function", host=("function",), references={"sourceArn": NOT_DRAWN}
-    ),
-    "aws:lambda/eventSourceMapping:EventSourceMapping": Shape(
-        "event source mapping",
-        "function",
-        host=("functionName",),
-        references={"eventSourceArn": Reference("triggers", reverse=True)},
-    ),
-    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": Shape(
-        "invoke config",
-        "function",
-        host=("functionName",),
-        references={"destinationConfig": Reference("results")},
-    ),
-    "aws:sns/topic:Topic": Shape("SNS topic", "topic", references={"kmsMasterKeyId": ENCRYPTS, "policy": NOT_DRAWN}),
-    "aws:sns/topicPolicy:TopicPolicy": Shape(
-        "topic policy", "topic", host=("arn",), tags=lambda _i: ["topic policy"], references={"policy": NOT_DRAWN}
-    ),
-    "aws:sns/topicSubscription:TopicSubscription": Shape(
-        "subscription", "topic", host=("topic",), tags=_subscription, references={"endpoint": Reference("delivers")}
-    ),
-    "aws:sqs/queue:Queue": Shape(
-        "SQS queue",
-        "queue",
-        references={
-            "kmsMasterKeyId": ENCRYPTS,
-            "redrivePolicy": Reference("dead letters"),
-            "policy": NOT_DRAWN,
-        },
-    ),
-    "aws:sqs/queuePolicy:QueuePolicy": Shape(
-        "queue policy", "queue", host=("queueUrl",), tags=lambda _i: ["queue policy"], references={"policy": NOT_DRAWN}
-    ),
-    "aws:sqs/redrivePolicy:RedrivePolicy": Shape(
-        "redrive policy", "queue", host=("queueUrl",), references={"redrivePolicy": Reference("dead letters")}
-    ),
-    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": Shape(
-        "redrive allow policy", "queue", host=("queueUrl",), references={"redriveAllowPolicy": NOT_DRAWN}
-    ),
-    "aws:dynamodb/table:Table": Shape("DynamoDB table", "table", references={"serverSideEncryption": ENCRYPTS}),
-    # Audit and monitoring
-    "aws:cloudtrail/trail:Trail": Shape(
-        "CloudTrail trail",
-        "trail",
-        tags=_trail,
-        references={
-            "s3BucketName": Reference("writes logs"),
-            "kmsKeyId": ENCRYPTS,
-            "cloudWatchLogsGroupArn": Reference("sends logs"),
-            "cloudWatchLogsRoleArn": Reference("assumes"),
-            "snsTopicName": Reference("notifies"),
-            "advancedEventSelectors": Reference("data events", reverse=True, dotted=True),
-            "eventSelectors": Reference("data events", reverse=True, dotted=True),
-        },
-    ),
-    "aws:cloudwatch/logGroup:LogGroup": Shape(
-        "log group", "log-group", tags=_retention, references={"kmsKeyId": ENCRYPTS}
-    ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": Shape(
-        "CloudWatch alarm",
-        "alarm",
-        names=("name",),
-        references={
-            "alarmActions": Reference("alarms"),
-            "okActions": Reference("alarms"),
-            "insufficientDataActions": Reference("alarms"),
-            "dimensions": Reference("watched by", reverse=True, dotted=True),
-            "metricQueries": Reference("watched by", reverse=True, dotted=True),
-        },
-    ),
-}
-
-#: Log groups that AWS writes to by a naming convention, not by a reference: name prefix -> the writer's type
-#: (Lambda writes to ``/aws/lambda/<function name>``). Drawn as "logs" from the writer to the log group.
-CONVENTIONAL_LOG_GROUPS: dict[str, str] = {"/aws/lambda/": "aws:lambda/function:Function"}
-
-#: (component type, resource type) -> how the type appears inside that component.
-COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
-    (f"{COMPONENT_PREFIX}HealthImagingAccess", "aws:iam/policy:Policy"): Shape(
-        "persona", "persona", title=_persona_title, policies=_IDENTITY_POLICY
-    ),
-}
 
 
 # --- the view ----------------------------------------------------------------------------------------------
@@ -689,6 +288,13 @@ class _Builder:
     def references(self, resource: Resource, key: str) -> list[str]:
         return [u for u in resource.get("propertyDependencies", {}).get(key, []) if u in self.by_urn]
 
+    def fold_into_other(self, resource: Resource) -> None:
+        """Fold a resource into its component's "other resources" node (or the stack's, outside components)."""
+        component = self.component_of(resource)
+        group = _ident("c", component["name"]) if component else ""
+        self.others.setdefault(group, []).append(resource)
+        self.pointer[resource["urn"]] = f"other:{group}"
+
     def fold(self) -> None:
         # A resource of a known node type is its own node until a join folds it into another; a folded type
         # goes into the node its host input names; an unknown type into its component's "other" node.
@@ -697,22 +303,17 @@ class _Builder:
                 continue
             shape = self.shape(resource)
             if shape is None:
-                component = self.component_of(resource)
-                group = _ident("c", component["name"]) if component else ""
-                other = f"other:{group}"
-                self.others.setdefault(group, []).append(resource)
-                self.pointer[resource["urn"]] = other
+                self.fold_into_other(resource)
                 continue
             if shape.is_node:
                 continue
-            host_key = next((k for k in shape.host if self.references(resource, k)), "")
-            if not host_key:
-                component = self.component_of(resource)
-                group = _ident("c", component["name"]) if component else ""
-                self.others.setdefault(group, []).append(resource)
-                self.pointer[resource["urn"]] = f"other:{group}"
+            host_key = next(
+                (k for k in shape.host if any(self.by_urn[u]["custom"] for u in self.references(resource, k))), ""
+            )
+            if not host_key:  # nothing to fold into: shown, not dropped
+                self.fold_into_other(resource)
                 continue
-            host = self.references(resource, host_key)[0]
+            host = next(u for u in self.references(resource, host_key) if self.by_urn[u]["custom"])
             self.pointer[resource["urn"]] = host
             if shape.joins and shape.joins != host_key:
                 for joined in self.references(resource, shape.joins):
@@ -751,11 +352,11 @@ class _Builder:
     def policy_grants(self, document: Any, candidates: list[str]) -> dict[str, set[str]]:
         """Node URN -> verbs, for the candidates that an Allow statement of ``document`` names."""
         grants: dict[str, set[str]] = {}
-        for statement in _statements(document):
+        for statement in statements(document):
             if statement.get("Effect") != "Allow":
                 continue
-            actions = [str(a) for a in _as_list(statement.get("Action"))]
-            for arn in (str(a) for a in _as_list(statement.get("Resource"))):
+            actions = [str(a) for a in as_list(statement.get("Action"))]
+            for arn in (str(a) for a in as_list(statement.get("Resource"))):
                 if arn == "*":
                     continue
                 named = [c for c in candidates if any(_identifier_matches(arn, i) for i in self.identifiers.get(c, ()))]
@@ -828,11 +429,20 @@ class _Builder:
         ]
 
     # nodes and groups ----------------------------------------------------------------------------------
+    def settle(self) -> None:
+        """Fold anything whose chain of folds ends nowhere drawn (a cycle of joins) into its component's node."""
+        for resource in self.resources:
+            if resource["custom"] and resource["urn"] in self.pointer:
+                end = self.find(resource["urn"])
+                if not end.startswith("other:") and (end in self.pointer or not self.by_urn[end]["custom"]):
+                    self.pointer.pop(resource["urn"])
+                    self.fold_into_other(resource)
+
     def build(self) -> Architecture:
         self.fold()
+        self.settle()
         self.collect_identifiers()
         components = [r for r in self.resources if not r["custom"]]
-        group_of: dict[str, str] = {}
         nodes: dict[str, Node] = {}
         node_ids: dict[str, str] = {}
         for resource in self.resources:
@@ -873,7 +483,6 @@ class _Builder:
             )
             nodes[node.id] = node
             node_ids[resource["urn"]] = node.id
-            group_of[node.id] = group
         for group, members in sorted(self.others.items()):
             counts: dict[str, int] = {}
             for member in members:
@@ -888,13 +497,9 @@ class _Builder:
             )
             nodes[node.id] = node
             node_ids[f"other:{group}"] = node.id
-        for urn in self.pointer:
-            node_ids.setdefault(urn, node_ids.get(self.find(urn), ""))
         for resource in self.resources:
             if resource["custom"]:
-                target = node_ids.get(self.find(resource["urn"]))
-                if target:
-                    nodes[target].resources.append(resource["urn"])
+                nodes[node_ids[self.find(resource["urn"])]].resources.append(resource["urn"])
 
         groups = [
             Group(

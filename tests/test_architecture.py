@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from ahictl import architecture, cli, diagram_svg, mermaid, mockrun
+from ahictl import architecture, architecture_table, cli, diagram_svg, mermaid, mockrun
 from ahictl import plan as plan_module
 from ahictl.architecture import Architecture, Node
 from tests.helpers import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, run_component, run_program
@@ -259,7 +259,7 @@ def test_every_type_in_the_table_is_a_real_resource_type() -> None:
         "aws": Path(aws.__file__).parent,
         "aws-native": Path(pulumi_aws_native.__file__).parent,
     }
-    tokens = set(architecture.SHAPES) | {resource_type for _component, resource_type in architecture.COMPONENT_SHAPES}
+    tokens = set(architecture_table.SHAPES) | {resource_type for _component, resource_type in architecture_table.COMPONENT_SHAPES}
     for token in sorted(tokens):
         package, module = token.split(":")[0], token.split(":")[1].split("/")[0].replace("-", "_")
         module_dir = sources[package] / (f"{module}_" if keyword.iskeyword(module) else module)
@@ -270,8 +270,8 @@ def test_every_type_in_the_table_is_a_real_resource_type() -> None:
 
 
 def test_every_icon_has_a_picture() -> None:
-    icons = {shape.icon for shape in architecture.SHAPES.values()} | {
-        shape.icon for shape in architecture.COMPONENT_SHAPES.values()
+    icons = {shape.icon for shape in architecture_table.SHAPES.values()} | {
+        shape.icon for shape in architecture_table.COMPONENT_SHAPES.values()
     }
     assert icons <= set(diagram_svg.ICONS)
 
