@@ -97,7 +97,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     from . import plan as plan_module
 
     if args.format in PICTURE_FORMATS or args.detail != "architecture":
-        problem = _picture_problem(args.format, args.detail)
+        problem = _picture_problem(args.format, args.detail, args.output)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2
@@ -128,10 +128,12 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _picture_problem(fmt: str, detail: str) -> str:
+def _picture_problem(fmt: str, detail: str, output: Path | None = None) -> str:
     """Why ``--format``/``--detail`` cannot be served ('' when they can), checked before the plan runs."""
     if detail != "architecture" and fmt != "mermaid":
         return f"--detail {detail} applies to --format mermaid only (got --format {fmt})"
+    if fmt == "png" and not output and sys.stdout.isatty():
+        return "--format png writes a binary picture: pass --output FILE.png (or redirect standard output)"
     if fmt in PICTURE_FORMATS:
         from . import diagram_svg
 

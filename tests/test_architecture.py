@@ -259,7 +259,9 @@ def test_every_type_in_the_table_is_a_real_resource_type() -> None:
         "aws": Path(aws.__file__).parent,
         "aws-native": Path(pulumi_aws_native.__file__).parent,
     }
-    tokens = set(architecture_table.SHAPES) | {resource_type for _component, resource_type in architecture_table.COMPONENT_SHAPES}
+    tokens = set(architecture_table.SHAPES) | {
+        resource_type for _component, resource_type in architecture_table.COMPONENT_SHAPES
+    }
     for token in sorted(tokens):
         package, module = token.split(":")[0], token.split(":")[1].split("/")[0].replace("-", "_")
         module_dir = sources[package] / (f"{module}_" if keyword.iskeyword(module) else module)
@@ -562,3 +564,11 @@ def test_readme_quick_start_commands_are_unchanged() -> None:
     )
     assert "```bash\nbash scripts/test\n```" in README
     assert "diagrams" not in (PROJECT_DIR / "requirements.txt").read_text()
+
+
+def test_png_to_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram_svg, "missing_requirements", list)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli._picture_problem("png", "architecture").startswith("--format png writes a binary picture")
+    assert cli._picture_problem("png", "architecture", Path("dev.png")) == ""
+    assert cli._picture_problem("svg", "architecture") == ""
