@@ -26,7 +26,9 @@ from packaging.requirements import Requirement
 
 #: What a clone of the repository has at its root besides components/: none of it may end up in the wheel.
 ROOT_FILES = ("pyproject.toml", "__main__.py", "settings.py", "stack_args.py", "provider_keys.py")
-ROOT_PACKAGES = ("components", "ahictl", "provider")
+ROOT_PACKAGES = ("components", "ahictl", "provider", "lambdas", "ahiops")
+#: Top-level packages of the wheel: the components, and what ImportJobAlerts imports and archives beside them.
+WHEEL_PACKAGES = {"healthimaging_setup", "lambdas", "ahiops"}
 TIMEOUT = 300
 PIP = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
 
@@ -92,6 +94,46 @@ json.dump(result, sys.stdout)
 """
 
 
+EXAMPLE_RUNNER = """
+import json
+import runpy
+import sys
+
+import pulumi
+from pulumi.runtime.stack import wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+registered = {}
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        outputs = dict(args.inputs)
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs["arn"] = "arn:aws:s3:::" + args.inputs["bucket"]
+        if args.typ == "aws:kms/key:Key":
+            outputs["arn"] = "arn:aws:kms:us-east-1:111122223333:key/" + args.name
+            outputs["keyId"] = args.name
+        if args.typ == "aws-native:healthimaging:Datastore":
+            outputs["datastoreId"] = "0123456789abcdef0123456789abcdef"
+            outputs["datastoreArn"] = "arn:aws:medical-imaging:us-east-1:111122223333:datastore/" + outputs["datastoreId"]
+        if args.typ == "aws:iam/role:Role":
+            outputs["arn"] = "arn:aws:iam::111122223333:role/" + args.inputs["name"]
+        registered[args.typ + "::" + args.name] = {"type": args.typ, "inputs": args.inputs}
+        return args.name + "-id", outputs
+
+    def call(self, args):
+        return {}
+
+
+pulumi.runtime.set_mocks(Mocks(), project="healthimaging-python-example", stack="dev", preview=False)
+pulumi.runtime.set_all_config({"healthimaging-python-example:accountId": "111122223333"})
+runpy.run_path(sys.argv[1], run_name="__main__")
+_sync_await(wait_for_rpcs())
+json.dump(registered, sys.stdout)
+"""
+
+
 @dataclass
 class InstalledWheel:
     wheel: Path
@@ -124,10 +166,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     return InstalledWheel(wheel=wheel, target=target, consumer_dir=consumer_dir)
 
 
-def test_the_wheel_holds_the_components_under_their_import_name_and_nothing_else(installed: InstalledWheel) -> None:
+def test_the_wheel_holds_the_components_under_their_import_name(installed: InstalledWheel) -> None:
     names = zipfile.ZipFile(installed.wheel).namelist()
     top_level = {name.split("/", 1)[0] for name in names}
-    assert {t for t in top_level if not t.endswith(".dist-info")} == {"healthimaging_setup"}
+    assert {t for t in top_level if not t.endswith(".dist-info")} == WHEEL_PACKAGES
     expected = {
         "healthimaging_setup/" + str(path.relative_to(PROJECT_DIR / "components"))
         for path in (PROJECT_DIR / "components").rglob("*.py")
@@ -145,7 +187,7 @@ def test_the_declared_dependency_ranges_hold_the_tested_versions(installed: Inst
         (metadata_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
         lines = wheel.read(metadata_name).decode().splitlines()
     requirements = [Requirement(line.split(":", 1)[1].strip()) for line in lines if line.startswith("Requires-Dist:")]
-    assert {r.name for r in requirements} == {"pulumi", "pulumi-aws", "pulumi-aws-native"}
+    assert {r.name for r in requirements} == {"pulumi", "pulumi-aws", "pulumi-aws-native", "boto3"}
     pinned = dict(
         line.split("==", 1) for line in (PROJECT_DIR / "requirements.txt").read_text().split() if "==" in line
     )
@@ -171,3 +213,25 @@ def test_a_consumer_outside_the_checkout_constructs_a_component(installed: Insta
     assert "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration" in result["registered"]
     assert "healthimaging:index:ImagingBucketPair" in result["registered"]
     assert any("account_id = '1234'" in problem for problem in result["refused"])
+
+
+def test_the_python_example_runs_against_the_installed_package(installed: InstalledWheel) -> None:
+    runner = installed.consumer_dir / "run_example.py"
+    runner.write_text(EXAMPLE_RUNNER)
+    example = installed.consumer_dir / "example"
+    shutil.copytree(PROJECT_DIR / "examples" / "python", example)
+    env = {key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "PYTHONHOME"}}
+    env["PYTHONPATH"] = str(installed.target)
+    completed = _run([sys.executable, "-P", str(runner), str(example / "__main__.py")], cwd=example, env=env)
+    registered = json.loads(completed.stdout)
+
+    types = sorted({resource["type"] for resource in registered.values()})
+    assert {
+        "healthimaging:index:ImagingBucketPair",
+        "healthimaging:index:ImagingDatastore",
+        "healthimaging:index:ImportJobRole",
+        "aws-native:healthimaging:Datastore",
+    } <= set(types)
+    role = registered["aws:iam/role:Role::import-role"]["inputs"]
+    assert role["name"] == "ahi-py-ImportJobDataAccessRole"
+    assert "0123456789abcdef0123456789abcdef" in role["assumeRolePolicy"]
