@@ -46,12 +46,13 @@ class ImagingDatastoreArgs(TypedDict):
     ``kms_key_arn`` supplies a key. ``aws-owned-key`` uses a key that AWS owns and manages (logs a warning:
     the account can neither audit nor revoke its use)."""
     kms_key_arn: NotRequired[str]
-    """Default: none. ARN of an existing customer managed key to use instead of creating one. The component
-    cannot edit the policy of a key it does not own, so the key's policy must already (1) delegate to IAM
-    (the account statement, :func:`components.policies.account_administration_statement`) or name the identity
-    that deploys, and that identity needs :func:`components.policies.datastore_key_creator_statement` (CreateGrant,
-    Decrypt, DescribeKey, GenerateDataKey, ReEncrypt*, RetireGrant through HealthImaging only); and (2) once the
-    data store exists, add :func:`components.policies.datastore_key_service_statement` with the key's ARN and the
+    """Default: none. ARN of an existing customer managed key to use instead of creating one: a single-Region
+    key (``key/<uuid>``; HealthImaging refuses a multi-Region ``key/mrk-...``). The component cannot edit the
+    policy of a key it does not own, so the key's policy must already (1) delegate to IAM (the account
+    statement, :func:`components.policies.account_administration_statement`) or name the identity that deploys,
+    and that identity needs :func:`components.policies.datastore_key_creator_statement` (CreateGrant, Decrypt,
+    DescribeKey, GenerateDataKey, ReEncrypt*, RetireGrant through HealthImaging only); and (2) once the data
+    store exists, add :func:`components.policies.datastore_key_service_statement` with the key's ARN and the
     ``datastore_id`` output (AWS's documented statement for HealthImaging)."""
     key_alias: NotRequired[str]
     """Default: ``<project>-<stack>-<name>-key`` (the Pulumi project and stack, and this component's name), with
@@ -112,6 +113,9 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
                 account_id=args["account_id"],
                 allow_cross_account=args.get("allow_cross_account_key", DATASTORE_DEFAULTS["allow_cross_account_key"]),
                 allow_cross_account_setting=n("allow_cross_account_key"),
+                # HealthImaging's API model: KmsKeyArn is key/<uuid> or alias/..., never a multi-Region key/mrk-...
+                allow_multi_region=False,
+                used_by="HealthImaging",
             )
     if args.get("key_alias"):
         problems += validation.kms_alias_name_problems(n("key_alias"), args["key_alias"])

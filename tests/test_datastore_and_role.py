@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -325,3 +326,36 @@ def test_a_stack_whose_tags_healthimaging_refuses_stops_before_any_resource() ->
         assert f"tags key {key!r}: HealthImaging refuses it as a data store tag key" in message
     assert "'team'" not in message
     assert recorded == []
+
+
+MRK_ARN = f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/mrk-{'0123456789abcdef' * 2}"
+
+
+def test_healthimagings_api_model_takes_a_single_region_key_but_not_a_multi_region_one() -> None:
+    """What the data store's check follows: botocore's copy of HealthImaging's KmsKeyArn pattern."""
+    import re
+
+    import botocore.loaders
+
+    pattern = botocore.loaders.Loader().load_service_model("medical-imaging", "service-2")["shapes"]["KmsKeyArn"]
+    assert re.fullmatch(pattern["pattern"], KEY_ARN)
+    assert not re.fullmatch(pattern["pattern"], MRK_ARN)
+
+
+def test_a_multi_region_key_is_refused_for_the_data_store_with_the_reason() -> None:
+    from components.datastore import validate_datastore_args
+
+    args = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "datastore_name": "ds", "kms_key_arn": MRK_ARN}
+    (problem,) = validate_datastore_args(args)
+    assert problem.startswith(f"kms_key_arn = {MRK_ARN!r} is a multi-Region key (key ID mrk-...)")
+    assert "HealthImaging accepts only a single-Region key (key/<uuid>)" in problem
+    assert validate_datastore_args({**args, "kms_key_arn": KEY_ARN}) == []
+
+
+def test_a_stack_refuses_a_multi_region_data_store_key_but_keeps_it_for_the_buckets() -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        run_program(datastoreKmsKeyArn=MRK_ARN)
+    assert f"datastoreKmsKeyArn = {MRK_ARN!r} is a multi-Region key" in str(raised.value)
+    run = run_program(bucketKmsKeyArn=MRK_ARN)  # S3 takes a multi-Region key: the buckets keep it
+    encryption = run.by_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert MRK_ARN in json.dumps([r.inputs for r in encryption])

@@ -7,7 +7,8 @@ from typing import Any
 
 from ._text import show
 
-_KMS_KEY_ID = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+#: A single-Region key's ID is a UUID; a multi-Region key's is ``mrk-`` and 32 hex digits.
+_KMS_KEY_ID = r"(?P<key_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 
 _KMS_KEY_ARN = re.compile(
     r"arn:(?P<partition>[a-z-]+):kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):key/" + _KMS_KEY_ID
@@ -24,11 +25,14 @@ def kms_key_arn_problems(
     account_id: str,
     allow_cross_account: bool = False,
     allow_cross_account_setting: str = "allowCrossAccountKeys",
+    allow_multi_region: bool = True,
+    used_by: str = "",
 ) -> list[str]:
     """A KMS key given by its full key ARN, in the stack's region and (unless allowed) account.
 
     Aliases are refused: an alias can be repointed to another key after deployment, which would
-    silently change which key protects the data.
+    silently change which key protects the data. ``allow_multi_region=False`` also refuses a multi-Region key
+    (``key/mrk-...``), naming ``used_by`` as the service that does not accept one.
     """
     if not isinstance(arn, str) or not arn:
         return [f"{setting} = {show(arn)}: a KMS key ARN must be a non-empty string."]
@@ -45,6 +49,12 @@ def kms_key_arn_problems(
             "arn:aws:kms:<region>:<12-digit account>:key/<key-id>."
         ]
     problems = []
+    if match["key_id"].startswith("mrk-") and not allow_multi_region:
+        problems.append(
+            f"{setting} = {show(arn)} is a multi-Region key (key ID mrk-...); {used_by or 'this resource'} accepts "
+            "only a single-Region key (key/<uuid>). Give a single-Region key of this region, or leave the setting "
+            "empty to have one created."
+        )
     if match["partition"] != "aws":
         problems.append(f"{setting} = {show(arn)} is in partition '{match['partition']}'; only 'aws' is supported.")
     if match["region"] != region:
