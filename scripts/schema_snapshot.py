@@ -18,6 +18,7 @@ import asyncio
 import json
 import runpy
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def plugin_servicer() -> ProviderServicer:
 def served_schema(servicer: ProviderServicer | None = None) -> dict[str, Any]:
     """The schema as ``GetSchema`` returns it, parsed."""
     servicer = servicer or plugin_servicer()
-    response = asyncio.run(servicer.GetSchema(proto.GetSchemaRequest(version=0), None))
+    response = _run(servicer.GetSchema(proto.GetSchemaRequest(version=0), None))
     schema: dict[str, Any] = json.loads(response.schema)
     return schema
 
@@ -48,8 +49,17 @@ def served_schema(servicer: ProviderServicer | None = None) -> dict[str, Any]:
 def served_version(servicer: ProviderServicer | None = None) -> str:
     """The version ``GetPluginInfo`` returns."""
     servicer = servicer or plugin_servicer()
-    info = asyncio.run(servicer.GetPluginInfo(None, None))
+    info = _run(servicer.GetPluginInfo(None, None))
     return str(info.version)
+
+
+def _run(call: Coroutine[Any, Any, Any]) -> Any:
+    """Run one servicer call on a loop of its own, leaving the thread's current event loop (Pulumi's) alone."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(call)
+    finally:
+        loop.close()
 
 
 def render(schema: dict[str, Any]) -> str:
