@@ -261,8 +261,15 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "allowDatastoreReplacement",
         "boolean",
         FROM_COMPONENT,
-        "Apply changes of the data store's name, key or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning). Off: such changes are ignored with a warning.",
+        "Apply changes of the data store's name or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning); add the current datastoreId to retainedDatastoreIds first. Not for a key change: moving away from the key the program created removes that key and its policy, which are protected, so pulumi up fails (README 'Changing the data store'). Off: such changes are ignored with a warning.",
         feeds=("datastore.allow_replacement",),
+    ),
+    Setting(
+        "retainedDatastoreIds",
+        "array",
+        FROM_COMPONENT,
+        "IDs of data stores this stack replaced and retained (allowDatastoreReplacement), which use the created data store key: its policy keeps HealthImaging's statement for them. Add the current datastoreId here before a replacement. Only with the key the program creates.",
+        feeds=("datastore.retained_datastore_ids",),
     ),
     Setting(
         "allowCrossAccountKeys",
@@ -495,6 +502,7 @@ class StackSettings:
     datastore_encryption: str
     datastore_kms_key_arn: str
     allow_datastore_replacement: bool
+    retained_datastore_ids: list[str]
     allow_cross_account_keys: bool
     import_role_name: str
     iam_path: str

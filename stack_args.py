@@ -157,6 +157,7 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
         "kms_key_arn": s.datastore_kms_key_arn,
         "tags": s.tags,
         "allow_replacement": s.allow_datastore_replacement,
+        "retained_datastore_ids": s.retained_datastore_ids,
         "protect_data": s.protect_data,
         "allow_unlisted_region": s.allow_unlisted_region,
         "allow_cross_account_key": s.allow_cross_account_keys,

@@ -1,7 +1,7 @@
 """The HealthImaging data store, guarded against accidental replacement."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
@@ -22,6 +22,7 @@ DATASTORE_DEFAULTS: dict[str, Any] = {
     "allow_unlisted_region": False,
     "allow_cross_account_key": False,
     "allow_replacement": False,
+    "retained_datastore_ids": [],
     "protect_data": True,
 }
 
@@ -75,7 +76,16 @@ class ImagingDatastoreArgs(TypedDict):
     ignored after creation (and reported with a warning), and the data store is ``protect``ed. True applies
     them by replacing the data store: it is then not ``protect``ed (unless the caller's options protect the
     component), a new, empty data store is created, and, with ``protect_data``, the old one is retained in
-    the account with its image sets (``retain_on_delete``) and leaves the stack (logs a warning)."""
+    the account with its image sets (``retain_on_delete``) and leaves the stack (logs a warning). Before
+    replacing, add the current ``datastore_id`` to ``retained_datastore_ids``. With ``protect_data`` this
+    covers a new name or new tags, not a key change away from the key the component created (to an AWS owned
+    key, or to ``kms_key_arn``): that removes the created key and its key policy, which are protected, so the
+    update fails on them; move to another key by creating a second data store instead."""
+    retained_datastore_ids: NotRequired[Sequence[str]]
+    """Default: ``[]``. IDs of data stores that use the key this component created and stay in the account,
+    usually ones replaced under ``allow_replacement`` and retained with their image sets. The key's policy keeps
+    HealthImaging's documented statement for them: their IDs stay in its ``datastoreId`` condition beside the
+    current data store's. Only with the key the component creates (a supplied key's policy is its owner's)."""
     protect_data: NotRequired[bool]
     """Default: True. ``protect`` and ``retain_on_delete`` on the data store and its key."""
 
@@ -117,6 +127,21 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
                 allow_multi_region=False,
                 used_by="HealthImaging",
             )
+    retained = args.get("retained_datastore_ids", DATASTORE_DEFAULTS["retained_datastore_ids"])
+    retained_problems = validation.datastore_ids_problems(n("retained_datastore_ids"), retained)
+    problems += retained_problems
+    if retained and not retained_problems:
+        if encryption == ENCRYPTION_AWS_OWNED_KEY:
+            problems.append(
+                f"{n('retained_datastore_ids')} is set but {n('encryption')} is {ENCRYPTION_AWS_OWNED_KEY!r}: the IDs "
+                "go into the policy of the key this component creates, and there is none; remove them."
+            )
+        elif args.get("kms_key_arn"):
+            problems.append(
+                f"{n('retained_datastore_ids')} is set but {n('kms_key_arn')} supplies the key, whose policy this "
+                "component does not edit: add the IDs to that key's policy "
+                "(components.policies.datastore_key_service_statement) and remove them here."
+            )
     if args.get("key_alias"):
         problems += validation.kms_alias_name_problems(n("key_alias"), args["key_alias"])
     if args.get("tags"):
@@ -133,11 +158,23 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
             "rotate or revoke access to the key that protects the images."
         )
     if args.get("allow_replacement", DATASTORE_DEFAULTS["allow_replacement"]):
-        warnings.append(
-            "Data store replacement is ALLOWED: the data store is not protected, and a change of its name, key or "
-            "tags creates a new, EMPTY data store. The old one and its image sets stay in the account (retained, "
-            "no longer managed by the stack) unless data protection is off, when Pulumi tries to delete it."
-        )
+        if args.get("protect_data", DATASTORE_DEFAULTS["protect_data"]):
+            warnings.append(
+                "Data store replacement is ALLOWED: the data store is not protected, and a change of its name or "
+                "tags creates a new, EMPTY data store. The old one and its image sets stay in the account "
+                "(retained, no longer managed by the stack). BEFORE replacing, add the current data store's ID "
+                "(datastore_id; the stack output datastoreId) to retained_datastore_ids (the stack setting "
+                "retainedDatastoreIds), so that the key's policy keeps HealthImaging's statement for the retained "
+                "store. A KEY change is not covered: moving away from the key this component created (to an AWS "
+                "owned key or to a supplied key) removes that key and its key policy, which are protected, so "
+                "`pulumi up` fails on them; create a second data store instead (README 'Changing the data store')."
+            )
+        else:
+            warnings.append(
+                "Data store replacement is ALLOWED and data protection is OFF: a change of the data store's name, "
+                "key or tags creates a new, EMPTY data store, and Pulumi tries to delete the old one (HealthImaging "
+                "refuses while it holds image sets)."
+            )
     if not args.get("protect_data", DATASTORE_DEFAULTS["protect_data"]):
         warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
     return warnings
@@ -239,12 +276,13 @@ class ImagingDatastore(pulumi.ComponentResource):
         )
         if key is not None:
             account_id = args["account_id"]
+            retained = list(args.get("retained_datastore_ids", DATASTORE_DEFAULTS["retained_datastore_ids"]))
             key_policy(
                 f"{name}-key-policy",
                 parent=self,
                 key=key,
                 policy=pulumi.Output.all(key.arn, datastore.datastore_id).apply(
-                    lambda v: json.dumps(policies.datastore_key_policy(account_id, v[0], v[1]))
+                    lambda v: json.dumps(policies.datastore_key_policy(account_id, v[0], v[1], retained))
                 ),
                 protect_data=protect_data,
             )

@@ -145,6 +145,9 @@ def bucket_key_policy(account_id: str) -> PolicyDocument:
 #   the data store, then the full key policy: no dependency cycle).
 # - ``aws:SourceArn``/``aws:SourceAccount`` are what AWS documents for the import role's trust policy, not for
 #   this key: no statement of the key policy conditions on them.
+# - A data store that was replaced and retained (it keeps its image sets, encrypted with this key) keeps the
+#   service statement: its ID stays in the ``datastoreId`` condition beside the current one (``StringEquals``
+#   with several values matches any of them).
 
 #: What the documented service-principal statement allows HealthImaging to do with the data store's key.
 DATASTORE_KEY_SERVICE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext")
@@ -179,13 +182,17 @@ def datastore_key_initial_policy(account_id: str) -> PolicyDocument:
     return document([account_administration_statement(account_id)])
 
 
-def datastore_key_service_statement(key_arn: str, datastore_id: str) -> Statement:
+def datastore_key_service_statement(
+    key_arn: str, datastore_id: str, retained_datastore_ids: Sequence[str] = ()
+) -> Statement:
     """AWS's documented statement that lets HealthImaging use a customer managed key for one data store.
 
     Add it to the policy of a key you supply (``datastoreKmsKeyArn``) once the data store exists: its ID is
     the ``datastoreId`` stack output. Only requests whose encryption context names this key's ARN and this
-    data store's ID match.
+    data store's ID match. ``retained_datastore_ids`` are data stores that use the same key and stay in the
+    account (replaced and retained ones): the condition then lists every ID, the current one first.
     """
+    ids = list(dict.fromkeys([datastore_id, *retained_datastore_ids]))
     return {
         "Sid": "AllowHealthImagingToUseTheKeyForThisDatastore",
         "Effect": "Allow",
@@ -195,17 +202,22 @@ def datastore_key_service_statement(key_arn: str, datastore_id: str) -> Statemen
         "Condition": {
             "StringEquals": {
                 KMS_ARN_CONTEXT_KEY: key_arn,
-                DATASTORE_ID_CONTEXT_KEY: datastore_id,
+                DATASTORE_ID_CONTEXT_KEY: ids[0] if len(ids) == 1 else ids,
             }
         },
     }
 
 
-def datastore_key_policy(account_id: str, key_arn: str, datastore_id: str) -> PolicyDocument:
+def datastore_key_policy(
+    account_id: str, key_arn: str, datastore_id: str, retained_datastore_ids: Sequence[str] = ()
+) -> PolicyDocument:
     """The data store key's full policy once the data store exists: the account statement plus
     :func:`datastore_key_service_statement`."""
     return document(
-        [account_administration_statement(account_id), datastore_key_service_statement(key_arn, datastore_id)]
+        [
+            account_administration_statement(account_id),
+            datastore_key_service_statement(key_arn, datastore_id, retained_datastore_ids),
+        ]
     )
 
 

@@ -359,3 +359,94 @@ def test_a_stack_refuses_a_multi_region_data_store_key_but_keeps_it_for_the_buck
     run = run_program(bucketKmsKeyArn=MRK_ARN)  # S3 takes a multi-Region key: the buckets keep it
     encryption = run.by_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert MRK_ARN in json.dumps([r.inputs for r in encryption])
+
+
+# --- replacement: the retained data store keeps the key's documented statement ------------------------
+
+RETAINED_ID = "0123456789abcdef0123456789abcdef"
+
+
+def test_retained_data_store_ids_stay_in_the_key_policys_datastore_id_condition() -> None:
+    run = datastore(allow_replacement=True, retained_datastore_ids=[RETAINED_ID])
+    key, store = run.one(KEY), run.one(DATASTORE)
+    key_arn, datastore_id = key.outputs["arn"], store.outputs["datastoreId"]
+    service = policy_of(run.one(KEY_POLICY))["Statement"][1]
+    assert service["Condition"] == {
+        "StringEquals": {
+            "kms:EncryptionContext:kms-arn": key_arn,
+            "kms:EncryptionContext:aws:medical-imaging:datastoreId": [datastore_id, RETAINED_ID],
+        }
+    }
+    assert policy_of(run.one(KEY_POLICY)) == policies.datastore_key_policy(
+        DEV_ACCOUNT, key_arn, datastore_id, [RETAINED_ID]
+    )
+
+
+def test_without_retained_ids_the_condition_is_the_documented_single_value(default_datastore: ProgramRun) -> None:
+    service = policy_of(default_datastore.one(KEY_POLICY))["Statement"][1]
+    assert (
+        service["Condition"]["StringEquals"]["kms:EncryptionContext:aws:medical-imaging:datastoreId"]
+        == (default_datastore.one(DATASTORE).outputs["datastoreId"])
+    )
+
+
+def test_the_current_id_listed_as_retained_is_named_once() -> None:
+    statement = policies.datastore_key_service_statement("arn:k", RETAINED_ID, [RETAINED_ID])
+    assert statement["Condition"]["StringEquals"][policies.DATASTORE_ID_CONTEXT_KEY] == RETAINED_ID
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"retained_datastore_ids": ["0123456789ABCDEF0123456789ABCDEF"]},
+            "retained_datastore_ids[0] = '0123456789ABCDEF0123456789ABCDEF' is not a data store ID: 32 lowercase",
+        ),
+        ({"retained_datastore_ids": [RETAINED_ID + "\n"]}, "retained_datastore_ids[0] = "),
+        ({"retained_datastore_ids": RETAINED_ID}, "expected a list of data store IDs"),
+        (
+            {"retained_datastore_ids": [RETAINED_ID], "encryption": "aws-owned-key"},
+            "retained_datastore_ids is set but encryption is 'aws-owned-key'",
+        ),
+        (
+            {"retained_datastore_ids": [RETAINED_ID], "kms_key_arn": KEY_ARN},
+            "retained_datastore_ids is set but kms_key_arn supplies the key, whose policy this component does not edit",
+        ),
+    ],
+)
+def test_retained_data_store_ids_are_checked(overrides: dict[str, Any], message: str) -> None:
+    from components.datastore import validate_datastore_args
+
+    args = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "datastore_name": "ds", **overrides}
+    (problem,) = validate_datastore_args(args)
+    assert message in problem
+
+
+def test_the_replacement_warning_asks_for_the_retained_id_and_rules_out_a_key_change() -> None:
+    run = datastore(allow_replacement=True)
+    (warning,) = run.warnings
+    assert "add the current data store's ID (datastore_id; the stack output datastoreId) to retained_datastore_ids" in (
+        warning
+    )
+    assert "A KEY change is not covered" in warning
+    assert "removes that key and its key policy, which are protected, so `pulumi up` fails on them" in warning
+    # Both are protected: that is why a key change cannot go through a replacement.
+    assert run.one(KEY).protect
+    assert run.one(KEY_POLICY).protect
+
+
+def test_the_stacks_retained_ids_reach_the_key_policy_and_the_settings_say_why() -> None:
+    from settings import SPEC_BY_KEY
+
+    run = run_program(allowDatastoreReplacement=True, retainedDatastoreIds=[RETAINED_ID])
+    service = policy_of(run.one(KEY_POLICY))["Statement"][1]
+    assert service["Condition"]["StringEquals"]["kms:EncryptionContext:aws:medical-imaging:datastoreId"] == [
+        run.one(DATASTORE).outputs["datastoreId"],
+        RETAINED_ID,
+    ]
+    assert "add the current datastoreId to retainedDatastoreIds first" in (
+        SPEC_BY_KEY["allowDatastoreReplacement"].description
+    )
+    assert "Not for a key change" in SPEC_BY_KEY["allowDatastoreReplacement"].description
+    with pytest.raises(InvalidInputError, match=r"retainedDatastoreIds\[0\] = 'nope' is not a data store ID"):
+        run_program(retainedDatastoreIds=["nope"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -225,8 +226,15 @@ def datastore_key_policy_problems(plan: Plan) -> list[str]:
                 )
             if _condition_values(statement, "StringEquals", KMS_ARN_CONTEXT) != [key_arn]:
                 problems.append(f"{key_policy['name']}: no StringEquals {KMS_ARN_CONTEXT} = {key_arn}")
-            if _condition_values(statement, "StringEquals", DATASTORE_ID_CONTEXT) != [datastore_id]:
+            ids = _condition_values(statement, "StringEquals", DATASTORE_ID_CONTEXT)
+            if not ids or ids[0] != datastore_id:
                 problems.append(f"{key_policy['name']}: no StringEquals {DATASTORE_ID_CONTEXT} = {datastore_id}")
+            # Beside it, only replaced and retained data stores, each by its literal ID (never a pattern).
+            for retained in ids[1:]:
+                if not re.fullmatch(r"[0-9a-z]{32}", str(retained)):
+                    problems.append(
+                        f"{key_policy['name']}: {DATASTORE_ID_CONTEXT} = {retained!r} is not a data store ID"
+                    )
             if (
                 set(statement.get("Condition", {})) != {"StringEquals"}
                 or len(statement["Condition"]["StringEquals"]) != 2
@@ -297,6 +305,101 @@ def force_destroy_problems(plan: Plan) -> list[str]:
     ]
 
 
+#: Resources that hold data at rest, and the input that names their customer managed key.
+ENCRYPTED_AT_REST = {
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
+    "aws:sqs/queue:Queue": ("kmsMasterKeyId",),
+    "aws:dynamodb/table:Table": ("serverSideEncryption", "kmsKeyArn"),
+    "aws:cloudwatch/logGroup:LogGroup": ("kmsKeyId",),
+    "aws:lambda/function:Function": ("kmsKeyArn",),
+    "aws:cloudtrail/trail:Trail": ("kmsKeyId",),
+}
+
+
+def _dig(inputs: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = inputs
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def customer_managed_encryption_problems(plan: Plan) -> list[str]:
+    """Topics, queues, tables, log groups, function environments and trails are encrypted with a customer managed key
+    (SNS.1, SQS.1, CloudWatch.16, Lambda env vars, CloudTrail.2): a key ARN, never an alias or an AWS managed key."""
+    problems = []
+    for type_, path in ENCRYPTED_AT_REST.items():
+        for resource in _resources(plan, type_):
+            key = _dig(resource["inputs"], path)
+            if not (isinstance(key, str) and ":key/" in key and key.startswith("arn:aws:kms:")):
+                problems.append(f"{resource['name']}: {'.'.join(path)} = {key!r} is not a customer managed key ARN")
+            if (
+                type_ == "aws:dynamodb/table:Table"
+                and resource["inputs"].get("serverSideEncryption", {}).get("enabled") is not True
+            ):
+                problems.append(f"{resource['name']}: server-side encryption with the key is not enabled")
+    return problems
+
+
+def log_retention_problems(plan: Plan) -> list[str]:
+    """Every log group keeps its logs for at least a year, and not forever (CloudWatch.16)."""
+    return [
+        f"{r['name']}: retentionInDays = {r['inputs'].get('retentionInDays')!r}"
+        for r in _resources(plan, "aws:cloudwatch/logGroup:LogGroup")
+        if not isinstance(r["inputs"].get("retentionInDays"), int) or r["inputs"]["retentionInDays"] < 365
+    ]
+
+
+def function_bounds_problems(plan: Plan) -> list[str]:
+    """Every function has a dead-letter queue and reserved concurrency, and no service may invoke it from any source
+    but one of this account's rules (Lambda.1-3)."""
+    problems = []
+    for function in _resources(plan, "aws:lambda/function:Function"):
+        if not str(_dig(function["inputs"], ("deadLetterConfig", "targetArn")) or "").startswith("arn:aws:sqs:"):
+            problems.append(f"{function['name']}: no dead-letter queue")
+        if not isinstance(function["inputs"].get("reservedConcurrentExecutions"), int) or not (
+            1 <= function["inputs"]["reservedConcurrentExecutions"] <= 20
+        ):
+            problems.append(f"{function['name']}: reserved concurrency is not bounded")
+    for permission in _resources(plan, "aws:lambda/permission:Permission"):
+        inputs = permission["inputs"]
+        if inputs.get("sourceAccount") != plan["accountId"] or not str(inputs.get("sourceArn", "")).startswith(
+            f"arn:aws:events:{plan['region']}:{plan['accountId']}:rule/"
+        ):
+            problems.append(f"{permission['name']}: invocation not limited to a rule of this account")
+    return problems
+
+
+def audit_trail_problems(plan: Plan) -> list[str]:
+    """The trail validates its log files, records the data events of exactly this stack's buckets (objects), data store
+    and image sets, and management events."""
+    problems = []
+    outputs = plan["outputs"]
+    trails = _resources(plan, "aws:cloudtrail/trail:Trail")
+    if len(trails) != 1:
+        return [f"{len(trails)} trails, expected 1"]
+    (trail,) = trails
+    if trail["inputs"].get("enableLogFileValidation") is not True:
+        problems.append(f"{trail['name']}: log file validation is off")
+    recorded: dict[str, list[str]] = {}
+    categories = set()
+    for selector in trail["inputs"].get("advancedEventSelectors", []):
+        fields = {f["field"]: f for f in selector["fieldSelectors"]}
+        categories.update(fields["eventCategory"]["equals"])
+        if "resources.type" in fields:
+            arn = fields.get("resources.ARN", {})
+            recorded[fields["resources.type"]["equals"][0]] = arn.get("equals", []) + arn.get("startsWiths", [])
+    expected = {
+        "AWS::S3::Object": [f"{outputs['inputBucketArn']}/", f"{outputs['outputBucketArn']}/"],
+        "AWS::MedicalImaging::Datastore": [outputs["datastoreArn"]],
+        "AWS::MedicalImaging::Imageset": [f"{outputs['datastoreArn']}/imageset/"],
+    }
+    if recorded != expected:
+        problems.append(f"{trail['name']}: data events recorded {recorded}, expected {expected}")
+    if categories != {"Management", "Data"}:
+        problems.append(f"{trail['name']}: event categories {sorted(categories)}")
+    return problems
+
+
 INVARIANTS: dict[str, Callable[[Plan], list[str]]] = {
     "tls_only": tls_only_problems,
     "confused_deputy": confused_deputy_problems,
@@ -306,6 +409,10 @@ INVARIANTS: dict[str, Callable[[Plan], list[str]]] = {
     "datastore_key_via_service": datastore_key_via_service_problems,
     "protection": protection_problems,
     "force_destroy": force_destroy_problems,
+    "customer_managed_encryption": customer_managed_encryption_problems,
+    "log_retention": log_retention_problems,
+    "function_bounds": function_bounds_problems,
+    "audit_trail": audit_trail_problems,
 }
 
 
@@ -313,9 +420,12 @@ INVARIANTS: dict[str, Callable[[Plan], list[str]]] = {
 
 
 def test_plan_has_the_resources_the_invariants_are_about(plan: Plan) -> None:
-    assert len(_resources(plan, BUCKET)) == 3
-    assert len(_resources(plan, BUCKET_POLICY)) == 3
-    assert len(_resources(plan, KMS_KEY)) == 2
+    # The input, output, log and audit buckets; the keys of the buckets, data store, import alerts and audit trail.
+    assert len(_resources(plan, BUCKET)) == 4
+    assert len(_resources(plan, BUCKET_POLICY)) == 4
+    assert len(_resources(plan, KMS_KEY)) == 4
+    for type_ in ENCRYPTED_AT_REST:
+        assert _resources(plan, type_), type_
     assert len(_resources(plan, KMS_KEY_POLICY)) == 1
     assert len(_resources(plan, DATASTORE)) == 1
     kinds = {p["kind"] for p in policy_export.collect_policies(plan)}
@@ -384,6 +494,23 @@ def _break_force_destroy(plan: Plan) -> None:
     _first(plan, BUCKET)["inputs"]["forceDestroy"] = True
 
 
+def _break_customer_managed_encryption(plan: Plan) -> None:
+    del _first(plan, "aws:sns/topic:Topic")["inputs"]["kmsMasterKeyId"]
+
+
+def _break_log_retention(plan: Plan) -> None:
+    _first(plan, "aws:cloudwatch/logGroup:LogGroup")["inputs"]["retentionInDays"] = 30
+
+
+def _break_function_bounds(plan: Plan) -> None:
+    del _first(plan, "aws:lambda/function:Function")["inputs"]["reservedConcurrentExecutions"]
+
+
+def _break_audit_trail(plan: Plan) -> None:
+    selectors = _first(plan, "aws:cloudtrail/trail:Trail")["inputs"]["advancedEventSelectors"]
+    selectors[:] = [s for s in selectors if "image sets" not in s["name"]]
+
+
 BREAKERS: dict[str, Callable[[Plan], None]] = {
     "tls_only": _break_tls,
     "confused_deputy": _break_confused_deputy,
@@ -393,6 +520,10 @@ BREAKERS: dict[str, Callable[[Plan], None]] = {
     "datastore_key_via_service": _break_datastore_key_via_service,
     "protection": _break_protection,
     "force_destroy": _break_force_destroy,
+    "customer_managed_encryption": _break_customer_managed_encryption,
+    "log_retention": _break_log_retention,
+    "function_bounds": _break_function_bounds,
+    "audit_trail": _break_audit_trail,
 }
 
 
@@ -467,6 +598,20 @@ def test_the_data_store_key_service_statement_names_this_key_and_this_data_store
         DATASTORE_ID_CONTEXT: plan["outputs"]["datastoreId"],
     }
     assert "kms:GenerateDataKeyWithoutPlaintext" in statement["Action"]
+
+
+def test_retained_data_stores_keep_the_documented_statement_by_their_literal_ids() -> None:
+    retained = "0123456789abcdef0123456789abcdef"
+    run = run_program(allowDatastoreReplacement=True, retainedDatastoreIds=[retained])
+    replaced = plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)
+    assert datastore_key_policy_problems(replaced) == []
+    statement = _datastore_key_service_statement(replaced)
+    assert statement["Condition"]["StringEquals"][DATASTORE_ID_CONTEXT] == [
+        replaced["outputs"]["datastoreId"],
+        retained,
+    ]
+    statement["Condition"]["StringEquals"][DATASTORE_ID_CONTEXT][1] = "*"
+    assert any("'*' is not a data store ID" in p for p in datastore_key_policy_problems(replaced))
 
 
 def test_break_glass_uses_the_data_store_key_through_healthimaging_only() -> None:

@@ -13,7 +13,7 @@ matched in full (``re.fullmatch``) over ASCII classes: Python's ``\\w`` also mat
 
 from .accounts import account_id_problems
 from .errors import InvalidInputError, raise_if_problems
-from .healthimaging import datastore_name_problems
+from .healthimaging import datastore_ids_problems, datastore_name_problems
 from .iam import (
     iam_name_problems,
     iam_path_problems,
@@ -53,6 +53,7 @@ __all__ = [
     "bucket_name_problems",
     "bucket_name_warnings",
     "choice_problems",
+    "datastore_ids_problems",
     "datastore_name_problems",
     "datastore_tags_problems",
     "foreign_key_warnings",

@@ -1,12 +1,16 @@
-"""HealthImaging data store names."""
+"""HealthImaging data store names and IDs."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from ._text import show
 
 _DATASTORE_NAME = re.compile(r"[A-Za-z0-9._/#-]+")
+#: HealthImaging's ``DatastoreId`` (its API model's pattern).
+_DATASTORE_ID = re.compile(r"[0-9a-z]{32}")
 
 
 def datastore_name_problems(setting: str, name: str) -> list[str]:
@@ -23,3 +27,15 @@ def datastore_name_problems(setting: str, name: str) -> list[str]:
             "use only letters, digits and . _ / # -"
         )
     return problems
+
+
+def datastore_ids_problems(setting: str, ids: Any) -> list[str]:
+    """A list of HealthImaging data store IDs: each 32 lowercase ASCII letters and digits."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        return [f"{setting} = {show(ids)}: expected a list of data store IDs, for example ['{'0' * 32}']."]
+    return [
+        f"{setting}[{index}] = {show(value)} is not a data store ID: 32 lowercase letters and digits, as HealthImaging "
+        "shows them (`aws medical-imaging list-datastores`)."
+        for index, value in enumerate(ids)
+        if not isinstance(value, str) or not _DATASTORE_ID.fullmatch(value)
+    ]
