@@ -35,7 +35,9 @@ from .kms import customer_managed_key
 from .lambda_package import PROJECT_DIR, function_archive
 from .validation import logs, notifications
 
-from lambdas.import_alerts import config as function_config  # isort: skip - the function's own variable names
+# The function's own names: its environment variables and its table's key and TTL attribute.
+from lambdas.import_alerts import config as function_config  # isort: skip
+from lambdas.import_alerts import reported as function_table  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
 FUNCTION_PACKAGE = PROJECT_DIR / "lambdas" / "import_alerts"
@@ -340,9 +342,9 @@ class ImportJobAlerts(pulumi.ComponentResource):
             f"{name}-reported-jobs",
             name=names.table,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="jobId",
-            attributes=[{"name": "jobId", "type": "S"}],
-            ttl={"attribute_name": "expiresAt", "enabled": True},
+            hash_key=function_table.KEY,
+            attributes=[{"name": function_table.KEY, "type": "S"}],
+            ttl={"attribute_name": function_table.TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
             tags=tags,

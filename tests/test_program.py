@@ -22,6 +22,11 @@ KEY_ARN = f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1
 DATA_RESOURCE_TYPES = (DATASTORE, BUCKET, KEY)
 
 
+def _bucket_and_datastore_keys(run: ProgramRun) -> list[mockrun.PlannedResource]:
+    """The keys of the bucket pair and the data store (the import alerts and the audit trail have keys of their own)."""
+    return [r for r in run.by_type(KEY) if r.parent_name in ("import-buckets", "datastore")]
+
+
 def test_both_providers_are_pinned_to_the_stacks_account_and_region(dev_run: ProgramRun) -> None:
     aws = dev_run.one("pulumi:providers:aws")
     native = dev_run.one("pulumi:providers:aws-native")
@@ -47,7 +52,9 @@ def test_every_resource_uses_an_explicit_provider(dev_run: ProgramRun) -> None:
 
 def test_data_store_buckets_and_keys_are_protected_and_retained(dev_run: ProgramRun) -> None:
     protected = [r for r in dev_run.resources if r.type in DATA_RESOURCE_TYPES]
-    assert len(protected) == 1 + 3 + 2
+    # The data store; the input, output, log and audit buckets; the keys of the buckets, the data store, the
+    # import alerts and the audit trail.
+    assert len(protected) == 1 + 4 + 4
     for resource in protected:
         assert (resource.protect, resource.retain_on_delete) == (True, True), resource.name
 
@@ -58,6 +65,7 @@ def test_dev_stack_creates_what_the_guide_describes(dev_run: ProgramRun) -> None
         "import-buckets-input",
         "import-buckets-output",
         "import-buckets-logs",
+        "audit-trail-bucket",
     }
     assert len(dev_run.by_type("aws:iam/role:Role")) >= 1
     assert dev_run.one(DATASTORE).inputs["datastoreName"] == "ahi-dev-datastore"
@@ -106,24 +114,31 @@ def test_disposable_stack_drops_protection_and_says_so_loudly() -> None:
 
 def test_sse_s3_and_an_aws_owned_data_store_key_create_no_keys() -> None:
     run = run_program(bucketEncryption="sse-s3", datastoreEncryption="aws-owned-key")
-    assert run.by_type(KEY) == []
+    assert _bucket_and_datastore_keys(run) == []
     assert run.outputs["bucketKmsKeyArn"] is None
     assert run.outputs["datastoreKmsKeyArn"] is None
-    assert len(policy_of(run.one("aws:iam/rolePolicy:RolePolicy"))["Statement"]) == 3
+    assert len(policy_of(run.one("aws:iam/rolePolicy:RolePolicy", "import-job-role-permissions"))["Statement"]) == 3
     assert len(run.warnings) == 2
 
 
 def test_supplied_keys_are_used_everywhere() -> None:
     run = run_program(bucketKmsKeyArn=KEY_ARN, datastoreKmsKeyArn=KEY_ARN)
-    assert run.by_type(KEY) == []
+    assert _bucket_and_datastore_keys(run) == []
     assert run.one(DATASTORE).inputs["kmsKeyArn"] == KEY_ARN
     assert run.outputs["bucketKmsKeyArn"] == KEY_ARN
-    assert policy_of(run.one("aws:iam/rolePolicy:RolePolicy"))["Statement"][3]["Resource"] == KEY_ARN
+    assert (
+        policy_of(run.one("aws:iam/rolePolicy:RolePolicy", "import-job-role-permissions"))["Statement"][3]["Resource"]
+        == KEY_ARN
+    )
 
 
 def test_generated_names_without_logging() -> None:
     run = run_program(bucketNaming="generated", accessLogging=False)
-    assert {r.name for r in run.by_type(BUCKET)} == {"import-buckets-input", "import-buckets-output"}
+    assert {r.name for r in run.by_type(BUCKET)} == {
+        "import-buckets-input",
+        "import-buckets-output",
+        "audit-trail-bucket",
+    }
     assert run.one(BUCKET, "import-buckets-input").inputs["bucketPrefix"] == "ahi-dev-input-"
     assert run.outputs["logBucketName"] is None
 

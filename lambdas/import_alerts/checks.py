@@ -51,8 +51,6 @@ class Services:
     s3: Any
     sns: Any
     reported: ReportedJobs
-    #: Seconds between reads of a manifest that has not appeared yet.
-    manifest_delay_seconds: float = 3.0
 
 
 @dataclass
@@ -74,7 +72,7 @@ def check_job(services: Services, job_id: str, *, detected_by: str) -> str:
         config.datastore_id,
         job_id,
         manifest_attempts=config.manifest_attempts,
-        sleep=_sleeper(services.manifest_delay_seconds),
+        sleep=_sleeper(config.manifest_retry_seconds),
     )
     status = report.status
     if not status.finished:

@@ -19,12 +19,14 @@ SWEEP_LOOKBACK_HOURS = "SWEEP_LOOKBACK_HOURS"
 REPORTED_RETENTION_DAYS = "REPORTED_RETENTION_DAYS"
 MAX_FAILURES_LISTED = "MAX_FAILURES_LISTED"
 MANIFEST_ATTEMPTS = "MANIFEST_ATTEMPTS"
+MANIFEST_RETRY_SECONDS = "MANIFEST_RETRY_SECONDS"
 
 #: Defaults of the optional variables (the component passes its own values explicitly).
 DEFAULT_SWEEP_LOOKBACK_HOURS = 24
 DEFAULT_REPORTED_RETENTION_DAYS = 30
 DEFAULT_MAX_FAILURES_LISTED = 10
 DEFAULT_MANIFEST_ATTEMPTS = 5
+DEFAULT_MANIFEST_RETRY_SECONDS = 3
 
 _DATASTORE_ID = re.compile(r"[0-9a-z]{32}")
 
@@ -42,6 +44,8 @@ class AlertsConfig:
     reported_retention_days: int = DEFAULT_REPORTED_RETENTION_DAYS
     max_failures_listed: int = DEFAULT_MAX_FAILURES_LISTED
     manifest_attempts: int = DEFAULT_MANIFEST_ATTEMPTS
+    #: Seconds between reads of a manifest that has not appeared yet (it may appear shortly after COMPLETED).
+    manifest_retry_seconds: int = DEFAULT_MANIFEST_RETRY_SECONDS
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AlertsConfig:
@@ -59,6 +63,7 @@ class AlertsConfig:
             reported_retention_days=_whole(env, REPORTED_RETENTION_DAYS, DEFAULT_REPORTED_RETENTION_DAYS, minimum=1),
             max_failures_listed=_whole(env, MAX_FAILURES_LISTED, DEFAULT_MAX_FAILURES_LISTED, minimum=0),
             manifest_attempts=_whole(env, MANIFEST_ATTEMPTS, DEFAULT_MANIFEST_ATTEMPTS, minimum=1),
+            manifest_retry_seconds=_whole(env, MANIFEST_RETRY_SECONDS, DEFAULT_MANIFEST_RETRY_SECONDS, minimum=0),
         )
 
 
