@@ -41,6 +41,12 @@ MAX_SERVER_ERROR_RETRIES = 5
 MessageCallback = Callable[[str], None]
 
 
+class StartRefusedError(ServiceError):
+    """StartDICOMImportJob kept answering a retryable error (``aws_error_code``: throttling, the job quota, a server
+    error; None for a failed connection) for longer than the caller allowed. Starting again later with the same client
+    token is safe: it returns the job if one was started."""
+
+
 @dataclass(frozen=True)
 class StartRequest:
     """The values of one StartDICOMImportJob call."""
@@ -149,6 +155,7 @@ def start_job(
     waited = 0.0
     told_at = 0.0
     server_errors = 0
+    last_code: str | None = None
     while True:
         if pacer is not None:
             waited += pacer.acquire()
@@ -164,19 +171,23 @@ def start_job(
                 if server_errors > MAX_SERVER_ERROR_RETRIES:
                     raise _start_error(request, error) from None
             reason = _wait_reason(code, error)
+            last_code = code
         except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
             server_errors += 1
             if server_errors > MAX_SERVER_ERROR_RETRIES:
                 with translate_client_errors(START_OPERATION):
                     raise
             reason = f"the connection failed ({error})"
+            last_code = None
         delay = backoff.next_delay()
         if waited + delay > max_wait_seconds:
-            raise ServiceError(
+            refused = StartRefusedError(
                 f"{START_OPERATION} for {request.job_name} did not succeed within {max_wait_seconds:.0f} s: "
                 f"{reason}. Run the same command again later: files already uploaded are not uploaded again and "
                 "jobs already started are not started twice."
             )
+            refused.aws_error_code = last_code
+            raise refused
         if on_message is not None and waited + delay - told_at >= message_after_seconds:
             told_at = waited + delay
             on_message(f"{request.job_name}: {reason}; still retrying (waited {waited + delay:.0f} s so far)")
