@@ -10,14 +10,14 @@ per-file quota. :func:`fingerprint` then reads each kept file once and computes 
 - as the full-object checksum sent with the upload (``x-amz-checksum-crc64nvme``), which S3 checks against the
   bytes it receives, so an object is stored only if it holds exactly the bytes that were fingerprinted.
 
-Why a CRC and not SHA-256: on large files that read was the step that made staging slower than the AWS CLI.
-``awscrt.checksums.crc64nvme`` runs at about 20 GB/s (SIMD) against SHA-256's 1.7 GB/s, and one 64-bit CRC
-replaces the SHA-256 and CRC32 this module used to compute. The trade-off: a 64-bit CRC detects accidental
-change (a different file, a truncated or edited one; two different files agree by chance with a probability of
-about 2^-64) but it is not a cryptographic hash: someone can deliberately make a file with the same size and
-CRC64NVME as another. Doing that here means writing files into the folder being imported, that is, having write
-access to the user's own files, which no fingerprint of those files protects against; S3 still verifies every
-object against the CRC64NVME of the bytes that were read.
+Why a CRC and not SHA-256: this read happens before the first byte is uploaded, so its cost adds to every
+import's time. ``awscrt.checksums.crc64nvme`` runs at about 20 GB/s (SIMD) against SHA-256's 1.7 GB/s, and one
+64-bit CRC does the work of a SHA-256 fingerprint plus a separate CRC32 for S3. The trade-off: a 64-bit CRC
+detects accidental change (a different file, a truncated or edited one; two different files agree by chance
+with a probability of about 2^-64), but it is not a cryptographic hash: someone can deliberately make a file
+with the same size and CRC64NVME as another. Doing that here means writing files into the folder being
+imported, that is, having write access to the user's own files, which no fingerprint of those files protects
+against; S3 still verifies every object against the CRC64NVME of the bytes that were read.
 """
 
 from __future__ import annotations
