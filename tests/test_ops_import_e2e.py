@@ -6,12 +6,11 @@ tests run ``python -m ahictl import`` in-process with jobs that finish at their 
 
 from __future__ import annotations
 
-import time
-
 import contextlib
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
