@@ -25,6 +25,7 @@ providers (their settings are under ``provider_config``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -36,8 +37,12 @@ AWS_PROVIDER_NAME = "registry.terraform.io/hashicorp/aws"
 
 #: Inputs whose value is a JSON policy document; Terraform holds them as JSON strings.
 POLICY_ATTRIBUTES = frozenset({"policy", "assume_role_policy", "inline_policy"})
-#: Map-typed attributes: their keys are data (tag names), not attribute names, so they are copied as they are.
-MAP_ATTRIBUTES = frozenset({"tags", "tags_all"})
+#: Map-typed attributes: their keys are data (tag names, environment variable names, metric dimensions), not
+#: attribute names, so they are copied as they are.
+MAP_ATTRIBUTES = frozenset({"tags", "tags_all", "variables", "dimensions"})
+#: Pulumi's ``code`` archive of a function (described by the offline plan) is Terraform's ``filename`` (a zip file)
+#: and ``source_code_hash``.
+CODE_ATTRIBUTE = "code"
 #: pulumi-aws modules whose Terraform types carry no module prefix (``aws:ec2/vpc:Vpc`` is ``aws_vpc``).
 UNPREFIXED_MODULES = frozenset({"ec2"})
 #: Type tokens whose Terraform type does not follow the ``aws_<module>_<resource>`` rule.
@@ -54,6 +59,8 @@ SINGULAR_OVERRIDES: dict[str, str] = {
     "addresses": "address",
     "accesses": "access",
 }
+#: Plural names of list attributes (not blocks) that Pulumi spells differently from Terraform.
+LIST_NAME_OVERRIDES: dict[str, str] = {"starts_withs": "starts_with", "ends_withs": "ends_with"}
 #: List-of-object attributes whose Terraform name is itself plural (not repeated blocks).
 KEEP_PLURAL: frozenset[str] = frozenset({"blocked_encryption_types"})
 
@@ -104,7 +111,13 @@ def terraform_values(inputs: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in inputs.items():
         name = snake_case(key)
-        if name in MAP_ATTRIBUTES:
+        if name == CODE_ATTRIBUTE and isinstance(value, dict):
+            described = json.dumps(value, sort_keys=True)
+            values["filename"] = "pulumi-asset-archive.zip"
+            values["source_code_hash"] = hashlib.sha256(described.encode()).hexdigest()
+        elif name in LIST_NAME_OVERRIDES and isinstance(value, list):
+            values[LIST_NAME_OVERRIDES[name]] = value
+        elif name in MAP_ATTRIBUTES:
             values[name] = value
         elif name in POLICY_ATTRIBUTES and isinstance(value, (dict, list)):
             values[name] = json.dumps(value, sort_keys=True)

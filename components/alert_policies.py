@@ -27,6 +27,8 @@ from .policies import PolicyDocument, Statement, account_administration_statemen
 HEALTHIMAGING_EVENT_SOURCE = "aws.medical-imaging"
 IMPORT_JOB_ENDED_DETAIL_TYPES = ("Import Job Completed", "Import Job Failed")
 CLOUDWATCH_SERVICE_PRINCIPAL = "cloudwatch.amazonaws.com"
+#: The encryption context key CloudWatch Logs puts in its requests to KMS: the log group's ARN.
+LOGS_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 #: What the function's role reads from HealthImaging: the data store's job list and one job's details.
 HEALTHIMAGING_READ_JOB_ACTIONS = ("medical-imaging:GetDICOMImportJob", "medical-imaging:ListDICOMImportJobs")
@@ -76,14 +78,19 @@ def cloudwatch_alarms_key_statement() -> Statement:
 
 def log_group_key_statement(region: str, log_group_arn_: str) -> Statement:
     """CloudWatch Logs may use the key for one log group only (CloudWatch Logs user guide, "Encrypt log data in
-    CloudWatch Logs using AWS KMS": the encryption context ``aws:logs:arn`` names the log group)."""
+    CloudWatch Logs using AWS KMS": the encryption context ``aws:logs:arn`` names the log group).
+
+    The guide's statement also lists ``kms:Describe*``; a Describe request carries no encryption context, so under
+    this condition it could never match: it is left out. The exact ARN is compared with ``StringEquals`` (the same
+    match as the guide's ``ArnEquals`` for a value without wildcards; policy linters type the context key as a
+    string)."""
     return {
         "Sid": "AllowCloudWatchLogsForThisLogGroupOnly",
         "Effect": "Allow",
         "Principal": {"Service": logs_service_principal(region)},
-        "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        "Action": ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
         "Resource": "*",
-        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn_}},
+        "Condition": {"StringEquals": {LOGS_CONTEXT_KEY: log_group_arn_}},
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alert_policies import log_group_key_statement
 from .policies import PolicyDocument, Statement, account_administration_statement, document
 
 CLOUDTRAIL_SERVICE_PRINCIPAL = "cloudtrail.amazonaws.com"
@@ -64,16 +65,7 @@ def trail_key_policy(
         },
     ]
     if log_group_arn:
-        statements.append(
-            {
-                "Sid": "AllowCloudWatchLogsForTheTrailsLogGroupOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            }
-        )
+        statements.append(log_group_key_statement(region, log_group_arn))
     return document(statements)
 
 
