@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,7 +106,7 @@ class AlertsStack:
 
 
 @pytest.fixture
-def alerts_stack(deployed_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[AlertsStack]:
+def alerts_stack(deployed_stack: Any, monkeypatch: pytest.MonkeyPatch) -> AlertsStack:
     env = deployed_stack.env
     for service in ("SNS", "SQS", "DYNAMODB"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", env.moto_endpoint)
@@ -134,7 +133,7 @@ def alerts_stack(deployed_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv(config.REPORTED_RETENTION_DAYS, "30")
     monkeypatch.setenv(config.MAX_FAILURES_LISTED, "10")
     monkeypatch.setenv(config.MANIFEST_RETRY_SECONDS, "0")
-    yield AlertsStack(
+    return AlertsStack(
         stack=deployed_stack,
         medical_imaging=env.client("medical-imaging", max_attempts=3),
         sns=sns,
@@ -150,7 +149,9 @@ def alerts_stack(deployed_stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
 # --- an event for each kind of ended job -----------------------------------------------------------------------
 
 
-def test_a_partly_failed_job_gets_one_alert_with_counts_failures_and_the_failure_file(alerts_stack: AlertsStack) -> None:
+def test_a_partly_failed_job_gets_one_alert_with_counts_failures_and_the_failure_file(
+    alerts_stack: AlertsStack,
+) -> None:
     job_id = alerts_stack.start_job({"ct.dcm": CT_SMALL, "mr.dcm": MR_SMALL, "bad.dcm": NO_META}, "partial")
     assert alerts_stack.stack.healthimaging.jobs[job_id].status == "COMPLETED"
 
@@ -158,7 +159,7 @@ def test_a_partly_failed_job_gets_one_alert_with_counts_failures_and_the_failure
 
     assert result == {"action": "job-event", "jobId": job_id, "outcome": "alerted"}
     (delivered,) = alerts_stack.received()
-    assert delivered["Subject"] == f"HealthImaging import PARTLY FAILED: 1 of 3 files, job batch-partial"
+    assert delivered["Subject"] == "HealthImaging import PARTLY FAILED: 1 of 3 files, job batch-partial"
     assert delivered["MessageAttributes"]["alertType"]["Value"] == alerts.PARTLY_FAILED
     assert delivered["MessageAttributes"]["jobId"]["Value"] == job_id
     document = delivered["Message"]
@@ -304,7 +305,10 @@ def test_a_job_the_sweep_cannot_check_does_not_stop_the_others_and_fails_the_inv
     partial = alerts_stack.start_job({"bad.dcm": NO_META, "ct.dcm": CT_SMALL}, "readable")
     alerts_stack.monkeypatch.setenv(config.MANIFEST_ATTEMPTS, "2")
 
-    with pytest.raises(SweepError, match=rf"1 of the recent jobs could not be checked .*{unreadable}: job {unreadable} COMPLETED, but its results could not be read"):
+    with pytest.raises(
+        SweepError,
+        match=rf"1 of the recent jobs could not be checked .*{unreadable}: job {unreadable} COMPLETED, but its results could not be read",
+    ):
         handler.handle(SCHEDULED_EVENT)
 
     assert [d["Message"]["jobId"] for d in alerts_stack.received()] == [partial]
@@ -319,7 +323,7 @@ def test_an_alert_that_could_not_be_published_is_published_by_the_retry(alerts_s
     event = alerts_stack.event(job_id)
     alerts_stack.monkeypatch.setenv(config.TOPIC_ARN, alerts_stack.topic_arn + "-missing")
 
-    with pytest.raises(Exception, match="Publish to .*-missing failed: NotFound"):
+    with pytest.raises(Exception, match=r"Publish to .*-missing failed: NotFound"):
         handler.handle(event)
     assert alerts_stack.table_item(job_id) is None  # the claim was released
 
@@ -379,7 +383,9 @@ def test_a_missing_setting_is_named(alerts_stack: AlertsStack) -> None:
 
 def test_the_package_holds_the_function_and_the_library_modules_it_imports() -> None:
     files = package_files(PROJECT_DIR / "lambdas" / "import_alerts")
-    assert {"import_alerts/handler.py", "ahiops/manifest.py", "ahiops/job_history.py", "ahiops/__init__.py"} <= set(files)
+    assert {"import_alerts/handler.py", "ahiops/manifest.py", "ahiops/job_history.py", "ahiops/__init__.py"} <= set(
+        files
+    )
     assert not any(name.startswith(("ahiops/upload", "ahiops/importer", "components/", "lambdas/")) for name in files)
     assert third_party_imports(files) == set()
 
@@ -395,7 +401,7 @@ def test_the_package_works_on_its_own(tmp_path: Path) -> None:
         "import import_alerts.handler, ahiops.manifest; "
         "print(import_alerts.handler.__file__); print(ahiops.manifest.__file__)"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+    done = subprocess.run(
         [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False
     )
     assert done.returncode == 0, done.stderr

@@ -184,9 +184,9 @@ def _text(d: dict[str, Any]) -> str:
             "Found by the scheduled check of recent jobs: HealthImaging's event for this job did not arrive or "
             "could not be handled.",
         ]
-    lines += [
-        "",
-        f"Every result of the job: python -m ahictl jobs {d['jobId']}",
-        "Start a new attempt of a failed job: python -m ahictl import ... --retry-failed",
-    ]
+    lines += ["", f"Every result of the job: python -m ahictl jobs {d['jobId']}"]
+    if d["alertType"] == FAILED:
+        lines.append(
+            "A job started by `python -m ahictl import` gets a new attempt from the same command with --retry-failed."
+        )
     return "\n".join(lines) + "\n"
