@@ -2,16 +2,21 @@
 
 Usage::
 
-    venv/bin/python scripts/deployer_policy.py --stack prod                  # print the policy
-    venv/bin/python scripts/deployer_policy.py --stack prod --output FILE    # write it
-    venv/bin/python scripts/deployer_policy.py --stack prod --check FILE     # exit 1 unless FILE is current
+    venv/bin/python scripts/deployer_policy.py --stack prod                  # print the whole policy
+    venv/bin/python scripts/deployer_policy.py --stack prod --output FILE    # write it as managed policies
+    venv/bin/python scripts/deployer_policy.py --stack prod --check FILE     # exit 1 unless they are current
+
+A managed policy holds at most 6,144 characters; a policy that needs more is written as ``FILE`` with ``.1.json``,
+``.2.json``, ... in place of ``.json``: managed policies to attach together (:func:`managed_policies`).
 
 The offline plan (``python -m ahictl plan --stack <stack> --format json``) lists every resource ``pulumi up``
 would create. :data:`ACTIONS_BY_TYPE` is the one table that says, for each resource type, which IAM actions its
 provider calls to create, read, update and delete it, and on which kind of AWS resource. The policy is that
-table applied to the plan: one statement per kind of resource, scoped to the stack's name prefixes where IAM
-names resources by name (buckets, KMS aliases, IAM roles, policies, groups), to the stack's account and region
-everywhere else. A resource type that is not in the table stops the generation with an error naming it, so the
+table applied to the plan: one statement per kind of resource, naming each resource by its exact ARN where the
+plan knows its name (buckets, KMS aliases, IAM roles, policies, groups, users, the roles Identity Center
+provisions for a permission set), so that two stacks of one account never share a grant, even when one prefix
+begins with the other (``ahi-dev`` and ``ahi-dev-eu``). A wildcard stands only for what AWS or the provider
+generates: key, data store and permission set IDs, and the suffix of a bucket named by ``bucketPrefix``. A resource type that is not in the table stops the generation with an error naming it, so the
 policy cannot silently fall behind the program.
 
 Where the actions come from: pulumi-aws is the Terraform AWS provider, so each aws resource needs what that
@@ -70,6 +75,10 @@ def _kms(*names: str) -> tuple[str, ...]:
 
 def _sso(*names: str) -> tuple[str, ...]:
     return tuple(f"sso:{n}" for n in names)
+
+
+def _in(service: str, *names: str) -> tuple[str, ...]:
+    return tuple(f"{service}:{n}" for n in names)
 
 
 #: The IAM actions of the roles IAM Identity Center keeps in its own account for a provisioned permission set
@@ -287,13 +296,189 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
         *_PROVISION,
         Access("identity-center-role", _IDENTITY_CENTER_ROLE_ACTIONS),
     ),
+    # The audit trail (AuditTrail) and its bucket's Object Lock. Creating a bucket with Object Lock also needs
+    # s3:PutBucketVersioning, which the bucket's versioning entry grants.
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": (
+        Access("bucket", _s3("GetBucketObjectLockConfiguration", "PutBucketObjectLockConfiguration")),
+    ),
+    "aws:cloudtrail/trail:Trail": (
+        Access("*", _in("cloudtrail", "DescribeTrails")),
+        Access(
+            "trail",
+            _in(
+                "cloudtrail",
+                "AddTags",
+                "CreateTrail",
+                "DeleteTrail",
+                "GetEventSelectors",
+                "GetInsightSelectors",
+                "GetTrailStatus",
+                "ListTags",
+                "PutEventSelectors",
+                "RemoveTags",
+                "StartLogging",
+                "StopLogging",
+                "UpdateTrail",
+            ),
+        ),
+        # With CloudWatch Logs delivery, CloudTrail is handed the delivery role.
+        Access("role/pass-to-cloudtrail", _iam("PassRole")),
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        Access("*", _in("logs", "DescribeLogGroups")),
+        Access(
+            "log-group",
+            _in(
+                "logs",
+                "AssociateKmsKey",
+                "CreateLogGroup",
+                "DeleteLogGroup",
+                "DeleteRetentionPolicy",
+                "DisassociateKmsKey",
+                "ListTagsForResource",
+                "PutRetentionPolicy",
+                "TagResource",
+                "UntagResource",
+            ),
+        ),
+    ),
+    # Import job alerts (ImportJobAlerts).
+    "aws:lambda/function:Function": (
+        Access(
+            "lambda-function",
+            _in(
+                "lambda",
+                "CreateFunction",
+                "DeleteFunction",
+                "DeleteFunctionConcurrency",
+                "GetFunction",
+                "GetFunctionCodeSigningConfig",
+                "GetFunctionConcurrency",
+                "GetFunctionConfiguration",
+                "GetFunctionRecursionConfig",
+                "GetRuntimeManagementConfig",
+                "ListTags",
+                "ListVersionsByFunction",
+                "PutFunctionConcurrency",
+                "TagResource",
+                "UntagResource",
+                "UpdateFunctionCode",
+                "UpdateFunctionConfiguration",
+            ),
+        ),
+        Access("role/pass-to-lambda", _iam("PassRole")),
+        # A customer managed key on the function's environment: Lambda uses it with the caller's permissions.
+        Access("lambda-key", _kms("CreateGrant", "Decrypt", "Encrypt")),
+    ),
+    "aws:lambda/permission:Permission": (
+        Access("lambda-function", _in("lambda", "AddPermission", "GetPolicy", "RemovePermission")),
+    ),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        Access(
+            "lambda-function",
+            _in(
+                "lambda",
+                "DeleteFunctionEventInvokeConfig",
+                "GetFunctionEventInvokeConfig",
+                "PutFunctionEventInvokeConfig",
+                "UpdateFunctionEventInvokeConfig",
+            ),
+        ),
+    ),
+    "aws:cloudwatch/eventRule:EventRule": (
+        Access(
+            "event-rule",
+            _in(
+                "events", "DeleteRule", "DescribeRule", "ListTagsForResource", "PutRule", "TagResource", "UntagResource"
+            ),
+        ),
+    ),
+    "aws:cloudwatch/eventTarget:EventTarget": (
+        Access("event-rule", _in("events", "ListTargetsByRule", "PutTargets", "RemoveTargets")),
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        Access(
+            "alarm",
+            _in(
+                "cloudwatch",
+                "DeleteAlarms",
+                "DescribeAlarms",
+                "ListTagsForResource",
+                "PutMetricAlarm",
+                "TagResource",
+                "UntagResource",
+            ),
+        ),
+    ),
+    "aws:dynamodb/table:Table": (
+        Access(
+            "dynamodb-table",
+            _in(
+                "dynamodb",
+                "CreateTable",
+                "DeleteTable",
+                "DescribeContinuousBackups",
+                "DescribeTable",
+                "DescribeTimeToLive",
+                "ListTagsOfResource",
+                "TagResource",
+                "UntagResource",
+                "UpdateContinuousBackups",
+                "UpdateTable",
+                "UpdateTimeToLive",
+            ),
+        ),
+        # A table encrypted with a customer managed key: DynamoDB creates its grant with the caller's permissions.
+        Access("dynamodb-key", _kms("CreateGrant", "DescribeKey")),
+    ),
+    "aws:sns/topic:Topic": (
+        Access(
+            "sns-topic",
+            _in(
+                "sns",
+                "CreateTopic",
+                "DeleteTopic",
+                "GetTopicAttributes",
+                "ListTagsForResource",
+                "SetTopicAttributes",
+                "TagResource",
+                "UntagResource",
+            ),
+        ),
+    ),
+    "aws:sns/topicPolicy:TopicPolicy": (Access("sns-topic", _in("sns", "GetTopicAttributes", "SetTopicAttributes")),),
+    "aws:sns/topicSubscription:TopicSubscription": (
+        Access("sns-topic", _in("sns", "Subscribe")),
+        # A subscription's own actions take no resource in IAM.
+        Access("*", _in("sns", "GetSubscriptionAttributes", "SetSubscriptionAttributes", "Unsubscribe")),
+    ),
+    "aws:sqs/queue:Queue": (
+        Access(
+            "sqs-queue",
+            _in(
+                "sqs",
+                "CreateQueue",
+                "DeleteQueue",
+                "GetQueueAttributes",
+                "ListQueueTags",
+                "SetQueueAttributes",
+                "TagQueue",
+                "UntagQueue",
+            ),
+        ),
+    ),
+    "aws:sqs/queuePolicy:QueuePolicy": (Access("sqs-queue", _in("sqs", "GetQueueAttributes", "SetQueueAttributes")),),
 }
 
 #: Resource types that create nothing in AWS: components group resources, providers hold settings.
 NOT_IN_AWS_PREFIXES = ("pulumi:providers:",)
 
 
-class UncoveredResourceTypeError(Exception):
+class PolicyGenerationError(Exception):
+    """The plan holds something the policy cannot be generated for; the message says what and what to do."""
+
+
+class UncoveredResourceTypeError(PolicyGenerationError):
     """The plan creates a resource type that :data:`ACTIONS_BY_TYPE` does not cover."""
 
 
@@ -303,8 +488,6 @@ class StackScope:
 
     account_id: str
     region: str
-    name_prefixes: tuple[str, ...]
-    """Names that start with ``<prefix>-`` are granted as ``<prefix>-*``; other names exactly."""
     permissions_boundary_arn: str = ""
     """When set, roles may only be created with this boundary, and it cannot be removed."""
 
@@ -321,13 +504,6 @@ class _Statements:
         self.resources.setdefault(sid, set()).update(resources)
 
 
-def _scoped(name: str, prefixes: Sequence[str]) -> str:
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        if name.startswith(f"{prefix}-"):
-            return f"{prefix}-*"
-    return name
-
-
 def _iam_path(resource: Resource) -> str:
     return str(resource["inputs"].get("path") or "/")
 
@@ -336,8 +512,12 @@ def _named(plan: dict[str, Any], type_: str, name: str) -> Resource | None:
     return next((r for r in plan["resources"] if r["type"] == type_ and r["inputs"].get("name") == name), None)
 
 
+def _by_urn(plan: dict[str, Any], urns: Sequence[str], type_: str) -> Resource | None:
+    return next((r for r in plan["resources"] if r["urn"] in urns and r["type"] == type_), None)
+
+
 def _iam_arn(scope: StackScope, kind: str, name: str, path: str) -> str:
-    return f"arn:aws:iam::{scope.account_id}:{kind}{path}{_scoped(name, scope.name_prefixes)}"
+    return f"arn:aws:iam::{scope.account_id}:{kind}{path}{name}"
 
 
 def _role_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
@@ -377,8 +557,31 @@ def _stack_policy_arns(plan: dict[str, Any], scope: StackScope) -> list[str]:
     )
 
 
+#: pulumi-aws names a bucket given ``bucketPrefix`` as that prefix plus a 26-character unique suffix (a timestamp
+#: and a counter: why it limits the prefix to 37 of a bucket name's 63 characters). ``?`` matches one character in
+#: an IAM resource ARN, so the grant covers exactly the names that prefix can produce.
+GENERATED_BUCKET_SUFFIX = "?" * 26
+
+
+def bucket_name_pattern(bucket: Resource) -> str:
+    """The name of a planned bucket: exact, or its ``bucketPrefix`` followed by the generated suffix's shape."""
+    inputs = bucket["inputs"]
+    if inputs.get("bucket"):
+        return str(inputs["bucket"])
+    if inputs.get("bucketPrefix"):
+        return f"{inputs['bucketPrefix']}{GENERATED_BUCKET_SUFFIX}"
+    raise PolicyGenerationError(
+        f"{bucket['name']}: a bucket without `bucket` or `bucketPrefix` gets a name the policy cannot foresee; "
+        "give it one of the two."
+    )
+
+
 def _bucket_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
-    return [f"arn:aws:s3:::{_scoped(resource['inputs']['bucket'], scope.name_prefixes)}"]
+    if resource["type"] == "aws:s3/bucket:Bucket":
+        return [f"arn:aws:s3:::{bucket_name_pattern(resource)}"]
+    # A bucket's settings name it by the bucket's output: the planned bucket's name, not the stand-in value.
+    bucket = _by_urn(plan, resource["propertyDependencies"].get("bucket", []), "aws:s3/bucket:Bucket")
+    return [f"arn:aws:s3:::{bucket_name_pattern(bucket) if bucket else resource['inputs']['bucket']}"]
 
 
 def _key_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
@@ -394,9 +597,56 @@ def _datastore_key_arns(plan: dict[str, Any], scope: StackScope, resource: Resou
     return _key_arns(plan, scope, resource) if created else [str(supplied)]
 
 
+def _key_input_arns(key_input: str) -> Callable[[dict[str, Any], StackScope, Resource], list[str]]:
+    """The key a resource names in ``key_input``: every key of the account and region when the stack creates it
+    (its ID does not exist before the key), else the supplied key's ARN; none without a key."""
+
+    def arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+        supplied = resource["inputs"].get(key_input)
+        if isinstance(supplied, dict):  # DynamoDB: serverSideEncryption.kmsKeyArn
+            supplied = supplied.get("kmsKeyArn")
+            key_input_dependency = "serverSideEncryption"
+        else:
+            key_input_dependency = key_input
+        if not supplied:
+            return []
+        created = _by_urn(plan, resource["propertyDependencies"].get(key_input_dependency, []), "aws:kms/key:Key")
+        return _key_arns(plan, scope, resource) if created else [str(supplied)]
+
+    return arns
+
+
+def _named_arn(type_: str, arn: Callable[[StackScope, str], str], *refs: str) -> Callable[..., list[str]]:
+    """ARNs of a ``type_`` resource, named by its ``name`` input, or of the one another resource refers to by one
+    of the inputs ``refs`` (found through the plan's dependencies: an output's stand-in value is not its name)."""
+
+    def arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+        if resource["type"] == type_:
+            return [arn(scope, str(resource["inputs"]["name"]))]
+        urns = [u for ref in refs for u in resource["propertyDependencies"].get(ref, [])]
+        owner = _by_urn(plan, urns, type_)
+        if owner is None:
+            raise PolicyGenerationError(f"{resource['name']}: the {type_} it refers to is not in the plan.")
+        return [arn(scope, str(owner["inputs"]["name"]))]
+
+    return arns
+
+
+def _passed_role_arns(role_input: str) -> Callable[[dict[str, Any], StackScope, Resource], list[str]]:
+    def arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+        if not resource["inputs"].get(role_input):
+            return []
+        role = _by_urn(plan, resource["propertyDependencies"].get(role_input, []), "aws:iam/role:Role")
+        if role is None:
+            return [str(resource["inputs"][role_input])]  # a role of the caller's, by ARN
+        return [_iam_arn(scope, "role", role["inputs"]["name"], _iam_path(role))]
+
+    return arns
+
+
 def _alias_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
     name = str(resource["inputs"]["name"]).removeprefix("alias/")
-    alias = f"arn:aws:kms:{scope.region}:{scope.account_id}:alias/{_scoped(name, scope.name_prefixes)}"
+    alias = f"arn:aws:kms:{scope.region}:{scope.account_id}:alias/{name}"
     return [alias, *_key_arns(plan, scope, resource)]
 
 
@@ -421,11 +671,16 @@ def _identity_center_provisioning_arns(plan: dict[str, Any], scope: StackScope, 
 
 
 def _identity_center_role_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
-    # AWSReservedSSO_<permission set name>_<id>; the permission sets are named <prefix>-<persona>.
-    return [
-        f"arn:aws:iam::{scope.account_id}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{prefix}-*"
-        for prefix in scope.name_prefixes
-    ]
+    # AWSReservedSSO_<permission set name>_<ID Identity Center generates>, under a path that may name a region.
+    if resource["type"] == "aws:ssoadmin/permissionSet:PermissionSet":
+        permission_set: Resource | None = resource
+    else:
+        urns = resource["propertyDependencies"].get("permissionSetArn", [])
+        permission_set = _by_urn(plan, urns, "aws:ssoadmin/permissionSet:PermissionSet")
+    if permission_set is None:
+        raise PolicyGenerationError(f"{resource['name']}: its permission set is not in the plan.")
+    name = permission_set["inputs"]["name"]
+    return [f"arn:aws:iam::{scope.account_id}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{name}_*"]
 
 
 @dataclass(frozen=True)
@@ -435,6 +690,18 @@ class Target:
     sid: str
     arns: Callable[[dict[str, Any], StackScope, Resource], list[str]]
     condition: Callable[[dict[str, Any], StackScope], dict[str, Any] | None] = lambda plan, scope: None
+
+
+def _passed_to(service: str) -> Callable[[dict[str, Any], StackScope], dict[str, Any]]:
+    return lambda plan, scope: {"StringEquals": {"iam:PassedToService": service}}
+
+
+def _through(service: str) -> Callable[[dict[str, Any], StackScope], dict[str, Any]]:
+    return lambda plan, scope: {"StringEquals": {"kms:ViaService": f"{service}.{scope.region}.amazonaws.com"}}
+
+
+def _regional(service: str, kind: str) -> Callable[[StackScope, str], str]:
+    return lambda scope, name: f"arn:aws:{service}:{scope.region}:{scope.account_id}:{kind}{name}"
 
 
 def _attach_stack_policies_only(plan: dict[str, Any], scope: StackScope) -> dict[str, Any]:
@@ -463,6 +730,31 @@ TARGETS: dict[str, Target] = {
     "identity-center-instance": Target("IdentityCenterProvisioningStatus", _identity_center_instance_arns),
     "identity-center-provisioning": Target("IdentityCenterProvisioning", _identity_center_provisioning_arns),
     "identity-center-role": Target("IdentityCenterRolesInThisAccount", _identity_center_role_arns),
+    "trail": Target("CloudTrailTrails", _named_arn("aws:cloudtrail/trail:Trail", _regional("cloudtrail", "trail/"))),
+    "role/pass-to-cloudtrail": Target(
+        "PassTheTrailsRoleToCloudTrail",
+        _passed_role_arns("cloudWatchLogsRoleArn"),
+        _passed_to("cloudtrail.amazonaws.com"),
+    ),
+    "log-group": Target("LogGroups", _named_arn("aws:cloudwatch/logGroup:LogGroup", _regional("logs", "log-group:"))),
+    "lambda-function": Target(
+        "LambdaFunctions",
+        _named_arn("aws:lambda/function:Function", _regional("lambda", "function:"), "function", "functionName"),
+    ),
+    "role/pass-to-lambda": Target(
+        "PassFunctionRolesToLambda", _passed_role_arns("role"), _passed_to("lambda.amazonaws.com")
+    ),
+    "lambda-key": Target("FunctionKeysThroughLambda", _key_input_arns("kmsKeyArn"), _through("lambda")),
+    "event-rule": Target(
+        "EventBridgeRules", _named_arn("aws:cloudwatch/eventRule:EventRule", _regional("events", "rule/"), "rule")
+    ),
+    "alarm": Target(
+        "CloudWatchAlarms", _named_arn("aws:cloudwatch/metricAlarm:MetricAlarm", _regional("cloudwatch", "alarm:"))
+    ),
+    "dynamodb-table": Target("DynamoDbTables", _named_arn("aws:dynamodb/table:Table", _regional("dynamodb", "table/"))),
+    "dynamodb-key": Target("TableKeysThroughDynamoDb", _key_input_arns("serverSideEncryption"), _through("dynamodb")),
+    "sns-topic": Target("SnsTopics", _named_arn("aws:sns/topic:Topic", _regional("sns", ""), "arn", "topic")),
+    "sqs-queue": Target("SqsQueues", _named_arn("aws:sqs/queue:Queue", _regional("sqs", ""), "queueUrl")),
 }
 
 #: Role actions that carry the permissions boundary: with a boundary, only with it.
@@ -553,11 +845,9 @@ def stack_scope(project_dir: Path, stack: str) -> StackScope:
     settings, problems = read_settings(config.project, stack, lambda key: config.values.get(f"{config.project}:{key}"))
     if problems:
         raise plan_module.PlanError(f"Pulumi.{stack}.yaml: " + " ".join(problems))
-    prefixes = tuple(sorted({settings.name_prefix, settings.access_name_prefix or settings.name_prefix}))
     return StackScope(
         account_id=settings.account_id,
         region=settings.region,
-        name_prefixes=prefixes,
         permissions_boundary_arn=settings.permissions_boundary_arn,
     )
 
@@ -567,14 +857,54 @@ def render(policy: dict[str, Any]) -> str:
     return json.dumps(policy, indent=2) + "\n"
 
 
-def generate(project_dir: Path, stack: str) -> str:
-    """The policy of ``stack``, rendered."""
-    return render(deployer_policy(plan_module.plan_stack(project_dir, stack), stack_scope(project_dir, stack)))
-
-
 def policy_size(policy: dict[str, Any]) -> int:
     """Characters IAM counts against the managed policy limit (white space is not counted)."""
     return len("".join(json.dumps(policy).split()))
+
+
+def managed_policies(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The policy's statements packed, in order, into as few managed policies as hold them: each at most
+    :data:`MANAGED_POLICY_MAX_CHARACTERS`, every statement in exactly one. Attached together to one role they
+    grant what the whole policy grants (a Deny in one of them applies to the others too)."""
+    parts: list[list[Statement]] = []
+    for statement in policy["Statement"]:
+        if policy_size(policies.document([statement])) > MANAGED_POLICY_MAX_CHARACTERS:
+            raise PolicyGenerationError(
+                f"Statement {statement['Sid']} alone is more than a managed policy holds "
+                f"({MANAGED_POLICY_MAX_CHARACTERS} characters)."
+            )
+        for part in parts:
+            if policy_size(policies.document([*part, statement])) <= MANAGED_POLICY_MAX_CHARACTERS:
+                part.append(statement)
+                break
+        else:
+            parts.append([statement])
+    return [policies.document(part) for part in parts]
+
+
+def part_paths(output: Path, count: int) -> list[Path]:
+    """Where the managed policies go: ``output`` itself for one, ``<name>.1.json``, ``<name>.2.json``, ... for more."""
+    if count == 1:
+        return [output]
+    stem = output.name.removesuffix(".json")
+    return [output.with_name(f"{stem}.{number}.json") for number in range(1, count + 1)]
+
+
+def _files_of(output: Path) -> set[Path]:
+    """The files a previous ``--output output`` may have written."""
+    stem = output.name.removesuffix(".json")
+    numbered = {path for path in output.parent.glob(f"{stem}.*.json") if path.name[len(stem) + 1 : -5].isdigit()}
+    return numbered | ({output} if output.is_file() else set())
+
+
+def stack_policy(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The whole policy of ``stack``."""
+    return deployer_policy(plan_module.plan_stack(project_dir, stack), stack_scope(project_dir, stack))
+
+
+def generate(project_dir: Path, stack: str) -> list[str]:
+    """The managed policies of ``stack``, rendered."""
+    return [render(part) for part in managed_policies(stack_policy(project_dir, stack))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -583,38 +913,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Print the least-privilege IAM policy of the identity that deploys a stack, from its plan.",
     )
     parser.add_argument("--stack", "-s", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
-    parser.add_argument("--output", "-o", type=Path, help="write the policy to this file")
-    parser.add_argument("--check", type=Path, help="exit 1 unless this file holds the current policy")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="write the policy as managed policies: this file, or <name>.1.json, <name>.2.json, ... when it takes more",
+    )
+    parser.add_argument("--check", type=Path, help="exit 1 unless the files --output would write are current")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml")
     args = parser.parse_args(argv)
     try:
-        text = generate(args.project_dir, args.stack)
-    except (plan_module.PlanError, UncoveredResourceTypeError) as error:
+        policy = stack_policy(args.project_dir, args.stack)
+        texts = [render(part) for part in managed_policies(policy)]
+    except (plan_module.PlanError, PolicyGenerationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    size = policy_size(json.loads(text))
-    if size > MANAGED_POLICY_MAX_CHARACTERS:
-        print(
-            f"warning: {size} characters, more than a managed policy holds ({MANAGED_POLICY_MAX_CHARACTERS}): "
-            "attach it to the deploy role as an inline policy (up to 10,240 characters) or split its statements "
-            "between two managed policies.",
-            file=sys.stderr,
-        )
-    if args.check:
-        current = args.check.read_text() if args.check.is_file() else ""
-        if current != text:
+    target = args.check or args.output
+    if target is None:
+        if len(texts) > 1:
             print(
-                f"{args.check} is not the current policy of stack {args.stack}: regenerate it with "
-                f"`venv/bin/python scripts/deployer_policy.py --stack {args.stack} --output {args.check}`.",
+                f"note: {len(texts)} managed policies' worth (at most {MANAGED_POLICY_MAX_CHARACTERS} characters "
+                "each); --output FILE writes them as separate files to attach together.",
+                file=sys.stderr,
+            )
+        sys.stdout.write(render(policy))
+        return 0
+    wanted = dict(zip(part_paths(target, len(texts)), texts, strict=True))
+    stale = sorted(_files_of(target) - set(wanted))
+    if args.check:
+        outdated = [path for path, text in wanted.items() if not path.is_file() or path.read_text() != text]
+        if outdated or stale:
+            print(
+                f"{', '.join(map(str, outdated + stale))}: not the current policy of stack {args.stack}; regenerate "
+                f"with `venv/bin/python scripts/deployer_policy.py --stack {args.stack} --output {args.check}`.",
                 file=sys.stderr,
             )
             return 1
         return 0
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-    else:
-        sys.stdout.write(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    for path in stale:
+        path.unlink()
+    for path, text in wanted.items():
+        path.write_text(text)
+    print(f"wrote {', '.join(map(str, wanted))}", file=sys.stderr)
     return 0
 
 

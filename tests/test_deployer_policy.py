@@ -35,7 +35,8 @@ deployer = _load_script()
 BOUNDARY = f"arn:aws:iam::{DEV_ACCOUNT}:policy/Boundary"
 INSTANCE = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
 ALICE = f"arn:aws:iam::{DEV_ACCOUNT}:user/alice"
-#: Every access route on: roles, IAM Identity Center permission sets, the administrator user, break-glass.
+#: Every access route on (roles, IAM Identity Center permission sets, the administrator user, break-glass), every
+#: optional resource of the audit trail and the alerts, and generated bucket names.
 EVERY_ROUTE = {
     "accessPersonas": ["admin", "importer", "reader", "break-glass"],
     "accessRolePrincipals": {"reader": [ALICE], "break-glass": [ALICE]},
@@ -43,10 +44,14 @@ EVERY_ROUTE = {
     "accessAdminUserName": "ahiadmin",
     "permissionsBoundaryArn": BOUNDARY,
     "iamPath": "/healthimaging/",
+    "bucketNaming": "generated",
+    "auditObjectLock": True,
+    "auditTrailCloudWatchLogs": True,
+    "importAlertHttpsEndpoints": ["https://hooks.example.org/imaging"],
 }
-EVERY_ROUTE_SCOPE = deployer.StackScope(
-    account_id=DEV_ACCOUNT, region=DEV_REGION, name_prefixes=("ahi-dev",), permissions_boundary_arn=BOUNDARY
-)
+EVERY_ROUTE_SCOPE = deployer.StackScope(account_id=DEV_ACCOUNT, region=DEV_REGION, permissions_boundary_arn=BOUNDARY)
+#: A name pulumi-aws could give a bucket from its prefix (a timestamp and a counter, 26 characters).
+GENERATED_SUFFIX = "20240102030405123400000001"
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +94,11 @@ def test_every_resource_type_the_program_creates_is_in_the_table(
         "aws:ssoadmin/customerManagedPolicyAttachment:CustomerManagedPolicyAttachment",
         "aws:kms/keyPolicy:KeyPolicy",
         "aws-native:healthimaging:Datastore",
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "aws:cloudtrail/trail:Trail",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:lambda/function:Function",
+        "aws:sns/topicSubscription:TopicSubscription",
     } <= types
 
 
@@ -98,10 +108,12 @@ def test_a_resource_type_missing_from_the_table_stops_the_generation(
     _, plan, scope = stack_plan
     grown = copy.deepcopy(plan)
     grown["resources"].append(
-        {**grown["resources"][-1], "name": "queue", "type": "aws:sqs/queue:Queue", "inputs": {}, "custom": True}
+        {**grown["resources"][-1], "name": "host", "type": "aws:ec2/instance:Instance", "inputs": {}, "custom": True}
     )
-    assert deployer.uncovered_types(grown) == ["aws:sqs/queue:Queue"]
-    with pytest.raises(deployer.UncoveredResourceTypeError, match=r"aws:sqs/queue:Queue, which .*ACTIONS_BY_TYPE"):
+    assert deployer.uncovered_types(grown) == ["aws:ec2/instance:Instance"]
+    with pytest.raises(
+        deployer.UncoveredResourceTypeError, match=r"aws:ec2/instance:Instance, which .*ACTIONS_BY_TYPE"
+    ):
         deployer.deployer_policy(grown, scope)
 
 
@@ -121,7 +133,7 @@ def allowed(policy: dict[str, Any], action: str, arn: str) -> bool:
 def concrete_arns(plan: dict[str, Any], resource: dict[str, Any], target: str) -> list[str]:
     """The ARNs the resource really has (or will have), for checking the policy's patterns against."""
     inputs, account, region = resource["inputs"], plan["accountId"], plan["region"]
-    exact = deployer.StackScope(account_id=account, region=region, name_prefixes=())
+    exact = deployer.StackScope(account_id=account, region=region)
     if target == "kms-key":
         return [f"arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
     if target == "datastore-key":
@@ -129,7 +141,10 @@ def concrete_arns(plan: dict[str, Any], resource: dict[str, Any], target: str) -
     if target == "datastore":
         return [f"arn:aws:medical-imaging:{region}:{account}:datastore/{plan['outputs']['datastoreId']}"]
     if target == "identity-center-role":
-        return [f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_ahi-dev-reader_0123abcd"]
+        # The role Identity Center provisions, under a path that names a region, for this permission set.
+        (pattern,) = deployer.TARGETS[target].arns(plan, exact, resource)
+        name = pattern.rsplit("AWSReservedSSO_", 1)[1].removesuffix("_*")
+        return [f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{region}/AWSReservedSSO_{name}_0123abcd"]
     permission_set = f"arn:aws:sso:::permissionSet/{INSTANCE.rsplit('/', 1)[1]}/ps-0123456789abcdef"
     if target == "identity-center":
         return [INSTANCE, permission_set]
@@ -140,7 +155,10 @@ def concrete_arns(plan: dict[str, Any], resource: dict[str, Any], target: str) -
     if target == "*":
         return ["*"]
     fake_key = "key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    return [arn.replace(":key/*", f":{fake_key}") for arn in deployer.TARGETS[target].arns(plan, exact, resource)]
+    return [
+        arn.replace(":key/*", f":{fake_key}").replace(deployer.GENERATED_BUCKET_SUFFIX, GENERATED_SUFFIX)
+        for arn in deployer.TARGETS[target].arns(plan, exact, resource)
+    ]
 
 
 def test_every_resource_gets_every_action_of_its_table_entry_on_its_own_arn(
@@ -174,18 +192,29 @@ def test_the_check_notices_a_missing_action() -> None:
 # --- least privilege ------------------------------------------------------------------------------
 
 
-def test_names_are_scoped_to_the_stacks_prefix_and_account(stack_plan: tuple[str, dict[str, Any], Any]) -> None:
-    _, plan, scope = stack_plan
-    policy = deployer.deployer_policy(plan, scope)
-    (prefix,) = scope.name_prefixes
-    for statement in policy["Statement"]:
-        for resource in _listed(statement["Resource"]):
-            if resource == "*":
-                continue
-            assert f":{plan['accountId']}:" in resource or resource.startswith("arn:aws:s3:::"), resource
-            if resource.startswith(("arn:aws:s3:::", "arn:aws:iam::")) or ":alias/" in resource:
-                assert f"{prefix}-*" in resource, resource
-    assert any(s["Resource"] == f"arn:aws:s3:::{prefix}-*" for s in policy["Statement"])
+#: Wildcards the policy may hold: IDs that AWS generates (keys, data stores, permission sets, the roles Identity
+#: Center provisions, the accounts a person assigns a permission set to) and a generated bucket name's suffix.
+GENERATED_BY_AWS = re.compile(
+    r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/\*"
+    r"|arn:aws:medical-imaging:[a-z0-9-]+:\d{12}:datastore/\*"
+    r"|arn:aws:sso:::permissionSet/ssoins-[0-9a-f]+/\*"
+    r"|arn:aws:sso:::account/\*"
+    r"|arn:aws:iam::\d{12}:role/aws-reserved/sso\.amazonaws\.com/\*AWSReservedSSO_[A-Za-z0-9+=,.@_-]+_\*"
+    r"|arn:aws:s3:::[a-z0-9.-]+-\?{26}"
+)
+
+
+def test_names_are_exact_and_wildcards_only_stand_for_what_aws_generates(
+    stack_plan: tuple[str, dict[str, Any], Any], every_route_plan: dict[str, Any]
+) -> None:
+    for plan, scope in _cases(stack_plan, every_route_plan):
+        for statement in deployer.deployer_policy(plan, scope)["Statement"]:
+            for resource in _listed(statement["Resource"]):
+                if resource == "*":
+                    continue
+                assert f":{plan['accountId']}:" in resource or resource.startswith(("arn:aws:s3:::", "arn:aws:sso:::"))
+                if "*" in resource or "?" in resource:
+                    assert GENERATED_BY_AWS.fullmatch(resource), f"{statement['Sid']}: {resource}"
 
 
 def test_star_only_for_actions_without_resource_types(
@@ -232,7 +261,13 @@ def test_with_a_permissions_boundary_roles_are_created_only_with_it(every_route_
             "Sid": "IamRolesWithTheBoundaryOnly",
             "Effect": "Allow",
             "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-            "Resource": f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-*",
+            "Resource": [
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-AuditTrailToCloudWatchLogs",
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-ImportAlertsFunction",
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-ImportJobDataAccessRole",
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-break-glass",
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-reader",
+            ],
             "Condition": {"ArnEquals": {"iam:PermissionsBoundary": BOUNDARY}},
         }
     ]
@@ -250,12 +285,18 @@ def test_only_the_stacks_policies_can_be_attached(every_route_plan: dict[str, An
     for statement in attaching:
         if statement["Sid"] == "IdentityCenterRolesInThisAccount":
             # The roles Identity Center provisions for this stack's permission sets, and no others.
-            assert statement["Resource"] == (
-                f"arn:aws:iam::{DEV_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ahi-dev-*"
-            )
+            assert statement["Resource"] == [
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ahi-dev-{persona}_*"
+                for persona in ("admin", "break-glass", "importer", "reader")
+            ]
             continue
         assert statement["Condition"] == {
-            "ArnLike": {"iam:PolicyARN": [f"arn:aws:iam::{DEV_ACCOUNT}:policy/healthimaging/ahi-dev-*"]}
+            "ArnLike": {
+                "iam:PolicyARN": [
+                    f"arn:aws:iam::{DEV_ACCOUNT}:policy/healthimaging/ahi-dev-{persona}"
+                    for persona in ("admin", "break-glass", "importer", "reader")
+                ]
+            }
         }
 
 
@@ -273,11 +314,24 @@ def test_the_key_policy_lockout_check_can_never_be_bypassed(stack_plan: tuple[st
     ]
 
 
-def test_fits_in_one_managed_policy(
+def test_the_managed_policies_each_fit_and_together_hold_every_statement_once(
     stack_plan: tuple[str, dict[str, Any], Any], every_route_plan: dict[str, Any]
 ) -> None:
     for plan, scope in _cases(stack_plan, every_route_plan):
-        assert deployer.policy_size(deployer.deployer_policy(plan, scope)) <= deployer.MANAGED_POLICY_MAX_CHARACTERS
+        policy = deployer.deployer_policy(plan, scope)
+        parts = deployer.managed_policies(policy)
+        for part in parts:
+            assert deployer.policy_size(part) <= deployer.MANAGED_POLICY_MAX_CHARACTERS
+            assert part["Version"] == "2012-10-17"
+        packed = sorted((s for part in parts for s in part["Statement"]), key=lambda s: s["Sid"])
+        assert packed == sorted(policy["Statement"], key=lambda s: s["Sid"])  # none lost, none twice
+        assert len(parts) <= 10  # the managed policies a role may have attached
+
+
+def test_a_policy_that_fits_stays_one_managed_policy(stack_plan: tuple[str, dict[str, Any], Any]) -> None:
+    _, plan, scope = stack_plan
+    small = {"Version": "2012-10-17", "Statement": deployer.deployer_policy(plan, scope)["Statement"][:2]}
+    assert deployer.managed_policies(small) == [small]
 
 
 # --- policy_sentry: every action exists, takes the resources named, and knows the condition keys -------
@@ -363,19 +417,121 @@ def test_the_action_check_catches_mistakes() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_committed_policy_is_the_current_one(stack: str) -> None:
-    committed = PROJECT_DIR / "deploy" / f"deployer-policy.{stack}.json"
-    assert committed.read_text() == deployer.generate(PROJECT_DIR, stack), (
-        f"regenerate it: venv/bin/python scripts/deployer_policy.py --stack {stack} --output {committed}"
-    )
-    assert json.loads(committed.read_text())["Version"] == "2012-10-17"
+    output = PROJECT_DIR / "deploy" / f"deployer-policy.{stack}.json"
+    texts = deployer.generate(PROJECT_DIR, stack)
+    committed = deployer.part_paths(output, len(texts))
+    regenerate = f"regenerate it: venv/bin/python scripts/deployer_policy.py --stack {stack} --output {output}"
+    assert [path.read_text() if path.is_file() else "" for path in committed] == texts, regenerate
+    assert deployer.main(["--stack", stack, "--check", str(output)]) == 0, regenerate
+    for path in committed:
+        assert json.loads(path.read_text())["Version"] == "2012-10-17"
 
 
 def test_the_command_writes_checks_and_explains(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "dev.json"
     assert deployer.main(["--stack", "dev", "--output", str(out)]) == 0
+    parts = deployer.part_paths(out, len(deployer.generate(PROJECT_DIR, "dev")))
+    assert all(path.is_file() for path in parts)
     assert deployer.main(["--stack", "dev", "--check", str(out)]) == 0
-    out.write_text("{}")
+    parts[0].write_text("{}")
     assert deployer.main(["--stack", "dev", "--check", str(out)]) == 1
-    assert "is not the current policy of stack dev: regenerate it" in capsys.readouterr().err
+    assert "not the current policy of stack dev; regenerate" in capsys.readouterr().err
+    assert deployer.main(["--stack", "dev", "--output", str(out)]) == 0
+    stale = out.with_name("dev.9.json")
+    stale.write_text("{}")  # left over from a larger policy: reported, and removed by the next --output
+    assert deployer.main(["--stack", "dev", "--check", str(out)]) == 1
+    assert deployer.main(["--stack", "dev", "--output", str(out)]) == 0
+    assert not stale.exists()
+    capsys.readouterr()
     assert deployer.main(["--stack", "nosuchstack"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_the_printed_policy_is_the_whole_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deployer.main(["--stack", "prod"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == deployer.deployer_policy(
+        plan_module.plan_stack(PROJECT_DIR, "prod"), deployer.stack_scope(PROJECT_DIR, "prod")
+    )
+
+
+# --- two stacks of one account never share a grant -------------------------------------------------
+
+
+def named_arns(plan: dict[str, Any]) -> list[str]:
+    """The ARNs of every resource of the plan that has a name of its own, written out from the plan's inputs."""
+    account, region = plan["accountId"], plan["region"]
+    regional = {
+        "aws:kms/alias:Alias": "kms:{r}:{a}:{name}",
+        "aws:cloudtrail/trail:Trail": "cloudtrail:{r}:{a}:trail/{name}",
+        "aws:cloudwatch/logGroup:LogGroup": "logs:{r}:{a}:log-group:{name}",
+        "aws:lambda/function:Function": "lambda:{r}:{a}:function:{name}",
+        "aws:cloudwatch/eventRule:EventRule": "events:{r}:{a}:rule/{name}",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch:{r}:{a}:alarm:{name}",
+        "aws:dynamodb/table:Table": "dynamodb:{r}:{a}:table/{name}",
+        "aws:sns/topic:Topic": "sns:{r}:{a}:{name}",
+        "aws:sqs/queue:Queue": "sqs:{r}:{a}:{name}",
+    }
+    iam = {"aws:iam/role:Role": "role", "aws:iam/policy:Policy": "policy", "aws:iam/group:Group": "group"}
+    iam["aws:iam/user:User"] = "user"
+    arns = []
+    for resource in deployer.resources_in_aws(plan):
+        type_, inputs = resource["type"], resource["inputs"]
+        if type_ == "aws:s3/bucket:Bucket":
+            name = inputs.get("bucket") or f"{inputs['bucketPrefix']}{GENERATED_SUFFIX}"
+            arns.append(f"arn:aws:s3:::{name}")
+        elif type_ in iam:
+            arns.append(f"arn:aws:iam::{account}:{iam[type_]}{inputs.get('path') or '/'}{inputs['name']}")
+        elif type_ in regional:
+            arns.append("arn:aws:" + regional[type_].format(r=region, a=account, name=inputs["name"]))
+        elif type_ == "aws:ssoadmin/permissionSet:PermissionSet":
+            arns.append(
+                f"arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{region}/"
+                f"AWSReservedSSO_{inputs['name']}_0123abcd"
+            )
+    return arns
+
+
+def covering_statements(policy: dict[str, Any], arn: str) -> list[str]:
+    """The Allow statements of ``policy`` whose resources name or match ``arn`` (not counting ``*``)."""
+    return [
+        statement["Sid"]
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        and any(p != "*" and fnmatch.fnmatchcase(arn, p) for p in _listed(statement["Resource"]))
+    ]
+
+
+def test_the_dev_policy_covers_no_resource_of_a_stack_whose_prefix_extends_dev() -> None:
+    """`ahi-dev-eu` begins with `ahi-dev-`: a `ahi-dev-*` grant would let the dev deploy role change that stack."""
+    dev_policy = deployer.stack_policy(PROJECT_DIR, "dev")
+    eu_plan = plan_module.build_plan(run_program(namePrefix="ahi-dev-eu"), account_id=DEV_ACCOUNT, region=DEV_REGION)
+    eu_arns = named_arns(eu_plan)
+    assert len(eu_arns) >= 20, eu_arns  # buckets, roles, policies, groups, aliases, trail, function, topic, ...
+    assert {arn: covering_statements(dev_policy, arn) for arn in eu_arns} == {arn: [] for arn in eu_arns}
+    # ... while every named resource of the dev stack itself is covered.
+    dev_plan = plan_module.plan_stack(PROJECT_DIR, "dev")
+    assert all(covering_statements(dev_policy, arn) for arn in named_arns(dev_plan))
+
+
+def test_with_every_route_and_generated_bucket_names_two_such_stacks_share_nothing(
+    every_route_plan: dict[str, Any],
+) -> None:
+    dev_policy = deployer.deployer_policy(every_route_plan, EVERY_ROUTE_SCOPE)
+    # The administrator user's name is given as is, not prefixed: the second stack names its own.
+    eu_run = run_program(**{**EVERY_ROUTE, "accessAdminUserName": "ahiadmin-eu"}, namePrefix="ahi-dev-eu")
+    eu_arns = named_arns(plan_module.build_plan(eu_run, account_id=DEV_ACCOUNT, region=DEV_REGION))
+    assert any("AWSReservedSSO_ahi-dev-eu-reader_" in arn for arn in eu_arns)
+    assert any(arn.startswith("arn:aws:s3:::ahi-dev-eu-input-") for arn in eu_arns)
+    assert {arn: covering_statements(dev_policy, arn) for arn in eu_arns} == {arn: [] for arn in eu_arns}
+    assert all(covering_statements(dev_policy, arn) for arn in named_arns(every_route_plan))
+
+
+def test_the_readme_says_what_the_policy_rests_on_and_how_names_are_granted() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme.split("### Permissions of the deploying identity", 1)[1].split("\n## ", 1)[0]
+    words = " ".join(section.split())
+    assert "**What the tests cannot prove.** That the policy is *complete* rests on the table and the plan" in words
+    assert "Nothing here calls AWS, so no test can show" in words
+    assert "by its exact ARN" in words
+    assert "<namePrefix>-*" not in section  # no prefix wildcard is granted any more
