@@ -44,11 +44,11 @@ def plan_stack(project_dir: Path, stack: str) -> dict[str, Any]:
     return build_plan(run, account_id=account, region=region)
 
 
-def _describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:
+def describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:
     """An asset or archive (a function's code) as JSON: each file by its path in the repository and the SHA-256 of its
     content, so that two plans differ exactly when the code does."""
     if isinstance(value, pulumi.AssetArchive):
-        return {"assetArchive": {name: _describe_asset(item) for name, item in sorted(value.assets.items())}}
+        return {"assetArchive": {name: describe_asset(item) for name, item in sorted(value.assets.items())}}
     if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
         path = Path(value.path).resolve()
         shown = path.relative_to(REPOSITORY_DIR).as_posix() if path.is_relative_to(REPOSITORY_DIR) else str(path)
@@ -62,9 +62,9 @@ def _describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:
 
 def _normalise(value: Any) -> Any:
     """Whole-number floats back to ints: the wire format carries every number as a double. Assets and archives as
-    :func:`_describe_asset` shows them."""
+    :func:`describe_asset` shows them."""
     if isinstance(value, (pulumi.Asset, pulumi.Archive)):
-        return _describe_asset(value)
+        return describe_asset(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):

@@ -15,8 +15,6 @@ documentation retention) and, optionally, locks them (S3 Object Lock, GOVERNANCE
 CloudWatch Logs is optional. One region, one stack: the trail is single-region unless asked otherwise.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from typing import Any, NotRequired, Optional, TypedDict, cast

@@ -18,8 +18,6 @@ for every job that FAILED or COMPLETED with files not imported (the function in 
 - e-mail and HTTPS subscriptions from the arguments (e-mail addresses must confirm the subscription).
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Mapping, Sequence

@@ -14,11 +14,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi.provider import main
 
-from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import (
+    AuditTrail,
+    HealthImagingAccess,
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobAlerts,
+    ImportJobRole,
+)
 from provider.component_provider import HealthImagingProvider, package_version
 
 #: Components served to other languages, under the package name ``healthimaging``.
-COMPONENTS = [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess]
+COMPONENTS = [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess, ImportJobAlerts, AuditTrail]
 
 
 def build_provider() -> HealthImagingProvider:

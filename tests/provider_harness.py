@@ -23,6 +23,7 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.sync_await import _sync_await
 
 from ahictl import mockrun
+from ahictl.plan import describe_asset
 
 PLUGIN_MAIN = PROJECT_DIR / "provider" / "__main__.py"
 #: URN prefix of the resources a consumer's program "owns" (the dependencies the requests name).
@@ -113,6 +114,8 @@ def unwrap_secrets(value: Any, path: str = "", secrets: set[str] | None = None) 
         return {k: unwrap_secrets(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap_secrets(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return describe_asset(value)  # a function's code, by file and content (assets compare by identity)
     return value
 
 

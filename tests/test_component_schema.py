@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from pulumi.provider.experimental.component import ComponentProvider
 
-from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import (
+    AuditTrail,
+    HealthImagingAccess,
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobAlerts,
+    ImportJobRole,
+)
 
 PLUGIN_MAIN = Path(__file__).resolve().parent.parent / "provider" / "__main__.py"
 #: The components the provider plugin hosts, read from the plugin itself (not run as a host).
@@ -25,7 +32,14 @@ def schema() -> dict[str, Any]:
 
 
 def test_the_plugin_hosts_every_component() -> None:
-    assert [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess] == COMPONENTS
+    assert [
+        ImagingBucketPair,
+        ImagingDatastore,
+        ImportJobRole,
+        HealthImagingAccess,
+        ImportJobAlerts,
+        AuditTrail,
+    ] == COMPONENTS
 
 
 def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema: dict[str, Any]) -> None:
@@ -34,6 +48,8 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
         "healthimaging:index:ImagingBucketPair",
         "healthimaging:index:ImagingDatastore",
         "healthimaging:index:ImportJobRole",
+        "healthimaging:index:ImportJobAlerts",
+        "healthimaging:index:AuditTrail",
     }
     assert all(resource["isComponent"] for resource in schema["resources"].values())
 
@@ -50,6 +66,16 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
             "healthimaging:index:ImagingDatastore",
             ["accountId", "datastoreName", "region"],
             ["datastoreArn", "datastoreId", "datastoreStatus", "kmsKeyArn"],
+        ),
+        (
+            "healthimaging:index:ImportJobAlerts",
+            ["accountId", "datastoreArn", "datastoreId", "namePrefix", "outputBucketArn", "region"],
+            ["deadLetterQueueUrl", "functionName", "kmsKeyArn", "topicArn"],
+        ),
+        (
+            "healthimaging:index:AuditTrail",
+            ["accountId", "datastoreArn", "inputBucketArn", "namePrefix", "outputBucketArn", "region"],
+            ["bucketName", "kmsKeyArn", "logGroupName", "trailArn"],
         ),
         (
             "healthimaging:index:ImportJobRole",

@@ -28,7 +28,14 @@ from pulumi.errors import InputPropertiesError
 from pulumi.provider.experimental.analyzer import PropertyType
 
 from ahictl import mockrun
-from components import HealthImagingAccess, ImagingBucketPair, ImagingDatastore, ImportJobRole
+from components import (
+    AuditTrail,
+    HealthImagingAccess,
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobAlerts,
+    ImportJobRole,
+)
 from components.validation import InvalidInputError
 
 ACCOUNT = "111122223333"
@@ -96,6 +103,41 @@ EXAMPLES: dict[str, tuple[type[Any], dict[str, Any]]] = {
             "identity_center_instance_arn": INSTANCE_ARN,
             "session_hours": 4,
             "admin_user_name": "ahiadmin",
+            "tags": {"team": "imaging"},
+        },
+    ),
+    "ImportJobAlerts": (
+        ImportJobAlerts,
+        {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "name_prefix": "ahi-dev",
+            "datastore_id": DATASTORE_ARN.rsplit("/", 1)[1],
+            "datastore_arn": DATASTORE_ARN,
+            "output_bucket_arn": OUTPUT_BUCKET_ARN,
+            "output_kms_key_arn": KEY_ARN,
+            "email_addresses": ["imaging-oncall@example.org"],
+            "https_endpoints": ["https://alerts.example.org/healthimaging"],
+            "sweep_lookback_hours": 48,
+            "reserved_concurrency": 3,
+            "log_retention_days": 731,
+            "tags": {"team": "imaging"},
+        },
+    ),
+    "AuditTrail": (
+        AuditTrail,
+        {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "name_prefix": "ahi-dev",
+            "input_bucket_arn": INPUT_BUCKET_ARN,
+            "output_bucket_arn": OUTPUT_BUCKET_ARN,
+            "datastore_arn": DATASTORE_ARN,
+            "retention_days": 2557,
+            "object_lock": True,
+            "cloudwatch_logs": True,
+            "cloudwatch_logs_retention_days": 400,
+            "access_log_bucket_name": f"ahi-dev-log-{ACCOUNT}-{REGION}-an",
             "tags": {"team": "imaging"},
         },
     ),
