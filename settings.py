@@ -122,7 +122,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "namePrefix",
         "string",
         "",
-        "Prefix of generated names (buckets, data store, role, key aliases). Empty: 'ahi-<stack>'.",
+        "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: 'ahi-<stack>'.",
         feeds=("bucket_pair.name_prefix", "import_alerts.name_prefix", "audit_trail.name_prefix"),
     ),
     Setting(

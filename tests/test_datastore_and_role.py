@@ -450,3 +450,19 @@ def test_the_stacks_retained_ids_reach_the_key_policy_and_the_settings_say_why()
     assert "Not for a key change" in SPEC_BY_KEY["allowDatastoreReplacement"].description
     with pytest.raises(InvalidInputError, match=r"retainedDatastoreIds\[0\] = 'nope' is not a data store ID"):
         run_program(retainedDatastoreIds=["nope"])
+
+
+def test_the_name_prefix_is_documented_as_unique_per_account_and_region() -> None:
+    """Two stacks with one prefix in one account collide on IAM names (account-wide) and key aliases (per region)."""
+    import yaml
+
+    from settings import SPEC_BY_KEY
+
+    description = SPEC_BY_KEY["namePrefix"].description
+    assert "Must be unique per account, whatever the region: IAM names are account-wide" in description
+    assert "KMS aliases per region" in description
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]["namePrefix"]["description"]
+    assert declared == description
+    readme = " ".join((PROJECT_DIR / "README.md").read_text().split())
+    assert "**`namePrefix` must be unique per account and region, and in practice per account**" in readme
+    assert "**Unique per account**, in every region" in readme
