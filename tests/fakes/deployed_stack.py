@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import access_policies, policies, validation
+from components import access_policies, audit_trail, policies, validation
 from components.access import ACCESS_DEFAULTS, resource_name
+from components.import_alerts import AlertNames
 from components.import_command import start_dicom_import_job_command
 from components.import_role import PERMISSION_POLICY_NAME
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
@@ -49,6 +50,10 @@ EXPORTED_KEYS = (
     "accessRoleArns",
     "accessPermissionSetArns",
     "accessAdminUserName",
+    "importAlertsTopicArn",
+    "importAlertsFunctionName",
+    "auditTrailArn",
+    "auditBucketName",
     "startImportJobCommand",
 )
 
@@ -241,6 +246,7 @@ def deploy_stack(
         iam.attach_group_policy(GroupName=iam_name, PolicyArn=policy_arns[persona])
         group_names[persona] = iam_name
 
+    alert_names = AlertNames(prefix)
     outputs: dict[str, Any] = {
         "accountId": account,
         "region": region,
@@ -259,6 +265,12 @@ def deploy_stack(
         "accessRoleArns": {},
         "accessPermissionSetArns": {},
         "accessAdminUserName": None,
+        # The import alerts and the audit trail as the program names them (the fixture does not create them: tests
+        # of the alert function set up the pieces they use, tests/test_import_alerts_function.py).
+        "importAlertsTopicArn": f"arn:aws:sns:{region}:{account}:{alert_names.topic}",
+        "importAlertsFunctionName": alert_names.function,
+        "auditTrailArn": f"arn:aws:cloudtrail:{region}:{account}:trail/{audit_trail.trail_name(prefix)}",
+        "auditBucketName": audit_trail.generated_bucket_name(prefix, account, region),
         "startImportJobCommand": start_dicom_import_job_command(
             region=region,
             account_id=account,
