@@ -197,7 +197,9 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
 
 def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
     """One warning per security control or data-safety default that the arguments switch off."""
-    warnings: list[str] = validation.foreign_key_warnings("kms_key_arn", args.get("kms_key_arn"), args.get("account_id"))
+    warnings: list[str] = validation.foreign_key_warnings(
+        "kms_key_arn", args.get("kms_key_arn"), args.get("account_id")
+    )
     switched_off = {
         "block_public_access": "Block Public Access (Security Hub S3.1/S3.8) is OFF: the buckets could be made public.",
         "enforce_bucket_owner": "Object ownership BucketOwnerEnforced (S3.12) is OFF: ACLs are enabled on the buckets.",
