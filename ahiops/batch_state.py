@@ -34,6 +34,8 @@ STATE_DONE: Final = "DONE"
 STATES: Final = (STATE_PLANNED, STATE_STARTED, STATE_FINISHING, STATE_DONE)
 #: Job statuses after which a job does no more.
 FINAL_JOB_STATUSES: Final = frozenset({"COMPLETED", "FAILED"})
+#: Marker writes a record remembers.
+MAX_MARKERS_REMEMBERED: Final = 20
 
 
 class RecordFormatError(OpsError):
@@ -69,6 +71,16 @@ class BatchRecord:
     result_status: str | None = None
     #: Earlier plans of the same batch (its content changed): digest, job ids and how each ended.
     earlier: list[dict[str, Any]] = field(default_factory=list)
+    #: The writes of the batch's marker seen so far (S3's version id, else the event's sequencer): a repeated event
+    #: names one of them, a new write of the marker does not.
+    markers: list[str] = field(default_factory=list)
+
+    def saw_marker(self, marker_id: str | None) -> bool:
+        """Remember a write of the marker; True when it is a new one (not seen before)."""
+        if marker_id is None or marker_id in self.markers:
+            return False
+        self.markers = [*self.markers, marker_id][-MAX_MARKERS_REMEMBERED:]
+        return True
 
     @classmethod
     def new(cls, plan: BatchPlan, *, planned_at: str) -> BatchRecord:
@@ -164,6 +176,7 @@ def record_to_json(record: BatchRecord) -> bytes:
         ],
         "leftOut": [{"key": item.key, "reason": item.reason, "marker": item.marker} for item in plan.left_out],
         "earlier": record.earlier,
+        "markers": record.markers,
     }
     return json.dumps(document, indent=1, sort_keys=False).encode()
 
@@ -224,6 +237,7 @@ def record_from_json(data: bytes, *, source: str = "_JOBS.json") -> BatchRecord:
             finished_at=_optional(document.get("finishedAt")),
             result_status=_optional(document.get("resultStatus")),
             earlier=list(document.get("earlier") or []),
+            markers=[str(item) for item in document.get("markers") or []],
         )
     except RecordFormatError:
         raise

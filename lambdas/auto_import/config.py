@@ -1,0 +1,135 @@
+"""The function's settings, from its environment variables (set by :class:`components.auto_import.AutoImport`).
+
+No secret is ever among them: buckets, data store, role, queue and topic are named, and AWS credentials come from the
+function's role.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+#: Environment variable names, shared with the component that sets them.
+INPUT_BUCKET: Final = "INPUT_BUCKET"
+OUTPUT_BUCKET: Final = "OUTPUT_BUCKET"
+ACCOUNT_ID: Final = "BUCKET_OWNER_ACCOUNT_ID"
+DATASTORE_ID: Final = "DATASTORE_ID"
+IMPORT_ROLE_ARN: Final = "IMPORT_ROLE_ARN"
+QUEUE_URL: Final = "QUEUE_URL"
+ALERT_TOPIC_ARN: Final = "ALERT_TOPIC_ARN"
+MARKER_NAME: Final = "MARKER_NAME"
+QUIET_PERIOD_SECONDS: Final = "QUIET_PERIOD_SECONDS"
+MAX_FILES_PER_JOB: Final = "MAX_FILES_PER_JOB"
+MAX_OBJECTS_PER_BATCH: Final = "MAX_OBJECTS_PER_BATCH"
+MAX_CONCURRENT_JOBS: Final = "MAX_CONCURRENT_JOBS"
+START_INTERVAL_SECONDS: Final = "START_INTERVAL_SECONDS"
+POLL_INITIAL_SECONDS: Final = "POLL_INITIAL_SECONDS"
+RETRY_INITIAL_SECONDS: Final = "RETRY_INITIAL_SECONDS"
+MAX_DELAY_SECONDS: Final = "MAX_DELAY_SECONDS"
+START_RETRY_SECONDS: Final = "START_RETRY_SECONDS"
+FAILURE_RETRY_SECONDS: Final = "FAILURE_RETRY_SECONDS"
+MAX_RECEIVE_COUNT: Final = "MAX_RECEIVE_COUNT"
+
+REQUIRED: Final = (INPUT_BUCKET, OUTPUT_BUCKET, ACCOUNT_ID, DATASTORE_ID, IMPORT_ROLE_ARN, QUEUE_URL)
+
+#: Defaults of the optional variables (the component passes its own values explicitly).
+DEFAULT_MARKER_NAME: Final = "_READY"
+DEFAULT_MAX_FILES_PER_JOB: Final = 5_000
+DEFAULT_MAX_OBJECTS_PER_BATCH: Final = 20_000
+DEFAULT_MAX_CONCURRENT_JOBS: Final = 100
+#: Seconds between two starts of one running copy of the function (the component sets concurrency x 1 s, so that
+#: all copies together stay within StartDICOMImportJob's rate of one per second).
+DEFAULT_START_INTERVAL_SECONDS: Final = 2.0
+DEFAULT_POLL_INITIAL_SECONDS: Final = 60
+DEFAULT_RETRY_INITIAL_SECONDS: Final = 30
+#: How long one start is retried within an invocation while throttled, before the batch is put back to wait.
+DEFAULT_START_RETRY_SECONDS: Final = 10
+#: A failed message becomes visible again after this many seconds per receive so far.
+DEFAULT_FAILURE_RETRY_SECONDS: Final = 60
+#: The queue's receive limit before the dead-letter queue (the component sets the queue's own value).
+DEFAULT_MAX_RECEIVE_COUNT: Final = 5
+#: SQS delays a message by at most 15 minutes.
+MAX_SQS_DELAY_SECONDS: Final = 900
+
+_DATASTORE_ID = re.compile(r"[0-9a-z]{32}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+
+class ConfigurationError(Exception):
+    """The function's environment is missing a variable or holds a malformed one (a deployment mistake)."""
+
+
+@dataclass(frozen=True)
+class AutoImportConfig:
+    input_bucket: str
+    output_bucket: str
+    account_id: str
+    datastore_id: str
+    import_role_arn: str
+    queue_url: str
+    alert_topic_arn: str | None = None
+    marker_name: str = DEFAULT_MARKER_NAME
+    quiet_period_seconds: int = 0
+    max_files_per_job: int = DEFAULT_MAX_FILES_PER_JOB
+    max_objects_per_batch: int = DEFAULT_MAX_OBJECTS_PER_BATCH
+    max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
+    start_interval_seconds: float = DEFAULT_START_INTERVAL_SECONDS
+    poll_initial_seconds: int = DEFAULT_POLL_INITIAL_SECONDS
+    retry_initial_seconds: int = DEFAULT_RETRY_INITIAL_SECONDS
+    max_delay_seconds: int = MAX_SQS_DELAY_SECONDS
+    start_retry_seconds: int = DEFAULT_START_RETRY_SECONDS
+    failure_retry_seconds: int = DEFAULT_FAILURE_RETRY_SECONDS
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> AutoImportConfig:
+        env = os.environ if environ is None else environ
+        missing = [name for name in REQUIRED if not env.get(name)]
+        if missing:
+            raise ConfigurationError(f"the function's environment lacks {', '.join(missing)}; redeploy the stack.")
+        if not _DATASTORE_ID.fullmatch(env[DATASTORE_ID]):
+            raise ConfigurationError(f"{DATASTORE_ID} = {env[DATASTORE_ID]!r} is not a data store ID.")
+        if not _ACCOUNT.fullmatch(env[ACCOUNT_ID]):
+            raise ConfigurationError(f"{ACCOUNT_ID} = {env[ACCOUNT_ID]!r} is not a 12-digit account ID.")
+        interval = env.get(START_INTERVAL_SECONDS) or str(DEFAULT_START_INTERVAL_SECONDS)
+        try:
+            start_interval = float(interval)
+        except ValueError:
+            start_interval = -1.0
+        if not 0 < start_interval <= 3600:
+            raise ConfigurationError(f"{START_INTERVAL_SECONDS} = {interval!r} is not a number of seconds (0 to 3600).")
+        return cls(
+            input_bucket=env[INPUT_BUCKET],
+            output_bucket=env[OUTPUT_BUCKET],
+            account_id=env[ACCOUNT_ID],
+            datastore_id=env[DATASTORE_ID],
+            import_role_arn=env[IMPORT_ROLE_ARN],
+            queue_url=env[QUEUE_URL],
+            alert_topic_arn=env.get(ALERT_TOPIC_ARN) or None,
+            marker_name=env.get(MARKER_NAME) or DEFAULT_MARKER_NAME,
+            quiet_period_seconds=_whole(env, QUIET_PERIOD_SECONDS, 0, minimum=0),
+            max_files_per_job=_whole(env, MAX_FILES_PER_JOB, DEFAULT_MAX_FILES_PER_JOB, minimum=1),
+            max_objects_per_batch=_whole(env, MAX_OBJECTS_PER_BATCH, DEFAULT_MAX_OBJECTS_PER_BATCH, minimum=1),
+            max_concurrent_jobs=_whole(env, MAX_CONCURRENT_JOBS, DEFAULT_MAX_CONCURRENT_JOBS, minimum=1),
+            start_interval_seconds=start_interval,
+            poll_initial_seconds=_whole(env, POLL_INITIAL_SECONDS, DEFAULT_POLL_INITIAL_SECONDS, minimum=0),
+            retry_initial_seconds=_whole(env, RETRY_INITIAL_SECONDS, DEFAULT_RETRY_INITIAL_SECONDS, minimum=0),
+            max_delay_seconds=min(
+                _whole(env, MAX_DELAY_SECONDS, MAX_SQS_DELAY_SECONDS, minimum=0), MAX_SQS_DELAY_SECONDS
+            ),
+            start_retry_seconds=_whole(env, START_RETRY_SECONDS, DEFAULT_START_RETRY_SECONDS, minimum=0),
+            failure_retry_seconds=_whole(env, FAILURE_RETRY_SECONDS, DEFAULT_FAILURE_RETRY_SECONDS, minimum=0),
+            max_receive_count=_whole(env, MAX_RECEIVE_COUNT, DEFAULT_MAX_RECEIVE_COUNT, minimum=1),
+        )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
+        raise ConfigurationError(f"{name} = {raw!r} is not a whole number of at least {minimum}.")
+    return int(raw)
