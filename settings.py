@@ -225,7 +225,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
     Setting(
         "currentVersionExpirationDays",
         "integer",
-        0,
+        FROM_COMPONENT,
         "0: current object versions never expire. A positive number deletes objects that old (logs a warning).",
         feeds=("bucket_pair.current_version_expiration_days",),
     ),

@@ -135,7 +135,7 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "require_tls": s.require_tls,
         "access_logging": s.access_logging,
         "noncurrent_version_expiration_days": s.noncurrent_version_expiration_days,
-        "current_version_expiration_days": s.current_version_expiration_days or None,
+        "current_version_expiration_days": s.current_version_expiration_days,
         "force_destroy": s.force_destroy_buckets,
         "protect_data": s.protect_data,
         "allow_cross_account_key": s.allow_cross_account_keys,

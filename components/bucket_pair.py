@@ -89,7 +89,8 @@ class ImagingBucketPairArgs(TypedDict):
     noncurrent_version_expiration_days: NotRequired[int]
     """Default: 90. Days after which noncurrent object versions expire."""
     current_version_expiration_days: NotRequired[Optional[int]]
-    """Default: none: current versions never expire. A number of days deletes objects that old (logs a warning)."""
+    """Default: 0: current versions never expire (None means the same). A positive number of days deletes
+    objects that old (logs a warning)."""
     force_destroy: NotRequired[bool]
     """Default: False. True lets ``pulumi destroy`` delete non-empty buckets (logs a warning)."""
     protect_data: NotRequired[bool]
@@ -186,7 +187,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
         n("noncurrent_version_expiration_days"),
         args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"]),
     )
-    if args.get("current_version_expiration_days") is not None:
+    if args.get("current_version_expiration_days") not in (None, 0):
         problems += validation.positive_days_problems(
             n("current_version_expiration_days"), args.get("current_version_expiration_days")
         )
@@ -214,7 +215,7 @@ def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
             warnings.append(message)
     if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_SSE_S3:
         warnings.append("Encryption with a customer managed KMS key (S3.17) is OFF: the buckets use SSE-S3.")
-    if args.get("current_version_expiration_days") is not None:
+    if args.get("current_version_expiration_days"):
         warnings.append(
             f"Current object versions EXPIRE after {validation.as_whole_number(args['current_version_expiration_days'])} days: "
             "S3 deletes DICOM files and import results that old."
@@ -258,7 +259,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
             args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"])
         )
         current_days = args.get("current_version_expiration_days")
-        current_days = None if current_days is None else validation.as_whole_number(current_days)
+        current_days = validation.as_whole_number(current_days) if current_days else 0
 
         key_arn: Optional[pulumi.Input[str]] = None
         if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_KMS:

@@ -26,7 +26,7 @@ SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
     "versioning": True,
     "require_tls": True,
     "noncurrent_version_expiration_days": DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
-    "current_version_expiration_days": None,
+    "current_version_expiration_days": 0,
     "object_lock_retention_days": None,
     "force_destroy": False,
     "protect_data": True,
@@ -64,7 +64,8 @@ class SecureBucketArgs(TypedDict):
     noncurrent_version_expiration_days: NotRequired[int]
     """Default: 90. Noncurrent object versions expire this many days after they stop being current."""
     current_version_expiration_days: NotRequired[Optional[int]]
-    """Default: none: current object versions never expire. A number of days expires them (data loss)."""
+    """Default: 0: current object versions never expire (None means the same). A positive number of days
+    expires them (data loss)."""
     accept_access_logs_from: NotRequired[Sequence[pulumi.Input[str]]]
     """Default: none. ARNs of buckets whose server access logs this bucket accepts (makes it a log bucket)."""
     accept_cloudtrail_logs_from: NotRequired[Sequence[str]]
@@ -191,7 +192,7 @@ class SecureBucket(pulumi.ComponentResource):
                         SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"],
                     )
                 ),
-                current_version_expiration_days=None if current_days is None else as_whole_number(current_days),
+                current_version_expiration_days=as_whole_number(current_days) if current_days else 0,
             ),
             opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
         )
@@ -231,7 +232,7 @@ class SecureBucket(pulumi.ComponentResource):
 
 
 def lifecycle_rules(
-    *, noncurrent_version_expiration_days: int, current_version_expiration_days: int | None
+    *, noncurrent_version_expiration_days: int, current_version_expiration_days: int | None = 0
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
     """Lifecycle rules: abort stale multipart uploads, expire old noncurrent versions and, only when
     asked for, current versions. Each rule applies to the whole bucket (empty prefix filter)."""
@@ -250,7 +251,7 @@ def lifecycle_rules(
             "noncurrent_version_expiration": {"noncurrent_days": noncurrent_version_expiration_days},
         },
     ]
-    if current_version_expiration_days is not None:
+    if current_version_expiration_days:
         rules.append(
             {
                 "id": "expire-current-versions",

@@ -74,7 +74,7 @@ def test_settings_that_feed_a_component_take_its_default() -> None:
     for setting in SETTINGS_SPEC:
         for feed in setting.feeds:
             component, _, argument = feed.partition(".")
-            if argument in COMPONENT_DEFAULTS[component] and setting.key != "currentVersionExpirationDays":
+            if argument in COMPONENT_DEFAULTS[component]:
                 assert setting.default == COMPONENT_DEFAULTS[component][argument], setting.key
                 checked += 1
     assert checked >= 15
