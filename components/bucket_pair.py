@@ -27,6 +27,7 @@ BUCKET_PAIR_DEFAULTS: dict[str, Any] = {
     "encryption": ENCRYPTION_KMS,
     "allow_cross_account_key": False,
     "access_logging": True,
+    "input_eventbridge_notifications": SECURE_BUCKET_DEFAULTS["eventbridge_notifications"],
     **{
         key: SECURE_BUCKET_DEFAULTS[key]
         for key in (
@@ -86,6 +87,9 @@ class ImagingBucketPairArgs(TypedDict):
     extra_access_log_sources: NotRequired[Sequence[pulumi.Input[str]]]
     """Default: none. ARNs (or ``ArnLike`` patterns such as ``arn:aws:s3:::ahi-dev-audit-*``) of other buckets of this
     account whose server access logs the log bucket also accepts, for example the audit trail's bucket (CIS 3.6)."""
+    input_eventbridge_notifications: NotRequired[bool]
+    """Default: False. True sends the input bucket's object events to Amazon EventBridge (S3.11), where
+    :class:`~components.auto_import.AutoImport` picks up the batches written into it."""
     noncurrent_version_expiration_days: NotRequired[int]
     """Default: 90. Days after which noncurrent object versions expire."""
     current_version_expiration_days: NotRequired[Optional[int]]
@@ -297,8 +301,11 @@ class ImagingBucketPair(pulumi.ComponentResource):
                 common["bucket_prefix"] = f"{prefix}-{role}-"
             return common
 
+        events = args.get("input_eventbridge_notifications", BUCKET_PAIR_DEFAULTS["input_eventbridge_notifications"])
         self._input = SecureBucket(
-            f"{name}-input", {**bucket_args("input"), "kms_key_arn": key_arn}, pulumi.ResourceOptions(parent=self)
+            f"{name}-input",
+            {**bucket_args("input"), "kms_key_arn": key_arn, "eventbridge_notifications": bool(events)},
+            pulumi.ResourceOptions(parent=self),
         )
         self._output = SecureBucket(
             f"{name}-output", {**bucket_args("output"), "kms_key_arn": key_arn}, pulumi.ResourceOptions(parent=self)

@@ -28,6 +28,7 @@ SECURE_BUCKET_DEFAULTS: dict[str, Any] = {
     "noncurrent_version_expiration_days": DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS,
     "current_version_expiration_days": 0,
     "object_lock_retention_days": None,
+    "eventbridge_notifications": False,
     "force_destroy": False,
     "protect_data": True,
 }
@@ -76,6 +77,10 @@ class SecureBucketArgs(TypedDict):
     that many days in GOVERNANCE mode (S3.15): no object version can be deleted or overwritten sooner, except by an
     identity allowed ``s3:BypassGovernanceRetention``. Object Lock can only be chosen when the bucket is created, and
     never turned off; COMPLIANCE mode (which nobody can bypass) is not offered."""
+    eventbridge_notifications: NotRequired[bool]
+    """Default: False. True sends the bucket's object events (``Object Created``, ...) to Amazon EventBridge's default
+    bus (S3.11), where rules route them, for example :class:`~components.auto_import.AutoImport`'s. This is the bucket's
+    one notification configuration: add other destinations as EventBridge rules, not as a second configuration."""
     force_destroy: NotRequired[bool]
     """Default: False. True lets ``pulumi destroy`` delete the bucket with every object in it."""
     protect_data: NotRequired[bool]
@@ -225,6 +230,9 @@ class SecureBucket(pulumi.ComponentResource):
                 # S3 refuses policies while Block Public Access is being applied; order them.
                 opts=child_options(self, retain_on_delete=protect_data, depends_on=controls),
             )
+
+        if args.get("eventbridge_notifications", SECURE_BUCKET_DEFAULTS["eventbridge_notifications"]):
+            aws.s3.BucketNotification(f"{name}-notifications", bucket=bucket.id, eventbridge=True, opts=control_opts)
 
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
