@@ -3,7 +3,7 @@
 Reads the stack's configuration once (``settings.py``), creates explicit ``aws`` and ``aws-native``
 providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
 import job role, the access for people, the import job alerts and the audit trail, with arguments mapped from
-the settings in ``stack_args.py``.
+the settings in ``stack_args.py``; with ``autoImport``, batches written into the input bucket become import jobs.
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
@@ -14,6 +14,7 @@ import pulumi_aws_native as aws_native
 import stack_args
 from components import (
     AuditTrail,
+    AutoImport,
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
@@ -51,6 +52,12 @@ alerts = (
 audit = (
     AuditTrail("audit-trail", stack_args.audit_trail_args(s, buckets, datastore), providers) if s.audit_trail else None
 )
+# Import on upload: batches written under incoming/ in the input bucket become import jobs (off by default).
+auto_import = (
+    AutoImport("auto-import", stack_args.auto_import_args(s, buckets, datastore, import_role, alerts), providers)
+    if s.auto_import
+    else None
+)
 for warning in stack_args.switched_off_warnings(s):
     pulumi.log.warn(warning)
 
@@ -75,6 +82,8 @@ pulumi.export("importAlertsTopicArn", alerts.topic_arn if alerts else None)
 pulumi.export("importAlertsFunctionName", alerts.function_name if alerts else None)
 pulumi.export("auditTrailArn", audit.trail_arn if audit else None)
 pulumi.export("auditBucketName", audit.bucket_name if audit else None)
+pulumi.export("autoImportQueueUrl", auto_import.queue_url if auto_import else None)
+pulumi.export("autoImportFunctionName", auto_import.function_name if auto_import else None)
 pulumi.export(
     "startImportJobCommand",
     pulumi.Output.all(

@@ -28,6 +28,7 @@ import stack_args
 from components import validation
 from components.access import ACCESS_DEFAULTS, validate_access_args
 from components.audit_trail import AUDIT_TRAIL_DEFAULTS, validate_audit_trail_args
+from components.auto_import import AUTO_IMPORT_DEFAULTS, validate_auto_import_args
 from components.bucket_pair import BUCKET_PAIR_DEFAULTS, validate_bucket_pair_args
 from components.datastore import DATASTORE_DEFAULTS, validate_datastore_args
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS, validate_import_alerts_args
@@ -42,6 +43,7 @@ COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
     "access": ACCESS_DEFAULTS,
     "import_alerts": IMPORT_ALERTS_DEFAULTS,
     "audit_trail": AUDIT_TRAIL_DEFAULTS,
+    "auto_import": AUTO_IMPORT_DEFAULTS,
 }
 COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
     "bucket_pair": validate_bucket_pair_args,
@@ -50,6 +52,7 @@ COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]],
     "access": validate_access_args,
     "import_alerts": validate_import_alerts_args,
     "audit_trail": validate_audit_trail_args,
+    "auto_import": validate_auto_import_args,
 }
 
 
@@ -95,6 +98,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "access.account_id",
             "import_alerts.account_id",
             "audit_trail.account_id",
+            "auto_import.account_id",
         ),
     ),
     Setting(
@@ -109,6 +113,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "access.region",
             "import_alerts.region",
             "audit_trail.region",
+            "auto_import.region",
         ),
     ),
     Setting(
@@ -123,7 +128,12 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "string",
         "",
         "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: 'ahi-<stack>'.",
-        feeds=("bucket_pair.name_prefix", "import_alerts.name_prefix", "audit_trail.name_prefix"),
+        feeds=(
+            "bucket_pair.name_prefix",
+            "import_alerts.name_prefix",
+            "audit_trail.name_prefix",
+            "auto_import.name_prefix",
+        ),
     ),
     Setting(
         "tags",
@@ -298,6 +308,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "access.path",
             "import_alerts.path",
             "audit_trail.path",
+            "auto_import.path",
         ),
     ),
     Setting(
@@ -310,6 +321,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "access.permissions_boundary_arn",
             "import_alerts.permissions_boundary_arn",
             "audit_trail.permissions_boundary_arn",
+            "auto_import.permissions_boundary_arn",
         ),
     ),
     # Access for people (README 'Access for people').
@@ -467,6 +479,70 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "Exact name of the audit trail's bucket. Empty: generated like the other buckets (bucketNaming).",
         feeds=("audit_trail.bucket_name",),
     ),
+    # Import on upload (README 'Import on upload').
+    Setting(
+        "autoImport",
+        "boolean",
+        FROM_COMPONENT,
+        "Import batches written into the input bucket: incoming/<batch>/ finished by a marker object becomes import jobs, through the bucket's EventBridge notifications, an encrypted SQS queue and a function. Off by default.",
+        feeds=("bucket_pair.input_eventbridge_notifications",),
+    ),
+    Setting(
+        "autoImportMarkerName",
+        "string",
+        FROM_COMPONENT,
+        "Name of the object that finishes a batch: incoming/<batch>/<name>.",
+        feeds=("auto_import.marker_name",),
+    ),
+    Setting(
+        "autoImportQuietPeriodMinutes",
+        "integer",
+        FROM_COMPONENT,
+        "0: only markers start batches. Minutes without a new object under incoming/<batch>/ after which the batch starts without a marker (1 to 1440).",
+        feeds=("auto_import.quiet_period_minutes",),
+    ),
+    Setting(
+        "autoImportMaxFilesPerJob",
+        "integer",
+        FROM_COMPONENT,
+        "Files per import job: HealthImaging's quota (5000) unless it was raised for the account.",
+        feeds=("auto_import.max_files_per_job",),
+    ),
+    Setting(
+        "autoImportMaxConcurrentJobs",
+        "integer",
+        FROM_COMPONENT,
+        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default quota (100; 20 in ap-southeast-2); after a quota increase, set the new quota.",
+        feeds=("auto_import.max_concurrent_jobs",),
+    ),
+    Setting(
+        "autoImportConcurrency",
+        "integer",
+        FROM_COMPONENT,
+        "Copies of the auto-import function at once, 2 to 10; job starts stay at one per second across them.",
+        feeds=("auto_import.concurrency",),
+    ),
+    Setting(
+        "autoImportAlertTopicArn",
+        "string",
+        "",
+        "SNS topic of this account and region told when a batch is not fully imported, for stacks with importAlerts off. Empty: importAlerts' topic when it is on, else none (logs a warning).",
+        feeds=("auto_import.alert_topic_arn",),
+    ),
+    Setting(
+        "autoImportAlertTopicKmsKeyArn",
+        "string",
+        "",
+        "The customer managed key of autoImportAlertTopicArn's topic, if it has one (the function may use it through SNS only).",
+        feeds=("auto_import.alert_topic_kms_key_arn",),
+    ),
+    Setting(
+        "autoImportLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the auto-import function's log group keeps its logs (a value CloudWatch Logs accepts).",
+        feeds=("auto_import.log_retention_days",),
+    ),
 )
 
 SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS_SPEC}
@@ -529,6 +605,15 @@ class StackSettings:
     audit_object_lock: bool
     audit_trail_cloud_watch_logs: bool
     audit_bucket_name: str
+    auto_import: bool
+    auto_import_marker_name: str
+    auto_import_quiet_period_minutes: int
+    auto_import_max_files_per_job: int
+    auto_import_max_concurrent_jobs: int
+    auto_import_concurrency: int
+    auto_import_alert_topic_arn: str
+    auto_import_alert_topic_kms_key_arn: str
+    auto_import_log_retention_days: int
     name_prefix_set: bool = True
     """False when ``namePrefix`` was not set and ``name_prefix`` was derived from the stack name."""
     provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
@@ -648,7 +733,7 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
             owner, _, argument = feed.partition(".")
             if owner == component:
                 names.setdefault(argument, setting.key)
-    if component in ("bucket_pair", "import_alerts", "audit_trail") and not s.name_prefix_set:
+    if component in ("bucket_pair", "import_alerts", "audit_trail", "auto_import") and not s.name_prefix_set:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
         names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
@@ -680,10 +765,13 @@ def validate_settings(s: StackSettings) -> list[str]:
         arguments["import_alerts"] = stack_args.import_alerts_plain_args(s)
     if s.audit_trail:
         arguments["audit_trail"] = stack_args.audit_trail_plain_args(s)
+    if s.auto_import:
+        arguments["auto_import"] = stack_args.auto_import_plain_args(s)
     problems: list[str] = []
     for component, args in arguments.items():
         problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
     problems += stack_args.audit_bucket_name_problems(s)
+    problems += stack_args.auto_import_alert_problems(s)
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
             "forceDestroyBuckets = true needs disposableStack = true: deleting buckets full of medical images is "

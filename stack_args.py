@@ -23,9 +23,10 @@ from components import (
 from components import audit_trail as audit_trail_component
 from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
+from components.auto_import import AutoImportArgs
 from components.bucket_pair import NAMING_ACCOUNT_REGIONAL, generated_bucket_name
 from components.datastore import key_alias_for
-from components.import_alerts import ImportJobAlertsArgs
+from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from provider_keys import AssumeRole
 
 if TYPE_CHECKING:
@@ -139,6 +140,8 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "force_destroy": s.force_destroy_buckets,
         "protect_data": s.protect_data,
         "allow_cross_account_key": s.allow_cross_account_keys,
+        # The automatic importer picks up batches from the input bucket's events.
+        "input_eventbridge_notifications": s.auto_import,
         # The audit trail's bucket logs its requests to the log bucket too (CIS 3.6).
         "extra_access_log_sources": [audit_trail_component.bucket_arn_pattern(audit_trail_plain_args(s))]
         if s.audit_trail and s.access_logging
@@ -304,6 +307,70 @@ def audit_bucket_name_problems(s: StackSettings) -> list[str]:
                 f"auditBucketName and {key} are both {audit!r}: the audit trail needs a bucket of its own. "
                 "Choose another auditBucketName."
             )
+    return problems
+
+
+def auto_import_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.AutoImport`."""
+    args: dict[str, Any] = {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.name_prefix,
+        "marker_name": s.auto_import_marker_name,
+        "quiet_period_minutes": s.auto_import_quiet_period_minutes,
+        "max_files_per_job": s.auto_import_max_files_per_job,
+        "max_concurrent_jobs": s.auto_import_max_concurrent_jobs,
+        "concurrency": s.auto_import_concurrency,
+        "log_retention_days": s.auto_import_log_retention_days,
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
+        "protect_data": s.protect_data,
+    }
+    if s.auto_import_alert_topic_arn:
+        args["alert_topic_arn"] = s.auto_import_alert_topic_arn
+    if s.auto_import_alert_topic_kms_key_arn:
+        args["alert_topic_kms_key_arn"] = s.auto_import_alert_topic_kms_key_arn
+    return args
+
+
+def auto_import_args(
+    s: StackSettings,
+    buckets: ImagingBucketPair,
+    datastore: ImagingDatastore,
+    import_role: ImportJobRole,
+    alerts: ImportJobAlerts | None,
+) -> AutoImportArgs:
+    """Batches written into the input bucket become import jobs on this data store with the import role; outcomes go
+    to the import alerts' topic when the stack has one."""
+    args: AutoImportArgs = {
+        **auto_import_plain_args(s),  # type: ignore[typeddict-item]
+        "datastore_id": datastore.datastore_id,
+        "datastore_arn": datastore.datastore_arn,
+        "import_role_arn": import_role.role_arn,
+        "input_bucket_name": buckets.input_bucket_name,
+        "input_bucket_arn": buckets.input_bucket_arn,
+        "output_bucket_name": buckets.output_bucket_name,
+        "output_bucket_arn": buckets.output_bucket_arn,
+        "bucket_kms_key_arn": buckets.kms_key_arn,
+    }
+    if alerts is not None:
+        args["alert_topic_arn"] = alerts.topic_arn
+        args["alert_topic_kms_key_arn"] = alerts.kms_key_arn
+    return args
+
+
+def auto_import_alert_problems(s: StackSettings) -> list[str]:
+    """Where the automatic importer's alerts go: one topic, and a key only with a topic."""
+    problems = []
+    if s.auto_import and s.import_alerts and s.auto_import_alert_topic_arn:
+        problems.append(
+            "autoImportAlertTopicArn is set and importAlerts is on: the automatic importer would have two alert "
+            "topics. Remove autoImportAlertTopicArn (importAlerts' topic is used), or turn importAlerts off."
+        )
+    if s.auto_import_alert_topic_kms_key_arn and not s.auto_import_alert_topic_arn:
+        problems.append(
+            "autoImportAlertTopicKmsKeyArn is set without autoImportAlertTopicArn: set the topic too, or remove the key."
+        )
     return problems
 
 

@@ -7,6 +7,7 @@
   roles, Identity Center permission sets and administrator user that give them to people.
 - :class:`ImportJobAlerts`: alerts (SNS) when an import job fails or completes with files not imported.
 - :class:`AuditTrail`: a CloudTrail trail of who read or changed the images (data events) and management events.
+- :class:`AutoImport`: batches written into the input bucket become import jobs (S3 events, EventBridge, SQS, Lambda).
 
 Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
 by the pure functions of :mod:`components.validation`.
@@ -14,6 +15,7 @@ by the pure functions of :mod:`components.validation`.
 
 from .access import HealthImagingAccess, HealthImagingAccessArgs
 from .audit_trail import AuditTrail, AuditTrailArgs
+from .auto_import import AutoImport, AutoImportArgs
 from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
 from .datastore import ImagingDatastore, ImagingDatastoreArgs
 from .import_alerts import ImportJobAlerts, ImportJobAlertsArgs
@@ -24,6 +26,8 @@ from .validation import InvalidInputError
 __all__ = [
     "AuditTrail",
     "AuditTrailArgs",
+    "AutoImport",
+    "AutoImportArgs",
     "HealthImagingAccess",
     "HealthImagingAccessArgs",
     "ImagingBucketPair",

@@ -4,11 +4,12 @@ pure functions of plain strings, like :mod:`components.policies`.
 Who may do what:
 
 - The EventBridge rule matches the input bucket's ``Object Created`` events under ``incoming/`` (only the markers,
-  unless batches may also start after a quiet period) and sends them to the queue. The queue's policy lets
-  EventBridge send for that one rule of this account only, and refuses requests without TLS.
-- The importer's key encrypts the queue, its dead-letter queue, the function's log group and its environment. It is
-  managed through IAM (the account statement); beyond that its policy lets EventBridge use it for this queue only
-  (SQS's encryption context ``aws:sqs:arn``) and CloudWatch Logs for this log group only.
+  unless batches may also start after a quiet period) and sends them to the queue (events it cannot deliver, to the
+  dead-letter queue). Both queues' policies let EventBridge send for that one rule of this account only, and refuse
+  requests without TLS.
+- The importer's key encrypts both queues, the function's log group and its environment. It is managed through IAM
+  (the account statement); beyond that its policy lets EventBridge use it for these two queues only (SQS's encryption
+  context ``aws:sqs:arn``) and CloudWatch Logs for this log group only.
 - The function's role may be assumed by Lambda for this one function only, and may: read and delete the queue's
   messages and put waiting batches back on it; list the input bucket under ``incoming/`` and ``auto-imports/``, read
   objects under ``incoming/`` (ranged reads of the first bytes, its records, the sources of copies), write only the
@@ -87,50 +88,58 @@ def object_created_pattern(bucket_name: str, *, marker_name: str, every_object: 
 # --- The queues and the key ----------------------------------------------------------------------------------------
 
 
+def _rule_may_send(queue_arn_: str, rule_arn: str, account_id: str, sid: str) -> Statement:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": EVENTS_SERVICE_PRINCIPAL},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn_,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}, "ArnEquals": {"aws:SourceArn": rule_arn}},
+    }
+
+
 def queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocument:
     """The queue's policy: EventBridge may send for this rule of this account only; nobody without TLS."""
     return document(
         [
-            {
-                "Sid": "AllowTheRuleToSendObjectEvents",
-                "Effect": "Allow",
-                "Principal": {"Service": EVENTS_SERVICE_PRINCIPAL},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn_,
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnEquals": {"aws:SourceArn": rule_arn},
-                },
-            },
+            _rule_may_send(queue_arn_, rule_arn, account_id, "AllowTheRuleToSendObjectEvents"),
             *alert_policies.dead_letter_queue_policy(queue_arn_)["Statement"],
         ]
     )
 
 
-def dead_letter_queue_policy(queue_arn_: str) -> PolicyDocument:
-    """The dead-letter queue refuses every request made without TLS."""
-    return alert_policies.dead_letter_queue_policy(queue_arn_)
+def dead_letter_queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocument:
+    """The dead-letter queue's policy: EventBridge may send the rule's events it could not deliver to the queue (the
+    target's dead-letter queue); nobody without TLS. SQS moves the queue's failed messages itself."""
+    return document(
+        [
+            _rule_may_send(queue_arn_, rule_arn, account_id, "AllowTheRuleToSendUndeliveredEvents"),
+            *alert_policies.dead_letter_queue_policy(queue_arn_)["Statement"],
+        ]
+    )
 
 
-def events_to_queue_key_statement(queue_arn_: str) -> Statement:
+def events_to_queue_key_statement(queue_arns: Sequence[str]) -> Statement:
     """EventBridge sends to an SQS queue encrypted with a customer managed key with its own identity, so the key must
-    let it (EventBridge user guide, "Amazon SQS permissions"): only for this queue (SQS's encryption context)."""
+    let it (EventBridge user guide, "Amazon SQS permissions"): only for these queues (SQS's encryption context)."""
+    arns = sorted(queue_arns)
     return {
-        "Sid": "AllowEventBridgeToSendToTheEncryptedQueue",
+        "Sid": "AllowEventBridgeToSendToTheEncryptedQueues",
         "Effect": "Allow",
         "Principal": {"Service": EVENTS_SERVICE_PRINCIPAL},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": "*",
-        "Condition": {"ArnEquals": {SQS_CONTEXT_KEY: queue_arn_}},
+        "Condition": {"StringEquals": {SQS_CONTEXT_KEY: arns[0] if len(arns) == 1 else arns}},
     }
 
 
-def importer_key_policy(account_id: str, region: str, queue_arn_: str, log_group_arn: str) -> PolicyDocument:
+def importer_key_policy(account_id: str, region: str, queue_arns: Sequence[str], log_group_arn: str) -> PolicyDocument:
     """Policy of the key that encrypts the queues, the log group and the function's environment."""
     return document(
         [
             account_administration_statement(account_id),
-            events_to_queue_key_statement(queue_arn_),
+            events_to_queue_key_statement(queue_arns),
             alert_policies.log_group_key_statement(region, log_group_arn),
         ]
     )

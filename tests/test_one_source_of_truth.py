@@ -13,6 +13,7 @@ import pytest
 import settings as settings_module
 from components.access import ACCESS_DEFAULTS
 from components.audit_trail import AUDIT_TRAIL_DEFAULTS
+from components.auto_import import AUTO_IMPORT_DEFAULTS
 from components.bucket_pair import BUCKET_PAIR_DEFAULTS
 from components.datastore import DATASTORE_DEFAULTS
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS
@@ -32,6 +33,7 @@ ARGS_CLASSES = [
     ("access.py", "HealthImagingAccessArgs", ACCESS_DEFAULTS),
     ("import_alerts.py", "ImportJobAlertsArgs", IMPORT_ALERTS_DEFAULTS),
     ("audit_trail.py", "AuditTrailArgs", AUDIT_TRAIL_DEFAULTS),
+    ("auto_import.py", "AutoImportArgs", AUTO_IMPORT_DEFAULTS),
 ]
 
 

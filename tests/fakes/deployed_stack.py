@@ -54,6 +54,8 @@ EXPORTED_KEYS = (
     "importAlertsFunctionName",
     "auditTrailArn",
     "auditBucketName",
+    "autoImportQueueUrl",
+    "autoImportFunctionName",
     "startImportJobCommand",
 )
 
@@ -271,6 +273,9 @@ def deploy_stack(
         "importAlertsFunctionName": alert_names.function,
         "auditTrailArn": f"arn:aws:cloudtrail:{region}:{account}:trail/{audit_trail.trail_name(prefix)}",
         "auditBucketName": audit_trail.generated_bucket_name(prefix, account, region),
+        # The dev stack keeps the automatic importer off.
+        "autoImportQueueUrl": None,
+        "autoImportFunctionName": None,
         "startImportJobCommand": start_dicom_import_job_command(
             region=region,
             account_id=account,
