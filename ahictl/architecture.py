@@ -4,7 +4,7 @@ The full resource graph (:func:`ahictl.mermaid.render_mermaid`) has a node for e
 attachment. This view folds those into the node they configure and keeps the relationships that matter:
 
 - **Nodes**: buckets, keys, the data store, roles, personas, topics, queues, functions, rules, trails, log
-  groups, tables, alarms (:data:`SHAPES`). A bucket's controls become a short label on the bucket ("BPA,
+  groups, tables, alarms (``architecture_table.SHAPES``). A bucket's controls become a short label on the bucket ("BPA,
   SSE-KMS, versioned, TLS-only, logged"); a key's alias and key policy a label on the key.
 - **Routes**: a group, role, permission set or user attached to a persona's policy is folded into that persona
   ("admin persona: IAM group, IAM role").
@@ -554,8 +554,3 @@ def _collapse_single_node_groups(groups: list[Group], nodes: dict[str, Node]) ->
 def architecture(plan: Mapping[str, Any]) -> Architecture:
     """The architecture view of a plan document (:func:`ahictl.plan.build_plan`)."""
     return _Builder(plan).build()
-
-
-def components(view: Architecture) -> list[str]:
-    """The names of the components in the view (every ``healthimaging:index:*`` resource of the plan)."""
-    return [g.name for g in view.groups]
