@@ -22,11 +22,15 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar
 
 from . import limits
-from .discovery import HashedFile, SkippedFile
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    # Types only: planning stays free of discovery (and of awscrt, which it loads to fingerprint local files), so an
+    # importer of objects already in S3 can plan with it anywhere (the automatic importer's function).
+    from .discovery import HashedFile, SkippedFile
 
 #: Top-level prefix of everything this tool uploads.
 IMPORTS_PREFIX: Final = "imports/"

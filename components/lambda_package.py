@@ -28,8 +28,18 @@ def _imported_modules(path: Path, module: str, is_package: bool) -> set[str]:
     """Dotted names of the modules ``path`` (the module ``module``) imports, relative imports resolved."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if is_package else module.rpartition(".")[0]
+    # Imports under ``if TYPE_CHECKING:`` never run: they are for the type checker only.
+    type_checking_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _is_type_checking(node.test)
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
     found: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in type_checking_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -43,6 +53,13 @@ def _imported_modules(path: Path, module: str, is_package: bool) -> set[str]:
             # ``from package import name``: ``name`` may be a submodule.
             found.update(f"{target}.{alias.name}" for alias in node.names)
     return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _module_file(root: Path, dotted: str) -> tuple[Path, bool] | None:
