@@ -24,8 +24,6 @@ The input bucket must send its events to EventBridge: ``ImagingBucketPair(input_
 :class:`~components.import_alerts.ImportJobAlerts`.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Mapping

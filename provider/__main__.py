@@ -16,6 +16,7 @@ from pulumi.provider import main
 
 from components import (
     AuditTrail,
+    AutoImport,
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
@@ -25,7 +26,15 @@ from components import (
 from provider.component_provider import HealthImagingProvider, package_version
 
 #: Components served to other languages, under the package name ``healthimaging``.
-COMPONENTS = [ImagingBucketPair, ImagingDatastore, ImportJobRole, HealthImagingAccess, ImportJobAlerts, AuditTrail]
+COMPONENTS = [
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobRole,
+    HealthImagingAccess,
+    ImportJobAlerts,
+    AuditTrail,
+    AutoImport,
+]
 
 
 def build_provider() -> HealthImagingProvider:

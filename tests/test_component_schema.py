@@ -12,6 +12,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from components import (
     AuditTrail,
+    AutoImport,
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
@@ -39,6 +40,7 @@ def test_the_plugin_hosts_every_component() -> None:
         HealthImagingAccess,
         ImportJobAlerts,
         AuditTrail,
+        AutoImport,
     ] == COMPONENTS
 
 
@@ -50,6 +52,7 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
         "healthimaging:index:ImportJobRole",
         "healthimaging:index:ImportJobAlerts",
         "healthimaging:index:AuditTrail",
+        "healthimaging:index:AutoImport",
     }
     assert all(resource["isComponent"] for resource in schema["resources"].values())
 
@@ -76,6 +79,22 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
             "healthimaging:index:AuditTrail",
             ["accountId", "datastoreArn", "inputBucketArn", "namePrefix", "outputBucketArn", "region"],
             ["bucketName", "kmsKeyArn", "logGroupName", "trailArn"],
+        ),
+        (
+            "healthimaging:index:AutoImport",
+            [
+                "accountId",
+                "datastoreArn",
+                "datastoreId",
+                "importRoleArn",
+                "inputBucketArn",
+                "inputBucketName",
+                "namePrefix",
+                "outputBucketArn",
+                "outputBucketName",
+                "region",
+            ],
+            ["deadLetterQueueUrl", "functionName", "kmsKeyArn", "queueUrl"],
         ),
         (
             "healthimaging:index:ImportJobRole",
