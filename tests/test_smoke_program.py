@@ -23,4 +23,8 @@ def test_dev_stack_exports_every_documented_output(dev_run: mockrun.ProgramRun) 
         "accessRoleArns",
         "accessPermissionSetArns",
         "accessAdminUserName",
+        "importAlertsTopicArn",
+        "importAlertsFunctionName",
+        "auditTrailArn",
+        "auditBucketName",
     }
