@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     plan.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="plan with a project setting changed, without editing the stack file (repeatable), for example "
+        "--set autoImport=true",
+    )
+    plan.add_argument(
         "--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml (default: this project)"
     )
     for module in _operational_command_modules():
@@ -102,7 +111,8 @@ def _run_plan(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
     try:
-        plan = plan_module.plan_stack(args.project_dir.resolve(), args.stack)
+        overrides = plan_module.parse_overrides(args.overrides)
+        plan = plan_module.plan_stack(args.project_dir.resolve(), args.stack, overrides)
     except (InvalidInputError, plan_module.PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,25 @@ PLAN_FORMAT_VERSION = 1
 REPOSITORY_DIR = Path(__file__).resolve().parent.parent
 
 
-def plan_stack(project_dir: Path, stack: str) -> dict[str, Any]:
-    """Run the project's program for ``stack`` under mocks and return its plan document."""
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` arguments as {key: value}; raises PlanError for one without ``=`` or a key."""
+    overrides: dict[str, str] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip() or ":" in key:
+            raise PlanError(
+                f"--set {item!r}: give KEY=VALUE with a project setting's name, for example --set autoImport=true."
+            )
+        overrides[key.strip()] = value
+    return overrides
+
+
+def plan_stack(project_dir: Path, stack: str, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run the project's program for ``stack`` under mocks and return its plan document. ``overrides`` replace
+    project settings (``{"autoImport": "true"}``, values in the engine's string form) for this plan only."""
     config = stack_config(project_dir, stack)
+    for key, value in (overrides or {}).items():
+        config.values[f"{config.project}:{key}"] = value
     account = config.project_value("accountId", mockrun.DEFAULT_ACCOUNT_ID)
     region = config.project_value("region", mockrun.DEFAULT_REGION)
     run = mockrun.run(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_component, run_program
 
+from ahictl import plan as plan_module
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import ImagingBucketPair, ImagingBucketPairArgs, InvalidInputError, lambda_package
 from components import auto_import as auto_import_component
@@ -586,3 +587,29 @@ def test_the_package_works_on_its_own_without_the_local_importers_libraries(tmp_
     assert strategy == "prefixes"
     assert Path(handler_file).resolve().is_relative_to(tmp_path.resolve())
     assert discovery_loaded == "False"
+
+
+def test_the_plan_previews_auto_import_on_a_stack_that_keeps_it_off() -> None:
+    project = Path(__file__).resolve().parent.parent
+    names = {
+        resource["name"] for resource in plan_module.plan_stack(project, "prod", {"autoImport": "true"})["resources"]
+    }
+    assert {"auto-import-function", "auto-import-queue", "import-buckets-input-notifications"} <= names
+    assert not any(
+        name.startswith("auto-import")
+        for name in (r["name"] for r in plan_module.plan_stack(project, "prod")["resources"])
+    )
+    assert plan_module.parse_overrides(["autoImport=true", "autoImportMarkerName=a=b"]) == {
+        "autoImport": "true",
+        "autoImportMarkerName": "a=b",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ahictl", "plan", "--stack", "prod", "--set", "autoImport"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=project,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--set 'autoImport': give KEY=VALUE" in done.stderr
