@@ -468,6 +468,18 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
         ),
     ),
     "aws:sqs/queuePolicy:QueuePolicy": (Access("sqs-queue", _in("sqs", "GetQueueAttributes", "SetQueueAttributes")),),
+    # Import on upload (AutoImport).
+    "aws:s3/bucketNotification:BucketNotification": (
+        Access("bucket", _s3("GetBucketNotification", "PutBucketNotification")),
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (
+        # Creating takes no resource ARN; the mapping's own ARN ends in an ID Lambda generates.
+        Access("*", _in("lambda", "CreateEventSourceMapping")),
+        Access(
+            "lambda-event-source-mapping",
+            _in("lambda", "DeleteEventSourceMapping", "GetEventSourceMapping", "UpdateEventSourceMapping"),
+        ),
+    ),
 }
 
 #: Resource types that create nothing in AWS: components group resources, providers hold settings.
@@ -745,6 +757,10 @@ TARGETS: dict[str, Target] = {
         "PassFunctionRolesToLambda", _passed_role_arns("role"), _passed_to("lambda.amazonaws.com")
     ),
     "lambda-key": Target("FunctionKeysThroughLambda", _key_input_arns("kmsKeyArn"), _through("lambda")),
+    "lambda-event-source-mapping": Target(
+        "LambdaEventSourceMappings",
+        lambda plan, scope, resource: [f"arn:aws:lambda:{scope.region}:{scope.account_id}:event-source-mapping:*"],
+    ),
     "event-rule": Target(
         "EventBridgeRules", _named_arn("aws:cloudwatch/eventRule:EventRule", _regional("events", "rule/"), "rule")
     ),

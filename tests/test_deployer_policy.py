@@ -48,6 +48,7 @@ EVERY_ROUTE = {
     "auditObjectLock": True,
     "auditTrailCloudWatchLogs": True,
     "importAlertHttpsEndpoints": ["https://hooks.example.org/imaging"],
+    "autoImport": True,
 }
 EVERY_ROUTE_SCOPE = deployer.StackScope(account_id=DEV_ACCOUNT, region=DEV_REGION, permissions_boundary_arn=BOUNDARY)
 #: A name pulumi-aws could give a bucket from its prefix (a timestamp and a counter, 26 characters).
@@ -201,6 +202,7 @@ GENERATED_BY_AWS = re.compile(
     r"|arn:aws:sso:::account/\*"
     r"|arn:aws:iam::\d{12}:role/aws-reserved/sso\.amazonaws\.com/\*AWSReservedSSO_[A-Za-z0-9+=,.@_-]+_\*"
     r"|arn:aws:s3:::[a-z0-9.-]+-\?{26}"
+    r"|arn:aws:lambda:[a-z0-9-]+:\d{12}:event-source-mapping:\*"
 )
 
 
@@ -263,6 +265,7 @@ def test_with_a_permissions_boundary_roles_are_created_only_with_it(every_route_
             "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
             "Resource": [
                 f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-AuditTrailToCloudWatchLogs",
+                f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-AutoImportFunction",
                 f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-ImportAlertsFunction",
                 f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-ImportJobDataAccessRole",
                 f"arn:aws:iam::{DEV_ACCOUNT}:role/healthimaging/ahi-dev-break-glass",
