@@ -137,24 +137,57 @@ class Step:
 
 
 class JobSlots:
-    """Free places in the data store's concurrent-job quota: its running jobs (SUBMITTED or IN_PROGRESS) are counted
-    once (ListDICOMImportJobs), then each start takes a place. Shared by the batches of one invocation."""
+    """Free places in the data store's concurrent-job quota, shared by the batches of one invocation.
 
-    def __init__(self, client: Any, datastore_id: str, quota: int) -> None:
+    The data store's running jobs (SUBMITTED or IN_PROGRESS, whoever started them) are counted with
+    ListDICOMImportJobs; each start takes a place. When the quota is full, :meth:`take` waits for a place: it counts
+    again every ``recheck_seconds`` until ``deadline`` (on ``clock``), so that a batch takes a place within seconds of
+    a job ending, while the other batches wait in the queue untouched (no message goes round while the quota is full,
+    and the queue hands batches out roughly in the order they came). None: no waiting.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        datastore_id: str,
+        quota: int,
+        *,
+        clock: Clock | None = None,
+        deadline: float | None = None,
+        recheck_seconds: float = 15.0,
+    ) -> None:
         self._client = client
         self._datastore_id = datastore_id
         self._quota = quota
+        self._clock = clock or SystemClock()
+        self._deadline = deadline
+        self._recheck_seconds = recheck_seconds
         self._available: int | None = None
-        self.running_at_start: int | None = None
+        #: ListDICOMImportJobs counts made, and seconds spent waiting for a place.
+        self.counts = 0
+        self.waited_seconds = 0.0
 
     def take(self) -> bool:
+        """Take a place for a start, waiting for one up to the deadline; False when none came free in time."""
         if self._available is None:
-            self.running_at_start = self._count_running()
-            self._available = self._quota - self.running_at_start
-        if self._available <= 0:
-            return False
+            self._recount()
+        assert self._available is not None
+        while self._available <= 0:
+            if self._deadline is None or self._clock.monotonic() + self._recheck_seconds > self._deadline:
+                return False
+            self._clock.sleep(self._recheck_seconds)
+            self.waited_seconds += self._recheck_seconds
+            self._recount()
         self._available -= 1
         return True
+
+    def note_full(self) -> None:
+        """HealthImaging refused a start for the quota (another importer took the place): count again before the
+        next start."""
+        self._available = 0
+
+    def _recount(self) -> None:
+        self._available = self._quota - self._count_running()
 
     def _count_running(self) -> int:
         count = 0
@@ -166,6 +199,7 @@ class JobSlots:
                     if token:
                         params["nextToken"] = token
                     page = self._client.list_dicom_import_jobs(**params)
+                    self.counts += 1
                     count += len(page.get("jobSummaries", []))
                     token = page.get("nextToken")
                     if not token:
@@ -366,19 +400,22 @@ class BatchImporter:
             etag = self._save(record, etag)
         started = 0
         for job in record.unstarted():
-            if not self.slots.take():
-                return self._waiting(record, WAIT_QUOTA, "the data store's concurrent-job quota is full", started)
-            try:
-                job_id = start_job(
-                    self.services.medical_imaging_starts or self.services.medical_imaging,
-                    self.start_request(job, record.client_token(job)),
-                    pacer=self.pacer,
-                    clock=self.clock,
-                    max_wait_seconds=self.options.max_start_wait_seconds,
-                )
-            except StartRefusedError as error:
-                wait = WAIT_QUOTA if error.aws_error_code == "ServiceQuotaExceededException" else WAIT_THROTTLED
-                return self._waiting(record, wait, str(error), started)
+            job_id = None
+            while job_id is None:
+                if not self.slots.take():
+                    return self._waiting(record, WAIT_QUOTA, "the data store's concurrent-job quota is full", started)
+                try:
+                    job_id = start_job(
+                        self.services.medical_imaging_starts or self.services.medical_imaging,
+                        self.start_request(job, record.client_token(job)),
+                        pacer=self.pacer,
+                        clock=self.clock,
+                        max_wait_seconds=self.options.max_start_wait_seconds,
+                    )
+                except StartRefusedError as error:
+                    if error.aws_error_code != "ServiceQuotaExceededException":
+                        return self._waiting(record, WAIT_THROTTLED, str(error), started)
+                    self.slots.note_full()  # someone else took the place: wait for the next one
             progress = record.progress[job.number]
             progress.job_id, progress.status = job_id, "SUBMITTED"
             started += 1

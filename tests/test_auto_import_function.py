@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fakes.environment import AwsEnv
 from fakes.healthimaging import FakeHealthImaging
-from fakes.sqs_lambda import SqsEventSource
+from fakes.sqs_lambda import LambdaContext, SqsEventSource
 from pydicom.data import get_testdata_file
 
 from ahiops import planning
@@ -95,12 +95,20 @@ class Deployment:
             env_names.START_RETRY_SECONDS: "0",
             env_names.FAILURE_RETRY_SECONDS: "0",
             env_names.MAX_RECEIVE_COUNT: str(MAX_RECEIVES),
+            env_names.QUOTA_RECHECK_SECONDS: "1",
             **env,
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_runtime", None)
-        self.source = SqsEventSource(self.sqs, self.queue_url, self.queue_arn, handler.handle)
+        # Each invocation may wait up to 3 s for a place in the job quota (Lambda would give it minutes).
+        self.source = SqsEventSource(
+            self.sqs,
+            self.queue_url,
+            self.queue_arn,
+            handler.handle,
+            context=LambdaContext(remaining_ms=handler.TIME_RESERVE_MS + 3_000),
+        )
 
     def _arn(self, url: str) -> str:
         return str(self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
@@ -285,15 +293,16 @@ def test_a_throttled_start_puts_the_batch_back_and_starts_it_later(deploy: Any) 
     assert len(waits) == 3  # each throttled start sent the batch back on the queue, never dropped it
 
 
-def test_a_quota_error_from_the_service_puts_the_batch_back(deploy: Any) -> None:
+def test_a_quota_error_from_the_service_is_waited_out_and_the_batch_started_once(deploy: Any) -> None:
     d = deploy()
-    d.fake.quota_exceeded("StartDICOMImportJob", times=2)
+    d.fake.quota_exceeded("StartDICOMImportJob", times=2)  # another importer took the places first
     d.study("b6")
     d.mark("b6")
     assert d.run_until_result("b6")["status"] == "IMPORTED"
     assert len(d.fake.jobs) == 1
-    waits = [body for bodies, _ in d.source.invocations for body in bodies if '"waitingFor": "quota"' in body]
-    assert len(waits) == 2
+    starts = d.starts()
+    assert len(starts) == 3
+    assert len({start["clientToken"] for start in starts}) == 1
 
 
 def test_a_full_job_quota_holds_the_batch_without_calling_start(deploy: Any) -> None:
@@ -308,9 +317,14 @@ def test_a_full_job_quota_holds_the_batch_without_calling_start(deploy: Any) -> 
     )["jobId"]
     d.study("b7")
     d.mark("b7")
-    d.source.run_for(4)
+    d.source.run_for(5)
     assert [start["clientToken"] for start in d.starts()] == ["foreign-job-token"]
     assert d.result("b7") is None
+    # The invocation waited for a place (recounting the running jobs), then put the batch back to wait on.
+    waits = [body for bodies, _ in d.source.invocations for body in bodies if '"waitingFor": "quota"' in body]
+    assert waits
+    counts = [params for operation, params in d.fake.requests if operation == "ListDICOMImportJobs"]
+    assert len(counts) >= 2 * 3  # SUBMITTED and IN_PROGRESS, counted again about every second
     d.fake.complete_job(foreign)
     result = d.run_until_result("b7")
     assert result["status"] == "IMPORTED"

@@ -131,7 +131,13 @@ def test_a_waiting_batch_comes_back_as_the_functions_own_message() -> None:
     }
     again = messages.parse_body(json.dumps(message), marker_name="_READY", quiet_period=False)
     assert again == messages.Work(
-        messages.KIND_RESUME, "in", batch_prefix="incoming/a/", stage=STAGE_STARTED, digest="d" * 32, attempt=1
+        messages.KIND_RESUME,
+        "in",
+        batch_prefix="incoming/a/",
+        stage=STAGE_STARTED,
+        digest="d" * 32,
+        attempt=1,
+        waiting_for="jobs",
     )
 
 
@@ -151,11 +157,15 @@ def test_a_quiet_wait_keeps_the_object_and_its_time() -> None:
 def test_delays_grow_are_capped_and_follow_the_quiet_period() -> None:
     def delay(wait: str, attempt: int, seconds: float | None = None) -> int:
         step = Step("incoming/a/", done=False, outcome="", wait=wait, stage=STAGE_READY, delay_seconds=seconds)
-        return messages.delay_seconds(step, attempt, poll_initial=60, retry_initial=30, maximum=900, jitter=0)
+        return messages.delay_seconds(
+            step, attempt, poll_initial=60, retry_initial=30, maximum=900, retry_maximum=120, jitter=0
+        )
 
     assert [delay("jobs", n) for n in range(4)] == [60, 90, 135, 203]
-    assert [delay("quota", n) for n in range(3)] == [30, 45, 68]
-    assert delay("throttled", 20) == 900
+    assert [delay("quota", n) for n in range(7)] == [120, 90, 68, 51, 38, 30, 30]  # the longest waiting most often
+    assert [delay("throttled", n) for n in range(3)] == [30, 45, 68]
+    assert delay("throttled", 20) == 120  # a place in the quota is looked for at least every two minutes
+    assert delay("jobs", 20) == 900  # a job's polls slow down to SQS's longest delay
     assert delay("quiet", 5, 12.2) == 13
     assert delay("quiet", 0, 5000) == 900
     assert delay("busy", 9) == messages.BUSY_DELAY_SECONDS

@@ -30,6 +30,8 @@ POLL_INITIAL_SECONDS: Final = "POLL_INITIAL_SECONDS"
 RETRY_INITIAL_SECONDS: Final = "RETRY_INITIAL_SECONDS"
 MAX_DELAY_SECONDS: Final = "MAX_DELAY_SECONDS"
 START_RETRY_SECONDS: Final = "START_RETRY_SECONDS"
+RETRY_MAX_SECONDS: Final = "RETRY_MAX_SECONDS"
+QUOTA_RECHECK_SECONDS: Final = "QUOTA_RECHECK_SECONDS"
 FAILURE_RETRY_SECONDS: Final = "FAILURE_RETRY_SECONDS"
 MAX_RECEIVE_COUNT: Final = "MAX_RECEIVE_COUNT"
 
@@ -45,6 +47,10 @@ DEFAULT_MAX_CONCURRENT_JOBS: Final = 100
 DEFAULT_START_INTERVAL_SECONDS: Final = 2.0
 DEFAULT_POLL_INITIAL_SECONDS: Final = 60
 DEFAULT_RETRY_INITIAL_SECONDS: Final = 30
+#: The longest wait of a batch for a place in the job quota (or for throttling to end) before it looks again.
+DEFAULT_RETRY_MAX_SECONDS: Final = 120
+#: While the job quota is full, an invocation counts the running jobs again this often (ListDICOMImportJobs).
+DEFAULT_QUOTA_RECHECK_SECONDS: Final = 15
 #: How long one start is retried within an invocation while throttled, before the batch is put back to wait.
 DEFAULT_START_RETRY_SECONDS: Final = 10
 #: A failed message becomes visible again after this many seconds per receive so far.
@@ -81,6 +87,8 @@ class AutoImportConfig:
     retry_initial_seconds: int = DEFAULT_RETRY_INITIAL_SECONDS
     max_delay_seconds: int = MAX_SQS_DELAY_SECONDS
     start_retry_seconds: int = DEFAULT_START_RETRY_SECONDS
+    retry_max_seconds: int = DEFAULT_RETRY_MAX_SECONDS
+    quota_recheck_seconds: int = DEFAULT_QUOTA_RECHECK_SECONDS
     failure_retry_seconds: int = DEFAULT_FAILURE_RETRY_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
@@ -121,6 +129,8 @@ class AutoImportConfig:
                 _whole(env, MAX_DELAY_SECONDS, MAX_SQS_DELAY_SECONDS, minimum=0), MAX_SQS_DELAY_SECONDS
             ),
             start_retry_seconds=_whole(env, START_RETRY_SECONDS, DEFAULT_START_RETRY_SECONDS, minimum=0),
+            retry_max_seconds=_whole(env, RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS, minimum=0),
+            quota_recheck_seconds=_whole(env, QUOTA_RECHECK_SECONDS, DEFAULT_QUOTA_RECHECK_SECONDS, minimum=1),
             failure_retry_seconds=_whole(env, FAILURE_RETRY_SECONDS, DEFAULT_FAILURE_RETRY_SECONDS, minimum=0),
             max_receive_count=_whole(env, MAX_RECEIVE_COUNT, DEFAULT_MAX_RECEIVE_COUNT, minimum=1),
         )

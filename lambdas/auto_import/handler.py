@@ -23,7 +23,16 @@ from typing import Any, Final
 
 import boto3
 
-from ahiops.batch_import import BatchImporter, ImporterOptions, ImportTarget, JobSlots, Services, Step, utc_now
+from ahiops.batch_import import (
+    STAGE_STARTED,
+    BatchImporter,
+    ImporterOptions,
+    ImportTarget,
+    JobSlots,
+    Services,
+    Step,
+    utc_now,
+)
 from ahiops.batches import BatchRules
 from ahiops.errors import OpsError
 from ahiops.pacing import Clock, SystemClock, TokenBucket
@@ -97,8 +106,9 @@ def require_conditional_writes(s3: Any) -> None:
         )
 
 
-def importer_for(runtime: Runtime) -> BatchImporter:
-    """An importer for one invocation (its count of the data store's free job places is fresh)."""
+def importer_for(runtime: Runtime, deadline: float | None = None) -> BatchImporter:
+    """An importer for one invocation: its count of the data store's free job places is fresh, and while the quota
+    is full it waits for a place until ``deadline`` (on the runtime's clock; None: no waiting)."""
     config = runtime.config
     target = ImportTarget(
         datastore_id=config.datastore_id,
@@ -118,7 +128,14 @@ def importer_for(runtime: Runtime) -> BatchImporter:
         alert_topic_arn=config.alert_topic_arn,
         max_start_wait_seconds=float(config.start_retry_seconds),
     )
-    slots = JobSlots(runtime.services.medical_imaging, config.datastore_id, config.max_concurrent_jobs)
+    slots = JobSlots(
+        runtime.services.medical_imaging,
+        config.datastore_id,
+        config.max_concurrent_jobs,
+        clock=runtime.clock,
+        deadline=deadline,
+        recheck_seconds=float(config.quota_recheck_seconds),
+    )
     return BatchImporter(
         runtime.services, target, options, pacer=runtime.pacer, slots=slots, clock=runtime.clock, now=runtime.now
     )
@@ -128,12 +145,16 @@ def handle(event: Mapping[str, Any], context: Any = None, *, runtime: Runtime | 
     """Lambda's entry point for an SQS event source with ``ReportBatchItemFailures``; ``runtime`` replaces the one
     built from the environment (for tests)."""
     runtime = runtime or runtime_from_environment()
-    importer = importer_for(runtime)
-    records: Sequence[Mapping[str, Any]] = event.get("Records") or []
+    deadline = None
+    if context is not None:
+        deadline = runtime.clock.monotonic() + (context.get_remaining_time_in_millis() - TIME_RESERVE_MS) / 1000
+    importer = importer_for(runtime, deadline)
+    # Batches whose jobs run go first: they never wait for the quota, which the others may do.
+    records: Sequence[Mapping[str, Any]] = sorted(event.get("Records") or [], key=_follows_running_jobs, reverse=True)
     failures: list[str] = []
     for index, record in enumerate(records):
         message_id = str(record.get("messageId"))
-        if context is not None and context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+        if deadline is not None and runtime.clock.monotonic() > deadline:
             for left in records[index:]:
                 if not _put_back_unread(runtime, left):
                     failures.append(str(left.get("messageId")))
@@ -142,6 +163,15 @@ def handle(event: Mapping[str, Any], context: Any = None, *, runtime: Runtime | 
         if not handle_record(runtime, importer, record):
             failures.append(message_id)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
+
+
+def _follows_running_jobs(record: Mapping[str, Any]) -> bool:
+    """Whether the message is the function's own for a batch whose jobs run (it only polls them)."""
+    try:
+        document = json.loads(str(record.get("body", "")))
+    except ValueError:
+        return False
+    return isinstance(document, dict) and messages.ENVELOPE_KEY in document and document.get("stage") == STAGE_STARTED
 
 
 def handle_record(runtime: Runtime, importer: BatchImporter, record: Mapping[str, Any]) -> bool:
@@ -178,6 +208,7 @@ def handle_record(runtime: Runtime, importer: BatchImporter, record: Mapping[str
         poll_initial=config.poll_initial_seconds,
         retry_initial=config.retry_initial_seconds,
         maximum=config.max_delay_seconds,
+        retry_maximum=config.retry_max_seconds,
     )
     sent = _send(runtime, messages.waiting_message(work, step), delay)
     LOG.info(json.dumps({**log, "action": "put back" if sent else "retry", "delaySeconds": delay}))

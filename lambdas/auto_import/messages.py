@@ -26,6 +26,7 @@ from ahiops.batch_import import (
     WAIT_BUSY,
     WAIT_JOBS,
     WAIT_QUIET,
+    WAIT_QUOTA,
     Step,
     parse_time,
 )
@@ -41,6 +42,8 @@ KIND_RESUME: Final = "resume"
 #: Growth of the delay with each wait of the same batch, and the share of random spread added to it.
 DELAY_GROWTH: Final = 1.5
 DELAY_JITTER: Final = 0.1
+#: How a batch's wait for a place in the quota shrinks with each wait (the longest waiting come back most often).
+QUOTA_WAIT_AGING: Final = 0.75
 #: Seconds a batch waits when another invocation is working on it.
 BUSY_DELAY_SECONDS: Final = 15
 
@@ -66,6 +69,8 @@ class Work:
     attempt: int = 0
     #: Which write of the marker this is: S3's version id of the marker, else the event's sequencer.
     marker_id: str | None = None
+    #: What the batch waited for last (the function's own messages).
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ def _own_message(document: dict[str, Any]) -> Work:
             stage=stage,
             digest=document.get("digest"),
             attempt=int(document.get("attempt", 0)),
+            waiting_for=document.get("waitingFor"),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise MalformedMessageError(
@@ -182,19 +188,31 @@ def delay_seconds(
     poll_initial: float,
     retry_initial: float,
     maximum: float,
+    retry_maximum: float | None = None,
     jitter: float = DELAY_JITTER,
     rng: random.Random | None = None,
 ) -> int:
-    """Seconds a batch waits before it is looked at again (at most ``maximum``, SQS's 900 at most): the rest of a quiet
-    period; else a delay that grows by :data:`DELAY_GROWTH` with each wait, from ``poll_initial`` while its jobs run
-    and ``retry_initial`` while the quota is full or starts are throttled, spread by up to ``jitter`` so that batches
-    put back together do not all come back at once."""
+    """Seconds a batch waits before it is looked at again (at most ``maximum``, SQS's 900 at most), spread by up to
+    ``jitter`` so that batches put back together do not all come back at once:
+
+    - the rest of its quiet period;
+    - while its jobs run: from ``poll_initial``, growing by :data:`DELAY_GROWTH` with each wait (a job can take
+      hours: its polls slow down to the maximum);
+    - while starts are throttled: from ``retry_initial``, growing the same way, up to ``retry_maximum``;
+    - while the quota is full: from ``retry_maximum`` down to ``retry_initial``, shrinking by
+      :data:`QUOTA_WAIT_AGING` with each wait. A place frees up whenever any job of the data store ends, and the
+      batches that have waited longest come back most often, so they tend to get it first (close to first come,
+      first served without any shared list of who waits)."""
+    retry_maximum = retry_initial if retry_maximum is None else max(retry_maximum, retry_initial)
     if step.wait == WAIT_QUIET:
         return int(min(maximum, max(1.0, math.ceil(step.delay_seconds or 0.0))))
     if step.wait == WAIT_BUSY:
         base = float(BUSY_DELAY_SECONDS)
+    elif step.wait == WAIT_JOBS:
+        base = poll_initial * DELAY_GROWTH ** max(0, attempt)
+    elif step.wait == WAIT_QUOTA:
+        base = max(retry_initial, retry_maximum * QUOTA_WAIT_AGING ** max(0, attempt))
     else:
-        base = poll_initial if step.wait == WAIT_JOBS else retry_initial
-        base *= DELAY_GROWTH ** max(0, attempt)
+        base = min(retry_maximum, retry_initial * DELAY_GROWTH ** max(0, attempt))
     spread = (rng or random).uniform(0.0, jitter) if jitter > 0 else 0.0
     return int(min(maximum, math.ceil(base * (1.0 + spread))))
