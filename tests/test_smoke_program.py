@@ -27,4 +27,6 @@ def test_dev_stack_exports_every_documented_output(dev_run: mockrun.ProgramRun) 
         "importAlertsFunctionName",
         "auditTrailArn",
         "auditBucketName",
+        "autoImportQueueUrl",
+        "autoImportFunctionName",
     }
