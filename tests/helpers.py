@@ -56,3 +56,9 @@ def policy_of(resource: mockrun.PlannedResource, key: str = "policy") -> dict[st
     """A policy input of a recorded resource, parsed from its JSON string."""
     value = resource.inputs[key]
     return json.loads(value) if isinstance(value, str) else value
+
+
+def documentation() -> str:
+    """The README and every page under docs/, in that order: where the project documents itself."""
+    pages = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+    return "\n\n".join(page.read_text() for page in pages)

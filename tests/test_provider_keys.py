@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config
+from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, documentation
 
 from ahictl import mockrun
 from components import InvalidInputError
@@ -198,7 +198,7 @@ def test_a_refused_key_stops_the_program_before_anything_is_created() -> None:
 
 
 def test_the_readme_lists_every_honoured_and_refused_key() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
+    readme = documentation()
     section = readme.split("### Pulumi's own provider keys", 1)[1].split("\n## ", 1)[0]
     for key in [*HONOURED_KEYS, *REFUSED_KEYS]:
         name = key.split(":", 1)[1]

@@ -1,30 +1,31 @@
-"""The README stays true to the code: its diagram of the dev stack and its configuration tables."""
+"""The README and docs/ stay true to the code: the dev stack's resource diagram and the configuration tables."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from helpers import PROJECT_DIR
+from helpers import PROJECT_DIR, documentation
 
 from ahictl import plan
 from ahictl.mermaid import render_mermaid
 from settings import SETTINGS_SPEC
 
 README = (PROJECT_DIR / "README.md").read_text()
+DOCS = documentation()
 
 
 def test_the_review_diagram_is_the_dev_stacks_current_diagram() -> None:
-    section = README.split("### The diagram (dev stack)", 1)[1]
+    section = DOCS.split("### The diagram (dev stack)", 1)[1]
     match = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL)
-    assert match, "the README has no Mermaid block under 'The diagram (dev stack)'"
+    assert match, "the documentation has no Mermaid block under 'The diagram (dev stack)'"
     generated = render_mermaid(plan.plan_stack(PROJECT_DIR, "dev"))
     assert match.group(1) == generated, "regenerate it: venv/bin/python -m ahictl plan --stack dev --format mermaid"
 
 
 @pytest.mark.parametrize("key", [s.key for s in SETTINGS_SPEC])
 def test_every_setting_is_documented_in_the_readme(key: str) -> None:
-    assert f"`{key}`" in README
+    assert f"`{key}`" in DOCS
 
 
 def test_the_quick_start_commands_are_the_ones_ci_runs() -> None:
