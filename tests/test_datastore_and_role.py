@@ -7,7 +7,17 @@ from typing import Any
 
 import pulumi
 import pytest
-from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, policy_of, run_component, run_program, documentation
+from helpers import (
+    DEV_ACCOUNT,
+    DEV_REGION,
+    PROJECT,
+    PROJECT_DIR,
+    dev_config,
+    documentation,
+    policy_of,
+    run_component,
+    run_program,
+)
 
 from ahictl import mockrun
 from ahictl.mockrun import ProgramRun
