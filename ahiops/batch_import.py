@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,9 +142,10 @@ class JobSlots:
 
     The data store's running jobs (SUBMITTED or IN_PROGRESS, whoever started them) are counted with
     ListDICOMImportJobs; each start takes a place. When the quota is full, :meth:`take` waits for a place: it counts
-    again every ``recheck_seconds`` until ``deadline`` (on ``clock``), so that a batch takes a place within seconds of
-    a job ending, while the other batches wait in the queue untouched (no message goes round while the quota is full,
-    and the queue hands batches out roughly in the order they came). None: no waiting.
+    again every ``recheck_seconds`` (spread by a quarter either way, so that copies of the function waiting together
+    do not all see the same free place) until ``deadline`` (on ``clock``), so that a batch takes a place within seconds
+    of a job ending, while the other batches wait in the queue untouched (no message goes round while the quota is
+    full, and the queue hands batches out roughly in the order they came). None: no waiting.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class JobSlots:
         clock: Clock | None = None,
         deadline: float | None = None,
         recheck_seconds: float = 15.0,
+        rng: random.Random | None = None,
     ) -> None:
         self._client = client
         self._datastore_id = datastore_id
@@ -162,23 +165,35 @@ class JobSlots:
         self._clock = clock or SystemClock()
         self._deadline = deadline
         self._recheck_seconds = recheck_seconds
+        self._rng = rng or random.Random()  # noqa: S311 - spreads waits, not a secret
         self._available: int | None = None
+        self._counted_at = float("-inf")
         #: ListDICOMImportJobs counts made, and seconds spent waiting for a place.
         self.counts = 0
         self.waited_seconds = 0.0
 
+    #: A count older than this is made again before a start.
+    MAX_COUNT_AGE_SECONDS = 2.0
+
     def take(self) -> bool:
-        """Take a place for a start, waiting for one up to the deadline; False when none came free in time."""
-        if self._available is None:
-            self._recount()
+        """Take a place for a start now (counting again when the last count is not fresh); False when none is free."""
+        if self._available is None or self._clock.monotonic() - self._counted_at > self.MAX_COUNT_AGE_SECONDS:
+            self._recount()  # other copies of the function may have started jobs since
         assert self._available is not None
-        while self._available <= 0:
-            if self._deadline is None or self._clock.monotonic() + self._recheck_seconds > self._deadline:
-                return False
-            self._clock.sleep(self._recheck_seconds)
-            self.waited_seconds += self._recheck_seconds
-            self._recount()
+        if self._available <= 0:
+            return False
         self._available -= 1
+        return True
+
+    def wait(self) -> bool:
+        """Wait a while for a place to come free (the next :meth:`take` counts again); False when the deadline does
+        not leave time for it."""
+        pause = self._recheck_seconds * self._rng.uniform(0.75, 1.25)
+        if self._deadline is None or self._clock.monotonic() + pause > self._deadline:
+            return False
+        self._clock.sleep(pause)
+        self.waited_seconds += pause
+        self._counted_at = float("-inf")
         return True
 
     def note_full(self) -> None:
@@ -188,6 +203,7 @@ class JobSlots:
 
     def _recount(self) -> None:
         self._available = self._quota - self._count_running()
+        self._counted_at = self._clock.monotonic()
 
     def _count_running(self) -> int:
         count = 0
@@ -402,13 +418,18 @@ class BatchImporter:
         for job in record.unstarted():
             job_id = None
             while job_id is None:
+                # The turn to start first, then a fresh count: no other copy of the function can take the place
+                # counted free between the count and the start.
+                if self.pacer is not None:
+                    self.pacer.acquire()
                 if not self.slots.take():
+                    if self.slots.wait():
+                        continue
                     return self._waiting(record, WAIT_QUOTA, "the data store's concurrent-job quota is full", started)
                 try:
                     job_id = start_job(
                         self.services.medical_imaging_starts or self.services.medical_imaging,
                         self.start_request(job, record.client_token(job)),
-                        pacer=self.pacer,
                         clock=self.clock,
                         max_wait_seconds=self.options.max_start_wait_seconds,
                     )

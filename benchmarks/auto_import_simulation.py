@@ -64,6 +64,7 @@ INPUT_BUCKET: Final = "sim-input"
 OUTPUT_BUCKET: Final = "sim-output"
 ROLE_ARN: Final = f"arn:aws:iam::{ACCOUNT}:role/sim-import-role"
 QUEUE_URL: Final = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/sim-auto-import"
+FOLLOW_QUEUE_URL: Final = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/sim-auto-import-follow"
 EPOCH: Final = dt.datetime(2026, 11, 27, 18, 0, tzinfo=dt.UTC)  # a Friday evening
 #: SQS's visibility timeout of the queue (six times the function's timeout, as the component sets it).
 VISIBILITY_TIMEOUT: Final = 5400.0
@@ -284,6 +285,23 @@ class SimulatedQueue:
             return len(self.messages)
 
 
+class SimulatedQueues:
+    """The function's SQS client: each call goes to the queue its ``QueueUrl`` names."""
+
+    def __init__(self, by_url: dict[str, SimulatedQueue]) -> None:
+        self.by_url = by_url
+
+    def send_message(self, QueueUrl: str, MessageBody: str, DelaySeconds: int = 0) -> dict[str, Any]:  # noqa: N803
+        return self.by_url[QueueUrl].send_message(QueueUrl, MessageBody, DelaySeconds)
+
+    def change_message_visibility(self, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int) -> None:  # noqa: N803
+        self.by_url[QueueUrl].change_message_visibility(QueueUrl, ReceiptHandle, VisibilityTimeout)
+
+    @property
+    def pending(self) -> int:
+        return sum(queue.pending for queue in self.by_url.values())
+
+
 class RecordingStarts:
     """The function's StartDICOMImportJob client, recording the virtual time of every start that returned a job."""
 
@@ -361,6 +379,42 @@ def ideal_schedule(batches: list[Batch], quota: int) -> dict[str, tuple[float, f
 # ---------------------------------------------------------------- running
 
 
+def scaled_stand_in(base: type[Any]) -> type[Any]:
+    """The HealthImaging stand-in, answering ListDICOMImportJobs for one status by filtering its jobs before sorting
+    them (the same answers: newest first, 50 a page), so that tens of thousands of ended jobs do not make every
+    count of the running ones sort them all."""
+
+    class ScaledStandIn(base):
+        def _list_import_jobs(self, parsed: Any) -> dict[str, Any]:
+            status = parsed.params.get("jobStatus")
+            if status is None or self.seconds_until_done is not None:
+                return dict(super()._list_import_jobs(parsed))
+            datastore = self._datastore(parsed)
+            jobs = [
+                job for job in self.jobs.values() if job.datastore_id == datastore.datastore_id and job.status == status
+            ]
+            jobs.sort(key=lambda job: job.submitted_at, reverse=True)
+            page, next_token = self._page(parsed, jobs)
+            return {
+                "jobSummaries": [
+                    {
+                        "jobId": job.job_id,
+                        "jobName": job.job_name,
+                        "jobStatus": job.status,
+                        "datastoreId": job.datastore_id,
+                        "dataAccessRoleArn": job.data_access_role_arn,
+                        "endedAt": job.ended_at,
+                        "submittedAt": job.submitted_at,
+                        "message": job.message,
+                    }
+                    for job in page
+                ],
+                "nextToken": next_token,
+            }
+
+    return ScaledStandIn
+
+
 def dicom_file() -> bytes:
     """A small DICOM Part 10 file (no pixels): every batch's one file."""
     from pydicom.dataset import Dataset, FileMetaDataset
@@ -435,7 +489,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=S3_ENDPOINT)
         for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
             s3.create_bucket(Bucket=bucket)
-        fake = FakeHealthImaging(s3_endpoint_url=S3_ENDPOINT, region=REGION, account_id=ACCOUNT)
+        fake = scaled_stand_in(FakeHealthImaging)(s3_endpoint_url=S3_ENDPOINT, region=REGION, account_id=ACCOUNT)
         fake.start()
         try:
             fake.max_concurrent_jobs = args.quota
@@ -443,7 +497,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             datastore_id, _ = fake.create_datastore("simulation")
             os.environ["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] = fake.endpoint_url
             simulation = Simulation(fake=fake, s3=s3, by_name=by_name)
-            queue = SimulatedQueue(simulation, args.max_receives)
+            queues = SimulatedQueues(
+                {url: SimulatedQueue(simulation, args.max_receives) for url in (QUEUE_URL, FOLLOW_QUEUE_URL)}
+            )
             config = AutoImportConfig(
                 input_bucket=INPUT_BUCKET,
                 output_bucket=OUTPUT_BUCKET,
@@ -451,6 +507,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 datastore_id=datastore_id,
                 import_role_arn=ROLE_ARN,
                 queue_url=QUEUE_URL,
+                follow_queue_url=FOLLOW_QUEUE_URL,
                 max_concurrent_jobs=args.quota,
                 start_interval_seconds=float(args.concurrency),
                 max_receive_count=args.max_receives,
@@ -469,15 +526,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     services=handler.Services(
                         s3=s3_client, medical_imaging=reads, sns=None, medical_imaging_starts=starts
                     ),
-                    sqs=queue,
+                    sqs=queues,
                     # Each copy paces its own starts (one per `concurrency` seconds), as in Lambda.
                     pacer=TokenBucket(1.0 / config.start_interval_seconds, burst=1, clock=clock),
                     clock=clock,
                     now=lambda: EPOCH + dt.timedelta(seconds=simulation.time.now),
                 )
-                for _ in range(args.concurrency)
+                for _ in range(2 * args.concurrency)
             ]
-            figures = _simulate(args, batches, runtimes, simulation, queue, starts, dicom_file())
+            figures = _simulate(args, batches, runtimes, simulation, queues, starts, dicom_file())
         finally:
             fake.stop()
     figures["simulation_wall_seconds"] = round(time.perf_counter() - wall_started, 1)
@@ -492,6 +549,8 @@ class Counts:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+#: How often (virtual seconds) progress is reported on standard error.
+PROGRESS_EVERY_SECONDS: Final = 6 * 3600.0
 #: Longest virtual sleep of an idle copy of the function or of the uploads' thread (Lambda polls SQS all the time).
 IDLE_TICK_SECONDS: Final = 5.0
 
@@ -501,7 +560,7 @@ def _simulate(
     batches: list[Batch],
     runtimes: list[Any],
     simulation: Simulation,
-    queue: SimulatedQueue,
+    queues: SimulatedQueues,
     starts: RecordingStarts,
     body: bytes,
 ) -> dict[str, Any]:
@@ -515,14 +574,23 @@ def _simulate(
     def world() -> None:
         """Uploads arrive with their markers' events; jobs end; the clock stops when nothing is left to happen."""
         next_arrival = 0
+        next_report = PROGRESS_EVERY_SECONDS
         while True:
             now = clock.now
+            if now >= next_report:
+                next_report += PROGRESS_EVERY_SECONDS
+                print(
+                    f"virtual {now / 3600:.0f} h: {next_arrival:,} batches arrived, {len(simulation.job_batch):,} jobs "
+                    f"started, {len(simulation.ended):,} ended, {queues.pending:,} messages in the queues",
+                    file=sys.stderr,
+                    flush=True,
+                )
             while next_arrival < len(arrivals) and arrivals[next_arrival].arrives <= now:
                 batch = arrivals[next_arrival]
                 key = batch.prefix + (f"{batch.name}.dcm" if batch.copied else f"study/series/{batch.name}.dcm")
                 simulation.s3.put_object(Bucket=INPUT_BUCKET, Key=key, Body=body)
                 simulation.s3.put_object(Bucket=INPUT_BUCKET, Key=batch.prefix + "_READY", Body=b"")
-                queue.put(marker_event(batch), batch.arrives)
+                queues.by_url[QUEUE_URL].put(marker_event(batch), batch.arrives)
                 next_arrival += 1
             simulation.end_jobs_until(now)
             upcoming = [now + IDLE_TICK_SECONDS]
@@ -531,14 +599,16 @@ def _simulate(
             ending = simulation.next_ending()
             if ending is not None:
                 upcoming.append(ending)
-            if next_arrival == len(arrivals) and ending is None and queue.pending == 0:
+            if next_arrival == len(arrivals) and ending is None and queues.pending == 0:
                 clock.finish()
                 return
             clock.sleep_until(min(upcoming))
 
-    def function_copy() -> None:
-        """One copy of the function behind Lambda's SQS event source."""
+    def function_copy(url: str) -> None:
+        """One copy of the function behind Lambda's event source on the queue ``url``."""
         runtime = runtimes.pop()
+        queue = queues.by_url[url]
+        source_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rsplit('/', 1)[-1]}"
         while not clock.finished:
             now = clock.now
             received = queue.receive(now, BATCH_SIZE)
@@ -553,6 +623,7 @@ def _simulate(
                         "receiptHandle": m.message_id,
                         "body": m.body,
                         "attributes": {"ApproximateReceiveCount": str(m.receives)},
+                        "eventSourceARN": source_arn,
                     }
                     for m in received
                 ]
@@ -581,7 +652,8 @@ def _simulate(
 
     threads = [threading.Thread(target=actor, args=(world,), name="uploads", daemon=True)]
     threads += [
-        threading.Thread(target=actor, args=(function_copy,), name=f"copy-{n}", daemon=True)
+        threading.Thread(target=actor, args=(lambda url=url: function_copy(url),), name=f"copy-{n}", daemon=True)
+        for url in (QUEUE_URL, FOLLOW_QUEUE_URL)
         for n in range(args.concurrency)
     ]
     for thread in threads:
@@ -592,7 +664,7 @@ def _simulate(
         thread.join(timeout=60)
     if errors:
         raise RuntimeError(f"the simulation failed: {errors[0]!r}") from errors[0]
-    return _figures(args, batches, simulation, queue, starts, counts.invocations, counts.messages, counts.failures)
+    return _figures(args, batches, simulation, queues, starts, counts.invocations, counts.messages, counts.failures)
 
 
 def _batch_of(s3: Any, input_uri: str) -> str:
@@ -609,7 +681,7 @@ def _figures(
     args: argparse.Namespace,
     batches: list[Batch],
     simulation: Simulation,
-    queue: SimulatedQueue,
+    queues: SimulatedQueues,
     starts: RecordingStarts,
     invocations: int,
     messages_handled: int,
@@ -668,9 +740,13 @@ def _figures(
         "last_batch_done_vs_ideal": round(last_end / ideal_last_end, 4) if ideal_last_end else None,
         "invocations": invocations,
         "messages_handled": messages_handled,
-        "messages_sent": dict(queue.sent),
+        "messages_sent": {
+            ("follow queue " if url == FOLLOW_QUEUE_URL else "") + kind: count
+            for url, queue in queues.by_url.items()
+            for kind, count in queue.sent.items()
+        },
         "batch_item_failures": failures,
-        "dead_letters": len(queue.dead_letters),
+        "dead_letters": sum(len(queue.dead_letters) for queue in queues.by_url.values()),
     }
 
 

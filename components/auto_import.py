@@ -10,7 +10,9 @@ What the component creates (flow control is the account's own machinery: S3, Eve
 - an EventBridge rule on the input bucket's ``Object Created`` events under ``incoming/`` (the markers only, unless a
   quiet period is set), targeting
 - an SQS queue (encrypted with the component's customer managed key, TLS only, EventBridge may send for this rule
-  only) with a dead-letter queue and a redrive policy;
+  only) with a dead-letter queue and a redrive policy, and a second queue on which batches whose jobs run are
+  followed (its copies of the function only poll, so a copy waiting for a place in the job quota never holds up a
+  result);
 - the function (``lambdas/auto_import``, Python 3.12, packaged with the ``ahiops`` modules it imports), fed by the
   queue in batches with bounded concurrency (reserved concurrency, and the event source's maximum concurrency), with
   ``ReportBatchItemFailures``: a batch that waits (the job quota is full, starts are throttled, its jobs run) goes
@@ -131,8 +133,9 @@ class AutoImportArgs(TypedDict):
     keeps running at once, counting every running job of the data store: set the raised quota, or less to leave room
     for other importers."""
     concurrency: NotRequired[int]
-    """Default: 2. Copies of the function at once (2 to 10): the queue's event source and the function's reserved
-    concurrency. Starts are paced to one per second across all of them (StartDICOMImportJob's rate)."""
+    """Default: 2. Copies of the function at once for new batches (2 to 10), and as many again for batches whose jobs
+    run (each queue's event source; the function's reserved concurrency is twice this). Starts are paced to one per
+    second across all of them (StartDICOMImportJob's rate)."""
     max_receive_count: NotRequired[int]
     """Default: 5. Times a failing message is handed to the function before it moves to the dead-letter queue (2 to
     100). Waiting batches do not count: they come back as new messages."""
@@ -166,6 +169,10 @@ class AutoImportNames:
     @property
     def queue(self) -> str:
         return f"{self.prefix}-auto-import"
+
+    @property
+    def follow_queue(self) -> str:
+        return f"{self.prefix}-auto-import-follow"
 
     @property
     def dead_letter_queue(self) -> str:
@@ -266,7 +273,9 @@ def max_concurrent_jobs(region: str, configured: int) -> int:
     return configured or limits.max_concurrent_jobs(region)
 
 
-def function_environment(args: AutoImportArgs, *, queue_url: str, values: Mapping[str, Any]) -> dict[str, str]:
+def function_environment(
+    args: AutoImportArgs, *, queue_url: str, follow_queue_url: str, values: Mapping[str, Any]
+) -> dict[str, str]:
     """The function's environment variables (:mod:`lambdas.auto_import.config`): names and numbers, no secret.
     ``values`` holds the resolved ARNs and names."""
 
@@ -281,6 +290,7 @@ def function_environment(args: AutoImportArgs, *, queue_url: str, values: Mappin
         function_config.DATASTORE_ID: str(values["datastore_id"]),
         function_config.IMPORT_ROLE_ARN: str(values["import_role_arn"]),
         function_config.QUEUE_URL: queue_url,
+        function_config.FOLLOW_QUEUE_URL: follow_queue_url,
         function_config.MARKER_NAME: str(args.get("marker_name", AUTO_IMPORT_DEFAULTS["marker_name"])),
         function_config.QUIET_PERIOD_SECONDS: str(60 * value("quiet_period_minutes")),
         function_config.MAX_FILES_PER_JOB: str(value("max_files_per_job")),
@@ -326,6 +336,7 @@ class AutoImport(pulumi.ComponentResource):
         quiet = validation.as_whole_number(value("quiet_period_minutes")) > 0
         queue_arn = auto_import_policies.queue_arn(region, account_id, names.queue)
         dead_letter_arn = auto_import_policies.queue_arn(region, account_id, names.dead_letter_queue)
+        follow_arn = auto_import_policies.queue_arn(region, account_id, names.follow_queue)
         rule_arn = auto_import_policies.event_rule_arn(region, account_id, names.rule)
         function_arn = alert_policies.function_arn(region, account_id, names.function)
         log_group_arn = alert_policies.log_group_arn(region, account_id, names.log_group)
@@ -348,7 +359,9 @@ class AutoImport(pulumi.ComponentResource):
             kms_master_key_id=key.arn,
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=MESSAGE_RETENTION_SECONDS,
-            redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}),
+            redrive_allow_policy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": sorted([queue_arn, follow_arn])}
+            ),
             tags=tags,
             opts=child_options(self),
         )
@@ -358,28 +371,37 @@ class AutoImport(pulumi.ComponentResource):
             policy=json.dumps(auto_import_policies.dead_letter_queue_policy(dead_letter_arn, rule_arn, account_id)),
             opts=child_options(self),
         )
-        queue = aws.sqs.Queue(
-            f"{name}-queue",
-            name=names.queue,
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=MESSAGE_RETENTION_SECONDS,
-            visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
-            redrive_policy=dead_letters.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "deadLetterTargetArn": arn,
-                        "maxReceiveCount": validation.as_whole_number(value("max_receive_count")),
-                    }
-                )
-            ),
-            tags=tags,
-            opts=child_options(self),
+        redrive_policy = dead_letters.arn.apply(
+            lambda arn: json.dumps(
+                {"deadLetterTargetArn": arn, "maxReceiveCount": validation.as_whole_number(value("max_receive_count"))}
+            )
+        )
+        # New batches (and batches waiting to start) on one queue; batches whose jobs run on the other, whose copies
+        # of the function only poll: a copy waiting for a place in the job quota never holds up a result.
+        queue, follow_queue = (
+            aws.sqs.Queue(
+                f"{name}-{label}",
+                name=queue_name,
+                kms_master_key_id=key.arn,
+                kms_data_key_reuse_period_seconds=300,
+                message_retention_seconds=MESSAGE_RETENTION_SECONDS,
+                visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+                redrive_policy=redrive_policy,
+                tags=tags,
+                opts=child_options(self),
+            )
+            for label, queue_name in (("queue", names.queue), ("follow-queue", names.follow_queue))
         )
         aws.sqs.QueuePolicy(
             f"{name}-queue-policy",
             queue_url=queue.url,
             policy=json.dumps(auto_import_policies.queue_policy(queue_arn, rule_arn, account_id)),
+            opts=child_options(self),
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-follow-queue-policy",
+            queue_url=follow_queue.url,
+            policy=json.dumps(auto_import_policies.follow_queue_policy(follow_arn)),
             opts=child_options(self),
         )
 
@@ -451,7 +473,7 @@ class AutoImport(pulumi.ComponentResource):
                         input_bucket_arn=v[2],
                         output_bucket_arn=v[3],
                         bucket_key_arns=[v[4]] if v[4] else [],
-                        queue_arn_=queue_arn,
+                        queue_arns=[queue_arn, follow_arn],
                         importer_key_arn=v[5],
                         log_group_arn=log_group_arn,
                         alert_topic_arn=v[6],
@@ -464,6 +486,7 @@ class AutoImport(pulumi.ComponentResource):
 
         environment = pulumi.Output.all(
             queue.url,
+            follow_queue.url,
             args["input_bucket_name"],
             args["output_bucket_name"],
             args["datastore_id"],
@@ -473,12 +496,13 @@ class AutoImport(pulumi.ComponentResource):
             lambda v: function_environment(
                 args,
                 queue_url=v[0],
+                follow_queue_url=v[1],
                 values={
-                    "input_bucket_name": v[1],
-                    "output_bucket_name": v[2],
-                    "datastore_id": v[3],
-                    "import_role_arn": v[4],
-                    "alert_topic_arn": v[5],
+                    "input_bucket_name": v[2],
+                    "output_bucket_name": v[3],
+                    "datastore_id": v[4],
+                    "import_role_arn": v[5],
+                    "alert_topic_arn": v[6],
                 },
             )
         )
@@ -493,7 +517,8 @@ class AutoImport(pulumi.ComponentResource):
             architectures=["arm64"],
             memory_size=FUNCTION_MEMORY_MB,
             timeout=FUNCTION_TIMEOUT_SECONDS,
-            reserved_concurrent_executions=concurrency,
+            # `concurrency` copies for new batches, as many again for following running jobs.
+            reserved_concurrent_executions=2 * concurrency,
             kms_key_arn=key.arn,
             environment={"variables": environment},
             logging_config={
@@ -506,16 +531,17 @@ class AutoImport(pulumi.ComponentResource):
             # The role's permissions and the log group exist before the function first runs.
             opts=child_options(self, depends_on=[permissions, log_group]),
         )
-        aws.lambda_.EventSourceMapping(
-            f"{name}-queue-to-function",
-            event_source_arn=queue.arn,
-            function_name=function.arn,
-            batch_size=QUEUE_BATCH_SIZE,
-            maximum_batching_window_in_seconds=QUEUE_BATCHING_WINDOW_SECONDS,
-            function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": concurrency},
-            opts=child_options(self, depends_on=[permissions]),
-        )
+        for label, source in (("queue", queue), ("follow-queue", follow_queue)):
+            aws.lambda_.EventSourceMapping(
+                f"{name}-{label}-to-function",
+                event_source_arn=source.arn,
+                function_name=function.arn,
+                batch_size=QUEUE_BATCH_SIZE,
+                maximum_batching_window_in_seconds=QUEUE_BATCHING_WINDOW_SECONDS,
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config={"maximum_concurrency": concurrency},
+                opts=child_options(self, depends_on=[permissions]),
+            )
 
         self.queue_url = queue.url
         self.dead_letter_queue_url = dead_letters.url

@@ -10,8 +10,8 @@ Who may do what:
 - The importer's key encrypts both queues, the function's log group and its environment. It is managed through IAM
   (the account statement); beyond that its policy lets EventBridge use it for these two queues only (SQS's encryption
   context ``aws:sqs:arn``) and CloudWatch Logs for this log group only.
-- The function's role may be assumed by Lambda for this one function only, and may: read and delete the queue's
-  messages and put waiting batches back on it; list the input bucket under ``incoming/`` and ``auto-imports/``, read
+- The function's role may be assumed by Lambda for this one function only, and may: read and delete the two queues'
+  messages and put waiting batches back on them; list the input bucket under ``incoming/`` and ``auto-imports/``, read
   objects under ``incoming/`` (ranged reads of the first bytes, its records, the sources of copies), write only the
   importer's two files beside each batch and the copies under ``auto-imports/``; list and read the job output under
   ``auto-imports/`` in the output bucket; use the buckets' key through S3 only; start, read and list import jobs on
@@ -109,6 +109,11 @@ def queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocum
     )
 
 
+def follow_queue_policy(queue_arn_: str) -> PolicyDocument:
+    """The queue of batches whose jobs run: only the function writes to it (through its role); nobody without TLS."""
+    return alert_policies.dead_letter_queue_policy(queue_arn_)
+
+
 def dead_letter_queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocument:
     """The dead-letter queue's policy: EventBridge may send the rule's events it could not deliver to the queue (the
     target's dead-letter queue); nobody without TLS. SQS moves the queue's failed messages itself."""
@@ -169,7 +174,7 @@ def function_permission_policy(
     input_bucket_arn: str,
     output_bucket_arn: str,
     bucket_key_arns: Sequence[str],
-    queue_arn_: str,
+    queue_arns: Sequence[str],
     importer_key_arn: str,
     log_group_arn: str,
     alert_topic_arn: str | None = None,
@@ -178,7 +183,12 @@ def function_permission_policy(
     """What the automatic importer's function may do (see the module docstring), each on the one resource it needs."""
     via = alert_policies.service_endpoint
     statements: list[Statement] = [
-        {"Sid": "ConsumeAndRequeueBatches", "Effect": "Allow", "Action": list(QUEUE_ACTIONS), "Resource": queue_arn_},
+        {
+            "Sid": "ConsumeAndRequeueBatches",
+            "Effect": "Allow",
+            "Action": list(QUEUE_ACTIONS),
+            "Resource": sorted(queue_arns),
+        },
         {
             "Sid": "ListBatchesAndJobPrefixes",
             "Effect": "Allow",

@@ -46,6 +46,7 @@ PREFIX = "ahi-dev"
 ARN = f"{DEV_REGION}:{DEV_ACCOUNT}"
 QUEUE_ARN = f"arn:aws:sqs:{ARN}:ahi-dev-auto-import"
 DLQ_ARN = f"arn:aws:sqs:{ARN}:ahi-dev-auto-import-dlq"
+FOLLOW_ARN = f"arn:aws:sqs:{ARN}:ahi-dev-auto-import-follow"
 RULE_ARN = f"arn:aws:events:{ARN}:rule/ahi-dev-auto-import-objects"
 FUNCTION_ARN = f"arn:aws:lambda:{ARN}:function:ahi-dev-auto-import"
 LOG_GROUP_ARN = f"arn:aws:logs:{ARN}:log-group:/aws/lambda/ahi-dev-auto-import"
@@ -103,6 +104,8 @@ def test_auto_import_on_composes_the_component_and_the_input_buckets_events(on: 
         "auto-import-dlq-policy",
         "auto-import-queue",
         "auto-import-queue-policy",
+        "auto-import-follow-queue",
+        "auto-import-follow-queue-policy",
         "auto-import-objects",
         "auto-import-objects-to-queue",
         "auto-import-logs",
@@ -110,6 +113,7 @@ def test_auto_import_on_composes_the_component_and_the_input_buckets_events(on: 
         "auto-import-function-permissions",
         "auto-import-function",
         "auto-import-queue-to-function",
+        "auto-import-follow-queue-to-function",
     }
     (notification,) = on.by_type(NOTIFICATION)
     assert notification.name == "import-buckets-input-notifications"
@@ -145,16 +149,26 @@ def test_with_a_quiet_period_every_new_object_under_incoming_reaches_the_queue()
     assert (variables["QUIET_PERIOD_SECONDS"], variables["MARKER_NAME"]) == ("1800", "DONE")
 
 
-def test_both_queues_are_encrypted_tls_only_and_open_to_the_rule_only(on: ProgramRun) -> None:
+def test_the_queues_are_encrypted_tls_only_and_open_to_the_rule_only(on: ProgramRun) -> None:
     queue = of(on, "aws:sqs/queue:Queue", "auto-import-queue").inputs
+    follow = of(on, "aws:sqs/queue:Queue", "auto-import-follow-queue").inputs
     dlq = of(on, "aws:sqs/queue:Queue", "auto-import-dlq").inputs
-    for inputs in (queue, dlq):
+    for inputs in (queue, follow, dlq):
         assert inputs["kmsMasterKeyId"] == key_arn(on)
         assert inputs["messageRetentionSeconds"] == 14 * 24 * 3600
-    assert queue["name"] == "ahi-dev-auto-import"
-    assert queue["visibilityTimeoutSeconds"] == 6 * 900
-    assert json.loads(queue["redrivePolicy"]) == {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 5}
-    assert json.loads(dlq["redriveAllowPolicy"]) == {"redrivePermission": "byQueue", "sourceQueueArns": [QUEUE_ARN]}
+    assert (queue["name"], follow["name"]) == ("ahi-dev-auto-import", "ahi-dev-auto-import-follow")
+    for inputs in (queue, follow):
+        assert inputs["visibilityTimeoutSeconds"] == 6 * 900
+        assert json.loads(inputs["redrivePolicy"]) == {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 5}
+    assert json.loads(dlq["redriveAllowPolicy"]) == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [QUEUE_ARN, FOLLOW_ARN],
+    }
+    # Only the function writes to the follow queue (through its role): its policy only refuses requests without TLS.
+    assert policy_of(of(on, "aws:sqs/queuePolicy:QueuePolicy", "auto-import-follow-queue-policy")) == {
+        "Version": "2012-10-17",
+        "Statement": [tls_deny(FOLLOW_ARN)],
+    }
     assert policy_of(of(on, "aws:sqs/queuePolicy:QueuePolicy", "auto-import-queue-policy")) == {
         "Version": "2012-10-17",
         "Statement": [rule_may_send(QUEUE_ARN, "AllowTheRuleToSendObjectEvents"), tls_deny(QUEUE_ARN)],
@@ -196,7 +210,8 @@ def test_the_function_is_bounded_fed_by_the_queue_and_configured_without_secrets
         "python3.12",
         "auto_import.handler.handle",
     )
-    assert (inputs["timeout"], inputs["memorySize"], inputs["reservedConcurrentExecutions"]) == (900, 1024, 2)
+    # Two copies for new batches, two for following running jobs.
+    assert (inputs["timeout"], inputs["memorySize"], inputs["reservedConcurrentExecutions"]) == (900, 1024, 4)
     assert inputs["kmsKeyArn"] == key_arn(on)
     assert inputs["role"] == f"arn:aws:iam::{DEV_ACCOUNT}:role/ahi-dev-AutoImportFunction"
     assert inputs["loggingConfig"]["logGroup"] == "/aws/lambda/ahi-dev-auto-import"
@@ -208,6 +223,7 @@ def test_the_function_is_bounded_fed_by_the_queue_and_configured_without_secrets
         "DATASTORE_ID": on.outputs["datastoreId"],
         "IMPORT_ROLE_ARN": on.outputs["importRoleArn"],
         "QUEUE_URL": on.outputs["autoImportQueueUrl"],
+        "FOLLOW_QUEUE_URL": f"https://sqs.{DEV_REGION}.amazonaws.com/{DEV_ACCOUNT}/ahi-dev-auto-import-follow",
         "ALERT_TOPIC_ARN": on.outputs["importAlertsTopicArn"],
         "MARKER_NAME": "_READY",
         "QUIET_PERIOD_SECONDS": "0",
@@ -225,15 +241,16 @@ def test_the_function_is_bounded_fed_by_the_queue_and_configured_without_secrets
         on.outputs["importAlertsTopicArn"],
     )
     assert not [name for name in variables if any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "KEY_ID"))]
-    mapping = of(on, "aws:lambda/eventSourceMapping:EventSourceMapping", "auto-import-queue-to-function").inputs
-    assert mapping == {
-        "eventSourceArn": QUEUE_ARN,
-        "functionName": FUNCTION_ARN,
-        "batchSize": 10,
-        "maximumBatchingWindowInSeconds": 5,
-        "functionResponseTypes": ["ReportBatchItemFailures"],
-        "scalingConfig": {"maximumConcurrency": 2},
-    }
+    for label, queue_arn in (("queue", QUEUE_ARN), ("follow-queue", FOLLOW_ARN)):
+        mapping = of(on, "aws:lambda/eventSourceMapping:EventSourceMapping", f"auto-import-{label}-to-function")
+        assert mapping.inputs == {
+            "eventSourceArn": queue_arn,
+            "functionName": FUNCTION_ARN,
+            "batchSize": 10,
+            "maximumBatchingWindowInSeconds": 5,
+            "functionResponseTypes": ["ReportBatchItemFailures"],
+            "scalingConfig": {"maximumConcurrency": 2},
+        }
     log_group = of(on, "aws:cloudwatch/logGroup:LogGroup", "auto-import-logs")
     assert log_group.inputs == {
         "name": "/aws/lambda/ahi-dev-auto-import",
@@ -260,7 +277,7 @@ def test_the_region_sets_the_default_job_quota_and_a_raised_quota_can_be_given()
     inputs = of(run, "aws:lambda/function:Function", "auto-import-function").inputs
     assert inputs["environment"]["variables"]["MAX_CONCURRENT_JOBS"] == "400"
     assert inputs["environment"]["variables"]["START_INTERVAL_SECONDS"] == "4.0"
-    assert inputs["reservedConcurrentExecutions"] == 4
+    assert inputs["reservedConcurrentExecutions"] == 8
 
 
 # --- The role -----------------------------------------------------------------------------------------------------
@@ -300,7 +317,7 @@ def test_the_role_is_for_this_function_only_and_its_policy_is_exact(on: ProgramR
                     "sqs:ReceiveMessage",
                     "sqs:SendMessage",
                 ],
-                "Resource": QUEUE_ARN,
+                "Resource": [QUEUE_ARN, FOLLOW_ARN],
             },
             {
                 "Sid": "ListBatchesAndJobPrefixes",
@@ -433,6 +450,8 @@ def test_the_roles_permissions_are_the_least_the_function_needs(on: ProgramRun, 
     needed = [
         ("sqs:ReceiveMessage", QUEUE_ARN, None),
         ("sqs:SendMessage", QUEUE_ARN, None),
+        ("sqs:SendMessage", FOLLOW_ARN, None),
+        ("sqs:ChangeMessageVisibility", FOLLOW_ARN, None),
         ("s3:ListBucket", input_arn, {**here, "s3:prefix": "incoming/site-a/2026-11-25/"}),
         ("s3:ListBucket", input_arn, {**here, "s3:prefix": "auto-imports/0123/job-0001/"}),
         ("s3:GetObject", f"{input_arn}/incoming/site-a/2026-11-25/study/ct.dcm", here),

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fakes.environment import AwsEnv
 from fakes.healthimaging import FakeHealthImaging
-from fakes.sqs_lambda import LambdaContext, SqsEventSource
+from fakes.sqs_lambda import EventSources, LambdaContext, SqsEventSource
 from pydicom.data import get_testdata_file
 
 from ahiops import planning
@@ -30,6 +30,7 @@ INPUT_BUCKET = "ahi-auto-input"
 OUTPUT_BUCKET = "ahi-auto-output"
 ROLE_ARN = "arn:aws:iam::123456789012:role/ahi-import-role"
 QUEUE = "ahi-auto-import"
+FOLLOW_QUEUE = "ahi-auto-import-follow"
 DLQ = "ahi-auto-import-dlq"
 RULE = "ahi-auto-import"
 MAX_RECEIVES = 2
@@ -60,13 +61,16 @@ class Deployment:
         dlq_url = self.sqs.create_queue(QueueName=DLQ)["QueueUrl"]
         self.dlq_url = dlq_url
         dlq_arn = self._arn(dlq_url)
-        self.queue_url = self.sqs.create_queue(
-            QueueName=QUEUE,
-            Attributes={
-                "VisibilityTimeout": "30",
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
-            },
-        )["QueueUrl"]
+        self.queue_url, self.follow_url = (
+            self.sqs.create_queue(
+                QueueName=name,
+                Attributes={
+                    "VisibilityTimeout": "30",
+                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+                },
+            )["QueueUrl"]
+            for name in (QUEUE, FOLLOW_QUEUE)
+        )
         self.queue_arn = self._arn(self.queue_url)
         quiet = int(env.get(env_names.QUIET_PERIOD_SECONDS, "0")) > 0
         marker = env.get(env_names.MARKER_NAME, "_READY")
@@ -87,6 +91,7 @@ class Deployment:
             env_names.DATASTORE_ID: self.datastore_id,
             env_names.IMPORT_ROLE_ARN: ROLE_ARN,
             env_names.QUEUE_URL: self.queue_url,
+            env_names.FOLLOW_QUEUE_URL: self.follow_url,
             env_names.ALERT_TOPIC_ARN: topic_arn,
             env_names.START_INTERVAL_SECONDS: "0.05",
             env_names.POLL_INITIAL_SECONDS: "1",
@@ -102,12 +107,17 @@ class Deployment:
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(handler, "_runtime", None)
         # Each invocation may wait up to 3 s for a place in the job quota (Lambda would give it minutes).
-        self.source = SqsEventSource(
-            self.sqs,
-            self.queue_url,
-            self.queue_arn,
-            handler.handle,
-            context=LambdaContext(remaining_ms=handler.TIME_RESERVE_MS + 3_000),
+        self.source = EventSources(
+            [
+                SqsEventSource(
+                    self.sqs,
+                    url,
+                    self._arn(url),
+                    handler.handle,
+                    context=LambdaContext(remaining_ms=handler.TIME_RESERVE_MS + 3_000),
+                )
+                for url in (self.queue_url, self.follow_url)
+            ]
         )
 
     def _arn(self, url: str) -> str:
@@ -163,15 +173,20 @@ class Deployment:
                 self.sqs.delete_message(QueueUrl=self.alerts_url, ReceiptHandle=message["ReceiptHandle"])
 
     def queue_is_empty(self) -> bool:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
-        return all(
-            attributes[name] == "0"
-            for name in (
+        for url in (self.queue_url, self.follow_url):
+            attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            names = (
                 "ApproximateNumberOfMessages",
                 "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateNumberOfMessagesDelayed",
             )
-        )
+            if any(attributes[name] != "0" for name in names):
+                return False
+        return True
+
+    def follow_bodies(self) -> list[str]:
+        """What the follow queue's invocations were handed."""
+        return [body for bodies, _ in self.source.sources[1].invocations for body in bodies]
 
 
 @pytest.fixture
@@ -214,6 +229,9 @@ def test_a_batch_that_fits_is_one_job_on_its_own_folder_with_its_result_and_no_a
     assert [entry["key"] for entry in result["leftOut"]] == ["incoming/b1/_READY"]
     assert d.read_alerts() == []
     d.source.run_until(d.queue_is_empty, timeout=20)
+    # The batch's jobs were followed on the follow queue, nothing else went there.
+    assert d.follow_bodies()
+    assert all(json.loads(body)["stage"] == "started" for body in d.follow_bodies())
 
 
 def test_a_batch_over_the_file_limit_becomes_several_jobs_from_server_side_copies(deploy: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ahiops.batch_import import STAGE_QUIET, STAGE_READY, STAGE_STARTED, Step
-from lambdas.auto_import import config, messages
+from lambdas.auto_import import config, handler, messages
 from lambdas.auto_import.config import AutoImportConfig, ConfigurationError
 
 DATASTORE = "0123456789abcdef0123456789abcdef"
@@ -60,6 +60,16 @@ def test_a_missing_or_malformed_variable_is_a_deployment_error() -> None:
     with pytest.raises(ConfigurationError, match="START_INTERVAL_SECONDS"):
         AutoImportConfig.from_environment({**ENV, config.START_INTERVAL_SECONDS: "fast"})
     assert AutoImportConfig.from_environment({**ENV, config.MAX_DELAY_SECONDS: "5000"}).max_delay_seconds == 900
+
+
+def test_batches_whose_jobs_run_are_followed_on_their_own_queue() -> None:
+    follow_url = "https://sqs.us-east-1.amazonaws.com/111122223333/q-follow"
+    two = AutoImportConfig.from_environment({**ENV, config.FOLLOW_QUEUE_URL: follow_url})
+    one = AutoImportConfig.from_environment(ENV)
+    assert handler.queue_for(two, {"stage": STAGE_STARTED}) == follow_url
+    assert handler.queue_for(two, {"stage": STAGE_READY}) == ENV[config.QUEUE_URL]
+    assert handler.queue_for(two, {"stage": STAGE_QUIET}) == ENV[config.QUEUE_URL]
+    assert handler.queue_for(one, {"stage": STAGE_STARTED}) == ENV[config.QUEUE_URL]
 
 
 # ---------------------------------------------------------------- messages

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from ahiops import batch_results, batch_state, batches, limits, planning
+from ahiops.batch_import import JobSlots
 from ahiops.batches import BatchFile, BatchObject, BatchRules
 from ahiops.jobs import StartRefusedError, StartRequest, start_job, validate_start_request
 from ahiops.manifest import FailedFile, ImageSetSummary, ImportedFile, JobOutput, JobSummary
@@ -510,3 +513,34 @@ def test_a_start_still_refused_says_why_so_the_batch_can_wait(code: str) -> None
         start_job(Refusing(), request, clock=FakeClock(), max_wait_seconds=5)
     assert raised.value.aws_error_code == code
     assert Refusing.calls == 3  # waits of 1 s and 2 s fit in 5 s; the next (4 s) would not
+
+
+def test_job_slots_count_every_running_job_and_wait_for_a_place_until_the_deadline() -> None:
+    class Jobs:
+        def __init__(self) -> None:
+            self.running = {"SUBMITTED": 1, "IN_PROGRESS": 2}
+            self.calls = 0
+
+        def list_dicom_import_jobs(self, **params: Any) -> dict[str, Any]:
+            self.calls += 1
+            assert params["datastoreId"] == DATASTORE
+            return {"jobSummaries": [{}] * self.running[params["jobStatus"]]}
+
+    jobs, clock = Jobs(), FakeClock()
+    slots = JobSlots(jobs, DATASTORE, 4, clock=clock, deadline=60.0, recheck_seconds=10.0, rng=random.Random(7))
+    assert slots.take()  # 3 running of 4
+    assert not slots.take()  # the count is fresh: no place, no new count
+    assert jobs.calls == 2
+    assert slots.wait()
+    assert 7.5 <= clock.now <= 12.5  # a quarter either way
+    jobs.running = {"SUBMITTED": 0, "IN_PROGRESS": 2}  # two jobs ended meanwhile
+    assert slots.take()
+    assert slots.take()
+    assert not slots.take()
+    assert jobs.calls == 4  # counted again after the wait only
+    slots.note_full()
+    assert not slots.take()
+    while slots.wait():
+        pass
+    assert clock.now <= 60.0
+    assert JobSlots(jobs, DATASTORE, 4, clock=clock).wait() is False  # no deadline: no waiting

@@ -19,6 +19,7 @@ ACCOUNT_ID: Final = "BUCKET_OWNER_ACCOUNT_ID"
 DATASTORE_ID: Final = "DATASTORE_ID"
 IMPORT_ROLE_ARN: Final = "IMPORT_ROLE_ARN"
 QUEUE_URL: Final = "QUEUE_URL"
+FOLLOW_QUEUE_URL: Final = "FOLLOW_QUEUE_URL"
 ALERT_TOPIC_ARN: Final = "ALERT_TOPIC_ARN"
 MARKER_NAME: Final = "MARKER_NAME"
 QUIET_PERIOD_SECONDS: Final = "QUIET_PERIOD_SECONDS"
@@ -32,6 +33,7 @@ MAX_DELAY_SECONDS: Final = "MAX_DELAY_SECONDS"
 START_RETRY_SECONDS: Final = "START_RETRY_SECONDS"
 RETRY_MAX_SECONDS: Final = "RETRY_MAX_SECONDS"
 QUOTA_RECHECK_SECONDS: Final = "QUOTA_RECHECK_SECONDS"
+QUOTA_WAIT_SECONDS: Final = "QUOTA_WAIT_SECONDS"
 FAILURE_RETRY_SECONDS: Final = "FAILURE_RETRY_SECONDS"
 MAX_RECEIVE_COUNT: Final = "MAX_RECEIVE_COUNT"
 
@@ -51,6 +53,10 @@ DEFAULT_RETRY_INITIAL_SECONDS: Final = 30
 DEFAULT_RETRY_MAX_SECONDS: Final = 120
 #: While the job quota is full, an invocation counts the running jobs again this often (ListDICOMImportJobs).
 DEFAULT_QUOTA_RECHECK_SECONDS: Final = 15
+#: The longest an invocation waits for a place in the quota before it puts its batches back (besides its deadline,
+#: two minutes before its timeout). Running jobs are followed on another queue, so waiting holds up no result; the
+#: batches not handed out yet wait in the queue untouched, in about the order they came.
+DEFAULT_QUOTA_WAIT_SECONDS: Final = 900
 #: How long one start is retried within an invocation while throttled, before the batch is put back to wait.
 DEFAULT_START_RETRY_SECONDS: Final = 10
 #: A failed message becomes visible again after this many seconds per receive so far.
@@ -76,6 +82,8 @@ class AutoImportConfig:
     datastore_id: str
     import_role_arn: str
     queue_url: str
+    #: The queue of batches whose jobs run (their polls); None: ``queue_url``.
+    follow_queue_url: str | None = None
     alert_topic_arn: str | None = None
     marker_name: str = DEFAULT_MARKER_NAME
     quiet_period_seconds: int = 0
@@ -89,6 +97,7 @@ class AutoImportConfig:
     start_retry_seconds: int = DEFAULT_START_RETRY_SECONDS
     retry_max_seconds: int = DEFAULT_RETRY_MAX_SECONDS
     quota_recheck_seconds: int = DEFAULT_QUOTA_RECHECK_SECONDS
+    quota_wait_seconds: int = DEFAULT_QUOTA_WAIT_SECONDS
     failure_retry_seconds: int = DEFAULT_FAILURE_RETRY_SECONDS
     max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
@@ -116,6 +125,7 @@ class AutoImportConfig:
             datastore_id=env[DATASTORE_ID],
             import_role_arn=env[IMPORT_ROLE_ARN],
             queue_url=env[QUEUE_URL],
+            follow_queue_url=env.get(FOLLOW_QUEUE_URL) or None,
             alert_topic_arn=env.get(ALERT_TOPIC_ARN) or None,
             marker_name=env.get(MARKER_NAME) or DEFAULT_MARKER_NAME,
             quiet_period_seconds=_whole(env, QUIET_PERIOD_SECONDS, 0, minimum=0),
@@ -131,6 +141,7 @@ class AutoImportConfig:
             start_retry_seconds=_whole(env, START_RETRY_SECONDS, DEFAULT_START_RETRY_SECONDS, minimum=0),
             retry_max_seconds=_whole(env, RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS, minimum=0),
             quota_recheck_seconds=_whole(env, QUOTA_RECHECK_SECONDS, DEFAULT_QUOTA_RECHECK_SECONDS, minimum=1),
+            quota_wait_seconds=_whole(env, QUOTA_WAIT_SECONDS, DEFAULT_QUOTA_WAIT_SECONDS, minimum=0),
             failure_retry_seconds=_whole(env, FAILURE_RETRY_SECONDS, DEFAULT_FAILURE_RETRY_SECONDS, minimum=0),
             max_receive_count=_whole(env, MAX_RECEIVE_COUNT, DEFAULT_MAX_RECEIVE_COUNT, minimum=1),
         )

@@ -145,10 +145,12 @@ def handle(event: Mapping[str, Any], context: Any = None, *, runtime: Runtime | 
     """Lambda's entry point for an SQS event source with ``ReportBatchItemFailures``; ``runtime`` replaces the one
     built from the environment (for tests)."""
     runtime = runtime or runtime_from_environment()
-    deadline = None
+    deadline = quota_deadline = None
     if context is not None:
-        deadline = runtime.clock.monotonic() + (context.get_remaining_time_in_millis() - TIME_RESERVE_MS) / 1000
-    importer = importer_for(runtime, deadline)
+        started = runtime.clock.monotonic()
+        deadline = started + (context.get_remaining_time_in_millis() - TIME_RESERVE_MS) / 1000
+        quota_deadline = min(deadline, started + runtime.config.quota_wait_seconds)
+    importer = importer_for(runtime, quota_deadline)
     # Batches whose jobs run go first: they never wait for the quota, which the others may do.
     records: Sequence[Mapping[str, Any]] = sorted(event.get("Records") or [], key=_follows_running_jobs, reverse=True)
     failures: list[str] = []
@@ -228,10 +230,26 @@ def run(importer: BatchImporter, work: messages.Work) -> Step:
     return importer.resume(work.batch_prefix, stage=work.stage or "ready", digest=work.digest)
 
 
+def queue_for(config: AutoImportConfig, message: Mapping[str, Any]) -> str:
+    """The queue a message of the function goes to: batches whose jobs run to the follow queue (its copies only poll,
+    so a full job quota never holds up a result), everything else to the queue of new batches."""
+    if message.get("stage") == STAGE_STARTED and config.follow_queue_url:
+        return config.follow_queue_url
+    return config.queue_url
+
+
+def _source_queue(config: AutoImportConfig, record: Mapping[str, Any]) -> str:
+    """The URL of the queue a received message came from (from its ``eventSourceARN``)."""
+    name = str(record.get("eventSourceARN", "")).rsplit(":", 1)[-1]
+    if config.follow_queue_url and name and config.follow_queue_url.rstrip("/").rsplit("/", 1)[-1] == name:
+        return config.follow_queue_url
+    return config.queue_url
+
+
 def _send(runtime: Runtime, body: Mapping[str, Any], delay: int) -> bool:
     try:
         runtime.sqs.send_message(
-            QueueUrl=runtime.config.queue_url, MessageBody=json.dumps(body), DelaySeconds=max(0, min(900, delay))
+            QueueUrl=queue_for(runtime.config, body), MessageBody=json.dumps(body), DelaySeconds=max(0, min(900, delay))
         )
     except Exception as error:  # any failure: the message it came in stays on the queue instead
         LOG.error(json.dumps({"action": "send failed", "error": repr(error)}))
@@ -240,9 +258,11 @@ def _send(runtime: Runtime, body: Mapping[str, Any], delay: int) -> bool:
 
 
 def _put_back_unread(runtime: Runtime, record: Mapping[str, Any]) -> bool:
-    """Put a message not handled in this invocation back on the queue as it is (no delay)."""
+    """Put a message not handled in this invocation back on its queue as it is (no delay)."""
     try:
-        runtime.sqs.send_message(QueueUrl=runtime.config.queue_url, MessageBody=str(record.get("body", "")))
+        runtime.sqs.send_message(
+            QueueUrl=_source_queue(runtime.config, record), MessageBody=str(record.get("body", ""))
+        )
     except Exception as error:
         LOG.error(json.dumps({"action": "send failed", "error": repr(error)}))
         return False
@@ -283,7 +303,7 @@ def _change_visibility(runtime: Runtime, record: Mapping[str, Any], seconds: int
         return
     try:
         runtime.sqs.change_message_visibility(
-            QueueUrl=runtime.config.queue_url, ReceiptHandle=handle_, VisibilityTimeout=int(seconds)
+            QueueUrl=_source_queue(runtime.config, record), ReceiptHandle=handle_, VisibilityTimeout=int(seconds)
         )
     except Exception as error:  # the queue's own visibility timeout applies instead
         LOG.warning(json.dumps({"action": "visibility not changed", "error": repr(error)}))

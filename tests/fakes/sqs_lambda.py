@@ -91,3 +91,33 @@ class SqsEventSource:
         while time.monotonic() < deadline:
             if self.poll_once() == 0:
                 time.sleep(idle_sleep)
+
+
+@dataclass
+class EventSources:
+    """Several queues feeding one function (each queue its own event source), polled in turn."""
+
+    sources: list[SqsEventSource]
+
+    @property
+    def invocations(self) -> list[tuple[list[str], Mapping[str, Any]]]:
+        return [invocation for source in self.sources for invocation in source.invocations]
+
+    def poll_once(self) -> int:
+        return sum(source.poll_once() for source in self.sources)
+
+    def run_until(self, condition: Callable[[], bool], *, timeout: float = 60.0, idle_sleep: float = 0.2) -> None:
+        """Poll and invoke until ``condition()`` holds; fails the test after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not reached within {timeout} s; last invocations: {self.invocations[-3:]!r}")
+            if self.poll_once() == 0:
+                time.sleep(idle_sleep)
+
+    def run_for(self, seconds: float, *, idle_sleep: float = 0.2) -> None:
+        """Poll and invoke for ``seconds`` (to show that something does not happen)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.poll_once() == 0:
+                time.sleep(idle_sleep)
