@@ -335,12 +335,15 @@ def test_a_full_job_quota_holds_the_batch_without_calling_start(deploy: Any) -> 
     )["jobId"]
     d.study("b7")
     d.mark("b7")
-    d.source.run_for(5)
+
+    def quota_waits() -> list[str]:
+        return [body for bodies, _ in d.source.invocations for body in bodies if '"waitingFor": "quota"' in body]
+
+    # The invocation waits for a place (recounting the running jobs), then puts the batch back to wait on; the
+    # put-back message comes round again marked as waiting for the quota. Polled until then, however slow the machine.
+    d.source.run_until(lambda: bool(quota_waits()), timeout=30)
     assert [start["clientToken"] for start in d.starts()] == ["foreign-job-token"]
     assert d.result("b7") is None
-    # The invocation waited for a place (recounting the running jobs), then put the batch back to wait on.
-    waits = [body for bodies, _ in d.source.invocations for body in bodies if '"waitingFor": "quota"' in body]
-    assert waits
     counts = [params for operation, params in d.fake.requests if operation == "ListDICOMImportJobs"]
     assert len(counts) >= 2 * 3  # SUBMITTED and IN_PROGRESS, counted again about every second
     d.fake.complete_job(foreign)

@@ -85,13 +85,6 @@ class SqsEventSource:
             if self.poll_once() == 0:
                 time.sleep(idle_sleep)
 
-    def run_for(self, seconds: float, *, idle_sleep: float = 0.2) -> None:
-        """Poll and invoke for ``seconds`` (to show that something does not happen)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.poll_once() == 0:
-                time.sleep(idle_sleep)
-
 
 @dataclass
 class EventSources:
@@ -112,12 +105,5 @@ class EventSources:
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"not reached within {timeout} s; last invocations: {self.invocations[-3:]!r}")
-            if self.poll_once() == 0:
-                time.sleep(idle_sleep)
-
-    def run_for(self, seconds: float, *, idle_sleep: float = 0.2) -> None:
-        """Poll and invoke for ``seconds`` (to show that something does not happen)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
             if self.poll_once() == 0:
                 time.sleep(idle_sleep)
