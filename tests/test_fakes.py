@@ -406,14 +406,14 @@ def test_a_job_can_also_finish_after_wall_time(
     aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 1_000
-    healthimaging.seconds_until_done = 0.2
+    healthimaging.seconds_until_done = 2.0  # long enough that the first listing below is surely before it
     datastore_id, _ = healthimaging.create_datastore("ds")
     stage(aws_env, "t/", {"ct.dcm": CT_SMALL})
     job_id = start_job(medical_imaging, datastore_id, "t/")["jobId"]
     assert (
         medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"][0]["jobStatus"] == "SUBMITTED"
     )
-    time.sleep(0.25)
+    time.sleep(2.1)
     (summary,) = medical_imaging.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"]
     assert (summary["jobId"], summary["jobStatus"]) == (job_id, "COMPLETED")
 
