@@ -3,7 +3,7 @@ concurrent-job quota. Does any batch get lost or started twice, and is the quota
 
 Usage: ``venv/bin/python benchmarks/auto_import_simulation.py [--batches 20000] [--quota 20] [--json]``
 
-What runs is the real function (``lambdas/auto_import/handler.py``, hence :mod:`ahiops.batch_import` and the import
+What runs is the real function (``healthimaging_functions/auto_import/handler.py``, hence :mod:`ahiops.batch_import` and the import
 library), its real clients for S3 (moto, in process: ``MOTO_S3_CUSTOM_ENDPOINTS``) and HealthImaging (the stand-in of
 ``tests/fakes/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
 and the AWS machinery around the function, so that days of uploads take minutes:
@@ -475,8 +475,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from moto import mock_aws
 
     from ahiops.pacing import TokenBucket
-    from lambdas.auto_import import handler
-    from lambdas.auto_import.config import AutoImportConfig
+    from healthimaging_functions.auto_import import handler
+    from healthimaging_functions.auto_import.config import AutoImportConfig
 
     logging.getLogger("auto_import").setLevel(logging.WARNING)
     # The stand-in answers with headers and body in two writes: without TCP_NODELAY, each answer waits for the
@@ -564,7 +564,7 @@ def _simulate(
     starts: RecordingStarts,
     body: bytes,
 ) -> dict[str, Any]:
-    from lambdas.auto_import import handler
+    from healthimaging_functions.auto_import import handler
 
     clock = simulation.time
     counts = Counts()

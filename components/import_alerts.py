@@ -2,7 +2,7 @@
 
 A COMPLETED import job can hide failed files, and HealthImaging's events carry no counts and no error message and
 are delivered best effort. This component watches the data store's import jobs and publishes an alert to an SNS topic
-for every job that FAILED or COMPLETED with files not imported (the function in ``lambdas/import_alerts``):
+for every job that FAILED or COMPLETED with files not imported (the function in ``healthimaging_functions/import_alerts``):
 
 - an EventBridge rule on the data store's ``Import Job Completed`` / ``Import Job Failed`` events invokes the function,
   which reads the job's manifest (:mod:`ahiops.manifest`) and alerts when any file failed;
@@ -34,11 +34,11 @@ from .lambda_package import PROJECT_DIR, function_archive
 from .validation import logs, notifications
 
 # The function's own names: its environment variables and its table's key and TTL attribute.
-from lambdas.import_alerts import config as function_config  # isort: skip
-from lambdas.import_alerts import reported as function_table  # isort: skip
+from healthimaging_functions.import_alerts import config as function_config  # isort: skip
+from healthimaging_functions.import_alerts import reported as function_table  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
-FUNCTION_PACKAGE = PROJECT_DIR / "lambdas" / "import_alerts"
+FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "import_alerts"
 FUNCTION_HANDLER = "import_alerts.handler.handle"
 FUNCTION_RUNTIME = "python3.12"
 #: Seconds one invocation may run: reading a manifest that appears late is retried for up to ~15 s per job.
@@ -526,7 +526,7 @@ class ImportJobAlerts(pulumi.ComponentResource):
 def _environment(
     args: ImportJobAlertsArgs, topic_arn: pulumi.Output[str], table_name: pulumi.Output[str]
 ) -> dict[str, Any]:
-    """The function's environment variables (named by ``lambdas/import_alerts/config.py``, which reads them). Names and
+    """The function's environment variables (named by ``healthimaging_functions/import_alerts/config.py``, which reads them). Names and
     numbers only: no secrets."""
 
     def number(arg: str) -> str:

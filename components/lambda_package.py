@@ -1,6 +1,6 @@
 """The deployment package of a Lambda function written in this repository, as a Pulumi archive.
 
-A function lives in a package under ``lambdas/`` (for example ``lambdas/import_alerts/``) and may import this
+A function lives in a package under ``healthimaging_functions/`` (for example ``healthimaging_functions/import_alerts/``) and may import this
 repository's libraries (``ahiops``). The archive holds the function's package at its top level (``import_alerts/...``)
 and every module of this repository that it imports, directly or through other modules, found by reading their
 ``import`` statements: never a hand-kept list that could fall behind the code. Third-party packages are not copied:
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pulumi
 
-#: The repository root (the directory that holds ``components/``, ``ahiops/`` and ``lambdas/``).
+#: The repository root (the directory that holds ``components/``, ``ahiops/`` and ``healthimaging_functions/``).
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: Top-level packages of this repository that a function may import (copied into its archive).
 LIBRARY_PACKAGES = ("ahiops",)

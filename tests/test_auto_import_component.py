@@ -18,7 +18,7 @@ from ahictl.mockrun import PlannedResource, ProgramRun
 from components import ImagingBucketPair, ImagingBucketPairArgs, InvalidInputError, lambda_package
 from components import auto_import as auto_import_component
 from components.auto_import import FUNCTION_PACKAGE, validate_auto_import_args
-from lambdas.auto_import.config import AutoImportConfig
+from healthimaging_functions.auto_import.config import AutoImportConfig
 
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 

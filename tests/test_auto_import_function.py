@@ -23,8 +23,8 @@ from pydicom.data import get_testdata_file
 
 from ahiops import planning
 from components import auto_import_policies
-from lambdas.auto_import import config as env_names
-from lambdas.auto_import import handler
+from healthimaging_functions.auto_import import config as env_names
+from healthimaging_functions.auto_import import handler
 
 INPUT_BUCKET = "ahi-auto-input"
 OUTPUT_BUCKET = "ahi-auto-output"

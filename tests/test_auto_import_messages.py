@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from ahiops.batch_import import STAGE_QUIET, STAGE_READY, STAGE_STARTED, Step
-from lambdas.auto_import import config, handler, messages
-from lambdas.auto_import.config import AutoImportConfig, ConfigurationError
+from healthimaging_functions.auto_import import config, handler, messages
+from healthimaging_functions.auto_import.config import AutoImportConfig, ConfigurationError
 
 DATASTORE = "0123456789abcdef0123456789abcdef"
 ENV = {

@@ -13,7 +13,7 @@ from helpers import DEV_ACCOUNT, DEV_REGION, policy_of, run_program
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import InvalidInputError
 from components.import_alerts import validate_import_alerts_args
-from lambdas.import_alerts.config import AlertsConfig
+from healthimaging_functions.import_alerts.config import AlertsConfig
 
 PREFIX = f"arn:aws:{{}}:{DEV_REGION}:{DEV_ACCOUNT}"
 TOPIC_ARN = f"arn:aws:sns:{DEV_REGION}:{DEV_ACCOUNT}:ahi-dev-import-alerts"

@@ -1,4 +1,4 @@
-"""The import alerts function (lambdas/import_alerts), run directly against moto's server (S3, SNS, SQS, DynamoDB)
+"""The import alerts function (healthimaging_functions/import_alerts), run directly against moto's server (S3, SNS, SQS, DynamoDB)
 and the HealthImaging stand-in, which runs real import jobs on real DICOM files and writes real job folders.
 
 Every client of the function reaches loopback only through ``AWS_ENDPOINT_URL_<SERVICE>``; its settings come from the
@@ -21,8 +21,8 @@ from pydicom.data import get_testdata_file
 
 from components.import_alerts import AlertNames
 from components.lambda_package import PROJECT_DIR, package_files, third_party_imports
-from lambdas.import_alerts import alerts, config, handler, reported
-from lambdas.import_alerts.checks import JobNotCheckedError, SweepError
+from healthimaging_functions.import_alerts import alerts, config, handler, reported
+from healthimaging_functions.import_alerts.checks import JobNotCheckedError, SweepError
 
 CT_SMALL = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
 MR_SMALL = Path(str(get_testdata_file("MR_small.dcm"))).read_bytes()
@@ -382,17 +382,20 @@ def test_a_missing_setting_is_named(alerts_stack: AlertsStack) -> None:
 
 
 def test_the_package_holds_the_function_and_the_library_modules_it_imports() -> None:
-    files = package_files(PROJECT_DIR / "lambdas" / "import_alerts")
+    files = package_files(PROJECT_DIR / "healthimaging_functions" / "import_alerts")
     assert {"import_alerts/handler.py", "ahiops/manifest.py", "ahiops/job_history.py", "ahiops/__init__.py"} <= set(
         files
     )
-    assert not any(name.startswith(("ahiops/upload", "ahiops/importer", "components/", "lambdas/")) for name in files)
+    assert not any(
+        name.startswith(("ahiops/upload", "ahiops/importer", "components/", "healthimaging_functions/"))
+        for name in files
+    )
     assert third_party_imports(files) == set()
 
 
 def test_the_package_works_on_its_own(tmp_path: Path) -> None:
     """Copied out of the repository, the package imports with nothing but the runtime's boto3 beside it."""
-    for name, path in package_files(PROJECT_DIR / "lambdas" / "import_alerts").items():
+    for name, path in package_files(PROJECT_DIR / "healthimaging_functions" / "import_alerts").items():
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())

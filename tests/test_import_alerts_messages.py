@@ -1,4 +1,4 @@
-"""What an import alert says (lambdas/import_alerts/alerts.py, pure) and how the function reads its settings."""
+"""What an import alert says (healthimaging_functions/import_alerts/alerts.py, pure) and how the function reads its settings."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from ahiops.job_history import JobReport
 from ahiops.jobs import JobStatus
 from ahiops.manifest import FailedFile, JobOutput, JobSummary
-from lambdas.import_alerts import alerts
-from lambdas.import_alerts.config import AlertsConfig, ConfigurationError
+from healthimaging_functions.import_alerts import alerts
+from healthimaging_functions.import_alerts.config import AlertsConfig, ConfigurationError
 
 DATASTORE = "0" * 31 + "1"
 JOB = "a" * 32
