@@ -40,19 +40,25 @@ from ahiops import batches, limits
 from . import alert_policies, auto_import_policies, validation
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
-from .lambda_package import PROJECT_DIR, function_archive
+from .lambda_package import PROJECT_DIR
+from .python_function import FunctionCode, FunctionNames, python_function
 from .validation import logs
 
 from healthimaging_functions.auto_import import config as function_config  # isort: skip - the function's own variable names
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
 FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "auto_import"
-FUNCTION_HANDLER = "auto_import.handler.handle"
-FUNCTION_RUNTIME = "python3.12"
 #: Lambda's longest timeout: one invocation checks (ranged reads) and copies up to a batch's worth of objects.
 FUNCTION_TIMEOUT_SECONDS = 900
-#: Memory also buys network and CPU in Lambda: the checks and copies run 16 at a time.
-FUNCTION_MEMORY_MB = 1024
+FUNCTION_CODE = FunctionCode(
+    package=FUNCTION_PACKAGE,
+    handler="auto_import.handler.handle",
+    description="Turns batches written under incoming/ in the HealthImaging input bucket into import jobs",
+    role_description="Assumed by the HealthImaging auto-import function only",
+    # Memory also buys network and CPU in Lambda: the checks and copies run 16 at a time.
+    memory_mb=1024,
+    timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
+)
 #: Messages per invocation, and how long Lambda gathers them.
 QUEUE_BATCH_SIZE = 10
 QUEUE_BATCHING_WINDOW_SECONDS = 5
@@ -432,58 +438,33 @@ class AutoImport(pulumi.ComponentResource):
             opts=child_options(self),
         )
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=names.log_group,
-            retention_in_days=validation.as_whole_number(value("log_retention_days")),
-            kms_key_id=key.arn,
-            tags=tags,
-            opts=child_options(self),
-        )
-        role = aws.iam.Role(
-            f"{name}-function-role",
-            name=names.role,
-            path=value("path"),
-            description="Assumed by the HealthImaging auto-import function only",
-            assume_role_policy=json.dumps(auto_import_policies.function_trust_policy(account_id, function_arn)),
-            permissions_boundary=args.get("permissions_boundary_arn") or None,
-            tags=tags,
-            opts=child_options(self),
-        )
-        permissions = aws.iam.RolePolicy(
-            f"{name}-function-permissions",
-            name=PERMISSION_POLICY_NAME,
-            role=role.id,
-            policy=pulumi.Output.all(
-                args["datastore_arn"],
-                args["import_role_arn"],
-                args["input_bucket_arn"],
-                args["output_bucket_arn"],
-                args.get("bucket_kms_key_arn"),
-                key.arn,
-                args.get("alert_topic_arn"),
-                args.get("alert_topic_kms_key_arn"),
-            ).apply(
-                lambda v: json.dumps(
-                    auto_import_policies.function_permission_policy(
-                        account_id=account_id,
-                        region=region,
-                        datastore_arn=v[0],
-                        import_role_arn=v[1],
-                        input_bucket_arn=v[2],
-                        output_bucket_arn=v[3],
-                        bucket_key_arns=[v[4]] if v[4] else [],
-                        queue_arns=[queue_arn, follow_arn],
-                        importer_key_arn=v[5],
-                        log_group_arn=log_group_arn,
-                        alert_topic_arn=v[6],
-                        alert_key_arn=v[7],
-                    )
+        permission_policy = pulumi.Output.all(
+            args["datastore_arn"],
+            args["import_role_arn"],
+            args["input_bucket_arn"],
+            args["output_bucket_arn"],
+            args.get("bucket_kms_key_arn"),
+            key.arn,
+            args.get("alert_topic_arn"),
+            args.get("alert_topic_kms_key_arn"),
+        ).apply(
+            lambda v: json.dumps(
+                auto_import_policies.function_permission_policy(
+                    account_id=account_id,
+                    region=region,
+                    datastore_arn=v[0],
+                    import_role_arn=v[1],
+                    input_bucket_arn=v[2],
+                    output_bucket_arn=v[3],
+                    bucket_key_arns=[v[4]] if v[4] else [],
+                    queue_arns=[queue_arn, follow_arn],
+                    importer_key_arn=v[5],
+                    log_group_arn=log_group_arn,
+                    alert_topic_arn=v[6],
+                    alert_key_arn=v[7],
                 )
-            ),
-            opts=child_options(self),
+            )
         )
-
         environment = pulumi.Output.all(
             queue.url,
             follow_queue.url,
@@ -506,31 +487,24 @@ class AutoImport(pulumi.ComponentResource):
                 },
             )
         )
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            name=names.function,
-            description="Turns batches written under incoming/ in the HealthImaging input bucket into import jobs",
-            role=role.arn,
-            runtime=FUNCTION_RUNTIME,
-            handler=FUNCTION_HANDLER,
-            code=function_archive(FUNCTION_PACKAGE),
-            architectures=["arm64"],
-            memory_size=FUNCTION_MEMORY_MB,
-            timeout=FUNCTION_TIMEOUT_SECONDS,
+        built = python_function(
+            self,
+            name,
+            code=FUNCTION_CODE,
+            names=FunctionNames(function=names.function, role=names.role, log_group=names.log_group),
+            trust_policy=auto_import_policies.function_trust_policy(account_id, function_arn),
+            permission_policy_name=PERMISSION_POLICY_NAME,
+            permission_policy=permission_policy,
+            key_arn=key.arn,
+            log_retention_days=validation.as_whole_number(value("log_retention_days")),
             # `concurrency` copies for new batches, as many again for following running jobs.
-            reserved_concurrent_executions=2 * concurrency,
-            kms_key_arn=key.arn,
-            environment={"variables": environment},
-            logging_config={
-                "log_format": "JSON",
-                "log_group": names.log_group,
-                "application_log_level": "INFO",
-                "system_log_level": "WARN",
-            },
+            reserved_concurrency=2 * concurrency,
+            environment=environment,
+            role_path=value("path"),
+            permissions_boundary_arn=args.get("permissions_boundary_arn"),
             tags=tags,
-            # The role's permissions and the log group exist before the function first runs.
-            opts=child_options(self, depends_on=[permissions, log_group]),
         )
+        function, permissions = built.function, built.permissions
         for label, source in (("queue", queue), ("follow-queue", follow_queue)):
             aws.lambda_.EventSourceMapping(
                 f"{name}-{label}-to-function",

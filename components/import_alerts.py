@@ -30,7 +30,8 @@ import pulumi_aws as aws
 from . import alert_policies, validation
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
-from .lambda_package import PROJECT_DIR, function_archive
+from .lambda_package import PROJECT_DIR
+from .python_function import FunctionCode, FunctionNames, python_function
 from .validation import logs, notifications
 
 # The function's own names: its environment variables and its table's key and TTL attribute.
@@ -39,11 +40,15 @@ from healthimaging_functions.import_alerts import reported as function_table  # 
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
 FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "import_alerts"
-FUNCTION_HANDLER = "import_alerts.handler.handle"
-FUNCTION_RUNTIME = "python3.12"
-#: Seconds one invocation may run: reading a manifest that appears late is retried for up to ~15 s per job.
-FUNCTION_TIMEOUT_SECONDS = 300
-FUNCTION_MEMORY_MB = 256
+FUNCTION_CODE = FunctionCode(
+    package=FUNCTION_PACKAGE,
+    handler="import_alerts.handler.handle",
+    description="Alerts when a HealthImaging import job fails or completes with files not imported",
+    role_description="Assumed by the HealthImaging import alerts function only",
+    memory_mb=256,
+    # Seconds one invocation may run: reading a manifest that appears late is retried for up to ~15 s per job.
+    timeout_seconds=300,
+)
 #: How often Lambda retries a failed event before it goes to the dead-letter queue, and how old an event may get.
 ASYNC_RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE_SECONDS = 6 * 3600
@@ -349,83 +354,49 @@ class ImportJobAlerts(pulumi.ComponentResource):
             opts=child_options(self),
         )
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=names.log_group,
-            retention_in_days=validation.as_whole_number(value("log_retention_days")),
-            kms_key_id=key.arn,
-            tags=tags,
-            opts=child_options(self),
-        )
-
-        role = aws.iam.Role(
-            f"{name}-function-role",
-            name=names.role,
-            path=value("path"),
-            description="Assumed by the HealthImaging import alerts function only",
-            assume_role_policy=json.dumps(alert_policies.function_trust_policy(account_id, function_arn)),
-            permissions_boundary=args.get("permissions_boundary_arn") or None,
-            tags=tags,
-            opts=child_options(self),
-        )
-        permissions = aws.iam.RolePolicy(
-            f"{name}-function-permissions",
-            name=PERMISSION_POLICY_NAME,
-            role=role.id,
-            policy=pulumi.Output.all(
-                args["datastore_arn"],
-                args["datastore_id"],
-                args["output_bucket_arn"],
-                args.get("output_kms_key_arn"),
-                topic.arn,
-                table.arn,
-                queue.arn,
-                key.arn,
-            ).apply(
-                lambda v: json.dumps(
-                    alert_policies.function_permission_policy(
-                        account_id=account_id,
-                        region=region,
-                        datastore_arn=v[0],
-                        datastore_id=v[1],
-                        output_bucket_arn=v[2],
-                        output_key_arn=v[3],
-                        topic_arn=v[4],
-                        table_arn=v[5],
-                        queue_arn=v[6],
-                        alerts_key_arn=v[7],
-                        log_group_arn_=log_group_arn,
-                    )
+        permission_policy = pulumi.Output.all(
+            args["datastore_arn"],
+            args["datastore_id"],
+            args["output_bucket_arn"],
+            args.get("output_kms_key_arn"),
+            topic.arn,
+            table.arn,
+            queue.arn,
+            key.arn,
+        ).apply(
+            lambda v: json.dumps(
+                alert_policies.function_permission_policy(
+                    account_id=account_id,
+                    region=region,
+                    datastore_arn=v[0],
+                    datastore_id=v[1],
+                    output_bucket_arn=v[2],
+                    output_key_arn=v[3],
+                    topic_arn=v[4],
+                    table_arn=v[5],
+                    queue_arn=v[6],
+                    alerts_key_arn=v[7],
+                    log_group_arn_=log_group_arn,
                 )
-            ),
-            opts=child_options(self),
+            )
         )
-
-        function = aws.lambda_.Function(
-            f"{name}-function",
-            name=names.function,
-            description="Alerts when a HealthImaging import job fails or completes with files not imported",
-            role=role.arn,
-            runtime=FUNCTION_RUNTIME,
-            handler=FUNCTION_HANDLER,
-            code=function_archive(FUNCTION_PACKAGE),
-            architectures=["arm64"],
-            memory_size=FUNCTION_MEMORY_MB,
-            timeout=FUNCTION_TIMEOUT_SECONDS,
-            reserved_concurrent_executions=validation.as_whole_number(value("reserved_concurrency")),
-            kms_key_arn=key.arn,
-            environment={"variables": _environment(args, topic.arn, table.name)},
-            dead_letter_config={"target_arn": queue.arn},
-            logging_config={
-                "log_format": "JSON",
-                "log_group": names.log_group,
-                "application_log_level": "INFO",
-                "system_log_level": "WARN",
-            },
+        function = python_function(
+            self,
+            name,
+            code=FUNCTION_CODE,
+            names=FunctionNames(function=names.function, role=names.role, log_group=names.log_group),
+            trust_policy=alert_policies.function_trust_policy(account_id, function_arn),
+            permission_policy_name=PERMISSION_POLICY_NAME,
+            permission_policy=permission_policy,
+            key_arn=key.arn,
+            log_retention_days=validation.as_whole_number(value("log_retention_days")),
+            reserved_concurrency=validation.as_whole_number(value("reserved_concurrency")),
+            environment=_environment(args, topic.arn, table.name),
+            role_path=value("path"),
+            permissions_boundary_arn=args.get("permissions_boundary_arn"),
             tags=tags,
-            # The role's permissions and the log group exist before the function first runs.
-            opts=child_options(self, depends_on=[permissions, log_group]),
-        )
+            dead_letter_arn=queue.arn,
+        ).function
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-retries",
             function_name=function.name,
@@ -470,43 +441,31 @@ class ImportJobAlerts(pulumi.ComponentResource):
                 opts=child_options(self, depends_on=[permission]),
             )
 
-        aws.cloudwatch.MetricAlarm(
+        _alarm_on_any(
+            self,
             f"{name}-errors-alarm",
             name=names.errors_alarm,
-            alarm_description="The HealthImaging import alerts function failed: an import job may not have been "
-            "checked. Read its log group; the next sweep retries.",
+            description="The HealthImaging import alerts function failed: an import job may not have been checked. "
+            "Read its log group; the next sweep retries.",
             namespace="AWS/Lambda",
             metric_name="Errors",
             dimensions={"FunctionName": function.name},
             statistic="Sum",
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
+            topic_arn=topic.arn,
             tags=tags,
-            opts=child_options(self),
         )
-        aws.cloudwatch.MetricAlarm(
+        _alarm_on_any(
+            self,
             f"{name}-dead-letters-alarm",
             name=names.dead_letter_alarm,
-            alarm_description="Events the HealthImaging import alerts function could not handle are waiting in its "
+            description="Events the HealthImaging import alerts function could not handle are waiting in its "
             "dead-letter queue: check those jobs by hand (python -m ahictl jobs).",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": queue.name},
             statistic="Maximum",
-            period=ALARM_PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
+            topic_arn=topic.arn,
             tags=tags,
-            opts=child_options(self),
         )
 
         self.topic_arn = topic.arn
@@ -521,6 +480,41 @@ class ImportJobAlerts(pulumi.ComponentResource):
                 "kms_key_arn": self.kms_key_arn,
             }
         )
+
+
+def _alarm_on_any(
+    owner: pulumi.ComponentResource,
+    resource_name: str,
+    *,
+    name: str,
+    description: str,
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    statistic: str,
+    topic_arn: pulumi.Input[str],
+    tags: Mapping[str, str] | None,
+) -> aws.cloudwatch.MetricAlarm:
+    """An alarm that goes off when the metric is at least one in a period (and says so again when it is back at
+    zero), notifying the alert topic; no data counts as fine."""
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        name=name,
+        alarm_description=description,
+        namespace=namespace,
+        metric_name=metric_name,
+        dimensions=dimensions,
+        statistic=statistic,
+        period=ALARM_PERIOD_SECONDS,
+        evaluation_periods=1,
+        threshold=1,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=tags,
+        opts=child_options(owner),
+    )
 
 
 def _environment(

@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+# ConfigurationError is what reading the settings raises: callers catch it from here.
+from ahiops.function_environment import ConfigurationError as ConfigurationError
+from ahiops.function_environment import datastore_id, require, whole_number
+
 #: Environment variable names, shared with the component that sets them.
 INPUT_BUCKET: Final = "INPUT_BUCKET"
 OUTPUT_BUCKET: Final = "OUTPUT_BUCKET"
@@ -66,12 +70,7 @@ DEFAULT_MAX_RECEIVE_COUNT: Final = 5
 #: SQS delays a message by at most 15 minutes.
 MAX_SQS_DELAY_SECONDS: Final = 900
 
-_DATASTORE_ID = re.compile(r"[0-9a-z]{32}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
-
-
-class ConfigurationError(Exception):
-    """The function's environment is missing a variable or holds a malformed one (a deployment mistake)."""
 
 
 @dataclass(frozen=True)
@@ -104,11 +103,8 @@ class AutoImportConfig:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AutoImportConfig:
         env = os.environ if environ is None else environ
-        missing = [name for name in REQUIRED if not env.get(name)]
-        if missing:
-            raise ConfigurationError(f"the function's environment lacks {', '.join(missing)}; redeploy the stack.")
-        if not _DATASTORE_ID.fullmatch(env[DATASTORE_ID]):
-            raise ConfigurationError(f"{DATASTORE_ID} = {env[DATASTORE_ID]!r} is not a data store ID.")
+        require(env, REQUIRED)
+        datastore_id(env, DATASTORE_ID)
         if not _ACCOUNT.fullmatch(env[ACCOUNT_ID]):
             raise ConfigurationError(f"{ACCOUNT_ID} = {env[ACCOUNT_ID]!r} is not a 12-digit account ID.")
         interval = env.get(START_INTERVAL_SECONDS) or str(DEFAULT_START_INTERVAL_SECONDS)
@@ -128,29 +124,20 @@ class AutoImportConfig:
             follow_queue_url=env.get(FOLLOW_QUEUE_URL) or None,
             alert_topic_arn=env.get(ALERT_TOPIC_ARN) or None,
             marker_name=env.get(MARKER_NAME) or DEFAULT_MARKER_NAME,
-            quiet_period_seconds=_whole(env, QUIET_PERIOD_SECONDS, 0, minimum=0),
-            max_files_per_job=_whole(env, MAX_FILES_PER_JOB, DEFAULT_MAX_FILES_PER_JOB, minimum=1),
-            max_objects_per_batch=_whole(env, MAX_OBJECTS_PER_BATCH, DEFAULT_MAX_OBJECTS_PER_BATCH, minimum=1),
-            max_concurrent_jobs=_whole(env, MAX_CONCURRENT_JOBS, DEFAULT_MAX_CONCURRENT_JOBS, minimum=1),
+            quiet_period_seconds=whole_number(env, QUIET_PERIOD_SECONDS, 0, minimum=0),
+            max_files_per_job=whole_number(env, MAX_FILES_PER_JOB, DEFAULT_MAX_FILES_PER_JOB, minimum=1),
+            max_objects_per_batch=whole_number(env, MAX_OBJECTS_PER_BATCH, DEFAULT_MAX_OBJECTS_PER_BATCH, minimum=1),
+            max_concurrent_jobs=whole_number(env, MAX_CONCURRENT_JOBS, DEFAULT_MAX_CONCURRENT_JOBS, minimum=1),
             start_interval_seconds=start_interval,
-            poll_initial_seconds=_whole(env, POLL_INITIAL_SECONDS, DEFAULT_POLL_INITIAL_SECONDS, minimum=0),
-            retry_initial_seconds=_whole(env, RETRY_INITIAL_SECONDS, DEFAULT_RETRY_INITIAL_SECONDS, minimum=0),
+            poll_initial_seconds=whole_number(env, POLL_INITIAL_SECONDS, DEFAULT_POLL_INITIAL_SECONDS, minimum=0),
+            retry_initial_seconds=whole_number(env, RETRY_INITIAL_SECONDS, DEFAULT_RETRY_INITIAL_SECONDS, minimum=0),
             max_delay_seconds=min(
-                _whole(env, MAX_DELAY_SECONDS, MAX_SQS_DELAY_SECONDS, minimum=0), MAX_SQS_DELAY_SECONDS
+                whole_number(env, MAX_DELAY_SECONDS, MAX_SQS_DELAY_SECONDS, minimum=0), MAX_SQS_DELAY_SECONDS
             ),
-            start_retry_seconds=_whole(env, START_RETRY_SECONDS, DEFAULT_START_RETRY_SECONDS, minimum=0),
-            retry_max_seconds=_whole(env, RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS, minimum=0),
-            quota_recheck_seconds=_whole(env, QUOTA_RECHECK_SECONDS, DEFAULT_QUOTA_RECHECK_SECONDS, minimum=1),
-            quota_wait_seconds=_whole(env, QUOTA_WAIT_SECONDS, DEFAULT_QUOTA_WAIT_SECONDS, minimum=0),
-            failure_retry_seconds=_whole(env, FAILURE_RETRY_SECONDS, DEFAULT_FAILURE_RETRY_SECONDS, minimum=0),
-            max_receive_count=_whole(env, MAX_RECEIVE_COUNT, DEFAULT_MAX_RECEIVE_COUNT, minimum=1),
+            start_retry_seconds=whole_number(env, START_RETRY_SECONDS, DEFAULT_START_RETRY_SECONDS, minimum=0),
+            retry_max_seconds=whole_number(env, RETRY_MAX_SECONDS, DEFAULT_RETRY_MAX_SECONDS, minimum=0),
+            quota_recheck_seconds=whole_number(env, QUOTA_RECHECK_SECONDS, DEFAULT_QUOTA_RECHECK_SECONDS, minimum=1),
+            quota_wait_seconds=whole_number(env, QUOTA_WAIT_SECONDS, DEFAULT_QUOTA_WAIT_SECONDS, minimum=0),
+            failure_retry_seconds=whole_number(env, FAILURE_RETRY_SECONDS, DEFAULT_FAILURE_RETRY_SECONDS, minimum=0),
+            max_receive_count=whole_number(env, MAX_RECEIVE_COUNT, DEFAULT_MAX_RECEIVE_COUNT, minimum=1),
         )
-
-
-def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
-        raise ConfigurationError(f"{name} = {raw!r} is not a whole number of at least {minimum}.")
-    return int(raw)
