@@ -24,7 +24,7 @@ from typing import Any
 #: Provider namespaces whose keys this module judges.
 NAMESPACES = ("aws", "aws-native")
 
-#: Keys passed on to the providers, with what happens to them (README "Pulumi's own provider keys").
+#: Keys passed on to the providers, with what happens to them (docs/configuration.md, "Pulumi's own provider keys").
 HONOURED_KEYS: dict[str, str] = {
     "aws:profile": "named profile of the shared config files, for both providers",
     "aws-native:profile": "the same; must agree with aws:profile when both are set",

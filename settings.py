@@ -271,7 +271,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "allowDatastoreReplacement",
         "boolean",
         FROM_COMPONENT,
-        "Apply changes of the data store's name or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning); add the current datastoreId to retainedDatastoreIds first. Not for a key change: moving away from the key the program created removes that key and its policy, which are protected, so pulumi up fails (README 'Changing the data store'). Off: such changes are ignored with a warning.",
+        "Apply changes of the data store's name or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning); add the current datastoreId to retainedDatastoreIds first. Not for a key change: moving away from the key the program created removes that key and its policy, which are protected, so pulumi up fails (docs/security-and-data-safety.md, 'Changing the data store'). Off: such changes are ignored with a warning.",
         feeds=("datastore.allow_replacement",),
     ),
     Setting(
@@ -324,7 +324,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "auto_import.permissions_boundary_arn",
         ),
     ),
-    # Access for people (README 'Access for people').
+    # Access for people (docs/access-for-people.md, 'Access for people').
     Setting(
         "accessPersonas",
         "array",
@@ -381,7 +381,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "Prefix of the access policies, groups, roles and permission sets. Empty: namePrefix.",
         feeds=("access.name_prefix",),
     ),
-    # Import job alerts (README 'Import job alerts').
+    # Import job alerts (docs/alerts-audit-and-import-on-upload.md, 'Import job alerts').
     Setting(
         "importAlerts",
         "boolean",
@@ -430,7 +430,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "Days the alerts function's log group keeps its logs (a value CloudWatch Logs accepts).",
         feeds=("import_alerts.log_retention_days",),
     ),
-    # Audit trail (README 'Audit trail').
+    # Audit trail (docs/alerts-audit-and-import-on-upload.md, 'Audit trail').
     Setting(
         "auditTrail",
         "boolean",
@@ -479,7 +479,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "Exact name of the audit trail's bucket. Empty: generated like the other buckets (bucketNaming).",
         feeds=("audit_trail.bucket_name",),
     ),
-    # Import on upload (README 'Import on upload').
+    # Import on upload (docs/alerts-audit-and-import-on-upload.md, 'Import on upload').
     Setting(
         "autoImport",
         "boolean",

@@ -167,7 +167,7 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
                 "retainedDatastoreIds), so that the key's policy keeps HealthImaging's statement for the retained "
                 "store. A KEY change is not covered: moving away from the key this component created (to an AWS "
                 "owned key or to a supplied key) removes that key and its key policy, which are protected, so "
-                "`pulumi up` fails on them; create a second data store instead (README 'Changing the data store')."
+                "`pulumi up` fails on them; create a second data store instead (docs/security-and-data-safety.md, 'Changing the data store')."
             )
         else:
             warnings.append(
@@ -192,7 +192,8 @@ def drift_warnings(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> lis
             warnings.append(
                 f"The deployed data store's {labels[prop]} ({have!r}) differs from the configuration ({want!r}). "
                 "It is create-only and replacing a data store loses access to its image sets, so the change is "
-                "ignored. Restore the setting, or see README 'Changing the data store' to migrate deliberately."
+                "ignored. Restore the setting, or see docs/security-and-data-safety.md, 'Changing the data store', "
+                "to migrate deliberately."
             )
     return warnings
 

@@ -59,3 +59,51 @@ def test_a_broken_link_is_found(tmp_path: Path) -> None:
     page.write_text("# Title\n\n[ok](#title) [gone](#nothing) [file](missing.md)\n")
     assert anchors(page) == {"title"}
     assert local_links(page) == ["#title", "#nothing", "missing.md"]
+
+
+#: Files whose prose (messages, setting descriptions, comments) points people at a section of a page.
+POINTER_SOURCES = sorted(
+    {
+        *PROJECT_DIR.glob("*.py"),
+        *PROJECT_DIR.glob("Pulumi*.yaml"),
+        *PROJECT_DIR.glob("components/**/*.py"),
+        *PROJECT_DIR.glob("ahictl/*.py"),
+        *PROJECT_DIR.glob("ahiops/*.py"),
+        *PROJECT_DIR.glob("healthimaging_functions/**/*.py"),
+    }
+)
+#: A page and, in quotes, the headings meant: ``docs/configuration.md, "Pulumi's own provider keys"`` or
+#: ``README 'Quick start'`` (a comment may wrap between them: ``#`` and spaces are skipped).
+SECTION_POINTER = re.compile(
+    r"""(?P<page>README(?:\.md)?|docs/[\w-]+\.md),?[\s#]*(?P<headings>(?:(?:"[^"\n]+"|'[^'\n]+')(?:,[\s#]*)?)+)"""
+)
+
+
+def headings(page: Path) -> list[str]:
+    text = re.sub(r"(?ms)^```.*?^```", "", page.read_text())
+    return [h.strip() for h in re.findall(r"(?m)^#{1,6} (.+)$", text)]
+
+
+def section_pointers(text: str) -> list[tuple[str, str]]:
+    """(page, heading) for every pointer of the form above; a heading may be the beginning of the real one."""
+    found = []
+    for match in SECTION_POINTER.finditer(text):
+        page = "README.md" if match["page"].startswith("README") else match["page"]
+        quoted = re.findall(r""""([^"\n]+)"|'([^'\n]+)'""", match["headings"])
+        found += [(page, double or single) for double, single in quoted]
+    return found
+
+
+@pytest.mark.parametrize("source", POINTER_SOURCES, ids=lambda p: str(p.relative_to(PROJECT_DIR)))
+def test_every_section_a_message_or_comment_points_to_exists(source: Path) -> None:
+    missing = []
+    for page, heading in section_pointers(source.read_text()):
+        target = PROJECT_DIR / page
+        if not target.exists() or not any(h.startswith(heading) for h in headings(target)):
+            missing.append(f"{page}, {heading!r}")
+    assert missing == [], f"{source.relative_to(PROJECT_DIR)} points to sections that do not exist: {missing}"
+
+
+def test_section_pointers_are_read_across_a_wrapped_comment() -> None:
+    text = '# see (docs/a.md,\n  # "It\'s first", "Second") and README \'Third\'; not "Fourth"'
+    assert section_pointers(text) == [("docs/a.md", "It's first"), ("docs/a.md", "Second"), ("README.md", "Third")]
