@@ -31,6 +31,9 @@ from .validation import logs
 
 #: HIPAA's documentation retention (45 CFR 164.316(b)(2)): six years, as days (with leap days).
 HIPAA_RETENTION_DAYS = 2192
+#: Days a deleted or overwritten log file (a noncurrent version) is kept when the log files are kept forever: a lifecycle
+#: rule needs a number, and this is the most any days setting of the project accepts (a hundred years).
+KEEP_FOREVER_DAYS = 36500
 #: The role of the trail's bucket in generated names (``<prefix>-audit-<account>-<region>-an``).
 BUCKET_ROLE = "audit"
 #: Name of the inline policy of the CloudWatch Logs delivery role.
@@ -78,7 +81,8 @@ class AuditTrailArgs(TypedDict):
     multi-region (management events of every region)."""
     retention_days: NotRequired[Optional[int]]
     """Default: 2192. Days the log files are kept (six years: HIPAA's documentation retention); then they expire.
-    None keeps them forever."""
+    None keeps them forever. A log file deleted or overwritten sooner is kept as a noncurrent version for as long
+    again (a hundred years when kept forever), so no deletion shortens the retention."""
     object_lock: NotRequired[bool]
     """Default: False. True creates the bucket with S3 Object Lock: every log file is locked for ``retention_days``
     in GOVERNANCE mode (only an identity allowed ``s3:BypassGovernanceRetention`` could delete it sooner). Chosen at
@@ -248,6 +252,8 @@ class AuditTrail(pulumi.ComponentResource):
             "account_id": account_id,
             "kms_key_arn": key.arn,
             "current_version_expiration_days": retention_days,
+            # A deleted or overwritten log file stays (as a noncurrent version) as long as a current one would.
+            "noncurrent_version_expiration_days": retention_days or KEEP_FOREVER_DAYS,
             "object_lock_retention_days": retention_days if value("object_lock") else None,
             "accept_cloudtrail_logs_from": [trail_arn],
             "protect_data": protect_data,

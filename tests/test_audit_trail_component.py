@@ -172,6 +172,9 @@ def test_log_files_are_kept_six_years_and_not_locked_by_default(dev_run: Program
     )
     expire = next(rule for rule in lifecycle.inputs["rules"] if rule["id"] == "expire-current-versions")
     assert expire["expiration"] == {"days": 2192}
+    # A log file deleted or overwritten in the meantime is kept as long (not the other buckets' 90 days).
+    noncurrent = next(rule for rule in lifecycle.inputs["rules"] if rule["id"] == "expire-noncurrent-versions")
+    assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": 2192}
     assert "objectLockEnabled" not in resource(dev_run, BUCKET, "audit-trail-bucket").inputs
     assert dev_run.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
 
@@ -193,6 +196,8 @@ def test_a_retention_of_zero_keeps_log_files_forever_but_cannot_be_locked() -> N
         run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "audit-trail-bucket-lifecycle"
     )
     assert "expire-current-versions" not in [rule["id"] for rule in lifecycle.inputs["rules"]]
+    noncurrent = next(rule for rule in lifecycle.inputs["rules"] if rule["id"] == "expire-noncurrent-versions")
+    assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": 36500}
     with pytest.raises(InvalidInputError, match="auditObjectLock is on but auditLogRetentionDays keeps the log files"):
         run_program(auditLogRetentionDays=0, auditObjectLock=True)
 
