@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from .errors import AwsAccessError, ServiceError
+from .limits import HEALTHIMAGING_REGIONS  # an unlisted region passes only when HealthImaging answers there
 from .verify_context import FailedCheckError, Outcome, VerifyContext, failed, passed
-
-#: Regions where AWS HealthImaging runs (AWS General Reference). An unlisted region passes only when
-#: HealthImaging answers there.
-HEALTHIMAGING_REGIONS: Final = ("us-east-1", "us-west-2", "eu-west-1", "eu-west-2", "ap-southeast-2")
 
 
 def check_credentials(ctx: VerifyContext) -> Outcome:

@@ -11,6 +11,10 @@ from typing import Final
 
 GB: Final = 1024**3
 
+#: Regions where AWS HealthImaging runs (AWS General Reference). botocore cannot tell which regions offer the service,
+#: so the project keeps this list: the components' region rule and ``ahictl verify``'s region check read it.
+HEALTHIMAGING_REGIONS: Final[tuple[str, ...]] = ("us-east-1", "us-west-2", "eu-west-1", "eu-west-2", "ap-southeast-2")
+
 #: Files in one DICOM import job (adjustable quota).
 MAX_FILES_PER_JOB: Final = 5_000
 #: Total bytes in one import job (not adjustable).

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ._text import show
+from ahiops.limits import HEALTHIMAGING_REGIONS  # ``allowUnlistedRegion`` overrides the list
 
-#: Regions where AWS HealthImaging runs (AWS General Reference). botocore cannot tell which regions
-#: offer the service, so the project keeps this list; ``allowUnlistedRegion`` overrides it.
-HEALTHIMAGING_REGIONS: tuple[str, ...] = (
-    "us-east-1",
-    "us-west-2",
-    "eu-west-1",
-    "eu-west-2",
-    "ap-southeast-2",
-)
+from ._text import show
 
 #: Shape of a commercial-partition region name, used when an unlisted region is allowed.
 _REGION_SHAPE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
