@@ -1,5 +1,5 @@
 // A TypeScript program that uses the healthimaging package: the bucket pair, the data store and the import
-// job role, wired together. `pulumi package add <repository>/provider@v0.1.0` generated the SDK it imports.
+// job role, wired together. `pulumi package add <repository>/provider@v0.2.0` generated the SDK it imports.
 import * as pulumi from "@pulumi/pulumi";
 import * as healthimaging from "@pulumi/healthimaging";
 
