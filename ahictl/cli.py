@@ -105,11 +105,12 @@ def _run_plan(args: argparse.Namespace) -> int:
     from . import mockrun
     from . import plan as plan_module
 
-    if args.format in PICTURE_FORMATS or args.detail != "architecture":
+    problem = _output_problem(args.output, args.format, args.stack) if args.output else ""
+    if not problem and (args.format in PICTURE_FORMATS or args.detail != "architecture"):
         problem = _picture_problem(args.format, args.detail, args.output)
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         overrides = plan_module.parse_overrides(args.overrides)
         plan = plan_module.plan_stack(args.project_dir.resolve(), args.stack, overrides)
@@ -124,18 +125,63 @@ def _run_plan(args: argparse.Namespace) -> int:
 
         picture = diagram_svg.render_picture(architecture.architecture(plan), args.format)
         if args.output:
-            args.output.write_bytes(picture)
+            problem = _write_output(args.output, picture)
+            if problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return 2
             print(f"wrote {args.format} diagram of stack {args.stack!r} to {args.output}", file=sys.stderr)
         else:
             sys.stdout.buffer.write(picture)
         return 0
     text = render(plan, args.format, args.detail)
     if args.output:
-        args.output.write_text(text)
+        problem = _write_output(args.output, text.encode())
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         print(f"wrote {args.format} plan of stack {args.stack!r} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+#: The file name extension of each output format, for the example file name of an ``--output`` error.
+OUTPUT_EXTENSIONS = {"text": "txt", "json": "json", "mermaid": "mmd", "tfplan": "json", "policies": "json"}
+
+
+def _output_problem(output: Path, fmt: str, stack: str) -> str:
+    """Why ``--output`` cannot be written ('' when it looks writable), checked before the plan runs."""
+    parent = output.parent
+    try:
+        if output.is_dir():
+            example = output / f"plan-{stack}.{OUTPUT_EXTENSIONS.get(fmt, fmt)}"
+            return f"--output {output}: is a directory; give a file name, for example --output {example}"
+        if not parent.exists():
+            return (
+                f"--output {output}: the directory {parent} does not exist; create it first "
+                "or give a file in an existing directory"
+            )
+        if not parent.is_dir():
+            return f"--output {output}: {parent} is not a directory; give a file in an existing directory"
+    except OSError as error:
+        return _unwritable(output, error)
+    return ""
+
+
+def _write_output(output: Path, content: bytes) -> str:
+    """Write ``content`` to ``--output``; why it could not be written ('' when it was)."""
+    try:
+        output.write_bytes(content)
+    except OSError as error:
+        return _unwritable(output, error)
+    return ""
+
+
+def _unwritable(output: Path, error: OSError) -> str:
+    return (
+        f"--output {output}: cannot write the file ({error.strerror or error}); choose another file, "
+        "or leave out --output to print to standard output"
+    )
 
 
 def _picture_problem(fmt: str, detail: str, output: Path | None = None) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
 from . import mockrun
 from .stack_files import PlanError, StackConfig, available_stacks, stack_config
@@ -51,7 +52,7 @@ def plan_stack(project_dir: Path, stack: str, overrides: Mapping[str, str] | Non
     account = config.project_value("accountId", mockrun.DEFAULT_ACCOUNT_ID)
     region = config.project_value("region", mockrun.DEFAULT_REGION)
     run = mockrun.run(
-        project_dir / "__main__.py",
+        program_path(project_dir),
         config=config.values,
         project=config.project,
         stack=stack,
@@ -59,6 +60,33 @@ def plan_stack(project_dir: Path, stack: str, overrides: Mapping[str, str] | Non
         region=region,
     )
     return build_plan(run, account_id=account, region=region)
+
+
+def program_path(project_dir: Path) -> Path:
+    """The program the plan runs: ``__main__.py`` beside ``Pulumi.yaml``; a PlanError when there is none."""
+    program = project_dir / "__main__.py"
+    if program.is_file():
+        return program
+    message = (
+        f"No __main__.py in {project_dir}: the offline plan runs the program in the directory of Pulumi.yaml. "
+        "Pass --project-dir with the directory that holds Pulumi.yaml and __main__.py."
+    )
+    main = _declared_main(project_dir)
+    if main:
+        message += (
+            f" Pulumi.yaml names `main: {main}`, which the offline plan does not follow: it runs only "
+            "__main__.py beside Pulumi.yaml."
+        )
+    raise PlanError(message)
+
+
+def _declared_main(project_dir: Path) -> str:
+    """The ``main:`` entry point Pulumi.yaml names ('' when none or unreadable)."""
+    with contextlib.suppress(OSError, yaml.YAMLError):
+        document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+        if isinstance(document, dict) and document.get("main"):
+            return str(document["main"])
+    return ""
 
 
 def describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:

@@ -242,6 +242,78 @@ def test_plan_of_an_invalid_stack_explains_without_a_traceback(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
+def project_without_program(directory: Path, pulumi_yaml: str | None = None) -> Path:
+    """A project directory with Pulumi.yaml and a dev stack file but no __main__.py."""
+    directory.mkdir()
+    (directory / "Pulumi.yaml").write_text(pulumi_yaml or (PROJECT_DIR / "Pulumi.yaml").read_text())
+    (directory / "Pulumi.dev.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    return directory
+
+
+def test_plan_of_a_project_without_its_program_says_what_is_missing(tmp_path: Path) -> None:
+    project = project_without_program(tmp_path / "project")
+    result = ahictl("plan", "--stack", "dev", "--project-dir", str(project))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: No __main__.py in {project}: the offline plan runs the program in the directory of Pulumi.yaml. "
+        "Pass --project-dir with the directory that holds Pulumi.yaml and __main__.py.\n"
+    )
+
+
+def test_plan_of_a_project_whose_pulumi_yaml_names_main_says_it_is_not_followed(tmp_path: Path) -> None:
+    project = project_without_program(tmp_path / "project", "name: healthimaging-setup\nruntime: python\nmain: src/\n")
+    result = ahictl("plan", "--stack", "dev", "--project-dir", str(project))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: No __main__.py in {project}:")
+    assert "Pulumi.yaml names `main: src/`, which the offline plan does not follow" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "svg"])
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing-dir/plan.out", "--output {path}: the directory {parent} does not exist; create it first"),
+        ("", "--output {path}: is a directory; give a file name, for example --output {path}/plan-dev.{ext}"),
+        ("a-file/plan.out", "--output {path}: {parent} is not a directory; give a file in an existing directory"),
+    ],
+)
+def test_plan_to_an_output_it_cannot_write_is_refused_before_the_plan(
+    tmp_path: Path, fmt: str, where: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / where if where else tmp_path
+    result = ahictl("plan", "--stack", "dev", "--format", fmt, "--output", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: " + message.format(path=path, parent=path.parent, ext=fmt))
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_plan_to_an_output_name_the_file_system_refuses_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 300)
+    result = ahictl("plan", "--stack", "dev", "--format", "json", "--output", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: --output {path}: cannot write the file (File name too long); choose another file, "
+        "or leave out --output to print to standard output\n"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, which refuses every write")
+def test_plan_output_that_fails_while_written_is_a_clear_error() -> None:
+    result = ahictl("plan", "--stack", "dev", "--format", "json", "--output", "/dev/full")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: --output /dev/full: cannot write the file (No space left on device); choose another file, "
+        "or leave out --output to print to standard output\n"
+    )
+
+
 def test_a_misspelt_key_in_the_stack_stops_the_program() -> None:
     config = {**dev_config(), "healthimaging-setup:requireTLS": "false"}
     with pytest.raises(InvalidInputError, match="requireTLS is not a setting of this program") as raised:
