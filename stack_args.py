@@ -303,9 +303,14 @@ def audit_bucket_name_problems(s: StackSettings) -> list[str]:
     ):
         final = explicit or (generated_bucket_name(s.name_prefix, role, s.account_id, s.region) if regional else "")
         if audit and final == audit:
+            if s.audit_bucket_name and explicit:
+                both, change = f"auditBucketName and {key}", "auditBucketName"
+            elif s.audit_bucket_name:
+                both, change = f"auditBucketName (set) and {key} (generated)", "auditBucketName"
+            else:
+                both, change = f"auditBucketName (generated) and {key} (set)", key
             problems.append(
-                f"auditBucketName and {key} are both {audit!r}: the audit trail needs a bucket of its own. "
-                "Choose another auditBucketName."
+                f"{both} are both {audit!r}: the audit trail needs a bucket of its own. Choose another {change}."
             )
     return problems
 

@@ -123,6 +123,40 @@ def test_log_bucket_must_differ_from_the_output_bucket() -> None:
     )
 
 
+GENERATED_AUDIT_BUCKET = f"ahi-dev-audit-{ACCOUNT}-us-east-1-an"
+
+
+@pytest.mark.parametrize("key", ["inputBucketName", "outputBucketName", "logBucketName"])
+def test_a_bucket_name_set_to_the_generated_audit_bucket_name_asks_to_change_that_setting(key: str) -> None:
+    assert the_problem(**{key: GENERATED_AUDIT_BUCKET}) == (
+        f"auditBucketName (generated) and {key} (set) are both {GENERATED_AUDIT_BUCKET!r}: the audit trail needs "
+        f"a bucket of its own. Choose another {key}."
+    )
+
+
+def test_an_audit_bucket_name_set_to_a_generated_bucket_name_asks_to_change_auditbucketname() -> None:
+    generated_output = f"ahi-dev-output-{ACCOUNT}-us-east-1-an"
+    assert the_problem(auditBucketName=generated_output) == (
+        f"auditBucketName (set) and outputBucketName (generated) are both {generated_output!r}: the audit trail "
+        "needs a bucket of its own. Choose another auditBucketName."
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "example"),
+    [
+        ("inputBucketName", "hospital-a-dicom-input"),
+        ("outputBucketName", "hospital-a-dicom-output"),
+        ("logBucketName", "hospital-a-dicom-logs"),
+        ("auditBucketName", "hospital-a-dicom-audit"),
+    ],
+)
+def test_an_invalid_bucket_name_is_answered_with_an_example_for_that_bucket(key: str, example: str) -> None:
+    assert the_problem(**{key: "Bad_Name"}).endswith(
+        f"Choose a name such as {example!r}, or leave the setting empty to get a generated name."
+    )
+
+
 def test_invalid_explicit_bucket_name_names_its_key() -> None:
     assert the_problem(outputBucketName="Results_Bucket").startswith(
         "outputBucketName = 'Results_Bucket' is not a valid S3 bucket name"

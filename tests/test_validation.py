@@ -52,6 +52,20 @@ def test_invalid_bucket_names_name_the_setting_value_and_rule(name: str, rule: s
     assert "leave the setting empty to get a generated name" in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("setting", "example"),
+    [
+        ("output_bucket_name", "hospital-a-dicom-output"),
+        ("namePrefix (generated log bucket name)", "hospital-a-dicom-logs"),
+        ("bucket_name", "hospital-a-dicom-bucket"),
+    ],
+)
+def test_the_example_bucket_name_fits_the_bucket_the_setting_names(setting: str, example: str) -> None:
+    (problem,) = validation.bucket_name_problems(setting, "Bad_Name")
+    assert f"Choose a name such as {example!r}," in problem
+    assert validation.bucket_name_problems("x", example) == []
+
+
 def test_bucket_name_lists_every_broken_rule_at_once() -> None:
     (problem,) = validation.bucket_name_problems("outputBucketName", "-Bad..Name_")
     for rule in ("only lowercase letters", "must begin with", "must end with", "two adjacent periods"):

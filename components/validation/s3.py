@@ -47,8 +47,25 @@ def bucket_name_problems(setting: str, name: str) -> list[str]:
         return []
     return [
         f"{setting} = {show(name)} is not a valid S3 bucket name: it {'; it '.join(rules)}. "
-        "Choose a name such as 'hospital-a-dicom-input', or leave the setting empty to get a generated name."
+        f"Choose a name such as {example_bucket_name(setting)!r}, or leave the setting empty to get a generated name."
     ]
+
+
+#: An example of a valid name for each of the stack's buckets, by the role a setting's name shows.
+_EXAMPLE_BUCKET_NAMES = {
+    "input": "hospital-a-dicom-input",
+    "output": "hospital-a-dicom-output",
+    "log": "hospital-a-dicom-logs",
+    "audit": "hospital-a-dicom-audit",
+}
+_BUCKET_ROLE_IN_SETTING = re.compile(r"(input|output|log|audit)[ _]?bucket", re.IGNORECASE)
+
+
+def example_bucket_name(setting: str) -> str:
+    """A valid bucket name that fits the bucket ``setting`` names (``outputBucketName``: an output bucket), or a
+    neutral one when the setting's name does not show which bucket it is."""
+    match = _BUCKET_ROLE_IN_SETTING.search(setting)
+    return _EXAMPLE_BUCKET_NAMES[match.group(1).lower()] if match else "hospital-a-dicom-bucket"
 
 
 def bucket_name_warnings(setting: str, name: str) -> list[str]:
