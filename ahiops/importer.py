@@ -192,7 +192,7 @@ def check_destination(session: boto3.session.Session, outputs: StackOutputs) -> 
     if session.region_name and session.region_name != outputs.region:
         raise UsageError(
             f"the region is {session.region_name} but the stack ({outputs.source}) is in {outputs.region}: "
-            f"drop --region / AWS_REGION or set it to {outputs.region}."
+            f"drop --region or pass --region {outputs.region}."
         )
     sts = make_client(session, "sts")
     with translate_client_errors("STS GetCallerIdentity"):

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,23 @@ def test_bad_input_is_a_clear_message(
     assert stack.versions() == {}  # nothing uploaded
 
 
+def test_a_region_other_than_the_stacks_names_only_what_changes_it(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    region = stack.outputs.region
+    other = "us-west-2" if region != "us-west-2" else "eu-west-1"
+    code, out, err = run_cli(
+        capsys, str(make_folder(tmp_path / "data")), "--outputs", str(stack.outputs_path), "--region", other
+    )
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"error: the region is {other} but the stack (outputs file '{stack.outputs_path}') is in {region}: "
+        f"drop --region or pass --region {region}.\n"
+    )
+    assert stack.versions() == {}
+
+
 def test_unreadable_file_is_exit_2(
     stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -373,6 +391,41 @@ def test_start_gives_up_after_the_longest_wait(stack: Stack, tmp_path: Path) -> 
         run(stack, make_folder(tmp_path / "data"), max_start_wait_seconds=20)
 
 
+def settled_versions(
+    list_versions: Callable[[], dict[str, int]], quiet_seconds: float = 1.0, deadline_seconds: float = 15.0
+) -> dict[str, int]:
+    """What ``list_versions`` returns once it has not changed for ``quiet_seconds``; fails the test if it still
+    changes after ``deadline_seconds``."""
+    deadline = time.monotonic() + deadline_seconds
+    versions = list_versions()
+    unchanged_since = time.monotonic()
+    while time.monotonic() - unchanged_since < quiet_seconds:
+        assert time.monotonic() < deadline, f"the bucket still changed after {deadline_seconds} s: {versions}"
+        time.sleep(0.1)
+        latest = list_versions()
+        if latest != versions:
+            versions, unchanged_since = latest, time.monotonic()
+    return versions
+
+
+def test_settled_versions_waits_out_a_put_committed_after_a_short_pause() -> None:
+    start = time.monotonic()
+
+    def list_versions() -> dict[str, int]:  # a late PUT appears 0.6 s in, after two equal listings
+        return {"a.dcm": 1, "b.dcm": 1} if time.monotonic() - start >= 0.6 else {"a.dcm": 1}
+
+    assert settled_versions(list_versions) == {"a.dcm": 1, "b.dcm": 1}
+    assert time.monotonic() - start >= 1.6  # one full quiet second after the last change
+
+
+def test_settled_versions_gives_up_at_the_deadline() -> None:
+    def list_versions() -> dict[str, int]:  # a bucket that never stops changing
+        return {"a.dcm": time.monotonic_ns()}
+
+    with pytest.raises(AssertionError, match=r"the bucket still changed after 0.5 s"):
+        settled_versions(list_versions, deadline_seconds=0.5)
+
+
 def test_rerun_after_an_interrupted_upload_uploads_and_starts_nothing_twice(stack: Stack, tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "data", copies=4)
     seen = {"files": 0}
@@ -392,15 +445,9 @@ def test_rerun_after_an_interrupted_upload_uploads_and_starts_nothing_twice(stac
         )
     assert stack.starts() == []  # nothing started before every file is in S3
     # A PUT whose bytes were all sent before the interruption may still be committed by the server a moment
-    # later; wait until the bucket stops changing before counting what the rerun should find.
-    partial = stack.versions()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        settled = stack.versions()
-        if settled == partial:
-            break
-        partial = settled
+    # later, later still on a loaded machine; count what the rerun should find once the bucket has stayed the
+    # same for a full second.
+    partial = settled_versions(stack.versions)
     assert 3 <= len(partial) < 8
     result = run(stack, folder, max_files_per_job=3)
     assert result.ok
