@@ -966,11 +966,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    for path in stale:
-        path.unlink()
-    for path, text in wanted.items():
-        path.write_text(text)
+    if args.output.is_dir():
+        print(
+            f"error: --output {args.output}: is a directory; give a file name, for example "
+            f"--output {args.output / f'deployer-policy.{args.stack}.json'}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        for path in stale:
+            path.unlink()
+        for path, text in wanted.items():
+            path.write_text(text)
+    except OSError as error:
+        print(
+            f"error: --output {args.output}: cannot write the policy files ({error.strerror or error}); "
+            "choose another file, or leave out --output to print the policy",
+            file=sys.stderr,
+        )
+        return 2
     print(f"wrote {', '.join(map(str, wanted))}", file=sys.stderr)
     return 0
 

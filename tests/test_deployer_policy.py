@@ -450,6 +450,15 @@ def test_the_command_writes_checks_and_explains(tmp_path: Any, capsys: pytest.Ca
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def test_an_output_that_cannot_be_written_is_explained(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deployer.main(["--stack", "dev", "--output", str(tmp_path)]) == 2
+    assert f"error: --output {tmp_path}: is a directory; give a file name" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert deployer.main(["--stack", "dev", "--output", str(blocker / "dev.json")]) == 2
+    assert "cannot write the policy files" in capsys.readouterr().err
+
+
 def test_the_printed_policy_is_the_whole_policy(capsys: pytest.CaptureFixture[str]) -> None:
     assert deployer.main(["--stack", "prod"]) == 0
     printed = json.loads(capsys.readouterr().out)
