@@ -507,6 +507,7 @@ def result_to_json(result: ImportResult) -> dict[str, Any]:
             "uploaded": result.upload.uploaded,
             "uploadedBytes": result.upload.uploaded_bytes,
             "alreadyPresent": result.upload.already_present,
+            "replaced": result.upload.replaced,
             "engine": result.upload.engine,
             "seconds": round(result.upload.seconds, 3),
         },

@@ -10,10 +10,10 @@ Public API (used by the importer and by the staging benchmark)::
         [UploadItem(path=Path("a.dcm"), key="imports/<digest>/job-0001/a.dcm", size=1234, checksum_crc64nvme="...")],
         concurrency=64,               # files in flight (and connections); default DEFAULT_CONCURRENCY[engine]
         on_progress=lambda files, nbytes: ...,  # increments, always called on the calling thread
-        skip_existing=True,           # list the keys' common prefix once; skip objects already there, same size
+        skip_existing=True,           # skip objects already there with the same size and CRC64NVME (see Resume)
         engine="auto",                # "crt" (awscrt), "classic" (s3transfer threads), or "auto": crt if importable
     )
-    report.uploaded, report.uploaded_bytes, report.already_present, report.engine, report.seconds
+    report.uploaded, report.uploaded_bytes, report.already_present, report.replaced, report.engine, report.seconds
 
 Engines:
 
@@ -41,15 +41,23 @@ S3 rejects the upload when the bytes differ (for example when the file changed s
 Without ``checksum_crc64nvme`` the engine computes a CRC32 while streaming (s3transfer's default). The CRT signs
 requests with ``UNSIGNED-PAYLOAD``, so it hashes no payload for the signature either.
 
-Resume: with ``skip_existing`` the common prefix of the keys is listed once (ListObjectsV2, 1,000 keys a page)
-and an object already present with the item's size is not uploaded again. A key under a content-derived prefix
-(see :mod:`ahiops.planning`) names one content (as far as a 64-bit CRC tells contents apart), which S3 verified
-against its CRC64NVME when it was written, so presence with the same size means the same bytes; the input
-bucket is versioned, so uploading it again would only store a second copy.
+Resume: with ``skip_existing`` an item whose key already holds an object is skipped only when that object has
+the item's size and its stored full-object CRC64NVME equals the file's. The common prefix of the keys is listed
+once (ListObjectsV2, 1,000 keys a page: key and size); only the objects whose size matches are then asked for
+their checksum, one HeadObject with ``ChecksumMode=ENABLED`` each, ``concurrency`` at a time on a thread pool
+(submitted as slots free up, so memory stays flat however many files there are). The comparison does not rely
+on the content-derived prefix (see :mod:`ahiops.planning`): an object someone else wrote at the key, with other
+bytes of the same size or with no CRC64NVME (another tool, or a checksum of another algorithm), is uploaded
+again. The input bucket is versioned, so that upload adds a version and loses nothing; the report counts such
+uploads (and those over an object of another size) as ``replaced``. An item without ``checksum_crc64nvme``
+whose object has its size gets its file's CRC64NVME computed for the comparison, and sent with its upload if it
+is uploaded again (so that the next run can compare it). HeadObject needs ``s3:GetObject`` on the objects (and
+``kms:Decrypt`` on an SSE-KMS bucket's key to return the checksum); without them the rerun stops, before any
+upload, with an error that says so.
 
 Interruption: when ``on_progress`` (or Ctrl-C) raises ``KeyboardInterrupt``, the transfers in flight are
-cancelled (nothing partial is left as an object) and :class:`UploadInterrupted` (a ``KeyboardInterrupt``) is
-raised with the counts; running the same upload again skips what was already uploaded. Any other failure
+cancelled (nothing partial is left as an object), as are the resume checks not yet sent, and
+:class:`UploadInterrupted` (a ``KeyboardInterrupt``) is raised with the counts; running the same upload again skips what was already uploaded. Any other failure
 cancels the rest and raises an :class:`~ahiops.errors.OpsError` naming the file and AWS's error.
 """
 
@@ -59,7 +67,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +76,7 @@ import boto3
 import botocore.exceptions
 
 from .errors import AwsAccessError, OpsError, ServiceError
-from .session import client_error_to_ops_error, make_client, translate_client_errors
+from .session import ACCESS_DENIED_CODES, client_error_to_ops_error, error_code, make_client, translate_client_errors
 
 #: Files in flight by default, per engine.
 DEFAULT_CONCURRENCY = {"crt": 64, "classic": 10}
@@ -94,9 +103,12 @@ class UploadItem:
 class UploadReport:
     uploaded: int
     uploaded_bytes: int
-    #: Objects already in the bucket with the same size, not uploaded again.
+    #: Objects already in the bucket with the same size and the same full-object CRC64NVME, not uploaded again.
     already_present: int
     already_present_bytes: int
+    #: Of ``uploaded``: files written over an object that was already at their key (another size, or the same
+    #: size with a different CRC64NVME or none); in a versioned bucket that object stays as a noncurrent version.
+    replaced: int
     engine: str
     seconds: float
 
@@ -117,6 +129,10 @@ def crt_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+#: HeadObject error codes of a key with no current object (deleted since it was listed).
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
 def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
@@ -168,21 +184,10 @@ def upload_files(
             "(or set AWS_PROFILE / pass --profile)."
         )
     s3 = make_client(session, "s3", max_pool_connections=max(concurrency, 10))
-    pending = list(items)
-    present = 0
-    present_bytes = 0
-    if skip_existing and pending:
-        existing = existing_objects(s3, bucket, common_prefix(item.key for item in pending))
-        remaining = []
-        for item in pending:
-            if existing.get(item.key) == item.size:
-                present += 1
-                present_bytes += item.size
-            else:
-                remaining.append(item)
-        pending = remaining
-        if on_progress is not None and present:
-            on_progress(present, present_bytes)
+    check = ExistingCheck(to_upload=list(items), present=0, present_bytes=0, replacing=0)
+    if skip_existing and items:
+        check = check_existing(s3, bucket, items, concurrency=concurrency, on_progress=on_progress)
+    pending = check.to_upload
     uploaded, uploaded_bytes = 0, 0
     if pending:
         transfer = _crt_manager(session, s3, concurrency, target_throughput_bytes) if engine == "crt" else None
@@ -193,11 +198,135 @@ def upload_files(
     return UploadReport(
         uploaded=uploaded,
         uploaded_bytes=uploaded_bytes,
-        already_present=present,
-        already_present_bytes=present_bytes,
+        already_present=check.present,
+        already_present_bytes=check.present_bytes,
+        replaced=check.replacing,
         engine=engine,
         seconds=time.monotonic() - started,
     )
+
+
+# ---------------------------------------------------------------- resume
+
+
+@dataclass(frozen=True)
+class ExistingCheck:
+    """What :func:`check_existing` found."""
+
+    #: The items to upload, in the given order (an item whose CRC64NVME was computed for the check carries it).
+    to_upload: list[UploadItem]
+    #: Items whose object is already there with the same size and CRC64NVME.
+    present: int
+    present_bytes: int
+    #: Of ``to_upload``: items with an object at their key (another size, or another or no CRC64NVME).
+    replacing: int
+
+
+def check_existing(
+    s3: Any,
+    bucket: str,
+    items: Sequence[UploadItem],
+    *,
+    concurrency: int,
+    on_progress: ProgressCallback | None = None,
+) -> ExistingCheck:
+    """Sort ``items`` into those already in ``bucket`` (same size and full-object CRC64NVME) and those to upload.
+
+    One listing of the keys' common prefix gives the sizes; each object of the item's size then gets one
+    HeadObject (``ChecksumMode=ENABLED``), ``concurrency`` at a time. ``on_progress`` is called on the calling
+    thread with the files and bytes found present as they are confirmed. Raises :class:`UploadInterrupted` when
+    interrupted, and an :class:`~ahiops.errors.OpsError` (the HeadObject's key and AWS's error) when a check fails.
+    """
+    sizes = existing_objects(s3, bucket, common_prefix(item.key for item in items))
+    upload = [True] * len(items)
+    same_size: list[int] = []
+    replacing = 0
+    for index, item in enumerate(items):
+        size = sizes.get(item.key)
+        if size == item.size:
+            same_size.append(index)
+        elif size is not None:
+            replacing += 1
+    del sizes
+    computed: dict[int, UploadItem] = {}
+    present = present_bytes = 0
+    if same_size:
+        pool = ThreadPoolExecutor(max_workers=min(concurrency, len(same_size)), thread_name_prefix="resume-check")
+        in_flight: dict[Future[tuple[str, UploadItem]], int] = {}
+        position = 0
+        try:
+            while position < len(same_size) or in_flight:
+                while position < len(same_size) and len(in_flight) < concurrency:
+                    index = same_size[position]
+                    position += 1
+                    in_flight[pool.submit(_compare_with_object, s3, bucket, items[index])] = index
+                done, _ = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+                files = nbytes = 0
+                for future in done:
+                    index = in_flight.pop(future)
+                    verdict, item = future.result()
+                    if verdict == _SAME:
+                        upload[index] = False
+                        files += 1
+                        nbytes += item.size
+                        continue
+                    if verdict == _DIFFERENT:
+                        replacing += 1
+                    if item is not items[index]:
+                        computed[index] = item
+                present += files
+                present_bytes += nbytes
+                if on_progress is not None and files:
+                    on_progress(files, nbytes)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise UploadInterrupted(0, len(items) - present) from None
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    to_upload = [computed.get(index, item) for index, item in enumerate(items) if upload[index]]
+    return ExistingCheck(to_upload=to_upload, present=present, present_bytes=present_bytes, replacing=replacing)
+
+
+#: Verdicts of :func:`_compare_with_object`.
+_SAME, _DIFFERENT, _GONE = "same", "different", "gone"
+
+
+def _compare_with_object(s3: Any, bucket: str, item: UploadItem) -> tuple[str, UploadItem]:
+    """Whether the object at ``item.key`` has the item's size and CRC64NVME (``_SAME``), not (``_DIFFERENT``: other
+    bytes, or no CRC64NVME to tell), or is gone since it was listed (``_GONE``); with the item, its checksum filled
+    in when it had none (the file's, computed here). Runs on the check's thread pool."""
+    operation = f"HeadObject s3://{bucket}/{item.key}"
+    with translate_client_errors(operation):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=item.key, ChecksumMode="ENABLED")
+        except botocore.exceptions.ClientError as error:
+            code = error_code(error)
+            if code in _NOT_FOUND_CODES:
+                return _GONE, item
+            if code in ACCESS_DENIED_CODES:
+                raise AwsAccessError(
+                    f"{operation}: access denied ({code}). An object is already at this key, and before uploading "
+                    "over it the upload compares its size and CRC64NVME with the file's: HeadObject needs "
+                    f"s3:GetObject on the objects of s3://{bucket}/ (and kms:Decrypt on the bucket's KMS key, "
+                    "through S3). Use an identity that has them, or ask an administrator; nothing was uploaded."
+                ) from None
+            raise
+    if int(head.get("ContentLength", -1)) != item.size:  # written again since it was listed
+        return _DIFFERENT, item
+    if item.checksum_crc64nvme is None:
+        item = replace(item, checksum_crc64nvme=_file_crc64nvme(item))
+    stored = head.get("ChecksumCRC64NVME")
+    return (_SAME if stored and stored == item.checksum_crc64nvme else _DIFFERENT), item
+
+
+def _file_crc64nvme(item: UploadItem) -> str:
+    """The CRC64NVME of the item's file (one streamed read), for an item given without one."""
+    from .discovery import SourceFile, fingerprint
+
+    [hashed] = fingerprint([SourceFile(path=item.path, relative_path=str(item.path), size=item.size)], workers=1)
+    return hashed.crc64nvme
 
 
 # ---------------------------------------------------------------- engines

@@ -17,9 +17,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from fakes.environment import AwsEnv
 from fakes.healthimaging import FakeHealthImaging
 from pydicom.data import get_testdata_file
+from s3_stored_checksums import store_checksum_headers_as_s3_does
 
 from ahictl import cli
 from ahiops import importer
@@ -87,6 +89,12 @@ def stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))
     return Stack(path, fake, s3)
+
+
+@pytest.fixture(autouse=True)
+def s3_keeps_checksum_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reruns compare each object's stored CRC64NVME with the file's: moto keeps it as S3 does."""
+    store_checksum_headers_as_s3_does(monkeypatch)
 
 
 def make_folder(root: Path, copies: int = 1) -> Path:
@@ -487,6 +495,36 @@ def test_repeating_a_finished_import_changes_nothing(stack: Stack, tmp_path: Pat
     assert len(stack.fake.jobs) == 1
     created = {item.image_set_id for job in first.jobs if job.output for item in job.output.summary.image_sets}
     assert len(stack.fake.image_sets) == len(created)  # no new image sets from the repeat
+
+
+@pytest.mark.parametrize("written_with", ["its own CRC64NVME", "no checksum"])
+def test_a_rerun_uploads_again_an_object_overwritten_with_other_bytes_of_the_same_size(
+    stack: Stack, tmp_path: Path, written_with: str
+) -> None:
+    folder = make_folder(tmp_path / "data")
+
+    def stop_before_starting(report: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(stack, folder, callbacks=ImportCallbacks(on_upload_end=stop_before_starting))
+    assert stack.starts() == []
+    [key] = [key for key in stack.versions() if key.endswith("/ct.dcm")]
+    local = (folder / "study" / "series0" / "ct.dcm").read_bytes()
+    # Someone writes other bytes of the same size at the key before the rerun (not a DICOM Part 10 file).
+    if written_with == "no checksum":
+        writer = boto3.session.Session().client("s3", config=Config(request_checksum_calculation="when_required"))
+        writer.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(len(local)))
+    else:
+        stack.s3.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(len(local)), ChecksumAlgorithm="CRC64NVME")
+    result = run(stack, folder)
+    assert result.ok, result.failed  # the job read the file's own bytes
+    assert result.imported == 2
+    assert stack.s3.get_object(Bucket=INPUT_BUCKET, Key=key)["Body"].read() == local
+    assert stack.versions()[key] == 3  # the upload, the other bytes, the upload again: nothing lost
+    assert (result.upload.uploaded, result.upload.already_present, result.upload.replaced) == (1, 1, 1)
+    upload_json = importer.result_to_json(result)["upload"]
+    assert (upload_json["uploaded"], upload_json["alreadyPresent"], upload_json["replaced"]) == (1, 1, 1)
 
 
 def test_waits_never_stop_on_submitted_and_read_a_late_manifest(stack: Stack, tmp_path: Path) -> None:

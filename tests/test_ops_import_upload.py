@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
 from fakes.environment import AwsEnv
+from fakes.moto_server import ObservedMotoServer
+from s3_stored_checksums import store_checksum_headers_as_s3_does
 
 from ahiops import upload
 from ahiops.errors import AwsAccessError, OpsError
@@ -23,6 +30,11 @@ def crc64nvme(data: bytes) -> str:
     from awscrt import checksums
 
     return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
+
+
+@pytest.fixture(autouse=True)
+def s3_keeps_checksum_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    store_checksum_headers_as_s3_does(monkeypatch)
 
 
 @pytest.fixture
@@ -65,7 +77,7 @@ def test_upload_stores_every_file_and_reports_progress(bucket: Any, tmp_path: Pa
         engine=engine,
         on_progress=lambda files, nbytes: progress.append((files, nbytes)),
     )
-    assert (report.uploaded, report.uploaded_bytes, report.already_present) == (25, 25 * 3000, 0)
+    assert (report.uploaded, report.uploaded_bytes, report.already_present, report.replaced) == (25, 25 * 3000, 0, 0)
     assert report.engine == engine
     assert sum(files for files, _ in progress) == 25
     assert sum(nbytes for _, nbytes in progress) == 25 * 3000
@@ -109,7 +121,7 @@ def test_an_object_of_another_size_is_replaced(bucket: Any, tmp_path: Path) -> N
     items = make_items(tmp_path, 3)
     bucket.put_object(Bucket=BUCKET, Key=items[0].key, Body=b"short")
     report = upload_files(boto3.session.Session(), BUCKET, items)
-    assert (report.uploaded, report.already_present) == (3, 0)
+    assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 1)
     assert bucket.get_object(Bucket=BUCKET, Key=items[0].key)["Body"].read() == items[0].path.read_bytes()
 
 
@@ -225,3 +237,219 @@ def test_s3_receives_the_fingerprint_itself_as_the_full_object_checksum(
             assert head["ChecksumCRC64NVME"] == stand_in
             assert head["ChecksumType"].upper() == "FULL_OBJECT"
             assert "ChecksumCRC32" not in head
+
+
+# ---------------------------------------------------------------- resume: same size AND same CRC64NVME
+
+
+class Requests:
+    """The requests moto's server receives for the test bucket's objects: (method, key), in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, method: str, path: str, query: str) -> None:
+        prefix = f"/{BUCKET}/"
+        if path.startswith(prefix) and len(path) > len(prefix):
+            with self._lock:
+                self.seen.append((method, path[len(prefix) :]))
+
+    def keys(self, method: str) -> list[str]:
+        with self._lock:
+            return sorted(key for seen_method, key in self.seen if seen_method == method)
+
+
+@pytest.fixture
+def requests(moto_server: ObservedMotoServer) -> Iterator[Requests]:
+    recorder = Requests()
+    moto_server.add_observer(recorder)
+    try:
+        yield recorder
+    finally:
+        moto_server.remove_observer(recorder)
+
+
+def plain_client(aws_env: AwsEnv) -> Any:
+    """An S3 client that sends no checksum unless one is required: another tool writing into the bucket."""
+    return boto3.session.Session().client(
+        "s3", endpoint_url=aws_env.moto_endpoint, config=Config(request_checksum_calculation="when_required")
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_object_with_the_same_size_and_crc64nvme_is_not_uploaded_again(
+    bucket: Any, tmp_path: Path, engine: str, requests: Requests
+) -> None:
+    items = make_items(tmp_path, 6)
+    items.append(large_item(tmp_path))  # a multipart upload stores its full-object CRC64NVME too
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    for item in items:  # what the resume compares against: S3's stored full-object checksum
+        stored = bucket.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
+        assert stored["ChecksumCRC64NVME"] == item.checksum_crc64nvme
+    requests.seen.clear()
+    progress: list[tuple[int, int]] = []
+    again = upload_files(
+        boto3.session.Session(),
+        BUCKET,
+        items,
+        engine=engine,
+        on_progress=lambda files, nbytes: progress.append((files, nbytes)),
+    )
+    total = sum(item.size for item in items)
+    assert (again.uploaded, again.already_present, again.already_present_bytes, again.replaced) == (0, 7, total, 0)
+    assert requests.keys("PUT") == []  # no PutObject, no UploadPart
+    assert requests.keys("POST") == []  # no multipart upload started
+    assert requests.keys("HEAD") == sorted(item.key for item in items)  # one HeadObject per object
+    assert (sum(files for files, _ in progress), sum(nbytes for _, nbytes in progress)) == (7, total)
+    assert versions(bucket) == {item.key: 1 for item in items}
+
+
+def large_item(root: Path) -> UploadItem:
+    data = os.urandom(upload.PART_SIZE + 1024)
+    path = root / "large.dcm"
+    path.write_bytes(data)
+    return UploadItem(
+        path=path, key="imports/d/job-0001/s/large.dcm", size=len(data), checksum_crc64nvme=crc64nvme(data)
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_other_bytes_of_the_same_size_are_uploaded_again(
+    bucket: Any, tmp_path: Path, engine: str, requests: Requests
+) -> None:
+    items = make_items(tmp_path, 4)
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    changed = items[2]
+    # written out of band: other bytes of the same size, with their own (correct) CRC64NVME
+    bucket.put_object(Bucket=BUCKET, Key=changed.key, Body=os.urandom(changed.size), ChecksumAlgorithm="CRC64NVME")
+    stored = bucket.head_object(Bucket=BUCKET, Key=changed.key, ChecksumMode="ENABLED")
+    assert stored["ContentLength"] == changed.size
+    assert stored["ChecksumCRC64NVME"] != changed.checksum_crc64nvme
+    requests.seen.clear()
+    report = upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    assert bucket.get_object(Bucket=BUCKET, Key=changed.key)["Body"].read() == changed.path.read_bytes()
+    assert requests.keys("PUT") == [changed.key]
+    assert versions(bucket) == {item.key: 3 if item is changed else 1 for item in items}  # nothing lost
+    assert (report.uploaded, report.already_present, report.replaced) == (1, 3, 1)
+
+
+@pytest.mark.parametrize("stored_checksum", ["none", "crc32"])
+def test_an_object_without_a_stored_crc64nvme_is_uploaded_again(
+    aws_env: AwsEnv, bucket: Any, tmp_path: Path, requests: Requests, stored_checksum: str
+) -> None:
+    items = make_items(tmp_path, 3)
+    upload_files(boto3.session.Session(), BUCKET, items)
+    target = items[0]
+    # The same bytes, written again by another tool: without any checksum, or with only a CRC32 (boto3's default).
+    writer = plain_client(aws_env) if stored_checksum == "none" else bucket
+    writer.put_object(Bucket=BUCKET, Key=target.key, Body=target.path.read_bytes())
+    stored = bucket.head_object(Bucket=BUCKET, Key=target.key, ChecksumMode="ENABLED")
+    assert "ChecksumCRC64NVME" not in stored
+    assert ("ChecksumCRC32" in stored) == (stored_checksum == "crc32")
+    requests.seen.clear()
+    report = upload_files(boto3.session.Session(), BUCKET, items)
+    assert requests.keys("PUT") == [target.key]
+    stored = bucket.head_object(Bucket=BUCKET, Key=target.key, ChecksumMode="ENABLED")
+    assert stored["ChecksumCRC64NVME"] == target.checksum_crc64nvme
+    assert (report.uploaded, report.already_present, report.replaced) == (1, 2, 1)
+    assert upload_files(boto3.session.Session(), BUCKET, items).already_present == 3
+
+
+def test_only_objects_of_the_same_size_are_asked_for_their_checksum(
+    bucket: Any, tmp_path: Path, requests: Requests
+) -> None:
+    items = make_items(tmp_path, 4)
+    bucket.put_object(Bucket=BUCKET, Key=items[0].key, Body=b"short")
+    bucket.put_object(Bucket=BUCKET, Key=items[1].key, Body=os.urandom(items[1].size))
+    requests.seen.clear()
+    report = upload_files(boto3.session.Session(), BUCKET, items)
+    assert (report.uploaded, report.already_present, report.replaced) == (4, 0, 2)
+    assert requests.keys("HEAD") == [items[1].key]  # not the other size, not the keys that were not there
+
+
+def test_items_without_a_checksum_are_compared_by_their_files_crc64nvme(bucket: Any, tmp_path: Path) -> None:
+    items = [upload.replace(item, checksum_crc64nvme=None) for item in make_items(tmp_path, 3)]
+    first = upload_files(boto3.session.Session(), BUCKET, items)
+    assert first.uploaded == 3
+    stored = bucket.head_object(Bucket=BUCKET, Key=items[0].key, ChecksumMode="ENABLED")
+    assert "ChecksumCRC64NVME" not in stored  # uploaded with the engine's CRC32
+    second = upload_files(boto3.session.Session(), BUCKET, items)
+    assert (second.uploaded, second.already_present, second.replaced) == (3, 0, 3)  # nothing to compare with
+    stored = bucket.head_object(Bucket=BUCKET, Key=items[0].key, ChecksumMode="ENABLED")
+    assert stored["ChecksumCRC64NVME"] == crc64nvme(items[0].path.read_bytes())  # the computed value was sent
+    third = upload_files(boto3.session.Session(), BUCKET, items)
+    assert (third.uploaded, third.already_present) == (0, 3)
+
+
+def test_checksum_checks_run_concurrently_within_the_limit(
+    bucket: Any, tmp_path: Path, moto_server: ObservedMotoServer
+) -> None:
+    items = make_items(tmp_path, 12)
+    upload_files(boto3.session.Session(), BUCKET, items)
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def slow_heads(method: str, path: str, query: str) -> None:  # runs on the server's request threads
+        if method != "HEAD" or not path.startswith(f"/{BUCKET}/"):
+            return
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.2)
+        with lock:
+            state["now"] -= 1
+
+    moto_server.add_observer(slow_heads)
+    try:
+        report = upload_files(boto3.session.Session(), BUCKET, items, concurrency=4)
+    finally:
+        moto_server.remove_observer(slow_heads)
+    assert report.already_present == 12
+    assert 2 <= state["most"] <= 4
+
+
+def test_an_object_gone_since_the_listing_is_uploaded_and_not_counted_as_replaced(
+    bucket: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, requests: Requests
+) -> None:
+    items = make_items(tmp_path, 3)
+    stale_listing = {item.key: item.size for item in items}  # listed, then deleted before the HeadObject
+    monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix: stale_listing)
+    report = upload_files(boto3.session.Session(), BUCKET, items)
+    assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 0)
+    assert requests.keys("HEAD") == sorted(item.key for item in items)
+    assert versions(bucket) == {item.key: 1 for item in items}
+
+
+def test_ctrl_c_while_checking_stops_before_any_upload(bucket: Any, tmp_path: Path, requests: Requests) -> None:
+    items = make_items(tmp_path, 20)
+    upload_files(boto3.session.Session(), BUCKET, items)
+    bucket.put_object(Bucket=BUCKET, Key=items[-1].key, Body=b"short")  # one would be uploaded again
+    requests.seen.clear()
+
+    def stop(files: int, nbytes: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(UploadInterrupted) as caught:
+        upload_files(boto3.session.Session(), BUCKET, items, concurrency=2, on_progress=stop)
+    assert caught.value.uploaded == 0
+    assert 1 <= caught.value.remaining < 20
+    assert requests.keys("PUT") == []
+
+
+def test_a_refused_checksum_check_names_the_permission(aws_env: AwsEnv, tmp_path: Path) -> None:
+    [item] = make_items(tmp_path, 1)
+    s3 = boto3.session.Session().client("s3")
+    with Stubber(s3) as stub:
+        stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": item.key, "Size": item.size}], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": "imports/d/job-0001/s/"},
+        )
+        stub.add_client_error("head_object", service_error_code="403", http_status_code=403)
+        with pytest.raises(AwsAccessError) as caught:
+            upload.check_existing(s3, BUCKET, [item], concurrency=4)
+    message = str(caught.value)
+    assert f"HeadObject s3://{BUCKET}/{item.key}: access denied (403)" in message
+    assert "s3:GetObject" in message
+    assert "kms:Decrypt" in message
