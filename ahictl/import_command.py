@@ -154,6 +154,12 @@ def _callbacks(*, quiet: bool, show_progress: bool) -> tuple[Any, Any]:
             say(
                 f"uploaded {report.uploaded} file(s), {report.uploaded_bytes:,} bytes in {report.seconds:.1f} s; "
                 f"{report.already_present} already in S3"
+                + (
+                    f"; {report.replaced} of the uploads replaced an object with other bytes at the same key "
+                    "(kept as an older version)"
+                    if report.replaced
+                    else ""
+                )
             )
 
     def close() -> None:

@@ -20,8 +20,8 @@ import pytest
 from botocore.config import Config
 from fakes.environment import AwsEnv
 from fakes.healthimaging import FakeHealthImaging
+from fakes.s3_checksums import store_checksum_headers_as_s3_does
 from pydicom.data import get_testdata_file
-from s3_stored_checksums import store_checksum_headers_as_s3_does
 
 from ahictl import cli
 from ahiops import importer
@@ -525,6 +525,24 @@ def test_a_rerun_uploads_again_an_object_overwritten_with_other_bytes_of_the_sam
     assert (result.upload.uploaded, result.upload.already_present, result.upload.replaced) == (1, 1, 1)
     upload_json = importer.result_to_json(result)["upload"]
     assert (upload_json["uploaded"], upload_json["alreadyPresent"], upload_json["replaced"]) == (1, 1, 1)
+
+
+def test_the_text_report_says_when_an_upload_replaced_other_bytes(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_folder(tmp_path / "data")
+
+    def stop_before_starting(report: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(stack, folder, callbacks=ImportCallbacks(on_upload_end=stop_before_starting))
+    [key] = [key for key in stack.versions() if key.endswith("/ct.dcm")]
+    size = (folder / "study" / "series0" / "ct.dcm").stat().st_size
+    stack.s3.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(size), ChecksumAlgorithm="CRC64NVME")
+    code, _, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
+    assert code == 0, err
+    assert "1 already in S3; 1 of the uploads replaced an object with other bytes at the same key" in err
 
 
 def test_waits_never_stop_on_submitted_and_read_a_late_manifest(stack: Stack, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from fakes.environment import AwsEnv
 from fakes.moto_server import ObservedMotoServer
-from s3_stored_checksums import store_checksum_headers_as_s3_does
+from fakes.s3_checksums import store_checksum_headers_as_s3_does
 
 from ahiops import upload
 from ahiops.errors import AwsAccessError, OpsError
