@@ -138,9 +138,7 @@ def validate_audit_trail_args(args: Mapping[str, Any], names: Mapping[str, str] 
         return args.get(arg, AUDIT_TRAIL_DEFAULTS[arg])
 
     problems: list[str] = []
-    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
-    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    problems += validation.placement_problems(args, names)
     problems += validation.choice_problems(n("naming"), value("naming"), BUCKET_NAMING_SCHEMES)
     if args.get("bucket_name"):
         problems += validation.bucket_name_problems(n("bucket_name"), args["bucket_name"])

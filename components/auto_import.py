@@ -210,9 +210,7 @@ def validate_auto_import_args(args: Mapping[str, Any], names: Mapping[str, str] 
         return args.get(arg, AUTO_IMPORT_DEFAULTS[arg])
 
     problems: list[str] = []
-    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
-    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    problems += validation.placement_problems(args, names)
     problems += batches.marker_name_problems(n("marker_name"), value("marker_name"))
     problems += validation.whole_number_problems(
         n("quiet_period_minutes"), value("quiet_period_minutes"), 0, MAX_QUIET_PERIOD_MINUTES

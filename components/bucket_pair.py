@@ -128,9 +128,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
         return (names or {}).get(arg, arg)
 
     problems: list[str] = []
-    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
-    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    problems += validation.placement_problems(args, names)
     naming = args.get("naming", BUCKET_PAIR_DEFAULTS["naming"])
     encryption = args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"])
     problems += validation.choice_problems(n("naming"), naming, BUCKET_NAMING_SCHEMES)

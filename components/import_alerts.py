@@ -188,9 +188,7 @@ def validate_import_alerts_args(args: Mapping[str, Any], names: Mapping[str, str
         return args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])
 
     problems: list[str] = []
-    problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
-    problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    problems += validation.name_prefix_problems(n("name_prefix"), args.get("name_prefix", ""))
+    problems += validation.placement_problems(args, names)
     problems += notifications.email_addresses_problems(n("email_addresses"), value("email_addresses"))
     problems += notifications.https_endpoints_problems(n("https_endpoints"), value("https_endpoints"))
     problems += notifications.schedule_expression_problems(n("sweep_schedule"), value("sweep_schedule"))

@@ -382,3 +382,14 @@ def test_a_supplied_key_alias_is_checked_by_the_data_store() -> None:
         "key_alias = 'aws/imaging': aliases beginning with 'aws/' are reserved for AWS managed keys."
     ]
     assert validate_datastore_args({**args, "key_alias": "ahi-dev-datastore-key"}) == []
+
+
+def test_placement_problems_report_account_region_and_prefix_at_once_by_the_names_given() -> None:
+    problems = validation.placement_problems(
+        {"account_id": "12345", "region": "not a region", "name_prefix": "Bad Prefix"},
+        {"account_id": "accountId", "region": "region", "name_prefix": "namePrefix"},
+    )
+    assert [problem.split(" ", 1)[0] for problem in problems] == ["accountId", "region", "namePrefix"]
+    assert (
+        validation.placement_problems({"account_id": "111122223333", "region": "ca-west-9", "name_prefix": "ahi"}) == []
+    )

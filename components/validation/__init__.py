@@ -23,6 +23,7 @@ from .iam import (
 )
 from .identity_center import identity_center_instance_arn_problems, permission_set_name_problems
 from .kms import foreign_key_warnings, kms_alias_name_problems, kms_key_arn_problems
+from .placement import placement_problems
 from .regions import HEALTHIMAGING_REGIONS, region_problems
 from .s3 import (
     ACCOUNT_REGIONAL_SUFFIX,
@@ -67,6 +68,7 @@ __all__ = [
     "name_prefix_problems",
     "permission_set_name_problems",
     "persona_names_problems",
+    "placement_problems",
     "positive_days_problems",
     "principal_arn",
     "raise_if_problems",
