@@ -161,6 +161,13 @@ def _callbacks(*, quiet: bool, show_progress: bool) -> tuple[Any, Any]:
                     else ""
                 )
             )
+            if report.unverified:
+                say(
+                    f"warning: {report.unverified} file(s) of the same size as the object at their key were uploaded "
+                    "again: S3 refused to show the stored checksums (HeadObject needs s3:GetObject on the staged "
+                    "objects, and kms:Decrypt on the bucket key through S3). Nothing is lost (the bucket keeps "
+                    "versions); grant those to skip them next time."
+                )
 
     def close() -> None:
         bar = state["bar"]

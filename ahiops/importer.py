@@ -508,6 +508,7 @@ def result_to_json(result: ImportResult) -> dict[str, Any]:
             "uploadedBytes": result.upload.uploaded_bytes,
             "alreadyPresent": result.upload.already_present,
             "replaced": result.upload.replaced,
+            "unverified": result.upload.unverified,
             "engine": result.upload.engine,
             "seconds": round(result.upload.seconds, 3),
         },

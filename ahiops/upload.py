@@ -52,8 +52,10 @@ again. The input bucket is versioned, so that upload adds a version and loses no
 uploads (and those over an object of another size) as ``replaced``. An item without ``checksum_crc64nvme``
 whose object has its size gets its file's CRC64NVME computed for the comparison, and sent with its upload if it
 is uploaded again (so that the next run can compare it). HeadObject needs ``s3:GetObject`` on the objects (and
-``kms:Decrypt`` on an SSE-KMS bucket's key to return the checksum); without them the rerun stops, before any
-upload, with an error that says so.
+``kms:Decrypt`` on an SSE-KMS bucket's key to return the checksum). When S3 refuses it (an identity allowed only
+to write), the check stops asking and every object of the same size is uploaded again instead of skipped: never
+skipped unverified, and nothing lost in the versioned bucket. The report counts those uploads as ``unverified``,
+so that the caller can say why a rerun uploaded them.
 
 Interruption: when ``on_progress`` (or Ctrl-C) raises ``KeyboardInterrupt``, the transfers in flight are
 cancelled (nothing partial is left as an object), as are the resume checks not yet sent, and
@@ -108,9 +110,13 @@ class UploadReport:
     already_present_bytes: int
     #: Of ``uploaded``: files written over an object that was already at their key (another size, or the same
     #: size with a different CRC64NVME or none); in a versioned bucket that object stays as a noncurrent version.
+    #: Always 0 with ``skip_existing=False`` (nothing is compared).
     replaced: int
     engine: str
     seconds: float
+    #: Of ``uploaded``: files whose object had their size but whose stored checksum S3 would not show (HeadObject
+    #: refused: no ``s3:GetObject``), uploaded again rather than skipped unverified.
+    unverified: int = 0
 
 
 class UploadInterrupted(KeyboardInterrupt):
@@ -184,7 +190,7 @@ def upload_files(
             "(or set AWS_PROFILE / pass --profile)."
         )
     s3 = make_client(session, "s3", max_pool_connections=max(concurrency, 10))
-    check = ExistingCheck(to_upload=list(items), present=0, present_bytes=0, replacing=0)
+    check = ExistingCheck(to_upload=list(items), present=0, present_bytes=0, replacing=0, unverified=0)
     if skip_existing and items:
         check = check_existing(s3, bucket, items, concurrency=concurrency, on_progress=on_progress)
     pending = check.to_upload
@@ -203,6 +209,7 @@ def upload_files(
         replaced=check.replacing,
         engine=engine,
         seconds=time.monotonic() - started,
+        unverified=check.unverified,
     )
 
 
@@ -220,6 +227,8 @@ class ExistingCheck:
     present_bytes: int
     #: Of ``to_upload``: items with an object at their key (another size, or another or no CRC64NVME).
     replacing: int
+    #: Of ``to_upload``: items whose object has their size but whose checksum S3 refused to show (no s3:GetObject).
+    unverified: int
 
 
 def check_existing(
@@ -234,8 +243,10 @@ def check_existing(
 
     One listing of the keys' common prefix gives the sizes; each object of the item's size then gets one
     HeadObject (``ChecksumMode=ENABLED``), ``concurrency`` at a time. ``on_progress`` is called on the calling
-    thread with the files and bytes found present as they are confirmed. Raises :class:`UploadInterrupted` when
-    interrupted, and an :class:`~ahiops.errors.OpsError` (the HeadObject's key and AWS's error) when a check fails.
+    thread with the files and bytes found present as they are confirmed. When S3 refuses a HeadObject (access
+    denied), no further one is sent and every item not yet confirmed present is uploaded (``unverified``). Raises
+    :class:`UploadInterrupted` when interrupted, and an :class:`~ahiops.errors.OpsError` (the HeadObject's key and
+    AWS's error) when a check fails otherwise.
     """
     sizes = existing_objects(s3, bucket, common_prefix(item.key for item in items))
     upload = [True] * len(items)
@@ -250,13 +261,15 @@ def check_existing(
     del sizes
     computed: dict[int, UploadItem] = {}
     present = present_bytes = 0
+    refused = False
+    settled = 0  # same-size items with a verdict: present, other bytes, or gone since the listing
     if same_size:
         pool = ThreadPoolExecutor(max_workers=min(concurrency, len(same_size)), thread_name_prefix="resume-check")
         in_flight: dict[Future[tuple[str, UploadItem]], int] = {}
         position = 0
         try:
-            while position < len(same_size) or in_flight:
-                while position < len(same_size) and len(in_flight) < concurrency:
+            while (not refused and position < len(same_size)) or in_flight:
+                while not refused and position < len(same_size) and len(in_flight) < concurrency:
                     index = same_size[position]
                     position += 1
                     in_flight[pool.submit(_compare_with_object, s3, bucket, items[index])] = index
@@ -265,6 +278,7 @@ def check_existing(
                 for future in done:
                     index = in_flight.pop(future)
                     verdict, item = future.result()
+                    settled += verdict != _UNREADABLE
                     if verdict == _SAME:
                         upload[index] = False
                         files += 1
@@ -272,6 +286,8 @@ def check_existing(
                         continue
                     if verdict == _DIFFERENT:
                         replacing += 1
+                    elif verdict == _UNREADABLE:
+                        refused = True
                     if item is not items[index]:
                         computed[index] = item
                 present += files
@@ -285,18 +301,23 @@ def check_existing(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+    # Refused, or never asked after a refusal: uploaded without a verdict.
+    unverified = len(same_size) - settled
     to_upload = [computed.get(index, item) for index, item in enumerate(items) if upload[index]]
-    return ExistingCheck(to_upload=to_upload, present=present, present_bytes=present_bytes, replacing=replacing)
+    return ExistingCheck(
+        to_upload=to_upload, present=present, present_bytes=present_bytes, replacing=replacing, unverified=unverified
+    )
 
 
 #: Verdicts of :func:`_compare_with_object`.
-_SAME, _DIFFERENT, _GONE = "same", "different", "gone"
+_SAME, _DIFFERENT, _GONE, _UNREADABLE = "same", "different", "gone", "unreadable"
 
 
 def _compare_with_object(s3: Any, bucket: str, item: UploadItem) -> tuple[str, UploadItem]:
     """Whether the object at ``item.key`` has the item's size and CRC64NVME (``_SAME``), not (``_DIFFERENT``: other
-    bytes, or no CRC64NVME to tell), or is gone since it was listed (``_GONE``); with the item, its checksum filled
-    in when it had none (the file's, computed here). Runs on the check's thread pool."""
+    bytes, or no CRC64NVME to tell), is gone since it was listed (``_GONE``), or S3 refuses to show it
+    (``_UNREADABLE``: no s3:GetObject); with the item, its checksum filled in when it had none (the file's,
+    computed here). Runs on the check's thread pool."""
     operation = f"HeadObject s3://{bucket}/{item.key}"
     with translate_client_errors(operation):
         try:
@@ -306,12 +327,7 @@ def _compare_with_object(s3: Any, bucket: str, item: UploadItem) -> tuple[str, U
             if code in _NOT_FOUND_CODES:
                 return _GONE, item
             if code in ACCESS_DENIED_CODES:
-                raise AwsAccessError(
-                    f"{operation}: access denied ({code}). An object is already at this key, and before uploading "
-                    "over it the upload compares its size and CRC64NVME with the file's: HeadObject needs "
-                    f"s3:GetObject on the objects of s3://{bucket}/ (and kms:Decrypt on the bucket's KMS key, "
-                    "through S3). Use an identity that has them, or ask an administrator; nothing was uploaded."
-                ) from None
+                return _UNREADABLE, item
             raise
     if int(head.get("ContentLength", -1)) != item.size:  # written again since it was listed
         return _DIFFERENT, item

@@ -24,7 +24,7 @@ from fakes.s3_checksums import store_checksum_headers_as_s3_does
 from pydicom.data import get_testdata_file
 
 from ahictl import cli
-from ahiops import importer
+from ahiops import importer, upload
 from ahiops.errors import ServiceError
 from ahiops.importer import ImportCallbacks, ImportOptions
 from ahiops.pacing import FakeClock
@@ -543,6 +543,23 @@ def test_the_text_report_says_when_an_upload_replaced_other_bytes(
     code, _, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
     assert code == 0, err
     assert "1 already in S3; 1 of the uploads replaced an object with other bytes at the same key" in err
+
+
+def test_a_rerun_without_read_access_uploads_again_and_warns(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = make_folder(tmp_path / "data")
+    first = run(stack, folder)
+    # The identity may write but not read: S3 refuses to show each stored checksum.
+    monkeypatch.setattr(upload, "_compare_with_object", lambda s3, bucket, item: (upload._UNREADABLE, item))
+    code, _, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
+    assert code == 0, err
+    assert "warning: 2 file(s) of the same size as the object at their key were uploaded again" in err
+    assert set(stack.versions().values()) == {2}  # the first copies are kept as older versions
+    assert len(stack.fake.jobs) == len(first.jobs)  # same content, same client token: no second job
+    code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["upload"]["unverified"] == 2
 
 
 def test_waits_never_stop_on_submitted_and_read_a_late_manifest(stack: Stack, tmp_path: Path) -> None:

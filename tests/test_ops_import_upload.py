@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.awsrequest
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
@@ -437,19 +438,37 @@ def test_ctrl_c_while_checking_stops_before_any_upload(bucket: Any, tmp_path: Pa
     assert requests.keys("PUT") == []
 
 
-def test_a_refused_checksum_check_names_the_permission(aws_env: AwsEnv, tmp_path: Path) -> None:
-    [item] = make_items(tmp_path, 1)
+def test_a_refused_checksum_check_stops_asking_and_uploads_every_same_size_item(
+    aws_env: AwsEnv, tmp_path: Path
+) -> None:
+    items = make_items(tmp_path, 3)
     s3 = boto3.session.Session().client("s3")
     with Stubber(s3) as stub:
         stub.add_response(
             "list_objects_v2",
-            {"Contents": [{"Key": item.key, "Size": item.size}], "IsTruncated": False},
-            {"Bucket": BUCKET, "Prefix": "imports/d/job-0001/s/"},
+            {"Contents": [{"Key": item.key, "Size": item.size} for item in items], "IsTruncated": False},
+            {"Bucket": BUCKET, "Prefix": upload.common_prefix(item.key for item in items)},
         )
+        # One refusal and no more HeadObject: a second call would find no stubbed response and fail the test.
         stub.add_client_error("head_object", service_error_code="403", http_status_code=403)
-        with pytest.raises(AwsAccessError) as caught:
-            upload.check_existing(s3, BUCKET, [item], concurrency=4)
-    message = str(caught.value)
-    assert f"HeadObject s3://{BUCKET}/{item.key}: access denied (403)" in message
-    assert "s3:GetObject" in message
-    assert "kms:Decrypt" in message
+        check = upload.check_existing(s3, BUCKET, items, concurrency=1)
+        stub.assert_no_pending_responses()
+    assert [item.key for item in check.to_upload] == [item.key for item in items]
+    assert (check.present, check.replacing, check.unverified) == (0, 0, 3)
+
+
+def test_an_identity_that_may_only_write_uploads_again_and_says_so(
+    bucket: Any, tmp_path: Path, requests: Requests
+) -> None:
+    items = make_items(tmp_path, 3)
+    upload_files(boto3.session.Session(), BUCKET, items)
+    writer_only = boto3.session.Session()
+
+    def refuse_head_object(**_: Any) -> tuple[Any, dict[str, Any]]:  # S3's answer without s3:GetObject
+        response = botocore.awsrequest.AWSResponse("", 403, {}, None)
+        return response, {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+
+    writer_only.events.register("before-call.s3.HeadObject", refuse_head_object)
+    report = upload_files(writer_only, BUCKET, items)
+    assert (report.uploaded, report.already_present, report.unverified, report.replaced) == (3, 0, 3, 0)
+    assert versions(bucket) == {item.key: 2 for item in items}  # uploaded again, the first copies kept
