@@ -59,8 +59,8 @@ so that the caller can say why a rerun uploaded them.
 
 Interruption: when ``on_progress`` (or Ctrl-C) raises ``KeyboardInterrupt``, the transfers in flight are
 cancelled (nothing partial is left as an object), as are the resume checks not yet sent, and
-:class:`UploadInterrupted` (a ``KeyboardInterrupt``) is raised with the counts; running the same upload again skips what was already uploaded. Any other failure
-cancels the rest and raises an :class:`~ahiops.errors.OpsError` naming the file and AWS's error.
+:class:`UploadInterrupted` (a ``KeyboardInterrupt``) is raised with the counts; running the same upload again skips
+what was already uploaded. Any other failure cancels the rest and raises an :class:`~ahiops.errors.OpsError` naming the file and AWS's error.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ What the component creates (flow control is the account's own machinery: S3, Eve
   only) with a dead-letter queue and a redrive policy, and a second queue on which batches whose jobs run are
   followed (its copies of the function only poll, so a copy waiting for a place in the job quota never holds up a
   result);
-- the function (``healthimaging_functions/auto_import``, Python 3.12, packaged with the ``ahiops`` modules it imports), fed by the
-  queue in batches with bounded concurrency (reserved concurrency, and the event source's maximum concurrency), with
+- the function (``healthimaging_functions/auto_import``, Python 3.12, packaged with the ``ahiops`` modules it
+  imports), fed by the queue in batches with bounded concurrency (reserved concurrency, and the event source's maximum concurrency), with
   ``ReportBatchItemFailures``: a batch that waits (the job quota is full, starts are throttled, its jobs run) goes
   back on the queue with a delay and is never dropped; a message that keeps failing moves to the dead-letter queue
   (with an alert);
@@ -44,7 +44,8 @@ from .lambda_package import PROJECT_DIR
 from .python_function import FunctionCode, FunctionNames, python_function
 from .validation import logs
 
-from healthimaging_functions.auto_import import config as function_config  # isort: skip - the function's own variable names
+# The function's own variable names.
+from healthimaging_functions.auto_import import config as function_config  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
 FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "auto_import"
@@ -280,8 +281,8 @@ def max_concurrent_jobs(region: str, configured: int) -> int:
 def function_environment(
     args: AutoImportArgs, *, queue_url: str, follow_queue_url: str, values: Mapping[str, Any]
 ) -> dict[str, str]:
-    """The function's environment variables (:mod:`healthimaging_functions.auto_import.config`): names and numbers, no secret.
-    ``values`` holds the resolved ARNs and names."""
+    """The function's environment variables (:mod:`healthimaging_functions.auto_import.config`): names and
+    numbers, no secret. ``values`` holds the resolved ARNs and names."""
 
     def value(arg: str) -> Any:
         return validation.as_whole_number(args.get(arg, AUTO_IMPORT_DEFAULTS[arg]))

@@ -167,7 +167,8 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
                 "retainedDatastoreIds), so that the key's policy keeps HealthImaging's statement for the retained "
                 "store. A KEY change is not covered: moving away from the key this component created (to an AWS "
                 "owned key or to a supplied key) removes that key and its key policy, which are protected, so "
-                "`pulumi up` fails on them; create a second data store instead (docs/security-and-data-safety.md, 'Changing the data store')."
+                "`pulumi up` fails on them; create a second data store instead "
+                "(docs/security-and-data-safety.md, 'Changing the data store')."
             )
         else:
             warnings.append(

@@ -2,7 +2,8 @@
 
 A COMPLETED import job can hide failed files, and HealthImaging's events carry no counts and no error message and
 are delivered best effort. This component watches the data store's import jobs and publishes an alert to an SNS topic
-for every job that FAILED or COMPLETED with files not imported (the function in ``healthimaging_functions/import_alerts``):
+for every job that FAILED or COMPLETED with files not imported (the function in
+``healthimaging_functions/import_alerts``):
 
 - an EventBridge rule on the data store's ``Import Job Completed`` / ``Import Job Failed`` events invokes the function,
   which reads the job's manifest (:mod:`ahiops.manifest`) and alerts when any file failed;
@@ -518,8 +519,8 @@ def _alarm_on_any(
 def _environment(
     args: ImportJobAlertsArgs, topic_arn: pulumi.Output[str], table_name: pulumi.Output[str]
 ) -> dict[str, Any]:
-    """The function's environment variables (named by ``healthimaging_functions/import_alerts/config.py``, which reads them). Names and
-    numbers only: no secrets."""
+    """The function's environment variables (named by ``healthimaging_functions/import_alerts/config.py``, which
+    reads them). Names and numbers only: no secrets."""
 
     def number(arg: str) -> str:
         return str(validation.as_whole_number(args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])))

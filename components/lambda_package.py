@@ -1,7 +1,7 @@
 """The deployment package of a Lambda function written in this repository, as a Pulumi archive.
 
-A function lives in a package under ``healthimaging_functions/`` (for example ``healthimaging_functions/import_alerts/``) and may import this
-repository's libraries (``ahiops``). The archive holds the function's package at its top level (``import_alerts/...``)
+A function lives in a package under ``healthimaging_functions/`` (for example
+``healthimaging_functions/import_alerts/``) and may import this repository's libraries (``ahiops``). The archive holds the function's package at its top level (``import_alerts/...``)
 and every module of this repository that it imports, directly or through other modules, found by reading their
 ``import`` statements: never a hand-kept list that could fall behind the code. Third-party packages are not copied:
 the function may import only the standard library and what the Lambda runtime provides (:data:`RUNTIME_PACKAGES`);
