@@ -26,7 +26,7 @@ from . import alert_policies, audit_policies, validation
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .bucket_pair import BUCKET_NAMING_SCHEMES, NAMING_ACCOUNT_REGIONAL
 from .kms import customer_managed_key
-from .secure_bucket import SecureBucket, SecureBucketArgs
+from .secure_bucket import SECURE_BUCKET_DEFAULTS, SecureBucket, SecureBucketArgs
 from .validation import logs
 
 #: HIPAA's documentation retention (45 CFR 164.316(b)(2)): six years, as days (with leap days).
@@ -81,8 +81,11 @@ class AuditTrailArgs(TypedDict):
     multi-region (management events of every region)."""
     retention_days: NotRequired[Optional[int]]
     """Default: 2192. Days the log files are kept (six years: HIPAA's documentation retention); then they expire.
-    None keeps them forever. A log file deleted or overwritten sooner is kept as a noncurrent version for as long
-    again (a hundred years when kept forever), so no deletion shortens the retention."""
+    None keeps them forever. Without ``object_lock``, a log file deleted or overwritten sooner is kept as a
+    noncurrent version for as many days after that (a hundred years when kept forever), so no deletion shortens the
+    retention; an expired log file is then gone for good between this many and twice this many days after it was
+    written. With ``object_lock`` nothing can be deleted sooner, and noncurrent versions go after the buckets' 90
+    days."""
     object_lock: NotRequired[bool]
     """Default: False. True creates the bucket with S3 Object Lock: every log file is locked for ``retention_days``
     in GOVERNANCE mode (only an identity allowed ``s3:BypassGovernanceRetention`` could delete it sooner). Chosen at
@@ -250,8 +253,13 @@ class AuditTrail(pulumi.ComponentResource):
             "account_id": account_id,
             "kms_key_arn": key.arn,
             "current_version_expiration_days": retention_days,
-            # A deleted or overwritten log file stays (as a noncurrent version) as long as a current one would.
-            "noncurrent_version_expiration_days": retention_days or KEEP_FOREVER_DAYS,
+            # Without a lock, a deleted or overwritten log file stays (as a noncurrent version) as long as a current
+            # one would; with one, nothing is deleted early and the buckets' default applies.
+            "noncurrent_version_expiration_days": (
+                SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"]
+                if value("object_lock")
+                else retention_days or KEEP_FOREVER_DAYS
+            ),
             "object_lock_retention_days": retention_days if value("object_lock") else None,
             "accept_cloudtrail_logs_from": [trail_arn],
             "protect_data": protect_data,

@@ -187,6 +187,12 @@ def test_object_lock_holds_every_log_file_for_the_retention_in_governance_mode()
     )
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "GOVERNANCE", "days": 2557}}
     assert lock.retain_on_delete is True
+    # Locked files cannot be deleted early: older versions need not be kept for a whole retention.
+    lifecycle = resource(
+        run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "audit-trail-bucket-lifecycle"
+    )
+    noncurrent = next(rule for rule in lifecycle.inputs["rules"] if rule["id"] == "expire-noncurrent-versions")
+    assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
     assert run.warnings == []
 
 
