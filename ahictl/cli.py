@@ -10,6 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .output_files import write_whole
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: Output formats of ``plan``.
 FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
@@ -171,7 +173,7 @@ def _output_problem(output: Path, fmt: str, stack: str) -> str:
 def _write_output(output: Path, content: bytes) -> str:
     """Write ``content`` to ``--output``; why it could not be written ('' when it was)."""
     try:
-        output.write_bytes(content)
+        write_whole(output, content)
     except OSError as error:
         return _unwritable(output, error)
     return ""

@@ -42,6 +42,7 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from ahictl import plan as plan_module  # noqa: E402 - after the project directory is on the path
+from ahictl.output_files import write_whole  # noqa: E402
 from components import policies  # noqa: E402
 
 Resource = dict[str, Any]
@@ -975,10 +976,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
+        # Each file is written whole, and stale files go only once every new one is written.
+        for path, text in wanted.items():
+            write_whole(path, text.encode())
         for path in stale:
             path.unlink()
-        for path, text in wanted.items():
-            path.write_text(text)
     except OSError as error:
         print(
             f"error: --output {args.output}: cannot write the policy files ({error.strerror or error}); "
