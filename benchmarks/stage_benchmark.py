@@ -559,6 +559,10 @@ def summarize(runs: Sequence[Run], data_sets: Sequence[DataSet], clients: Sequen
     return summary
 
 
+def median_or_none(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
 def summarize_resume(runs: Sequence[Run], data_set: DataSet, labels: Sequence[str]) -> dict[str, Any]:
     """Per resume variant: median wall time and CPU, and ratios paired per round against the listing alone (the
     in-process seconds of the step after prepare; CPU per HeadObject: the CPU-seconds beyond the listing run's) and
@@ -597,15 +601,16 @@ def summarize_resume(runs: Sequence[Run], data_set: DataSet, labels: Sequence[st
         entry: dict[str, Any] = {
             "wall_seconds_median": statistics.median(run.wall_seconds for run in mine),
             "cpu_seconds_median": statistics.median(run.cpu_seconds for run in mine),
-            "wall_vs_first_upload": statistics.median(paired(label, vs_first) or [float("nan")]),
+            "peak_rss_mb": max(run.peak_rss_mb for run in mine),
+            "wall_vs_first_upload": median_or_none(paired(label, vs_first)),
         }
         steps = [value for value in (step_seconds(run) for run in mine) if value is not None]
         if steps:
             entry["step_seconds_median"] = statistics.median(steps)
         if label != LISTING and steps:
-            entry["step_vs_listing"] = statistics.median(paired(label, vs_listing) or [float("nan")])
+            entry["step_vs_listing"] = median_or_none(paired(label, vs_listing))
             entry["step_vs_listing_per_round"] = paired(label, vs_listing)
-            entry["cpu_ms_per_head_object"] = statistics.median(paired(label, cpu_ms_per_head) or [float("nan")])
+            entry["cpu_ms_per_head_object"] = median_or_none(paired(label, cpu_ms_per_head))
         if mine[0].phases.get("engine"):
             entry["engine"] = mine[0].phases["engine"]
             entry["concurrency"] = mine[0].phases.get("concurrency")
@@ -618,7 +623,7 @@ def print_resume(resume: dict[str, Any], stream: Any) -> None:
         print(text, file=stream)
 
     def ratio(value: float | None) -> str:
-        return "-" if value is None or value != value else f"{value:.2f}x"
+        return "-" if value is None else f"{value:.2f}x"
 
     say()
     say(
@@ -627,7 +632,7 @@ def print_resume(resume: dict[str, Any], stream: Any) -> None:
     )
     say(
         f"  {'run':<16} {'engine':>7} {'pool':>5} {'wall s':>7} {'vs first':>9} {'step s':>7} {'vs listing':>10} "
-        f"{'CPU s':>6} {'CPU ms/HEAD':>11}"
+        f"{'CPU s':>6} {'CPU ms/HEAD':>11} {'peak RSS':>9}"
     )
     for label, entry in resume["variants"].items():
         step = entry.get("step_seconds_median")
@@ -637,7 +642,8 @@ def print_resume(resume: dict[str, Any], stream: Any) -> None:
             f"{entry['wall_seconds_median']:>7.2f} {ratio(entry['wall_vs_first_upload']):>9} "
             f"{(f'{step:.2f}' if step is not None else '-'):>7} "
             f"{('base' if label == LISTING else ratio(entry.get('step_vs_listing'))):>10} "
-            f"{entry['cpu_seconds_median']:>6.2f} {(f'{per_head:.2f}' if per_head == per_head and per_head is not None else '-'):>11}"
+            f"{entry['cpu_seconds_median']:>6.2f} {(f'{per_head:.2f}' if per_head is not None else '-'):>11} "
+            f"{entry['peak_rss_mb']:>6.0f} MB"
         )
     say(
         "('vs first': wall time / the same client's first upload in the round; 'step': in the subprocess, the "
