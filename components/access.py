@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import access_policies, validation
+from ._arguments import shown_as
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .access_policies import DEFAULT_PERSONAS, PERSONA_ADMIN, PERSONAS, AccessScope
 
@@ -98,8 +99,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     program's messages name ``accessPersonas`` where the component's name ``personas``.
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
+    n = shown_as(names)
 
     problems: list[str] = []
     # A caller that checks the account and region itself (the stack settings) leaves them out.

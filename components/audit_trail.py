@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import alert_policies, audit_policies, validation
+from ._arguments import shown_as, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .bucket_pair import BUCKET_NAMING_SCHEMES, NAMING_ACCOUNT_REGIONAL
 from .kms import customer_managed_key
@@ -134,11 +135,8 @@ def validate_audit_trail_args(args: Mapping[str, Any], names: Mapping[str, str] 
     ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
-
-    def value(arg: str) -> Any:
-        return args.get(arg, AUDIT_TRAIL_DEFAULTS[arg])
+    n = shown_as(names)
+    value = with_defaults(args, AUDIT_TRAIL_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
@@ -225,8 +223,7 @@ class AuditTrail(pulumi.ComponentResource):
         for warning in audit_trail_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        def value(arg: str) -> Any:
-            return args.get(arg, AUDIT_TRAIL_DEFAULTS[arg])
+        value = with_defaults(args, AUDIT_TRAIL_DEFAULTS)
 
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
         tags = dict(args["tags"]) if args.get("tags") else None

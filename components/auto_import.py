@@ -38,6 +38,7 @@ import pulumi_aws as aws
 from ahiops import batches, limits
 
 from . import alert_policies, auto_import_policies, validation
+from ._arguments import shown_as, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
 from .lambda_package import PROJECT_DIR
@@ -204,11 +205,8 @@ def validate_auto_import_args(args: Mapping[str, Any], names: Mapping[str, str] 
     ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
-
-    def value(arg: str) -> Any:
-        return args.get(arg, AUTO_IMPORT_DEFAULTS[arg])
+    n = shown_as(names)
+    value = with_defaults(args, AUTO_IMPORT_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
@@ -330,8 +328,7 @@ class AutoImport(pulumi.ComponentResource):
         for warning in auto_import_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        def value(arg: str) -> Any:
-            return args.get(arg, AUTO_IMPORT_DEFAULTS[arg])
+        value = with_defaults(args, AUTO_IMPORT_DEFAULTS)
 
         account_id, region = args["account_id"], args["region"]
         names = AutoImportNames(args["name_prefix"])

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
+from ._arguments import shown_as
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import supplied_or_created_key_arn
 from .secure_bucket import SECURE_BUCKET_DEFAULTS, SecureBucket, SecureBucketArgs
@@ -124,8 +125,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
     program's messages name ``outputBucketName`` where the component's name ``output_bucket_name``.
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
+    n = shown_as(names)
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)

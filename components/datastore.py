@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from . import policies, validation
+from ._arguments import shown_as
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key, key_policy
 
@@ -96,8 +97,7 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
     ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
+    n = shown_as(names)
 
     problems: list[str] = []
     problems += validation.account_id_problems(n("account_id"), args.get("account_id"))

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import alert_policies, validation
+from ._arguments import shown_as, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
 from .lambda_package import PROJECT_DIR
@@ -182,11 +183,8 @@ def validate_import_alerts_args(args: Mapping[str, Any], names: Mapping[str, str
     ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
-
-    def value(arg: str) -> Any:
-        return args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])
+    n = shown_as(names)
+    value = with_defaults(args, IMPORT_ALERTS_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
@@ -275,8 +273,7 @@ class ImportJobAlerts(pulumi.ComponentResource):
         for warning in import_alerts_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        def value(arg: str) -> Any:
-            return args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])
+        value = with_defaults(args, IMPORT_ALERTS_DEFAULTS)
 
         account_id, region = args["account_id"], args["region"]
         names = AlertNames(args["name_prefix"])

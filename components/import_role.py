@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
+from ._arguments import shown_as
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 
 #: Name of the inline permission policy on the role.
@@ -50,8 +51,7 @@ def validate_import_role_args(args: Mapping[str, Any], names: Mapping[str, str] 
     ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
+    n = shown_as(names)
 
     problems: list[str] = []
     problems += validation.account_id_problems(n("account_id"), args.get("account_id"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._arguments import shown_as
 from .accounts import account_id_problems
 from .regions import region_problems
 from .values import name_prefix_problems
@@ -17,8 +18,7 @@ def placement_problems(args: Mapping[str, Any], names: Mapping[str, str] | None 
     before a component sees it. ``names`` maps argument names to the names a person set (stack configuration keys).
     """
 
-    def n(arg: str) -> str:
-        return (names or {}).get(arg, arg)
+    n = shown_as(names)
 
     return [
         *account_id_problems(n("account_id"), args.get("account_id")),
