@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,36 @@ if TYPE_CHECKING:
     from fakes.healthimaging import FakeHealthImaging
     from fakes.iam_simulator import IamSimulator
     from fakes.moto_server import ObservedMotoServer
+
+
+# --- Lanes: `bash scripts/test --fast` runs the tests marked neither `server` nor `browser` -----------------------
+
+#: The fixtures that start a server on loopback (moto's, the HealthImaging and IAM stand-ins): a test that uses one,
+#: directly or through another fixture, is marked ``server``. Modules that start servers of their own say so with
+#: ``pytestmark = pytest.mark.server``; the drawings in Chromium and Graphviz with ``pytest.mark.browser``.
+SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture(autouse=True)
+def _no_server_outside_the_server_lane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked ``server`` that starts listening on a socket fails, so the fast lane stays free of servers
+    and the markers stay true (a server started by a fixture is already listening before this runs)."""
+    if request.node.get_closest_marker("server") is not None:
+        return
+
+    def refuse(sock: socket.socket, *args: object) -> None:
+        raise RuntimeError(
+            f"{request.node.nodeid} starts a server but is not marked `server`: use a server fixture "
+            "(tests/conftest.py) or mark the test or its module with pytest.mark.server"
+        )
+
+    monkeypatch.setattr(socket.socket, "listen", refuse)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,9 @@ from ahictl import architecture, cli, diagram_svg, mermaid
 from ahictl import plan as plan_module
 from tests.helpers import PROJECT_DIR, documentation
 
+# Mermaid draws in Chromium, and the pictures need Graphviz.
+pytestmark = pytest.mark.browser
+
 STACKS = plan_module.available_stacks(PROJECT_DIR)
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 SVG = "{http://www.w3.org/2000/svg}"

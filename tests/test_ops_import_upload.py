@@ -209,6 +209,7 @@ def test_odd_keys_upload_intact(bucket: Any, tmp_path: Path) -> None:
         assert bucket.get_object(Bucket=BUCKET, Key=item.key)["Body"].read() == item.path.read_bytes()
 
 
+@pytest.mark.server  # the sink on loopback
 def test_s3_receives_the_fingerprint_itself_as_the_full_object_checksum(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

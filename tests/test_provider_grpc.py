@@ -25,6 +25,9 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from helpers import PROJECT, PROJECT_DIR
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+# The plugin runs as a real process serving gRPC on loopback.
+pytestmark = pytest.mark.server
+
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 STACK = "grpc"

@@ -25,6 +25,9 @@ from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum
 
 from benchmarks.s3_sink import SinkServer, running_sink
 
+# Every test here serves the sink on loopback.
+pytestmark = pytest.mark.server
+
 MIB = 1024 * 1024
 
 
