@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .output_files import write_whole
+from .repository import REPOSITORY_ROOT
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: Output formats of ``plan``.
 FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
 #: Picture formats of ``plan`` (the architecture view drawn by the optional ``diagrams`` extra).
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "--set autoImport=true",
     )
     plan.add_argument(
-        "--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml (default: this project)"
+        "--project-dir", type=Path, default=REPOSITORY_ROOT, help="directory of Pulumi.yaml (default: this project)"
     )
     for module in _operational_command_modules():
         module.add_parser(commands)

@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .repository import REPOSITORY_ROOT
+
 if TYPE_CHECKING:
     import boto3
 
     from ahiops.stack_outputs import StackOutputs
 
 #: Where ``--stack NAME`` runs ``pulumi stack output`` (the directory of Pulumi.yaml).
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
 DEFAULT_INTERRUPT_MESSAGE = "interrupted; nothing more was started. Run the same command again to continue."
@@ -55,7 +56,7 @@ def stack_outputs_from_args(args: argparse.Namespace) -> StackOutputs:
 
     if getattr(args, "outputs", None) is not None:
         return load_outputs_file(args.outputs)
-    return load_stack_outputs(args.stack, cwd=PROJECT_DIR)
+    return load_stack_outputs(args.stack, cwd=REPOSITORY_ROOT)
 
 
 def session_from_args(args: argparse.Namespace, outputs: StackOutputs) -> boto3.session.Session:

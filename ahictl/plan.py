@@ -19,6 +19,7 @@ import pulumi
 import yaml
 
 from . import mockrun
+from .repository import REPOSITORY_ROOT
 from .stack_files import PlanError, StackConfig, available_stacks, stack_config
 
 __all__ = ["PlanError", "StackConfig", "available_stacks", "build_plan", "plan_stack", "stack_config"]
@@ -27,7 +28,6 @@ __all__ = ["PlanError", "StackConfig", "available_stacks", "build_plan", "plan_s
 JSON_INPUTS = frozenset({"policy", "assumeRolePolicy", "allowedAccountIds", "defaultTags", "inlinePolicy"})
 PLAN_FORMAT_VERSION = 1
 #: The repository the program lives in: file assets (a function's code) are shown relative to it.
-REPOSITORY_DIR = Path(__file__).resolve().parent.parent
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -96,7 +96,7 @@ def describe_asset(value: pulumi.Asset | pulumi.Archive) -> Any:
         return {"assetArchive": {name: describe_asset(item) for name, item in sorted(value.assets.items())}}
     if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
         path = Path(value.path).resolve()
-        shown = path.relative_to(REPOSITORY_DIR).as_posix() if path.is_relative_to(REPOSITORY_DIR) else str(path)
+        shown = path.relative_to(REPOSITORY_ROOT).as_posix() if path.is_relative_to(REPOSITORY_ROOT) else str(path)
         kind = "file" if isinstance(value, pulumi.FileAsset) else "fileArchive"
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         return {kind: shown, "sha256": digest}

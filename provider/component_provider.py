@@ -33,12 +33,12 @@ from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime import known_types
 
+from ahictl.repository import REPOSITORY_ROOT
 from components.validation import InvalidInputError, whole_number
 
 #: Package name of every type token (``healthimaging:index:<Class>``) and of the SDKs generated for consumers.
 PACKAGE_NAME = "healthimaging"
 #: The repository root: the components and ``pyproject.toml`` live there, beside this directory.
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = REPOSITORY_ROOT / "pyproject.toml"
 
 #: A component's rules: ``validate_<subject>_args(args, names)`` returns one sentence per problem, naming each

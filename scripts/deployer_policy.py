@@ -37,13 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
+if __package__ in (
+    None,
+    "",
+):  # run as a file (python scripts/deployer_policy.py): the project's packages are one level up
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ahictl import plan as plan_module  # noqa: E402 - after the project directory is on the path
-from ahictl.output_files import write_whole  # noqa: E402
-from components import policies  # noqa: E402
+from ahictl import plan as plan_module
+from ahictl.output_files import write_whole
+from ahictl.repository import REPOSITORY_ROOT
+from components import policies
 
 Resource = dict[str, Any]
 Statement = dict[str, Any]
@@ -937,7 +940,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write the policy as managed policies: this file, or <name>.1.json, <name>.2.json, ... when it takes more",
     )
     parser.add_argument("--check", type=Path, help="exit 1 unless the files --output would write are current")
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="directory of Pulumi.yaml")
+    parser.add_argument("--project-dir", type=Path, default=REPOSITORY_ROOT, help="directory of Pulumi.yaml")
     args = parser.parse_args(argv)
     try:
         policy = stack_policy(args.project_dir, args.stack)

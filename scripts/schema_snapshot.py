@@ -22,10 +22,17 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+if __package__ in (
+    None,
+    "",
+):  # run as a file (python scripts/schema_snapshot.py): the project's packages are one level up
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from pulumi.provider.server import ProviderServicer
 from pulumi.runtime import proto
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+from ahictl.repository import REPOSITORY_ROOT
+
 PLUGIN_MAIN = REPOSITORY_ROOT / "provider" / "__main__.py"
 SNAPSHOT = REPOSITORY_ROOT / "tests" / "snapshots" / "healthimaging-schema.json"
 #: The command that rewrites the snapshot (named in the test's failure message).

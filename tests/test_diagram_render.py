@@ -8,7 +8,6 @@ tests are skipped with the reason, except under ``CI=true``, where a missing too
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 
 from ahictl import architecture, cli, diagram_svg, mermaid
 from ahictl import plan as plan_module
+from scripts import render_mermaid
 from tests.helpers import PROJECT_DIR, documentation
 
 # Mermaid draws in Chromium, and the pictures need Graphviz.
@@ -39,19 +39,6 @@ def _require(missing: list[str], what: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must run this check: {reason}")
     pytest.skip(reason)
-
-
-def _load_render_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_mermaid", PROJECT_DIR / "scripts" / "render_mermaid.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_mermaid"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-render_mermaid = _load_render_script()
 
 
 @pytest.fixture(scope="module")

@@ -6,30 +6,17 @@ description shows as a diff in review. The version comes from one place, ``pypro
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import tomllib
-from types import ModuleType
 from typing import Any
 
 import pytest
 from helpers import PROJECT_DIR
 from pulumi.provider.server import ProviderServicer
 
+from scripts import schema_snapshot as snapshot
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("schema_snapshot", PROJECT_DIR / "scripts" / "schema_snapshot.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["schema_snapshot"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-snapshot = _load_script()
 PYPROJECT_VERSION = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
 
 
