@@ -5,7 +5,7 @@ Usage: ``venv/bin/python benchmarks/auto_import_simulation.py [--batches 20000] 
 
 What runs is the real function (``healthimaging_functions/auto_import/handler.py``, hence :mod:`ahiops.batch_import` and the import
 library), its real clients for S3 (moto, in process: ``MOTO_S3_CUSTOM_ENDPOINTS``) and HealthImaging (the stand-in of
-``tests/fakes/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
+``testkit/fakes/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
 and the AWS machinery around the function, so that days of uploads take minutes:
 
 - a virtual clock: every wait of the function (the start pacing, its retries) advances the clock of the "copy" of the
@@ -52,10 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-for _path in (PROJECT_DIR, PROJECT_DIR / "tests"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+# Run as a file (python benchmarks/auto_import_simulation.py): the project's packages are one level up.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ahictl.repository import REPOSITORY_ROOT
+
+PROJECT_DIR: Final = REPOSITORY_ROOT
 
 S3_ENDPOINT: Final = "http://s3.simulation.invalid"
 REGION: Final = "us-east-1"
@@ -470,13 +473,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     import boto3
     from botocore.config import Config
-    from fakes import http_server
-    from fakes.healthimaging import FakeHealthImaging
     from moto import mock_aws
 
     from ahiops.pacing import TokenBucket
     from healthimaging_functions.auto_import import handler
     from healthimaging_functions.auto_import.config import AutoImportConfig
+    from testkit.fakes import http_server
+    from testkit.fakes.healthimaging import FakeHealthImaging
 
     logging.getLogger("auto_import").setLevel(logging.WARNING)
     # The stand-in answers with headers and body in two writes: without TCP_NODELAY, each answer waits for the

@@ -20,7 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Run as a file (python benchmarks/plan_benchmark.py): the project's packages are one level up.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ahictl.repository import REPOSITORY_ROOT
+
+PROJECT_DIR = REPOSITORY_ROOT
 FLOOR = [sys.executable, "-c", "import pulumi, pulumi_aws, pulumi_aws_native"]
 PLAN = [sys.executable, "-m", "ahictl", "plan", "--stack", "dev", "--format", "json"]
 TESTS = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]

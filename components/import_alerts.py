@@ -32,7 +32,7 @@ from . import alert_policies, validation
 from ._arguments import shown_as, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key
-from .lambda_package import PROJECT_DIR
+from .lambda_package import FUNCTIONS_DIR
 from .python_function import FunctionCode, FunctionNames, python_function
 from .validation import logs, notifications
 
@@ -41,7 +41,7 @@ from healthimaging_functions.import_alerts import config as function_config  # i
 from healthimaging_functions.import_alerts import reported as function_table  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
-FUNCTION_PACKAGE = PROJECT_DIR / "healthimaging_functions" / "import_alerts"
+FUNCTION_PACKAGE = FUNCTIONS_DIR / "import_alerts"
 FUNCTION_CODE = FunctionCode(
     package=FUNCTION_PACKAGE,
     handler="import_alerts.handler.handle",

@@ -11,22 +11,52 @@ the function may import only the standard library and what the Lambda runtime pr
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
 import sys
+import threading
 from pathlib import Path
 
 import pulumi
 
-#: The repository root (the directory that holds ``components/``, ``ahiops/`` and ``healthimaging_functions/``).
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+def _package_dir(name: str) -> Path:
+    """Where an importable package's directory is, found by the import system without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the package {name} is not installed beside the components: reinstall healthimaging-setup")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+#: The directory of the functions' packages (``healthimaging_functions/``): in the repository, or in site-packages
+#: when the components come from the wheel (which ships it).
+FUNCTIONS_DIR = _package_dir("healthimaging_functions")
+#: The directory that holds the libraries a function may import (:data:`LIBRARY_PACKAGES`): archive names are
+#: relative to it (``ahiops/manifest.py``).
+LIBRARY_ROOT = _package_dir("ahiops").parent
 #: Top-level packages of this repository that a function may import (copied into its archive).
 LIBRARY_PACKAGES = ("ahiops",)
 #: What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore"})
 
 
+#: CPython 3.11 keeps ``ast.parse``'s recursion depth in one place for all threads, so two parses at once can fail
+#: with "SystemError: AST constructor recursion depth mismatch"; a program may build its functions' archives from
+#: several threads (Pulumi runs ``apply`` callbacks in a pool), so the parses here take turns.
+_PARSE_LOCK = threading.Lock()
+
+
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    """The syntax tree of one source file, parsed once per process."""
+    source = path.read_text()
+    with _PARSE_LOCK:
+        return ast.parse(source, filename=str(path))
+
+
 def _imported_modules(path: Path, module: str, is_package: bool) -> set[str]:
     """Dotted names of the modules ``path`` (the module ``module``) imports, relative imports resolved."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = _parsed(path)
     package = module if is_package else module.rpartition(".")[0]
     # Imports under ``if TYPE_CHECKING:`` never run: they are for the type checker only.
     type_checking_only = {
@@ -72,7 +102,7 @@ def _module_file(root: Path, dotted: str) -> tuple[Path, bool] | None:
     return None
 
 
-def package_files(function_package: Path, *, root: Path = PROJECT_DIR) -> dict[str, Path]:
+def package_files(function_package: Path, *, root: Path = LIBRARY_ROOT) -> dict[str, Path]:
     """Archive name -> file, for the function's package and the repository modules it needs (see the module docstring)."""
     name = function_package.name
     files: dict[str, Path] = {}
@@ -118,7 +148,7 @@ def third_party_imports(files: dict[str, Path]) -> set[str]:
     return needed
 
 
-def function_archive(function_package: Path, *, root: Path = PROJECT_DIR) -> pulumi.AssetArchive:
+def function_archive(function_package: Path, *, root: Path = LIBRARY_ROOT) -> pulumi.AssetArchive:
     """The function's deployment package (see the module docstring)."""
     return pulumi.AssetArchive(
         {name: pulumi.FileAsset(str(path)) for name, path in package_files(function_package, root=root).items()}

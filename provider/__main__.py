@@ -9,8 +9,9 @@ is ``pyproject.toml``'s (``provider/component_provider.py``).
 import sys
 from pathlib import Path
 
-# The components live beside this directory, in the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a file (python provider): the components live beside this directory, in the repository root.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi.provider import main
 

@@ -37,10 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if __package__ in (
-    None,
-    "",
-):  # run as a file (python scripts/deployer_policy.py): the project's packages are one level up
+# Run as a file (python scripts/deployer_policy.py): the project's packages are one level up.
+if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ahictl import plan as plan_module

@@ -22,10 +22,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-if __package__ in (
-    None,
-    "",
-):  # run as a file (python scripts/schema_snapshot.py): the project's packages are one level up
+# Run as a file (python scripts/schema_snapshot.py): the project's packages are one level up.
+if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi.provider.server import ProviderServicer

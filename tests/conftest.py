@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import run_program
 
 from ahictl import mockrun
+from testkit.mock_runs import run_program
 
 if TYPE_CHECKING:
     # Imported inside the fixtures: moto, pydicom and the stand-ins load only for the tests that use them.
-    from fakes.deployed_stack import DeployedStack
-    from fakes.environment import AwsEnv
-    from fakes.healthimaging import FakeHealthImaging
-    from fakes.iam_simulator import IamSimulator
-    from fakes.moto_server import ObservedMotoServer
+    from testkit.fakes.deployed_stack import DeployedStack
+    from testkit.fakes.environment import AwsEnv
+    from testkit.fakes.healthimaging import FakeHealthImaging
+    from testkit.fakes.iam_simulator import IamSimulator
+    from testkit.fakes.moto_server import ObservedMotoServer
 
 
 # --- Lanes: `bash scripts/test --fast` runs the tests marked neither `server` nor `browser` -----------------------
@@ -57,13 +57,13 @@ def dev_run() -> mockrun.ProgramRun:
     return run_program()
 
 
-# --- Offline AWS: moto's server, the HealthImaging and IAM-simulator stand-ins (tests/fakes/) ---------------
+# --- Offline AWS: moto's server, the HealthImaging and IAM-simulator stand-ins (testkit/fakes/) ---------------
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[ObservedMotoServer]:
     """moto's threaded server on 127.0.0.1 (free port) for the whole session; stopped at the end."""
-    from fakes.moto_server import ObservedMotoServer
+    from testkit.fakes.moto_server import ObservedMotoServer
 
     server = ObservedMotoServer()
     server.start()
@@ -85,7 +85,7 @@ def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
 
     Session-scoped; ``aws_env`` resets its records and injected errors for each test.
     """
-    from fakes.iam_simulator import IamSimulator
+    from testkit.fakes.iam_simulator import IamSimulator
 
     simulator = IamSimulator(moto_server.url)
     simulator.start()
@@ -100,9 +100,9 @@ def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging
     """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
 
     Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
-    ``tests/fakes/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
+    ``testkit/fakes/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
     """
-    from fakes.healthimaging import FakeHealthImaging
+    from testkit.fakes.healthimaging import FakeHealthImaging
 
     fake = FakeHealthImaging(moto_server=moto_server)
     fake.start()
@@ -126,7 +126,7 @@ def aws_env(
     S3, STS and KMS go to moto; IAM to the ``iam_simulator`` proxy in front of moto; MEDICAL_IMAGING to the
     ``healthimaging`` stand-in.
     """
-    from fakes.environment import AwsEnv, apply_aws_env
+    from testkit.fakes.environment import AwsEnv, apply_aws_env
 
     moto_server.reset()
     iam_simulator.reset()
@@ -151,7 +151,7 @@ def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: 
     The input and output buckets carry NO bucket policy: moto ignores policy conditions, so the TLS-only policy
     would deny every object read and write. Use ``deployed_stack_with_tls_policy`` for checks that need it.
     """
-    from fakes.deployed_stack import deploy_stack
+    from testkit.fakes.deployed_stack import deploy_stack
 
     return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json")
 
@@ -160,6 +160,6 @@ def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: 
 def deployed_stack_with_tls_policy(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
     """``deployed_stack`` with the program's TLS-only bucket policy on all three buckets: for read-only checks
     (moto then refuses every object read and write in them). Use one of the two fixtures in a test, not both."""
-    from fakes.deployed_stack import deploy_stack
+    from testkit.fakes.deployed_stack import deploy_stack
 
     return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json", tls_policy=True)

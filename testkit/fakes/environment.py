@@ -1,0 +1,133 @@
+"""The process environment of an offline AWS test: endpoints on loopback, dummy credentials, no user config."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import pytest
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from .healthimaging import FakeHealthImaging
+    from .iam_simulator import IamSimulator
+
+from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
+
+#: Variables that would let the user's own AWS setup leak into a test; removed by :func:`apply_aws_env`.
+_CLEARED_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_RETRY_MODE",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CA_BUNDLE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+def apply_aws_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoints: Mapping[str, str], *, region: str = TEST_REGION
+) -> None:
+    """Point every AWS client of this process at ``endpoints`` ({"S3": url, ...}) with moto's dummy credentials.
+
+    - ``AWS_ENDPOINT_URL_<SERVICE>`` for each endpoint; any other per-service endpoint variable is removed.
+    - ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` = "testing"; no session token, profile or role variables.
+    - ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` (botocore 1.44 reads only the latter).
+    - ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE``: paths under ``tmp_path`` that do not exist.
+    - ``AWS_EC2_METADATA_DISABLED=true``: a test that removes the credentials gets "no credentials" at once
+      instead of waiting for the instance metadata service.
+    - ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``: GetImageSet and DeleteImageSet carry the host prefix
+      ``runtime-`` in the service model; on a loopback IP endpoint that prefix would make the host unresolvable.
+    - ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` unset: the code under test chooses its retry mode.
+    boto3's cached default session is dropped so that nothing resolved earlier is reused.
+    """
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL_"):
+            monkeypatch.delenv(name)
+    for name in _CLEARED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for service, url in endpoints.items():
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY)
+    monkeypatch.setenv("AWS_REGION", region)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+@dataclass(frozen=True)
+class AwsEnv:
+    """What the ``aws_env`` fixture set up.
+
+    ``endpoints`` maps the service part of each ``AWS_ENDPOINT_URL_<SERVICE>`` variable to its URL.
+    """
+
+    moto_endpoint: str
+    endpoints: Mapping[str, str]
+    healthimaging: FakeHealthImaging
+    iam_simulator: IamSimulator
+    region: str = TEST_REGION
+    account_id: str = MOTO_ACCOUNT_ID
+
+    def client(self, service: str, *, max_attempts: int = 1, **config: Any) -> Any:
+        """A boto3 client configured only by the environment (as the code under test is), for arranging and
+        asserting. ``max_attempts`` defaults to 1 so that an injected error shows instead of being retried."""
+        retries = {"mode": "standard", "total_max_attempts": max_attempts}
+        return new_session().client(service, config=Config(retries=retries, **config))
+
+
+#: One loader for the sessions the fakes and tests create: each service model is parsed once per run.
+_SHARED_LOADER = botocore.loaders.create_loader()
+
+
+def new_session(**kwargs: Any) -> boto3.session.Session:
+    """A fresh boto3 session (credentials and configuration from the environment now) that reuses parsed models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _SHARED_LOADER)
+    return boto3.session.Session(botocore_session=core, **kwargs)
+
+
+_clients_lock = threading.Lock()
+
+
+def stand_in_client(service: str, endpoint_url: str, region: str = TEST_REGION) -> Any:
+    """A stand-in's own client to moto, with dummy credentials and timeouts (one per service and endpoint for the
+    whole run: boto3 clients are thread-safe)."""
+    with _clients_lock:
+        return _stand_in_client(service, endpoint_url, region)
+
+
+@functools.cache
+def _stand_in_client(service: str, endpoint_url: str, region: str) -> Any:
+    session = new_session(
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY, region_name=region
+    )
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+    return session.client(service, endpoint_url=endpoint_url, config=config)

@@ -1,0 +1,911 @@
+"""A stand-in for the AWS HealthImaging control plane, on loopback, for offline tests.
+
+It speaks rest-json exactly as botocore's model ``medical-imaging/2023-07-19`` describes (routes, members,
+status codes; every request validated against the model, every response checked against it), keeps data
+stores, import jobs and image sets in memory, and runs an import job against the S3 it is given (moto):
+it reads every object under ``inputS3Uri``, checks the DICOM Part 10 header with pydicom, groups imported
+files into image sets by StudyInstanceUID + SeriesInstanceUID, and writes the job's folder
+``<outputS3Uri>/<datastoreId>-DicomImport-<jobId>/`` (``job-output-manifest.json``, ``SUCCESS/success.ndjson``,
+``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings).
+
+Tests steer it in-process: see the control methods and attributes of :class:`FakeHealthImaging`.
+
+Choices where AWS documents nothing (so the code under test must not rely on them):
+- ``inputFile`` in the ndjson files is the object's full ``s3://bucket/key`` URI.
+- A FAILED job writes no output folder.
+- A job whose input prefix holds no object FAILS; a file with warnings is imported (listed in SUCCESS and WARNING).
+- The same ``clientToken`` with different parameters is a ConflictException.
+- ListDICOMImportJobs lists the newest job first; without ``maxResults`` a page holds 50 jobs.
+- A job started without ``jobName`` is named after its job id.
+- Requests signed for another region see none of this region's data stores (as a regional endpoint would).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import io
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydicom
+from botocore.exceptions import BotoCoreError, ClientError
+from pydicom.errors import InvalidDicomError
+
+from . import MOTO_ACCOUNT_ID, TEST_REGION
+from .environment import stand_in_client
+from .http_server import LoopbackHttpServer
+from .iam_simulator import IamError, principal_policies
+from .moto_server import ObservedMotoServer
+from .policy_evaluator import ALLOWED, PolicySource, Request, evaluate
+from .rest_json import HttpRequest, HttpResponse, ParsedRequest, RestJsonService, ServiceError
+
+SERVICE_NAME = "medical-imaging"
+MANIFEST_NAME = "job-output-manifest.json"
+FINAL_JOB_STATUSES = ("COMPLETED", "FAILED")
+#: The documented request rates (per second, burst), for tests that switch rate limiting on.
+AWS_RATE_LIMITS: dict[str, tuple[float, int]] = {
+    "StartDICOMImportJob": (1.0, 2),
+    "GetDICOMImportJob": (25.0, 25),
+    "ListDICOMImportJobs": (10.0, 10),
+}
+DEFAULT_PAGE_SIZE = 50
+GIB = 1024**3
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex  # 32 characters of 0-9a-f: fits DatastoreId, JobId and ImageSetId
+
+
+@dataclass
+class Datastore:
+    datastore_id: str
+    name: str
+    arn: str
+    status: str
+    kms_key_arn: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass
+class FileResult:
+    """What the job made of one input object."""
+
+    input_file: str  # s3://bucket/key
+    key: str
+    image_set_id: str | None = None
+    exception_type: str | None = None
+    message: str | None = None
+    server_error: bool = False
+    warnings: list[str] = field(default_factory=list)
+    #: (StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID) of an imported file.
+    uids: tuple[str, str, str] | None = None
+
+    @property
+    def imported(self) -> bool:
+        return self.exception_type is None
+
+
+@dataclass
+class ImportJob:
+    """One import job as the stand-in keeps it (``FakeHealthImaging.jobs[job_id]``)."""
+
+    job_id: str
+    datastore_id: str
+    job_name: str
+    client_token: str
+    data_access_role_arn: str
+    input_s3_uri: str
+    #: The outputS3Uri the caller gave; GetDICOMImportJob answers with :attr:`job_folder_uri`.
+    output_s3_uri: str
+    input_owner_account_id: str | None
+    import_configuration: dict[str, Any] | None
+    #: Every request member except clientToken: a repeated token must come with the same values.
+    start_params: dict[str, Any]
+    submitted_at: dt.datetime
+    submitted_monotonic: float
+    status: str = "SUBMITTED"
+    ended_at: dt.datetime | None = None
+    message: str | None = None
+    #: GetDICOMImportJob calls answered so far.
+    polls: int = 0
+    #: Per input object, once the job has run.
+    files: list[FileResult] = field(default_factory=list)
+    #: The manifest written (or to be written) to the job folder, once COMPLETED.
+    manifest: dict[str, Any] | None = None
+    outputs_written: bool = False
+
+    @property
+    def job_folder_uri(self) -> str:
+        return f"{self.output_s3_uri.rstrip('/')}/{self.datastore_id}-DicomImport-{self.job_id}/"
+
+
+@dataclass
+class ImageSet:
+    image_set_id: str
+    datastore_id: str
+    arn: str
+    study_instance_uid: str
+    series_instance_uid: str
+    version: int
+    sop_instance_uids: set[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted: bool = False
+
+
+@dataclass
+class _PendingOutput:
+    """A completed job's folder, written once enough reads of it have missed (``manifest_delay_polls``)."""
+
+    job: ImportJob
+    bucket: str
+    folder_key: str
+    objects: list[tuple[str, bytes]]
+    remaining_misses: int
+
+
+@functools.cache
+def medical_imaging_service() -> RestJsonService:
+    """The wire format of HealthImaging (built once: it only reads botocore's model)."""
+    return RestJsonService(SERVICE_NAME)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urllib.parse.urlsplit(uri)
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class FakeHealthImaging:
+    """The HealthImaging stand-in. ``start()`` serves it on 127.0.0.1 (free port); ``stop()`` ends it.
+
+    Control attributes (set them in a test; each takes effect at the next request):
+
+    - ``max_concurrent_jobs`` (100): a start while this many jobs of the data store are SUBMITTED or
+      IN_PROGRESS answers ServiceQuotaExceededException.
+    - ``polls_until_done`` (2): GetDICOMImportJob calls that see the job unfinished. The first of them sees
+      SUBMITTED, the others IN_PROGRESS; the next call finishes the job (COMPLETED or FAILED). 0: the first
+      call finishes it.
+    - ``seconds_until_done`` (None): if set, a job also finishes once this much wall time has passed since its
+      start, at the next GetDICOMImportJob or ListDICOMImportJobs.
+    - ``manifest_delay_polls`` (0): the job folder appears in S3 only after this many reads of it (GET or HEAD
+      of a key in it, or a listing whose prefix overlaps it) have missed it; needs the moto server's observers.
+    - ``max_files_per_job`` (5,000), ``max_bytes_per_job`` (10 GiB), ``max_nested_folders`` (10,000): a job
+      over a limit FAILS, as AWS's does.
+    - ``check_data_access_role`` (False): the job assumes ``dataAccessRoleArn`` as HealthImaging would: it FAILS
+      unless the role exists in IAM (moto), its trust policy lets ``medical-imaging.amazonaws.com`` assume it for
+      this account and data store (``aws:SourceAccount``, ``aws:SourceArn``), and its policies allow
+      s3:ListBucket on both buckets and s3:PutObject in the output folder; a file the role may not s3:GetObject
+      fails alone (AccessDeniedException). Policies are judged by :mod:`fakes.policy_evaluator`.
+    - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
+      ``AWS_RATE_LIMITS`` holds the documented ones.
+
+    Records: ``requests`` [(operation, params)] for every request routed to an operation (also those answered
+    with an error), ``request_log`` (the same with the caller's access key id and signing region), ``jobs``
+    {job_id: ImportJob}, ``datastores`` {datastore_id: Datastore}, ``image_sets`` {image_set_id: ImageSet}.
+    """
+
+    def __init__(
+        self,
+        *,
+        s3_endpoint_url: str | None = None,
+        moto_server: ObservedMotoServer | None = None,
+        region: str = TEST_REGION,
+        account_id: str = MOTO_ACCOUNT_ID,
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self._s3_endpoint_url = s3_endpoint_url or (moto_server.url if moto_server else None)
+        self._moto_server = moto_server
+        self.service = medical_imaging_service()
+        self._lock = threading.RLock()
+        self._pending_lock = threading.Lock()
+        self._pending: list[_PendingOutput] = []
+        self._server: LoopbackHttpServer | None = None
+
+        self.max_concurrent_jobs = 100
+        self.polls_until_done = 2
+        self.seconds_until_done: float | None = None
+        self.manifest_delay_polls = 0
+        self.max_files_per_job = 5_000
+        self.max_bytes_per_job = 10 * GIB
+        self.max_nested_folders = 10_000
+        self.check_data_access_role = False
+        self.rate_limits: dict[str, tuple[float, int]] = {}
+
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.request_log: list[ParsedRequest] = []
+        self.jobs: dict[str, ImportJob] = {}
+        self.datastores: dict[str, Datastore] = {}
+        self.image_sets: dict[str, ImageSet] = {}
+
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._injected: dict[str, list[tuple[str, str | None]]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._job_failure_predicates: list[Callable[[ImportJob], str | bool | None]] = []
+        self._file_failure_predicates: list[Callable[[str], str | None]] = []
+        self._file_warning_predicates: list[Callable[[str], str | None]] = []
+        self._handlers: dict[str, Callable[[ParsedRequest], dict[str, Any]]] = {
+            "GetDatastore": self._get_datastore,
+            "ListDatastores": self._list_datastores,
+            "StartDICOMImportJob": self._start_import_job,
+            "GetDICOMImportJob": self._get_import_job,
+            "ListDICOMImportJobs": self._list_import_jobs,
+            "GetImageSet": self._get_image_set,
+            "DeleteImageSet": self._delete_image_set,
+        }
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Serve on 127.0.0.1 and a free port; returns the endpoint URL."""
+        self._server = LoopbackHttpServer(self._handle)
+        if self._moto_server is not None:
+            self._moto_server.add_observer(self._observe_s3)
+        return self._server.start()
+
+    def stop(self) -> None:
+        if self._moto_server is not None:
+            self._moto_server.remove_observer(self._observe_s3)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the HealthImaging stand-in is not started")
+        return self._server.url
+
+    @property
+    def supported_operations(self) -> tuple[str, ...]:
+        return tuple(self._handlers)
+
+    # --- control API -----------------------------------------------------------------------------------
+
+    def create_datastore(self, name: str, kms_key_arn: str | None = None, status: str = "ACTIVE") -> tuple[str, str]:
+        """A data store of this account and region; returns (datastore_id, datastore_arn)."""
+        self._check("DatastoreName", name)
+        self._check("DatastoreStatus", status)
+        if kms_key_arn is not None:
+            self._check("KmsKeyArn", kms_key_arn)
+        datastore_id = _new_id()
+        arn = f"arn:aws:medical-imaging:{self.region}:{self.account_id}:datastore/{datastore_id}"
+        now = _now()
+        with self._lock:
+            self.datastores[datastore_id] = Datastore(datastore_id, name, arn, status, kms_key_arn, now, now)
+        return datastore_id, arn
+
+    def set_datastore_status(self, datastore_id: str, status: str) -> None:
+        self._check("DatastoreStatus", status)
+        with self._lock:
+            datastore = self.datastores[datastore_id]
+            datastore.status = status
+            datastore.updated_at = _now()
+
+    def inject_error(self, operation_name: str, code: str, times: int = 1, message: str | None = None) -> None:
+        """The next ``times`` calls of the operation answer error ``code`` (status from the model's error shape)."""
+        if operation_name not in self.service.model.operation_names:
+            raise ValueError(f"{operation_name!r} is not an operation of {SERVICE_NAME}")
+        with self._lock:
+            self._injected.setdefault(operation_name, []).extend([(code, message)] * times)
+
+    def throttle(self, operation_name: str, times: int = 1) -> None:
+        """The next ``times`` calls of the operation answer ThrottlingException (429, as the model says)."""
+        self.inject_error(operation_name, "ThrottlingException", times, "Rate exceeded")
+
+    def quota_exceeded(self, operation_name: str, times: int = 1) -> None:
+        """The next ``times`` calls of the operation answer ServiceQuotaExceededException (402)."""
+        self.inject_error(operation_name, "ServiceQuotaExceededException", times, "Service quota exceeded")
+
+    def fail_job_when(self, predicate: Callable[[ImportJob], str | bool | None]) -> None:
+        """When a job finishes, a truthy ``predicate(job)`` makes it FAILED (a string is its message)."""
+        self._job_failure_predicates.append(predicate)
+
+    def fail_file_when(self, predicate: Callable[[str], str | None]) -> None:
+        """``predicate(key)`` returning a message makes that input file a server-side failure."""
+        self._file_failure_predicates.append(predicate)
+
+    def warn_file_when(self, predicate: Callable[[str], str | None]) -> None:
+        """``predicate(key)`` returning a message adds that warning to the imported file."""
+        self._file_warning_predicates.append(predicate)
+
+    def complete_job(self, job_id: str) -> ImportJob:
+        """Finish a job now (as if its last poll had come)."""
+        with self._lock:
+            job = self.jobs[job_id]
+            if job.status not in FINAL_JOB_STATUSES:
+                self._finish(job)
+            return job
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
+        try:
+            parsed = self.service.parse(request)
+        except ServiceError as error:
+            with self._lock:
+                self.requests.append((f"{request.method} {request.path}", {}))
+            return self.service.error_response(error)
+        with self._lock:
+            self.requests.append((parsed.operation, dict(parsed.params)))
+            self.request_log.append(parsed)
+            try:
+                return self._answer(parsed)
+            except ServiceError as error:
+                return self.service.error_response(error)
+
+    def _answer(self, parsed: ParsedRequest) -> HttpResponse:
+        operation = parsed.operation
+        if parsed.service != SERVICE_NAME:
+            raise ServiceError(
+                "AccessDeniedException",
+                f"the request is not signed with SigV4 for {SERVICE_NAME} (credential scope service: "
+                f"{parsed.service or 'none'})",
+            )
+        injected = self._injected.get(operation)
+        if injected:
+            code, message = injected.pop(0)
+            raise ServiceError(code, message or f"{code} injected by the test")
+        self._take_rate_token(operation)
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise ServiceError(
+                "UnsupportedOperationException",
+                f"the HealthImaging stand-in does not implement {operation}; it answers {', '.join(self._handlers)}",
+                status=400,
+            )
+        self.service.validate_input(operation, parsed.params)
+        return self.service.response(operation, handler(parsed))
+
+    def _take_rate_token(self, operation: str) -> None:
+        limit = self.rate_limits.get(operation)
+        if limit is None:
+            return
+        rate, burst = limit
+        now = time.monotonic()
+        tokens, last = self._buckets.get(operation, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - last) * rate)
+        if tokens < 1.0:
+            self._buckets[operation] = (tokens, now)
+            raise ServiceError("ThrottlingException", f"Rate exceeded for {operation}")
+        self._buckets[operation] = (tokens - 1.0, now)
+
+    # --- data stores -----------------------------------------------------------------------------------
+
+    def _datastore(self, parsed: ParsedRequest) -> Datastore:
+        datastore = self.datastores.get(parsed.params["datastoreId"])
+        if datastore is None or parsed.region != self.region:
+            raise ServiceError("ResourceNotFoundException", f"Datastore {parsed.params['datastoreId']} not found")
+        return datastore
+
+    @staticmethod
+    def _datastore_properties(datastore: Datastore) -> dict[str, Any]:
+        return {
+            "datastoreId": datastore.datastore_id,
+            "datastoreName": datastore.name,
+            "datastoreStatus": datastore.status,
+            "kmsKeyArn": datastore.kms_key_arn,
+            "datastoreArn": datastore.arn,
+            "createdAt": datastore.created_at,
+            "updatedAt": datastore.updated_at,
+        }
+
+    def _get_datastore(self, parsed: ParsedRequest) -> dict[str, Any]:
+        return {"datastoreProperties": self._datastore_properties(self._datastore(parsed))}
+
+    def _list_datastores(self, parsed: ParsedRequest) -> dict[str, Any]:
+        found = [] if parsed.region != self.region else sorted(self.datastores.values(), key=lambda d: d.created_at)
+        if "datastoreStatus" in parsed.params:
+            found = [d for d in found if d.status == parsed.params["datastoreStatus"]]
+        page, next_token = self._page(parsed, found)
+        summaries = []
+        for datastore in page:
+            properties = self._datastore_properties(datastore)
+            properties.pop("kmsKeyArn")
+            summaries.append(properties)
+        return {"datastoreSummaries": summaries, "nextToken": next_token}
+
+    # --- import jobs -----------------------------------------------------------------------------------
+
+    def _start_import_job(self, parsed: ParsedRequest) -> dict[str, Any]:
+        params = parsed.params
+        datastore = self._datastore(parsed)
+        comparable = {key: value for key, value in params.items() if key != "clientToken"}
+        existing = self._tokens.get((datastore.datastore_id, params["clientToken"]))
+        if existing is not None:
+            job = self.jobs[existing]
+            if job.start_params != comparable:
+                raise ServiceError(
+                    "ConflictException",
+                    f"clientToken {params['clientToken']} was already used for job {job.job_id} with other parameters",
+                )
+            return self._start_response(job)
+        if datastore.status != "ACTIVE":
+            raise ServiceError(
+                "ConflictException", f"Datastore {datastore.datastore_id} is {datastore.status}, not ACTIVE"
+            )
+        running = [job for job in self._jobs_of(datastore.datastore_id) if job.status not in FINAL_JOB_STATUSES]
+        if len(running) >= self.max_concurrent_jobs:
+            raise ServiceError(
+                "ServiceQuotaExceededException",
+                f"{len(running)} import jobs are running on datastore {datastore.datastore_id}: the quota of "
+                f"concurrent import jobs is {self.max_concurrent_jobs}",
+            )
+        job_id = _new_id()
+        job = ImportJob(
+            job_id=job_id,
+            datastore_id=datastore.datastore_id,
+            job_name=params.get("jobName") or job_id,
+            client_token=params["clientToken"],
+            data_access_role_arn=params["dataAccessRoleArn"],
+            input_s3_uri=params["inputS3Uri"],
+            output_s3_uri=params["outputS3Uri"],
+            input_owner_account_id=params.get("inputOwnerAccountId"),
+            import_configuration=params.get("importConfiguration"),
+            start_params=comparable,
+            submitted_at=_now(),
+            submitted_monotonic=time.monotonic(),
+        )
+        self.jobs[job_id] = job
+        self._tokens[(datastore.datastore_id, job.client_token)] = job_id
+        return self._start_response(job)
+
+    @staticmethod
+    def _start_response(job: ImportJob) -> dict[str, Any]:
+        return {
+            "datastoreId": job.datastore_id,
+            "jobId": job.job_id,
+            "jobStatus": job.status,
+            "submittedAt": job.submitted_at,
+        }
+
+    def _jobs_of(self, datastore_id: str) -> list[ImportJob]:
+        return [job for job in self.jobs.values() if job.datastore_id == datastore_id]
+
+    def _get_import_job(self, parsed: ParsedRequest) -> dict[str, Any]:
+        datastore = self._datastore(parsed)
+        job = self.jobs.get(parsed.params["jobId"])
+        if job is None or job.datastore_id != datastore.datastore_id:
+            raise ServiceError("ResourceNotFoundException", f"Import job {parsed.params['jobId']} not found")
+        if job.status not in FINAL_JOB_STATUSES:
+            job.polls += 1
+            if job.polls > self.polls_until_done or self._time_is_up(job):
+                self._finish(job)
+            else:
+                job.status = "SUBMITTED" if job.polls == 1 else "IN_PROGRESS"
+        return {
+            "jobProperties": {
+                "jobId": job.job_id,
+                "jobName": job.job_name,
+                "jobStatus": job.status,
+                "datastoreId": job.datastore_id,
+                "dataAccessRoleArn": job.data_access_role_arn,
+                "endedAt": job.ended_at,
+                "submittedAt": job.submitted_at,
+                "inputS3Uri": job.input_s3_uri,
+                "outputS3Uri": job.job_folder_uri,
+                "message": job.message,
+                "importConfiguration": job.import_configuration,
+            }
+        }
+
+    def _time_is_up(self, job: ImportJob) -> bool:
+        return self.seconds_until_done is not None and time.monotonic() - job.submitted_monotonic >= (
+            self.seconds_until_done
+        )
+
+    def _list_import_jobs(self, parsed: ParsedRequest) -> dict[str, Any]:
+        datastore = self._datastore(parsed)
+        jobs = self._jobs_of(datastore.datastore_id)
+        for job in jobs:
+            if job.status not in FINAL_JOB_STATUSES and self._time_is_up(job):
+                self._finish(job)
+        jobs.sort(key=lambda job: job.submitted_at, reverse=True)
+        if "jobStatus" in parsed.params:
+            jobs = [job for job in jobs if job.status == parsed.params["jobStatus"]]
+        page, next_token = self._page(parsed, jobs)
+        summaries = [
+            {
+                "jobId": job.job_id,
+                "jobName": job.job_name,
+                "jobStatus": job.status,
+                "datastoreId": job.datastore_id,
+                "dataAccessRoleArn": job.data_access_role_arn,
+                "endedAt": job.ended_at,
+                "submittedAt": job.submitted_at,
+                "message": job.message,
+            }
+            for job in page
+        ]
+        return {"jobSummaries": summaries, "nextToken": next_token}
+
+    @staticmethod
+    def _page(parsed: ParsedRequest, items: list[Any]) -> tuple[list[Any], str | None]:
+        """One page of ``items`` (maxResults, nextToken) and the token of the next page (None at the end)."""
+        size = parsed.params.get("maxResults", DEFAULT_PAGE_SIZE)
+        start = 0
+        token = parsed.params.get("nextToken")
+        if token is not None:
+            try:
+                kind, offset = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+                start = int(offset)
+                if kind != parsed.operation or start < 0:
+                    raise ValueError(kind)
+            except ValueError:
+                raise ServiceError("ValidationException", f"Invalid nextToken {token}") from None
+        end = start + size
+        next_token = (
+            base64.urlsafe_b64encode(f"{parsed.operation}:{end}".encode()).decode() if end < len(items) else None
+        )
+        return items[start:end], next_token
+
+    # --- running a job ---------------------------------------------------------------------------------
+
+    def _client(self, service: str) -> Any:
+        if self._s3_endpoint_url is None:
+            raise ServiceError(
+                "InternalServerException", "the HealthImaging stand-in was started without an S3 endpoint"
+            )
+        return stand_in_client(service, self._s3_endpoint_url, self.region)
+
+    def _fail(self, job: ImportJob, message: str) -> None:
+        self._check("Message", message, what="a FAILED job's message")
+        job.status = "FAILED"
+        job.message = message
+        job.ended_at = _now()
+
+    def _finish(self, job: ImportJob) -> None:
+        for predicate in self._job_failure_predicates:
+            verdict = predicate(job)
+            if verdict:
+                self._fail(job, verdict if isinstance(verdict, str) else "The import job failed")
+                return
+        if job.input_owner_account_id and job.input_owner_account_id != self.account_id:
+            self._fail(job, f"The input bucket is not owned by account {job.input_owner_account_id}")
+            return
+        bucket, prefix = split_s3_uri(job.input_s3_uri)
+        out_bucket, folder_key = split_s3_uri(job.job_folder_uri)
+        may: Callable[[str, str], bool] | None = None
+        if self.check_data_access_role:
+            may, problem = self._role_access(job)
+            if may is None:
+                self._fail(job, problem or "Could not assume the data access role")
+                return
+            for name in dict.fromkeys((bucket, out_bucket)):
+                if not may("s3:ListBucket", f"arn:aws:s3:::{name}"):
+                    self._fail(job, f"The data access role may not list bucket {name}")
+                    return
+            if not may("s3:PutObject", f"arn:aws:s3:::{out_bucket}/{folder_key}{MANIFEST_NAME}"):
+                self._fail(job, f"The data access role may not write to {job.output_s3_uri}")
+                return
+        try:
+            objects = self._list_objects(bucket, prefix)
+        except (ClientError, BotoCoreError) as error:
+            self._fail(job, f"Could not list {job.input_s3_uri}: {_error_code(error)}")
+            return
+        limit_problem = self._limit_problem(job, prefix, objects)
+        if limit_problem:
+            self._fail(job, limit_problem)
+            return
+        job.files = [self._import_file(bucket, key, may) for key, _ in objects]
+        manifest, outputs = self._results(job)
+        job.manifest = manifest
+        if self.manifest_delay_polls > 0:
+            if self._moto_server is None:
+                raise ServiceError(
+                    "InternalServerException", "manifest_delay_polls needs the stand-in started with the moto server"
+                )
+            try:
+                self._client("s3").head_bucket(Bucket=out_bucket)
+            except (ClientError, BotoCoreError) as error:
+                self._fail(job, f"Could not write results to {job.output_s3_uri}: {_error_code(error)}")
+                return
+            with self._pending_lock:
+                self._pending.append(_PendingOutput(job, out_bucket, folder_key, outputs, self.manifest_delay_polls))
+        else:
+            try:
+                self._write(out_bucket, outputs)
+            except (ClientError, BotoCoreError) as error:
+                self._fail(job, f"Could not write results to {job.output_s3_uri}: {_error_code(error)}")
+                return
+            job.outputs_written = True
+        job.status = "COMPLETED"
+        job.ended_at = _now()
+
+    def _role_access(self, job: ImportJob) -> tuple[Callable[[str, str], bool] | None, str | None]:
+        """Assume the data access role as HealthImaging would: (a check of what the role may do, or a problem).
+
+        The trust policy is evaluated with the context HealthImaging sends (``aws:SourceAccount``, ``aws:SourceArn``
+        of the job's data store); S3 requests with ``s3:ResourceAccount`` = this account (moto owns every bucket).
+        """
+        iam = self._client("iam")
+        role_arn = job.data_access_role_arn
+        try:
+            trust_document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
+            sources, boundaries = principal_policies(iam, role_arn)
+        except (ClientError, BotoCoreError, IamError) as error:
+            return None, f"Could not assume {role_arn}: {_error_code(error)}"
+        trust = PolicySource.parse("trust", "resource", trust_document)
+        assume = Request(
+            "sts:AssumeRole",
+            role_arn,
+            {"aws:SourceAccount": [self.account_id], "aws:SourceArn": [self.datastores[job.datastore_id].arn]},
+            {"Service": "medical-imaging.amazonaws.com"},
+        )
+        if evaluate([], assume, resource_policies=[trust]).decision != ALLOWED:
+            return None, f"Could not assume {role_arn}: its trust policy does not let medical-imaging assume it"
+
+        def may(action: str, resource: str) -> bool:
+            request = Request(action, resource, {"s3:ResourceAccount": [self.account_id]})
+            return evaluate(sources, request, boundaries=boundaries).decision == ALLOWED
+
+        return may, None
+
+    def _list_objects(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        objects: list[tuple[str, int]] = []
+        paginator = self._client("s3").get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):
+                    objects.append((item["Key"], int(item["Size"])))
+        return objects
+
+    def _limit_problem(self, job: ImportJob, prefix: str, objects: list[tuple[str, int]]) -> str | None:
+        if not objects:
+            return f"No files found under {job.input_s3_uri}"
+        if len(objects) > self.max_files_per_job:
+            return f"The input holds {len(objects)} files: an import job takes at most {self.max_files_per_job}"
+        total = sum(size for _, size in objects)
+        if total > self.max_bytes_per_job:
+            return f"The input holds {total} bytes: an import job takes at most {self.max_bytes_per_job}"
+        folders = {key[len(prefix) :].rsplit("/", 1)[0] for key, _ in objects if "/" in key[len(prefix) :]}
+        if len(folders) > self.max_nested_folders:
+            return f"The input holds {len(folders)} folders: an import job takes at most {self.max_nested_folders}"
+        return None
+
+    def _import_file(self, bucket: str, key: str, may: Callable[[str, str], bool] | None) -> FileResult:
+        result = FileResult(input_file=f"s3://{bucket}/{key}", key=key)
+        if may is not None and not may("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"):
+            result.exception_type, result.message = (
+                "AccessDeniedException",
+                "The data access role may not read the file",
+            )
+            return result
+        for predicate in self._file_failure_predicates:
+            message = predicate(key)
+            if message:
+                result.exception_type, result.message, result.server_error = "InternalServerException", message, True
+                return result
+        try:
+            data = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as error:
+            result.exception_type, result.message = "AccessDeniedException", f"Could not read the file: {error}"
+            return result
+        if data[128:132] != b"DICM":
+            result.exception_type = "ValidationException"
+            result.message = "Not a DICOM Part 10 file: no 128-byte preamble followed by DICM"
+            return result
+        try:
+            dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+        except (InvalidDicomError, ValueError, EOFError, OSError) as error:
+            result.exception_type, result.message = "ValidationException", f"Unreadable DICOM Part 10 file: {error}"
+            return result
+        uids = {name: str(dataset.get(name, "") or "") for name in ("StudyInstanceUID", "SeriesInstanceUID")}
+        missing = [name for name, value in uids.items() if not value]
+        if missing:
+            result.exception_type = "ValidationException"
+            result.message = f"The file has no {' and no '.join(missing)}"
+            return result
+        result.warnings += [message for predicate in self._file_warning_predicates if (message := predicate(key))]
+        result.uids = (
+            uids["StudyInstanceUID"],
+            uids["SeriesInstanceUID"],
+            str(dataset.get("SOPInstanceUID", "") or key),
+        )
+        return result
+
+    def _results(self, job: ImportJob) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """Group imported files into image sets; the manifest and the folder's objects (manifest last)."""
+        now = _now()
+        by_series: dict[tuple[str, str], list[FileResult]] = {}
+        for result in job.files:
+            if result.imported and result.uids:
+                study, series, _ = result.uids
+                by_series.setdefault((study, series), []).append(result)
+        summaries = []
+        for (study, series), results in by_series.items():
+            image_set = next(
+                (
+                    s
+                    for s in self.image_sets.values()
+                    if s.datastore_id == job.datastore_id
+                    and not s.deleted
+                    and (s.study_instance_uid, s.series_instance_uid) == (study, series)
+                ),
+                None,
+            )
+            if image_set is None:
+                image_set_id = _new_id()
+                image_set = ImageSet(
+                    image_set_id=image_set_id,
+                    datastore_id=job.datastore_id,
+                    arn=f"arn:aws:medical-imaging:{self.region}:{self.account_id}:datastore/{job.datastore_id}"
+                    f"/imageset/{image_set_id}",
+                    study_instance_uid=study,
+                    series_instance_uid=series,
+                    version=1,
+                    sop_instance_uids=set(),
+                    created_at=now,
+                    updated_at=now,
+                )
+                self.image_sets[image_set_id] = image_set
+            else:
+                image_set.version += 1
+                image_set.updated_at = now
+            seen: set[str] = set()
+            for result in results:
+                sop = result.uids[2] if result.uids else result.key
+                if sop in seen:
+                    result.warnings.append(f"Duplicate SOPInstanceUID {sop} in this job: the last file imported wins")
+                seen.add(sop)
+                image_set.sop_instance_uids.add(sop)
+                result.image_set_id = image_set.image_set_id
+            summaries.append(
+                {
+                    "imageSetId": image_set.image_set_id,
+                    "imageSetVersion": image_set.version,
+                    "isPrimary": True,
+                    "numberOfMatchedSOPInstances": len(results),
+                }
+            )
+        imported = [r for r in job.files if r.imported]
+        failed = [r for r in job.files if not r.imported]
+        warned = [r for r in imported if r.warnings]
+        folder = job.job_folder_uri
+        manifest = {
+            "jobSummary": {
+                "jobId": job.job_id,
+                "datastoreId": job.datastore_id,
+                "inputS3Uri": job.input_s3_uri,
+                "outputS3Uri": folder,
+                "successOutputS3Uri": f"{folder}SUCCESS/",
+                "failureOutputS3Uri": f"{folder}FAILURE/",
+                "warningsOutputS3Uri": f"{folder}WARNING/",
+                "numberOfScannedFiles": len(job.files),
+                "numberOfImportedFiles": len(imported),
+                "numberOfFilesWithCustomerError": sum(1 for r in failed if not r.server_error),
+                "numberOfFilesWithServerError": sum(1 for r in failed if r.server_error),
+                "numberOfGeneratedImageSets": len(summaries),
+                "imageSetsSummary": summaries,
+            }
+        }
+        _, folder_key = split_s3_uri(folder)
+        success = [
+            {"inputFile": r.input_file, "importResponse": {"imageSetId": r.image_set_id, "isPrimary": True}}
+            for r in imported
+        ]
+        failure = [
+            {"inputFile": r.input_file, "exception": {"exceptionType": r.exception_type, "message": r.message}}
+            for r in failed
+        ]
+        warning = [
+            {
+                "inputFile": r.input_file,
+                "importResponse": {"imageSetId": r.image_set_id, "isPrimary": True},
+                "warnings": r.warnings,
+            }
+            for r in warned
+        ]
+        outputs = [
+            (f"{folder_key}SUCCESS/success.ndjson", _ndjson(success)),
+            (f"{folder_key}FAILURE/failure.ndjson", _ndjson(failure)),
+        ]
+        if warning:
+            outputs.append((f"{folder_key}WARNING/warning.ndjson", _ndjson(warning)))
+        outputs.append((f"{folder_key}{MANIFEST_NAME}", json.dumps(manifest, indent=2).encode()))
+        return manifest, outputs
+
+    def _write(self, bucket: str, objects: list[tuple[str, bytes]]) -> None:
+        s3 = self._client("s3")
+        for key, body in objects:
+            content_type = "application/json" if key.endswith(".json") else "application/x-ndjson"
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def _observe_s3(self, method: str, path: str, query: str) -> None:
+        """moto observer: count reads that miss a delayed job folder; write it when enough have missed."""
+        if method not in ("GET", "HEAD") or not self._pending:
+            return
+        bucket, _, key = path.lstrip("/").partition("/")
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        listing_params = {"list-type", "prefix", "delimiter", "continuation-token", "start-after", "max-keys"}
+        listing_params |= {"encoding-type", "marker", "fetch-owner", "versions", "key-marker", "version-id-marker"}
+        is_listing = not key and set(params) <= listing_params
+        prefix = params.get("prefix", [""])[0]
+        ready: list[_PendingOutput] = []
+        with self._pending_lock:
+            for pending in list(self._pending):
+                if pending.bucket != bucket:
+                    continue
+                if key:
+                    relevant = key.startswith(pending.folder_key)
+                else:
+                    relevant = is_listing and (
+                        pending.folder_key.startswith(prefix) or prefix.startswith(pending.folder_key)
+                    )
+                if not relevant:
+                    continue
+                if pending.remaining_misses > 0:
+                    pending.remaining_misses -= 1
+                else:
+                    self._pending.remove(pending)
+                    ready.append(pending)
+        for pending in ready:  # outside the lock: these writes pass through this observer too
+            self._write(pending.bucket, pending.objects)
+            pending.job.outputs_written = True
+
+    # --- image sets ------------------------------------------------------------------------------------
+
+    def _image_set(self, parsed: ParsedRequest) -> ImageSet:
+        datastore = self._datastore(parsed)
+        image_set = self.image_sets.get(parsed.params["imageSetId"])
+        if image_set is None or image_set.deleted or image_set.datastore_id != datastore.datastore_id:
+            raise ServiceError("ResourceNotFoundException", f"Image set {parsed.params['imageSetId']} not found")
+        return image_set
+
+    def _get_image_set(self, parsed: ParsedRequest) -> dict[str, Any]:
+        image_set = self._image_set(parsed)
+        version = parsed.params.get("versionId")
+        if version is not None and not 1 <= int(version) <= image_set.version:
+            raise ServiceError("ResourceNotFoundException", f"Image set version {version} not found")
+        return {
+            "datastoreId": image_set.datastore_id,
+            "imageSetId": image_set.image_set_id,
+            "versionId": str(version or image_set.version),
+            "imageSetState": "ACTIVE",
+            "imageSetWorkflowStatus": "IMPORTED",
+            "createdAt": image_set.created_at,
+            "updatedAt": image_set.updated_at,
+            "imageSetArn": image_set.arn,
+            "isPrimary": True,
+        }
+
+    def _delete_image_set(self, parsed: ParsedRequest) -> dict[str, Any]:
+        image_set = self._image_set(parsed)
+        image_set.deleted = True
+        return {
+            "datastoreId": image_set.datastore_id,
+            "imageSetId": image_set.image_set_id,
+            "imageSetState": "LOCKED",
+            "imageSetWorkflowStatus": "DELETING",
+        }
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _check(self, shape_name: str, value: str, *, what: str | None = None) -> None:
+        """Values given through the control API must fit the model too (a test's typo fails loudly)."""
+        problems = self.service.problems(self.service.model.shape_for(shape_name), value, what or shape_name)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def _ndjson(records: Sequence[Mapping[str, Any]]) -> bytes:
+    return b"".join(json.dumps(record).encode() + b"\n" for record in records)
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "error"))
+    return type(error).__name__

@@ -1,0 +1,574 @@
+"""The architecture view: what it shows for the example stacks and for every route of access, that it folds
+unknown types instead of dropping them, that it shows the alert, audit and auto-import pieces, and that the
+README's overview is the dev stack's current view."""
+
+from __future__ import annotations
+
+import copy
+import json
+import keyword
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from ahictl import architecture, architecture_table, cli, diagram_svg, mermaid, mockrun
+from ahictl import plan as plan_module
+from ahictl.architecture import Architecture, Node
+from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, run_component, run_program
+
+Plan = dict[str, Any]
+README = (PROJECT_DIR / "README.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def dev_plan() -> Plan:
+    return plan_module.plan_stack(PROJECT_DIR, "dev")
+
+
+@pytest.fixture(scope="module")
+def dev_view(dev_plan: Plan) -> Architecture:
+    """The dev stack's view, core components only."""
+    return _core(architecture.architecture(dev_plan))
+
+
+#: The components every stack has; others (alerts, audit trail, auto-import) come with stack settings.
+CORE_GROUPS = ("c_access", "c_datastore", "c_import_buckets", "c_import_job_role")
+
+
+def _core(view: Architecture) -> Architecture:
+    """The view restricted to the core components: the nodes in them and the edges between those nodes."""
+    nodes = [n for n in view.nodes if n.group in CORE_GROUPS]
+    ids = {n.id for n in nodes}
+    return Architecture(
+        view.stack,
+        [g for g in view.groups if g.id in CORE_GROUPS],
+        nodes,
+        [e for e in view.edges if e.source in ids and e.target in ids],
+    )
+
+
+def _node(view: Architecture, title: str) -> Node:
+    found = [n for n in view.nodes if n.title == title]
+    assert len(found) == 1, f"{title}: {[n.title for n in view.nodes]}"
+    return found[0]
+
+
+def _edges(view: Architecture) -> set[tuple[str, str, str, bool]]:
+    titles = {n.id: n.title for n in view.nodes}
+    return {(titles[e.source], titles[e.target], e.label, e.dotted) for e in view.edges}
+
+
+# --- the dev stack ---------------------------------------------------------------------------------------------
+
+
+def test_dev_view_has_one_node_per_resource_a_person_thinks_about(dev_view: Architecture) -> None:
+    assert sorted(n.title for n in dev_view.nodes) == [
+        "HealthImaging data store",
+        "Import job role",
+        "Input bucket (SecureBucket)",
+        "KMS key",
+        "KMS key",
+        "Log bucket (SecureBucket)",
+        "Output bucket (SecureBucket)",
+        "admin persona",
+        "importer persona",
+        "reader persona",
+    ]
+    assert [(g.name, g.type.rsplit(":", 1)[-1], g.parent) for g in dev_view.groups] == [
+        ("access", "HealthImagingAccess", ""),
+        ("datastore", "ImagingDatastore", ""),
+        ("import-buckets", "ImagingBucketPair", ""),
+        ("import-job-role", "ImportJobRole", ""),
+    ]
+
+
+def test_bucket_controls_are_folded_into_their_bucket(dev_view: Architecture) -> None:
+    inputs = _node(dev_view, "Input bucket (SecureBucket)")
+    assert inputs.name == "ahi-dev-input-111122223333-us-east-1-an"
+    assert inputs.tags == [
+        "BPA",
+        "ACLs off",
+        "SSE-KMS",
+        "versioned",
+        "TLS-only",
+        "logged",
+        "old versions 90 d",
+        "protected",
+    ]
+    assert inputs.protected
+    assert len(inputs.resources) == 8  # the bucket, its six settings and its bucket policy
+    logs = _node(dev_view, "Log bucket (SecureBucket)")
+    assert "SSE-S3" in logs.tags
+    assert "logged" not in logs.tags
+    keys = sorted((n.name, n.tags) for n in dev_view.nodes if n.title == "KMS key")
+    assert keys == [
+        ("alias/ahi-dev-datastore-key", ["rotation on", "key policy", "protected"]),
+        ("alias/ahi-dev-import-buckets", ["rotation on", "protected"]),
+    ]
+
+
+def test_dev_view_draws_the_relationships_that_matter(dev_view: Architecture) -> None:
+    assert _edges(dev_view) == {
+        ("admin persona", "HealthImaging data store", "starts imports, reads, writes, changes", False),
+        ("admin persona", "Import job role", "passes", False),
+        ("importer persona", "HealthImaging data store", "starts imports, reads", False),
+        ("importer persona", "Input bucket (SecureBucket)", "reads, writes", False),
+        ("importer persona", "Output bucket (SecureBucket)", "reads", False),
+        ("importer persona", "Import job role", "passes", False),
+        ("reader persona", "HealthImaging data store", "reads", False),
+        ("HealthImaging data store", "Import job role", "assumes", False),
+        ("KMS key", "HealthImaging data store", "encrypts", True),
+        ("KMS key", "Input bucket (SecureBucket)", "encrypts", True),
+        ("KMS key", "Output bucket (SecureBucket)", "encrypts", True),
+        ("Input bucket (SecureBucket)", "Log bucket (SecureBucket)", "access logs", False),
+        ("Output bucket (SecureBucket)", "Log bucket (SecureBucket)", "access logs", False),
+        ("Import job role", "Input bucket (SecureBucket)", "reads", False),
+        ("Import job role", "Output bucket (SecureBucket)", "writes", False),
+    }
+    key_of_buckets = next(n for n in dev_view.nodes if n.name == "alias/ahi-dev-import-buckets")
+    assert {e.target for e in dev_view.edges if e.source == key_of_buckets.id} == {
+        "n_import_buckets_input",
+        "n_import_buckets_output",
+    }, "the bucket key encrypts the input and output buckets, not the log bucket (SSE-S3)"
+
+
+@pytest.mark.parametrize("stack", plan_module.available_stacks(PROJECT_DIR))
+def test_every_resource_is_drawn_exactly_once(stack: str) -> None:
+    plan = plan_module.plan_stack(PROJECT_DIR, stack)
+    view = architecture.architecture(plan)
+    drawn = [urn for node in view.nodes for urn in node.resources]
+    custom = [r["urn"] for r in plan["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    assert sorted(drawn) == sorted(custom)
+    ids = [n.id for n in view.nodes] + [g.id for g in view.groups]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", i) for i in ids)
+    assert {e.source for e in view.edges} | {e.target for e in view.edges} <= {n.id for n in view.nodes}
+    for component in (r for r in plan["resources"] if not r["custom"]):
+        type_name = component["type"].rsplit(":", 1)[-1]
+        children = {r["urn"] for r in plan["resources"] if r["parentUrn"] == component["urn"]}
+        as_group = [g for g in view.groups if (g.name, g.type) == (component["name"], component["type"])]
+        as_node = [n for n in view.nodes if children & set(n.resources) and n.title.endswith(f"({type_name})")]
+        assert len(as_group) + len(as_node) == 1, f"{component['name']}: drawn as {as_group} and {as_node}"
+
+
+def test_sse_s3_buckets_have_no_key_and_no_encrypts_arrow() -> None:
+    run = run_program(bucketEncryption="sse-s3")
+    view = _core(architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)))
+    assert "SSE-S3" in _node(view, "Input bucket (SecureBucket)").tags
+    assert [n.name for n in view.nodes if n.title == "KMS key"] == ["alias/ahi-dev-datastore-key"]
+    assert ("KMS key", "Input bucket (SecureBucket)", "encrypts", True) not in _edges(view)
+
+
+def test_routes_are_folded_into_their_persona() -> None:
+    run = run_program(
+        accessPersonas=["admin", "importer", "reader", "break-glass"],
+        accessRolePrincipals={"reader": ["arn:aws:iam::111122223333:user/alice"]},
+        accessIdentityCenterInstanceArn="arn:aws:sso:::instance/ssoins-0123456789abcdef",
+        accessAdminUserName="ahiadmin",
+    )
+    view = _core(architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)))
+    personas = {n.title: n.tags for n in view.nodes if n.group == "c_access"}
+    assert personas == {
+        "admin persona": ["IAM group", "IAM user ahiadmin", "Identity Center permission set"],
+        "break-glass persona": ["IAM group", "Identity Center permission set"],
+        "importer persona": ["IAM group", "Identity Center permission set"],
+        "reader persona": ["IAM group", "IAM role (1 principal, MFA)", "Identity Center permission set"],
+    }
+    roles = [n.title for n in view.nodes if n.icon == "role"]
+    assert roles == ["Import job role"], "a persona's role is a route of the persona, not a node of its own"
+    assert (
+        "break-glass persona",
+        "HealthImaging data store",
+        "starts imports, reads, writes, changes, deletes",
+        False,
+    ) in (_edges(view))
+
+
+# --- types the table does not know --------------------------------------------------------------------------
+
+
+def _with_unknown_resources(plan: Plan) -> Plan:
+    changed = copy.deepcopy(plan)
+    by_name = {r["name"]: r for r in changed["resources"]}
+    pair, bucket = (
+        by_name["import-buckets"],
+        next(
+            r
+            for r in changed["resources"]
+            if r["type"] == "aws:s3/bucket:Bucket" and r["name"] == "import-buckets-input"
+        ),
+    )
+    template = {
+        "custom": True,
+        "protect": False,
+        "retainOnDelete": False,
+        "ignoreChanges": [],
+        "dependsOn": [],
+        "provider": "aws",
+        "inputs": {},
+    }
+    changed["resources"] += [
+        {
+            **template,
+            "name": "import-buckets-inventory",
+            "type": "aws:s3/bucketInventory:BucketInventory",
+            "urn": pair["urn"] + "$aws:s3/bucketInventory:BucketInventory::import-buckets-inventory",
+            "parent": pair["name"],
+            "parentUrn": pair["urn"],
+            "propertyDependencies": {"destination": [bucket["urn"]]},
+        },
+        {
+            **template,
+            "name": "budget",
+            "type": "aws:budgets/budget:Budget",
+            "urn": "urn:pulumi:dev::healthimaging-setup::aws:budgets/budget:Budget::budget",
+            "parent": "",
+            "parentUrn": "",
+            "propertyDependencies": {},
+        },
+    ]
+    return changed
+
+
+def test_unknown_types_are_folded_into_their_components_node(dev_plan: Plan) -> None:
+    view = architecture.architecture(_with_unknown_resources(dev_plan))
+    other = next(n for n in view.nodes if n.id == "c_import_buckets__other")
+    assert other.group == "c_import_buckets"
+    assert other.title == "1 more resource"
+    assert other.tags == ["s3 BucketInventory"]
+    assert any(
+        e.source == other.id and e.target == "n_import_buckets_input" and e.label == "destination" for e in view.edges
+    )
+    top = next(n for n in view.nodes if n.id == "stack__other")
+    assert (top.group, top.tags) == ("", ["budgets Budget"])
+    text = mermaid.render_architecture(view)
+    assert "s3 BucketInventory" in text
+    assert "budgets Budget" in text
+
+
+def test_every_type_in_the_table_is_a_real_resource_type() -> None:
+    import pulumi_aws_native
+
+    sources = {
+        "aws": Path(aws.__file__).parent,
+        "aws-native": Path(pulumi_aws_native.__file__).parent,
+    }
+    tokens = set(architecture_table.SHAPES) | {
+        resource_type for _component, resource_type in architecture_table.COMPONENT_SHAPES
+    }
+    for token in sorted(tokens):
+        package, module = token.split(":")[0], token.split(":")[1].split("/")[0].replace("-", "_")
+        module_dir = sources[package] / (f"{module}_" if keyword.iskeyword(module) else module)
+        assert module_dir.is_dir(), token
+        assert any(f"'{token}'" in p.read_text() or f'"{token}"' in p.read_text() for p in module_dir.glob("*.py")), (
+            token
+        )
+
+
+def test_every_icon_has_a_picture() -> None:
+    icons = {shape.icon for shape in architecture_table.SHAPES.values()} | {
+        shape.icon for shape in architecture_table.COMPONENT_SHAPES.values()
+    }
+    assert icons <= set(diagram_svg.ICONS)
+
+
+# --- alert, audit and auto-import pieces ----------------------------------------------------------------------
+
+
+class _Component(pulumi.ComponentResource):
+    def __init__(self, type_name: str, name: str) -> None:
+        super().__init__(f"healthimaging:index:{type_name}", name, None, None)
+
+
+def _pieces_program() -> None:
+    """The kinds of resources the import alerts, the audit trail and auto-import are built from."""
+    store = _Component("ImagingDatastore", "datastore")
+    key = aws.kms.Key("datastore-key", enable_key_rotation=True, opts=pulumi.ResourceOptions(parent=store))
+    datastore_arn = pulumi.Output.from_input(f"arn:aws:medical-imaging:{DEV_REGION}:{DEV_ACCOUNT}:datastore/abc")
+    buckets = _Component("ImagingBucketPair", "import-buckets")
+    input_bucket = aws.s3.Bucket(
+        "import-buckets-input", bucket="in-bucket", opts=pulumi.ResourceOptions(parent=buckets)
+    )
+
+    alerts = _Component("ImportJobAlerts", "import-alerts")
+    child = pulumi.ResourceOptions(parent=alerts)
+    topic = aws.sns.Topic("import-alerts-topic", name="alerts", kms_master_key_id=key.arn, opts=child)
+    aws.sns.TopicSubscription(
+        "import-alerts-email", topic=topic.arn, protocol="email", endpoint="a@example.org", opts=child
+    )
+    dlq = aws.sqs.Queue("import-alerts-dlq", name="alerts-dlq", kms_master_key_id=key.arn, opts=child)
+    role = aws.iam.Role(
+        "import-alerts-function-role",
+        name="alerts-function",
+        assume_role_policy=json.dumps(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ]
+            }
+        ),
+        opts=child,
+    )
+    aws.iam.RolePolicy(
+        "import-alerts-function-policy",
+        role=role.id,
+        policy=pulumi.Output.all(topic.arn, input_bucket.arn).apply(
+            lambda v: json.dumps(
+                {
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "sns:Publish", "Resource": v[0]},
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{v[1]}/*"},
+                    ]
+                }
+            )
+        ),
+        opts=child,
+    )
+    function = aws.lambda_.Function(
+        "import-alerts-function",
+        name="alerts",
+        role=role.arn,
+        runtime="python3.12",
+        handler="handler.main",
+        reserved_concurrent_executions=2,
+        dead_letter_config={"target_arn": dlq.arn},
+        environment={"variables": {"TOPIC_ARN": topic.arn}},
+        opts=child,
+    )
+    rule = aws.cloudwatch.EventRule(
+        "import-alerts-rule",
+        event_pattern=datastore_arn.apply(
+            lambda arn: json.dumps({"source": ["aws.medical-imaging"], "resources": [arn]})
+        ),
+        opts=child,
+    )
+    aws.cloudwatch.EventTarget("import-alerts-target", rule=rule.name, arn=function.arn, opts=child)
+    aws.cloudwatch.LogGroup("import-alerts-logs", name="/aws/lambda/alerts", retention_in_days=365, opts=child)
+    aws.cloudwatch.EventRule("import-alerts-sweep", schedule_expression="rate(1 hour)", opts=child)
+    aws.lambda_.Permission(
+        "import-alerts-invoke",
+        function=function.name,
+        action="lambda:InvokeFunction",
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=child,
+    )
+    aws.cloudwatch.MetricAlarm(
+        "import-alerts-errors",
+        name="alerts-errors",
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+        metric_name="Errors",
+        namespace="AWS/Lambda",
+        period=300,
+        statistic="Sum",
+        threshold=0,
+        dimensions={"FunctionName": function.name},
+        alarm_actions=[topic.arn],
+        opts=child,
+    )
+
+    audit = _Component("AuditTrail", "audit")
+    trail_bucket = aws.s3.Bucket("audit-logs", bucket="audit-logs", opts=pulumi.ResourceOptions(parent=audit))
+    aws.cloudtrail.Trail(
+        "audit-trail",
+        name="audit",
+        s3_bucket_name=trail_bucket.bucket,
+        kms_key_id=key.arn,
+        enable_log_file_validation=True,
+        advanced_event_selectors=[
+            {
+                "name": "input objects",
+                "field_selectors": [
+                    {"field": "eventCategory", "equals": ["Data"]},
+                    {"field": "resources.ARN", "starts_withs": [input_bucket.arn.apply(lambda a: f"{a}/")]},
+                ],
+            }
+        ],
+        opts=pulumi.ResourceOptions(parent=audit),
+    )
+
+    auto = _Component("AutoImport", "auto-import")
+    queue = aws.sqs.Queue(
+        "auto-import-queue", name="auto-import", kms_master_key_id=key.arn, opts=pulumi.ResourceOptions(parent=auto)
+    )
+    importer = aws.lambda_.Function(
+        "auto-import-function",
+        name="auto-import",
+        role=role.arn,
+        runtime="python3.12",
+        handler="handler.main",
+        opts=pulumi.ResourceOptions(parent=auto),
+    )
+    aws.lambda_.EventSourceMapping(
+        "auto-import-trigger",
+        event_source_arn=queue.arn,
+        function_name=importer.name,
+        opts=pulumi.ResourceOptions(parent=auto),
+    )
+
+
+_ARN_SERVICES = {"cloudwatch/eventRule": "events", "cloudwatch/metricAlarm": "cloudwatch", "lambda/function": "lambda"}
+
+
+def _with_aws_identifiers(new_resource: Any) -> Any:
+    """PlanMocks.new_resource, plus the name, ARN and queue URL AWS returns for the types the plan's mocks do not
+    model yet (topics, queues, functions, rules, trails), so references to them carry values as in AWS."""
+
+    def patched(self: mockrun.PlanMocks, args: Any) -> tuple[str | None, dict[str, Any]]:
+        rid, state = new_resource(self, args)
+        if "arn" not in state and args.typ.startswith("aws:"):
+            module = args.typ.split(":")[1].rsplit("/", 1)[0]
+            name = args.inputs.get("name") or args.name
+            service = _ARN_SERVICES.get(args.typ.split(":")[1], module)
+            kind = {"lambda": "function:", "events": "rule/", "cloudtrail": "trail/"}.get(service, "")
+            state.update(name=name, arn=f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}")
+            if args.typ == "aws:sqs/queue:Queue":
+                state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
+        return rid, state
+
+    return patched
+
+
+@pytest.fixture(scope="module")
+def pieces_view() -> Architecture:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mockrun.PlanMocks, "new_resource", _with_aws_identifiers(mockrun.PlanMocks.new_resource))
+        run = run_component(_pieces_program)
+    return architecture.architecture(plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION))
+
+
+def test_alert_audit_and_auto_import_pieces_are_shown(pieces_view: Architecture) -> None:
+    by_group: dict[str, list[str]] = {}
+    for node in pieces_view.nodes:
+        by_group.setdefault(node.group, []).append(node.title)
+    assert sorted(by_group["c_import_alerts"]) == [
+        "CloudWatch alarm",
+        "EventBridge rule",
+        "EventBridge rule",
+        "Function role",
+        "Lambda function",
+        "SNS topic",
+        "SQS queue",
+        "log group",
+    ]
+    assert next(n for n in pieces_view.nodes if n.name == "sweep").tags == ["rate(1 hour)"]
+    assert next(n for n in pieces_view.nodes if n.name == "/aws/lambda/alerts").tags == ["kept 365 d"]
+    assert sorted(by_group["c_audit"]) == ["CloudTrail trail", "S3 bucket"]
+    assert sorted(by_group["c_auto_import"]) == ["Lambda function", "SQS queue"]
+    function = next(n for n in pieces_view.nodes if n.name == "alerts")
+    assert function.tags == ["python3.12", "concurrency 2"]
+    assert len(function.resources) == 2, "the function and its invoke permission"
+    topic = next(n for n in pieces_view.nodes if n.title == "SNS topic")
+    assert "email subscription" in topic.tags
+
+
+def test_events_messages_and_logs_flow_between_the_pieces(pieces_view: Architecture) -> None:
+    names = {n.id: n.name for n in pieces_view.nodes}
+    edges = {(names[e.source], names[e.target], e.label, e.dotted) for e in pieces_view.edges}
+    expected = {
+        ("rule", "alerts", "triggers", False),  # a rule without a name: its resource name in its component
+        ("alerts", "alerts-function", "runs as", False),
+        ("alerts", "alerts-dlq", "failed events", False),
+        ("alerts-function", "alerts", "publishes", False),  # the function's role publishes to the topic
+        ("alerts-function", "in-bucket", "reads", False),
+        ("alerts", "alerts-errors", "watched by", True),
+        ("alerts-errors", "alerts", "alarms", False),
+        ("audit", "audit-logs", "writes logs", False),
+        ("in-bucket", "audit", "data events", True),
+        ("auto-import", "auto-import", "triggers", False),  # the queue triggers the function
+        ("auto-import", "alerts-function", "runs as", False),
+        ("alerts", "/aws/lambda/alerts", "logs", False),  # Lambda's log group, by AWS's naming convention
+    }
+    missing = expected - edges
+    assert not missing, f"missing {missing}; drawn {sorted(edges)}"
+    key = next(n.id for n in pieces_view.nodes if n.title == "KMS key")
+    encrypted = {names[e.target] for e in pieces_view.edges if e.source == key and e.label == "encrypts" and e.dotted}
+    assert encrypted == {"alerts", "alerts-dlq", "audit", "auto-import"}
+
+
+def test_the_pieces_render_as_mermaid(pieces_view: Architecture) -> None:
+    text = mermaid.render_architecture(pieces_view)
+    assert 'subgraph c_import_alerts["import-alerts (ImportJobAlerts)"]' in text
+    assert 'subgraph c_audit["audit (AuditTrail)"]' in text
+    assert "-.->|encrypts|" in text
+
+
+# --- the command line and the README ----------------------------------------------------------------------
+
+
+def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ahictl", "plan", *arguments],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_mermaid_defaults_to_the_architecture_view(dev_plan: Plan) -> None:
+    default = _cli("--stack", "dev", "--format", "mermaid")
+    assert default.returncode == 0, default.stderr
+    assert default.stdout == mermaid.render_architecture(architecture.architecture(dev_plan))
+    assert cli.render(dev_plan, "mermaid") == default.stdout
+    assert cli.render(dev_plan, "mermaid", "resources") == mermaid.render_mermaid(dev_plan)
+    with pytest.raises(ValueError, match="unknown detail"):
+        cli.render(dev_plan, "mermaid", "everything")
+
+
+def test_detail_resources_is_the_full_resource_graph(dev_plan: Plan) -> None:
+    resources = _cli("--stack", "dev", "--format", "mermaid", "--detail", "resources")
+    assert resources.returncode == 0, resources.stderr
+    assert resources.stdout == mermaid.render_mermaid(dev_plan)
+
+
+def test_detail_with_another_format_is_refused_before_the_plan_runs() -> None:
+    refused = _cli("--stack", "no-such-stack", "--format", "json", "--detail", "resources")
+    assert refused.returncode == 2
+    assert refused.stderr == "error: --detail resources applies to --format mermaid only (got --format json)\n"
+    assert refused.stdout == ""
+
+
+def test_a_picture_without_the_optional_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram_svg, "missing_requirements", lambda: ["Graphviz's dot (apt-get install graphviz)"])
+    message = cli._picture_problem("svg", "architecture")
+    assert (
+        message
+        == "--format svg needs Graphviz's dot (apt-get install graphviz); or use --format mermaid, which needs neither"
+    )
+    assert cli.main(["plan", "--stack", "dev", "--format", "png"]) == 2
+    with pytest.raises(RuntimeError, match="needs Graphviz"):
+        diagram_svg.render_picture(Architecture("dev", [], [], []), "svg")
+
+
+def test_readme_overview_is_the_dev_stacks_architecture_view(dev_plan: Plan) -> None:
+    section = README.split("## What it creates, and why", 1)[1]
+    match = re.search(r"```mermaid\n(.*?)```", section, re.DOTALL)
+    assert match, "the README has no Mermaid block under 'What it creates, and why'"
+    assert match.group(1) == cli.render(dev_plan, "mermaid"), (
+        "regenerate it: venv/bin/python -m ahictl plan --stack dev --format mermaid"
+    )
+
+
+def test_readme_quick_start_commands_are_unchanged() -> None:
+    assert (
+        "python3 -m venv venv && venv/bin/pip install -q -r requirements.txt && venv/bin/python -m ahictl plan --stack dev"
+        in README
+    )
+    assert "```bash\nbash scripts/test\n```" in README
+    assert "diagrams" not in (PROJECT_DIR / "requirements.txt").read_text()
+
+
+def test_png_to_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram_svg, "missing_requirements", list)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli._picture_problem("png", "architecture").startswith("--format png writes a binary picture")
+    assert cli._picture_problem("png", "architecture", Path("dev.png")) == ""
+    assert cli._picture_problem("svg", "architecture") == ""

@@ -1,0 +1,126 @@
+"""The components as other languages see them: the schema Pulumi infers from their annotations."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from typing import Any
+
+import pytest
+from pulumi.provider.experimental.component import ComponentProvider
+
+from components import (
+    AuditTrail,
+    AutoImport,
+    HealthImagingAccess,
+    ImagingBucketPair,
+    ImagingDatastore,
+    ImportJobAlerts,
+    ImportJobRole,
+)
+from testkit.mock_runs import PROJECT_DIR
+
+PLUGIN_MAIN = PROJECT_DIR / "provider" / "__main__.py"
+#: The components the provider plugin hosts, read from the plugin itself (not run as a host).
+COMPONENTS = runpy.run_path(str(PLUGIN_MAIN), run_name="healthimaging_provider")["COMPONENTS"]
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    provider = ComponentProvider(COMPONENTS, "healthimaging")
+    assert provider.schema is not None
+    return json.loads(provider.schema)
+
+
+def test_the_plugin_hosts_every_component() -> None:
+    assert [
+        ImagingBucketPair,
+        ImagingDatastore,
+        ImportJobRole,
+        HealthImagingAccess,
+        ImportJobAlerts,
+        AuditTrail,
+        AutoImport,
+    ] == COMPONENTS
+
+
+def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema: dict[str, Any]) -> None:
+    assert set(schema["resources"]) == {
+        "healthimaging:index:HealthImagingAccess",
+        "healthimaging:index:ImagingBucketPair",
+        "healthimaging:index:ImagingDatastore",
+        "healthimaging:index:ImportJobRole",
+        "healthimaging:index:ImportJobAlerts",
+        "healthimaging:index:AuditTrail",
+        "healthimaging:index:AutoImport",
+    }
+    assert all(resource["isComponent"] for resource in schema["resources"].values())
+
+
+@pytest.mark.parametrize(
+    ("token", "required", "outputs"),
+    [
+        (
+            "healthimaging:index:ImagingBucketPair",
+            ["accountId", "namePrefix", "region"],
+            ["inputBucketArn", "inputBucketName", "kmsKeyArn", "logBucketName", "outputBucketArn", "outputBucketName"],
+        ),
+        (
+            "healthimaging:index:ImagingDatastore",
+            ["accountId", "datastoreName", "region"],
+            ["datastoreArn", "datastoreId", "datastoreStatus", "kmsKeyArn"],
+        ),
+        (
+            "healthimaging:index:ImportJobAlerts",
+            ["accountId", "datastoreArn", "datastoreId", "namePrefix", "outputBucketArn", "region"],
+            ["deadLetterQueueUrl", "functionName", "kmsKeyArn", "topicArn"],
+        ),
+        (
+            "healthimaging:index:AuditTrail",
+            ["accountId", "datastoreArn", "inputBucketArn", "namePrefix", "outputBucketArn", "region"],
+            ["bucketName", "kmsKeyArn", "logGroupName", "trailArn"],
+        ),
+        (
+            "healthimaging:index:AutoImport",
+            [
+                "accountId",
+                "datastoreArn",
+                "datastoreId",
+                "importRoleArn",
+                "inputBucketArn",
+                "inputBucketName",
+                "namePrefix",
+                "outputBucketArn",
+                "outputBucketName",
+                "region",
+            ],
+            ["deadLetterQueueUrl", "functionName", "kmsKeyArn", "queueUrl"],
+        ),
+        (
+            "healthimaging:index:ImportJobRole",
+            ["accountId", "datastoreArn", "inputBucketArn", "outputBucketArn", "region", "roleName"],
+            ["roleArn", "roleName"],
+        ),
+    ],
+)
+def test_required_inputs_and_outputs(
+    schema: dict[str, Any], token: str, required: list[str], outputs: list[str]
+) -> None:
+    resource = schema["resources"][token]
+    assert sorted(resource["requiredInputs"]) == required
+    assert sorted(resource["properties"]) == outputs
+
+
+def test_every_input_is_documented_with_its_default(schema: dict[str, Any]) -> None:
+    for token, resource in schema["resources"].items():
+        required = set(resource["requiredInputs"])
+        for name, prop in resource["inputProperties"].items():
+            assert prop.get("description"), f"{token}.{name} has no description"
+            if name not in required:
+                assert "Default" in prop["description"], f"{token}.{name} does not state its default"
+
+
+def test_structural_switches_are_plain_values(schema: dict[str, Any]) -> None:
+    pair = schema["resources"]["healthimaging:index:ImagingBucketPair"]["inputProperties"]
+    for switch in ("accessLogging", "encryption", "naming", "protectData", "versioning"):
+        assert pair[switch].get("plain") is True, switch
