@@ -1,12 +1,14 @@
-"""Each component's arguments, from the validated stack settings.
+"""Each component's arguments, and the providers', from the validated stack settings.
 
 ``__main__.py`` stays a table of contents (settings, providers, components, exports); the mapping from
-configuration keys to component arguments lives here, one function per component.
+configuration keys to component arguments lives here, one function per component. The ``*_plain_args``
+functions give the plain-valued arguments, which the stack's rules check before anything is created
+(:mod:`program.settings_rules`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -24,13 +26,10 @@ from components import audit_trail as audit_trail_component
 from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
-from components.bucket_pair import NAMING_ACCOUNT_REGIONAL, generated_bucket_name
 from components.datastore import key_alias_for
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
-from provider_keys import AssumeRole
-
-if TYPE_CHECKING:
-    from settings import StackSettings
+from program.provider_keys import AssumeRole
+from program.settings_spec import StackSettings
 
 
 def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
@@ -287,34 +286,6 @@ def audit_trail_args(s: StackSettings, buckets: ImagingBucketPair, datastore: Im
     return args
 
 
-def audit_bucket_name_problems(s: StackSettings) -> list[str]:
-    """The audit trail's bucket (explicit or generated) must not be one of the other buckets."""
-    if not s.audit_trail:
-        return []
-    regional = s.bucket_naming == NAMING_ACCOUNT_REGIONAL
-    audit = s.audit_bucket_name or (
-        audit_trail_component.generated_bucket_name(s.name_prefix, s.account_id, s.region) if regional else ""
-    )
-    problems = []
-    for role, key, explicit in (
-        ("input", "inputBucketName", s.input_bucket_name),
-        ("output", "outputBucketName", s.output_bucket_name),
-        ("log", "logBucketName", s.log_bucket_name),
-    ):
-        final = explicit or (generated_bucket_name(s.name_prefix, role, s.account_id, s.region) if regional else "")
-        if audit and final == audit:
-            if s.audit_bucket_name and explicit:
-                both, change = f"auditBucketName and {key}", "auditBucketName"
-            elif s.audit_bucket_name:
-                both, change = f"auditBucketName (set) and {key} (generated)", "auditBucketName"
-            else:
-                both, change = f"auditBucketName (generated) and {key} (set)", key
-            problems.append(
-                f"{both} are both {audit!r}: the audit trail needs a bucket of its own. Choose another {change}."
-            )
-    return problems
-
-
 def auto_import_plain_args(s: StackSettings) -> dict[str, Any]:
     """The plain-valued arguments of :class:`components.AutoImport`."""
     args: dict[str, Any] = {
@@ -362,21 +333,6 @@ def auto_import_args(
         args["alert_topic_arn"] = alerts.topic_arn
         args["alert_topic_kms_key_arn"] = alerts.kms_key_arn
     return args
-
-
-def auto_import_alert_problems(s: StackSettings) -> list[str]:
-    """Where the automatic importer's alerts go: one topic, and a key only with a topic."""
-    problems = []
-    if s.auto_import and s.import_alerts and s.auto_import_alert_topic_arn:
-        problems.append(
-            "autoImportAlertTopicArn is set and importAlerts is on: the automatic importer would have two alert "
-            "topics. Remove autoImportAlertTopicArn (importAlerts' topic is used), or turn importAlerts off."
-        )
-    if s.auto_import_alert_topic_kms_key_arn and not s.auto_import_alert_topic_arn:
-        problems.append(
-            "autoImportAlertTopicKmsKeyArn is set without autoImportAlertTopicArn: set the topic too, or remove the key."
-        )
-    return problems
 
 
 def switched_off_warnings(s: StackSettings) -> list[str]:

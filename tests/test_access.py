@@ -13,7 +13,7 @@ from ahictl import mockrun
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import HealthImagingAccess, HealthImagingAccessArgs, InvalidInputError
 from components.access import validate_access_args
-from settings import read_settings
+from program.settings import read_settings
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

@@ -10,7 +10,7 @@ from helpers import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, d
 
 from ahictl import mockrun
 from components import InvalidInputError
-from provider_keys import HONOURED_KEYS, REFUSED_KEYS, judge_provider_keys
+from program.provider_keys import HONOURED_KEYS, REFUSED_KEYS, judge_provider_keys
 
 ROLE = f"arn:aws:iam::{DEV_ACCOUNT}:role/deployer"
 

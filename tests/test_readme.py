@@ -9,7 +9,7 @@ from helpers import PROJECT_DIR, documentation
 
 from ahictl import plan
 from ahictl.mermaid import render_mermaid
-from settings import SETTINGS_SPEC
+from program.settings_spec import SETTINGS_SPEC
 
 README = (PROJECT_DIR / "README.md").read_text()
 DOCS = documentation()

@@ -9,7 +9,8 @@ import pytest
 from helpers import PROJECT, PROJECT_DIR
 
 from ahictl import plan
-from settings import StackSettings, read_settings
+from program.settings import read_settings
+from program.settings_spec import StackSettings
 
 DEV = 'config:\n  healthimaging-setup:accountId: "111122223333"\n  healthimaging-setup:region: us-east-1\n'
 

@@ -1,0 +1,613 @@
+"""The stack's keys, each described once: type, default, description and the component arguments it feeds.
+
+``SETTINGS_SPEC`` is the one description of every key of the project's namespace. ``Pulumi.yaml``'s ``config:``
+block and the configuration tables of the documentation are generated from it
+(``scripts/generate_stack_docs.py``; a test fails when they differ). A key that feeds a component takes the
+component's default (``*_DEFAULTS`` next to the component) unless it spells out its own. ``StackSettings`` holds
+the values of one stack, one field per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.access import ACCESS_DEFAULTS
+from components.audit_trail import AUDIT_TRAIL_DEFAULTS
+from components.auto_import import AUTO_IMPORT_DEFAULTS
+from components.bucket_pair import BUCKET_PAIR_DEFAULTS
+from components.datastore import DATASTORE_DEFAULTS
+from components.import_alerts import IMPORT_ALERTS_DEFAULTS
+from components.import_role import IMPORT_ROLE_DEFAULTS
+from program.provider_keys import ProviderKeys
+
+#: The components the stack composes, by the short name settings use in ``feeds``: their defaults.
+COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
+    "bucket_pair": BUCKET_PAIR_DEFAULTS,
+    "datastore": DATASTORE_DEFAULTS,
+    "import_role": IMPORT_ROLE_DEFAULTS,
+    "access": ACCESS_DEFAULTS,
+    "import_alerts": IMPORT_ALERTS_DEFAULTS,
+    "audit_trail": AUDIT_TRAIL_DEFAULTS,
+    "auto_import": AUTO_IMPORT_DEFAULTS,
+}
+
+
+class _FromComponent:
+    """The default of a setting is the default of the first component argument it feeds."""
+
+    def __repr__(self) -> str:
+        return "FROM_COMPONENT"
+
+
+FROM_COMPONENT: Any = _FromComponent()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key of the project."""
+
+    key: str
+    type: str  # "string" | "boolean" | "integer" | "object" | "array" (of strings)
+    default: Any
+    """The default value; None for a required key; FROM_COMPONENT for the fed component's default."""
+    description: str
+    feeds: tuple[str, ...] = ()
+    """The component arguments (``<component>.<argument>``) this key gives its value to."""
+
+    def __post_init__(self) -> None:
+        if self.default is FROM_COMPONENT:
+            component, _, argument = self.feeds[0].partition(".")
+            default = COMPONENT_DEFAULTS[component][argument]
+            object.__setattr__(self, "default", list(default) if isinstance(default, (list, tuple)) else default)
+
+
+SETTINGS_SPEC: tuple[Setting, ...] = (
+    Setting(
+        "accountId",
+        "string",
+        None,
+        "Required. The 12-digit AWS account to deploy into, quoted. Both providers refuse any other account.",
+        feeds=(
+            "bucket_pair.account_id",
+            "datastore.account_id",
+            "import_role.account_id",
+            "access.account_id",
+            "import_alerts.account_id",
+            "audit_trail.account_id",
+            "auto_import.account_id",
+        ),
+    ),
+    Setting(
+        "region",
+        "string",
+        None,
+        "Required. A region where AWS HealthImaging runs: us-east-1, us-west-2, eu-west-1, eu-west-2, ap-southeast-2.",
+        feeds=(
+            "bucket_pair.region",
+            "datastore.region",
+            "import_role.region",
+            "access.region",
+            "import_alerts.region",
+            "audit_trail.region",
+            "auto_import.region",
+        ),
+    ),
+    Setting(
+        "allowUnlistedRegion",
+        "boolean",
+        FROM_COMPONENT,
+        "Allow a region that is not in the list above, for regions AWS has added since.",
+        feeds=("datastore.allow_unlisted_region",),
+    ),
+    Setting(
+        "namePrefix",
+        "string",
+        "",
+        "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: 'ahi-<stack>'.",
+        feeds=(
+            "bucket_pair.name_prefix",
+            "import_alerts.name_prefix",
+            "audit_trail.name_prefix",
+            "auto_import.name_prefix",
+        ),
+    ),
+    Setting(
+        "tags",
+        "object",
+        {},
+        "Tags for every resource, as key: value. They reach the data store only when it is created.",
+        feeds=("datastore.tags",),
+    ),
+    Setting(
+        "disposableStack",
+        "boolean",
+        False,
+        "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys.",
+    ),
+    Setting(
+        "inputBucketName",
+        "string",
+        "",
+        "Exact name of the input bucket (DICOM P10 files). Empty: generated.",
+        feeds=("bucket_pair.input_bucket_name",),
+    ),
+    Setting(
+        "outputBucketName",
+        "string",
+        "",
+        "Exact name of the output bucket (import results). Empty: generated.",
+        feeds=("bucket_pair.output_bucket_name",),
+    ),
+    Setting(
+        "logBucketName",
+        "string",
+        "",
+        "Exact name of the access-log bucket. Empty: generated.",
+        feeds=("bucket_pair.log_bucket_name",),
+    ),
+    Setting(
+        "bucketNaming",
+        "string",
+        FROM_COMPONENT,
+        "How bucket names are generated: 'account-regional' (<prefix>-input-<account>-<region>-an, cannot be taken by another account) or 'generated' (random suffix, global namespace).",
+        feeds=("bucket_pair.naming", "audit_trail.naming"),
+    ),
+    Setting(
+        "bucketEncryption",
+        "string",
+        FROM_COMPONENT,
+        "Default encryption of the buckets: 'kms' (customer managed key, bucket keys on) or 'sse-s3' (logs a warning).",
+        feeds=("bucket_pair.encryption",),
+    ),
+    Setting(
+        "bucketKmsKeyArn",
+        "string",
+        "",
+        "ARN of an existing customer managed key for the buckets. Empty: a key is created.",
+        feeds=("bucket_pair.kms_key_arn",),
+    ),
+    Setting(
+        "blockPublicAccess",
+        "boolean",
+        FROM_COMPONENT,
+        "Block Public Access, all four settings, on every bucket (S3.1/S3.8).",
+        feeds=("bucket_pair.block_public_access",),
+    ),
+    Setting(
+        "enforceBucketOwner",
+        "boolean",
+        FROM_COMPONENT,
+        "Object ownership BucketOwnerEnforced: ACLs disabled (S3.12).",
+        feeds=("bucket_pair.enforce_bucket_owner",),
+    ),
+    Setting(
+        "versioning",
+        "boolean",
+        FROM_COMPONENT,
+        "Versioning on the buckets (S3.14).",
+        feeds=("bucket_pair.versioning",),
+    ),
+    Setting(
+        "requireTls",
+        "boolean",
+        FROM_COMPONENT,
+        "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5).",
+        feeds=("bucket_pair.require_tls",),
+    ),
+    Setting(
+        "accessLogging",
+        "boolean",
+        FROM_COMPONENT,
+        "Server access logs of the input and output buckets go to a separate log bucket (S3.9).",
+        feeds=("bucket_pair.access_logging",),
+    ),
+    Setting(
+        "noncurrentVersionExpirationDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days after which noncurrent object versions expire.",
+        feeds=("bucket_pair.noncurrent_version_expiration_days",),
+    ),
+    Setting(
+        "currentVersionExpirationDays",
+        "integer",
+        FROM_COMPONENT,
+        "0: current object versions never expire. A positive number deletes objects that old (logs a warning).",
+        feeds=("bucket_pair.current_version_expiration_days",),
+    ),
+    Setting(
+        "forceDestroyBuckets",
+        "boolean",
+        FROM_COMPONENT,
+        "Let `pulumi destroy` delete non-empty buckets. Only with disposableStack.",
+        feeds=("bucket_pair.force_destroy",),
+    ),
+    Setting(
+        "datastoreName",
+        "string",
+        "",
+        "Name of the data store. Empty: '<prefix>-datastore'. Create-only.",
+        feeds=("datastore.datastore_name",),
+    ),
+    Setting(
+        "datastoreEncryption",
+        "string",
+        FROM_COMPONENT,
+        "'customer-managed-key' (a key is created unless datastoreKmsKeyArn is set) or 'aws-owned-key' (logs a warning). Create-only.",
+        feeds=("datastore.encryption",),
+    ),
+    Setting(
+        "datastoreKmsKeyArn",
+        "string",
+        "",
+        "ARN of an existing customer managed key for the data store. Empty: a key is created. Create-only.",
+        feeds=("datastore.kms_key_arn",),
+    ),
+    Setting(
+        "allowDatastoreReplacement",
+        "boolean",
+        FROM_COMPONENT,
+        "Apply changes of the data store's name or tags by replacing it: the data store is then not protected, a new empty one is created and the old one is retained in the account (logs a warning); add the current datastoreId to retainedDatastoreIds first. Not for a key change: moving away from the key the program created removes that key and its policy, which are protected, so pulumi up fails (docs/security-and-data-safety.md, 'Changing the data store'). Off: such changes are ignored with a warning.",
+        feeds=("datastore.allow_replacement",),
+    ),
+    Setting(
+        "retainedDatastoreIds",
+        "array",
+        FROM_COMPONENT,
+        "IDs of data stores this stack replaced and retained (allowDatastoreReplacement), which use the created data store key: its policy keeps HealthImaging's statement for them. Add the current datastoreId here before a replacement. Only with the key the program creates.",
+        feeds=("datastore.retained_datastore_ids",),
+    ),
+    Setting(
+        "allowCrossAccountKeys",
+        "boolean",
+        FROM_COMPONENT,
+        "Accept KMS key ARNs of another account in bucketKmsKeyArn and datastoreKmsKeyArn.",
+        feeds=(
+            "bucket_pair.allow_cross_account_key",
+            "datastore.allow_cross_account_key",
+        ),
+    ),
+    Setting(
+        "importRoleName",
+        "string",
+        "",
+        "Name of the import job role. Empty: '<prefix>-ImportJobDataAccessRole'.",
+        feeds=("import_role.role_name",),
+    ),
+    Setting(
+        "iamPath",
+        "string",
+        FROM_COMPONENT,
+        "IAM path of the roles and policies this program creates.",
+        feeds=(
+            "import_role.path",
+            "access.path",
+            "import_alerts.path",
+            "audit_trail.path",
+            "auto_import.path",
+        ),
+    ),
+    Setting(
+        "permissionsBoundaryArn",
+        "string",
+        "",
+        "Managed policy ARN set as permissions boundary on the roles this program creates. Empty: none.",
+        feeds=(
+            "import_role.permissions_boundary_arn",
+            "access.permissions_boundary_arn",
+            "import_alerts.permissions_boundary_arn",
+            "audit_trail.permissions_boundary_arn",
+            "auto_import.permissions_boundary_arn",
+        ),
+    ),
+    # Access for people (docs/access-for-people.md, 'Access for people').
+    Setting(
+        "accessPersonas",
+        "array",
+        FROM_COMPONENT,
+        "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed). Empty list: no access resources.",
+        feeds=("access.personas",),
+    ),
+    Setting(
+        "accessGroups",
+        "boolean",
+        FROM_COMPONENT,
+        "One IAM group per persona, named '<accessNamePrefix>-<persona>', with the persona's policy attached.",
+        feeds=("access.groups",),
+    ),
+    Setting(
+        "accessRolePrincipals",
+        "object",
+        {},
+        "Persona: list of IAM user or role ARNs or 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. Empty: no roles.",
+        feeds=("access.role_principals",),
+    ),
+    Setting(
+        "accessRolesRequireMfa",
+        "boolean",
+        FROM_COMPONENT,
+        "The persona roles can be assumed only with MFA (aws:MultiFactorAuthPresent). Turn off only for principals that are roles whose sign-in enforces MFA.",
+        feeds=("access.roles_require_mfa",),
+    ),
+    Setting(
+        "accessIdentityCenterInstanceArn",
+        "string",
+        "",
+        "An existing IAM Identity Center instance (arn:aws:sso:::instance/ssoins-...) managed from this account and region: one permission set per persona. Empty: none.",
+        feeds=("access.identity_center_instance_arn",),
+    ),
+    Setting(
+        "accessSessionHours",
+        "integer",
+        FROM_COMPONENT,
+        "Session length, 1 to 12 hours, of the persona roles (maximum) and permission sets.",
+        feeds=("access.session_hours",),
+    ),
+    Setting(
+        "accessAdminUserName",
+        "string",
+        "",
+        "Name of the setup guide's administrator IAM user (for example 'ahiadmin'), added to the admin group. No keys or password are created. Empty: no user.",
+        feeds=("access.admin_user_name",),
+    ),
+    Setting(
+        "accessNamePrefix",
+        "string",
+        "",
+        "Prefix of the access policies, groups, roles and permission sets. Empty: namePrefix.",
+        feeds=("access.name_prefix",),
+    ),
+    # Import job alerts (docs/alerts-audit-and-import-on-upload.md, 'Import job alerts').
+    Setting(
+        "importAlerts",
+        "boolean",
+        True,
+        "Alert when an import job fails or completes with files not imported: an EventBridge rule and an hourly sweep run a function that reads the job's manifest and publishes to an encrypted SNS topic. false: no alerts (logs a warning).",
+    ),
+    Setting(
+        "importAlertEmails",
+        "array",
+        FROM_COMPONENT,
+        "E-mail addresses subscribed to the import alerts (each confirms by a link SNS sends).",
+        feeds=("import_alerts.email_addresses",),
+    ),
+    Setting(
+        "importAlertHttpsEndpoints",
+        "array",
+        FROM_COMPONENT,
+        "HTTPS URLs subscribed to the import alerts; each receives the alert as JSON. No user name or password in a URL.",
+        feeds=("import_alerts.https_endpoints",),
+    ),
+    Setting(
+        "importAlertSweepSchedule",
+        "string",
+        FROM_COMPONENT,
+        "EventBridge schedule of the sweep of recently ended import jobs, which alerts on jobs whose event was lost.",
+        feeds=("import_alerts.sweep_schedule",),
+    ),
+    Setting(
+        "importAlertSweepLookbackHours",
+        "integer",
+        FROM_COMPONENT,
+        "The sweep checks the import jobs that ended in this many hours (at least two sweep intervals).",
+        feeds=("import_alerts.sweep_lookback_hours",),
+    ),
+    Setting(
+        "importAlertMaxFailuresListed",
+        "integer",
+        FROM_COMPONENT,
+        "Failed files an alert lists with their reasons, 0 to 50 (the failure file in the output bucket lists them all).",
+        feeds=("import_alerts.max_failures_listed",),
+    ),
+    Setting(
+        "importAlertLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the alerts function's log group keeps its logs (a value CloudWatch Logs accepts).",
+        feeds=("import_alerts.log_retention_days",),
+    ),
+    # Audit trail (docs/alerts-audit-and-import-on-upload.md, 'Audit trail').
+    Setting(
+        "auditTrail",
+        "boolean",
+        True,
+        "A CloudTrail trail of who read or changed the images: data events of the input and output buckets' objects, the data store and its image sets, and management events. false where an organisation trail records them (logs a warning).",
+    ),
+    Setting(
+        "auditTrailManagementEvents",
+        "boolean",
+        FROM_COMPONENT,
+        "The audit trail also records management events. false: data events only, when an organisation trail records management events.",
+        feeds=("audit_trail.management_events",),
+    ),
+    Setting(
+        "auditTrailMultiRegion",
+        "boolean",
+        FROM_COMPONENT,
+        "Make the audit trail multi-region. Its data events are all in this stack's region: one region, one stack.",
+        feeds=("audit_trail.multi_region",),
+    ),
+    Setting(
+        "auditLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the audit trail's log files are kept (2192: six years, HIPAA's documentation retention). 0: forever.",
+        feeds=("audit_trail.retention_days",),
+    ),
+    Setting(
+        "auditObjectLock",
+        "boolean",
+        FROM_COMPONENT,
+        "Create the audit bucket with S3 Object Lock (GOVERNANCE mode), each log file locked for auditLogRetentionDays. Chosen at creation only.",
+        feeds=("audit_trail.object_lock",),
+    ),
+    Setting(
+        "auditTrailCloudWatchLogs",
+        "boolean",
+        FROM_COMPONENT,
+        "Also deliver the audit trail's events to a CloudWatch Logs log group encrypted with the trail's key (CloudWatch Logs charges for them).",
+        feeds=("audit_trail.cloudwatch_logs",),
+    ),
+    Setting(
+        "auditBucketName",
+        "string",
+        "",
+        "Exact name of the audit trail's bucket. Empty: generated like the other buckets (bucketNaming).",
+        feeds=("audit_trail.bucket_name",),
+    ),
+    # Import on upload (docs/alerts-audit-and-import-on-upload.md, 'Import on upload').
+    Setting(
+        "autoImport",
+        "boolean",
+        FROM_COMPONENT,
+        "Import batches written into the input bucket: incoming/<batch>/ finished by a marker object becomes import jobs, through the bucket's EventBridge notifications, an encrypted SQS queue and a function. Off by default.",
+        feeds=("bucket_pair.input_eventbridge_notifications",),
+    ),
+    Setting(
+        "autoImportMarkerName",
+        "string",
+        FROM_COMPONENT,
+        "Name of the object that finishes a batch: incoming/<batch>/<name>.",
+        feeds=("auto_import.marker_name",),
+    ),
+    Setting(
+        "autoImportQuietPeriodMinutes",
+        "integer",
+        FROM_COMPONENT,
+        "0: only markers start batches. Minutes without a new object under incoming/<batch>/ after which the batch starts without a marker (1 to 1440).",
+        feeds=("auto_import.quiet_period_minutes",),
+    ),
+    Setting(
+        "autoImportMaxFilesPerJob",
+        "integer",
+        FROM_COMPONENT,
+        "Files per import job: HealthImaging's quota (5000) unless it was raised for the account.",
+        feeds=("auto_import.max_files_per_job",),
+    ),
+    Setting(
+        "autoImportMaxConcurrentJobs",
+        "integer",
+        FROM_COMPONENT,
+        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default quota (100; 20 in ap-southeast-2); after a quota increase, set the new quota.",
+        feeds=("auto_import.max_concurrent_jobs",),
+    ),
+    Setting(
+        "autoImportConcurrency",
+        "integer",
+        FROM_COMPONENT,
+        "Copies of the auto-import function at once, 2 to 10; job starts stay at one per second across them.",
+        feeds=("auto_import.concurrency",),
+    ),
+    Setting(
+        "autoImportAlertTopicArn",
+        "string",
+        "",
+        "SNS topic of this account and region told when a batch is not fully imported, for stacks with importAlerts off. Empty: importAlerts' topic when it is on, else none (logs a warning).",
+        feeds=("auto_import.alert_topic_arn",),
+    ),
+    Setting(
+        "autoImportAlertTopicKmsKeyArn",
+        "string",
+        "",
+        "The customer managed key of autoImportAlertTopicArn's topic, if it has one (the function may use it through SNS only).",
+        feeds=("auto_import.alert_topic_kms_key_arn",),
+    ),
+    Setting(
+        "autoImportLogRetentionDays",
+        "integer",
+        FROM_COMPONENT,
+        "Days the auto-import function's log group keeps its logs (a value CloudWatch Logs accepts).",
+        feeds=("auto_import.log_retention_days",),
+    ),
+)
+
+SPEC_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS_SPEC}
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The validated configuration of one stack: one field per key of ``SETTINGS_SPEC`` (snake_case)."""
+
+    project: str
+    stack: str
+    account_id: str
+    region: str
+    allow_unlisted_region: bool
+    name_prefix: str
+    tags: dict[str, str]
+    disposable_stack: bool
+    input_bucket_name: str
+    output_bucket_name: str
+    log_bucket_name: str
+    bucket_naming: str
+    bucket_encryption: str
+    bucket_kms_key_arn: str
+    block_public_access: bool
+    enforce_bucket_owner: bool
+    versioning: bool
+    require_tls: bool
+    access_logging: bool
+    noncurrent_version_expiration_days: int
+    current_version_expiration_days: int
+    force_destroy_buckets: bool
+    datastore_name: str
+    datastore_encryption: str
+    datastore_kms_key_arn: str
+    allow_datastore_replacement: bool
+    retained_datastore_ids: list[str]
+    allow_cross_account_keys: bool
+    import_role_name: str
+    iam_path: str
+    permissions_boundary_arn: str
+    access_personas: list[str]
+    access_groups: bool
+    access_role_principals: dict[str, list[str]]
+    access_roles_require_mfa: bool
+    access_identity_center_instance_arn: str
+    access_session_hours: int
+    access_admin_user_name: str
+    access_name_prefix: str
+    import_alerts: bool
+    import_alert_emails: list[str]
+    import_alert_https_endpoints: list[str]
+    import_alert_sweep_schedule: str
+    import_alert_sweep_lookback_hours: int
+    import_alert_max_failures_listed: int
+    import_alert_log_retention_days: int
+    audit_trail: bool
+    audit_trail_management_events: bool
+    audit_trail_multi_region: bool
+    audit_log_retention_days: int
+    audit_object_lock: bool
+    audit_trail_cloud_watch_logs: bool
+    audit_bucket_name: str
+    auto_import: bool
+    auto_import_marker_name: str
+    auto_import_quiet_period_minutes: int
+    auto_import_max_files_per_job: int
+    auto_import_max_concurrent_jobs: int
+    auto_import_concurrency: int
+    auto_import_alert_topic_arn: str
+    auto_import_alert_topic_kms_key_arn: str
+    auto_import_log_retention_days: int
+    name_prefix_set: bool = True
+    """False when ``namePrefix`` was not set and ``name_prefix`` was derived from the stack name."""
+    provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
+    """What Pulumi's own ``aws:`` / ``aws-native:`` stack keys add to the providers (:mod:`program.provider_keys`)."""
+
+    @property
+    def protect_data(self) -> bool:
+        """Whether the data store, buckets and keys are protected and retained on delete."""
+        return not self.disposable_stack
+
+
+def field_name(key: str) -> str:
+    """The ``StackSettings`` field of a stack key: ``namePrefix`` -> ``name_prefix``."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+def derived_name_prefix(stack: str) -> str:
+    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
+    return f"ahi-{stack}".lower()
