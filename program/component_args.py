@@ -26,8 +26,9 @@ from components import audit_trail as audit_trail_component
 from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
-from components.datastore import key_alias_for
+from components.datastore import generated_datastore_name, prefixed_key_alias
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
+from components.import_role import generated_role_name
 from program.provider_keys import AssumeRole
 from program.settings_spec import StackSettings
 
@@ -96,27 +97,6 @@ def native_provider_args(s: StackSettings) -> dict[str, Any]:
     return {key: value for key, value in args.items() if value is not None}
 
 
-def datastore_name(s: StackSettings) -> str:
-    """The data store's name: configured, or ``<prefix>-datastore``."""
-    return s.datastore_name or f"{s.name_prefix}-datastore"
-
-
-def datastore_key_alias(s: StackSettings) -> str:
-    """The data store key's alias: ``<namePrefix>-datastore-key``.
-
-    Built from the name prefix, which stays the same for the life of the stack and tells the stacks of one account
-    apart (it also names their IAM roles and policies, which IAM keeps unique per account); never from
-    ``datastoreName``, which may change in the configuration but not in AWS (create-only), and which two stacks may
-    share.
-    """
-    return key_alias_for(f"{s.name_prefix}-datastore")
-
-
-def import_role_name(s: StackSettings) -> str:
-    """The import role's name: configured, or ``<prefix>-ImportJobDataAccessRole`` (the guide's name, prefixed)."""
-    return s.import_role_name or f"{s.name_prefix}-ImportJobDataAccessRole"
-
-
 def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
     """The input, output and log buckets with the stack's security settings."""
     return {
@@ -153,8 +133,8 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
     return {
         "account_id": s.account_id,
         "region": s.region,
-        "datastore_name": datastore_name(s),
-        "key_alias": datastore_key_alias(s),
+        "datastore_name": s.datastore_name or generated_datastore_name(s.name_prefix),
+        "key_alias": prefixed_key_alias(s.name_prefix),
         "encryption": s.datastore_encryption,
         "kms_key_arn": s.datastore_kms_key_arn,
         "tags": s.tags,
@@ -171,7 +151,7 @@ def import_role_plain_args(s: StackSettings) -> dict[str, Any]:
     return {
         "account_id": s.account_id,
         "region": s.region,
-        "role_name": import_role_name(s),
+        "role_name": s.import_role_name or generated_role_name(s.name_prefix),
         "path": s.iam_path,
         "permissions_boundary_arn": s.permissions_boundary_arn,
     }

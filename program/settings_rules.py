@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from components import audit_trail, validation
+from components import access, audit_trail
 from components.access import validate_access_args
 from components.audit_trail import validate_audit_trail_args
 from components.auto_import import validate_auto_import_args
@@ -23,9 +23,9 @@ from components.bucket_pair import (
     generated_bucket_name,
     validate_bucket_pair_args,
 )
-from components.datastore import validate_datastore_args
+from components.datastore import generated_datastore_name, validate_datastore_args
 from components.import_alerts import validate_import_alerts_args
-from components.import_role import validate_import_role_args
+from components.import_role import generated_role_name, validate_import_role_args
 from program import component_args
 from program.settings_spec import SETTINGS_SPEC, StackSettings, derived_name_prefix
 
@@ -44,15 +44,15 @@ COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]],
 def longest_name_prefix(s: StackSettings) -> int:
     """The longest ``namePrefix`` every name built from it allows, with the stack's other settings."""
     limits = [24]  # the prefix rule itself (validation.name_prefix_problems)
-    limits.append(64 - len("-ImportJobDataAccessRole"))  # the import role's IAM name, when generated
+    limits.append(64 - len(generated_role_name("")))  # the import role's IAM name, when generated
     if s.bucket_naming == BUCKET_PAIR_DEFAULTS["naming"]:
-        suffix = validation.account_regional_bucket_name("-output", s.account_id or "0" * 12, s.region or "us-east-1")
+        suffix = generated_bucket_name("", "output", s.account_id or "0" * 12, s.region or "us-east-1")
         limits.append(63 - len(suffix))
     if not s.access_name_prefix and s.access_personas:
-        longest_persona = max(len(p) for p in s.access_personas)
-        limits.append(64 - 1 - longest_persona)  # IAM names <prefix>-<persona>
+        suffix = access.resource_name("", max(s.access_personas, key=len))
+        limits.append(64 - len(suffix))  # IAM names <prefix>-<persona>
         if s.access_identity_center_instance_arn:
-            limits.append(32 - 1 - longest_persona)  # permission set names
+            limits.append(32 - len(suffix))  # permission set names
     return min(limits)
 
 
@@ -73,10 +73,10 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
     if component in ("bucket_pair", "import_alerts", "audit_trail", "auto_import") and not s.name_prefix_set:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
-        names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
+        names["datastore_name"] = f"datastoreName (not set, so {generated_datastore_name('<namePrefix>')!r})"
     derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
-        names["role_name"] = f"importRoleName (not set, so '<namePrefix>-ImportJobDataAccessRole'{derived})"
+        names["role_name"] = f"importRoleName (not set, so {generated_role_name('<namePrefix>')!r}{derived})"
     if component == "access" and not s.access_name_prefix:
         names["name_prefix"] = (
             "accessNamePrefix (empty, so namePrefix)"

@@ -17,9 +17,9 @@ from components.access import ACCESS_DEFAULTS
 from components.audit_trail import AUDIT_TRAIL_DEFAULTS
 from components.auto_import import AUTO_IMPORT_DEFAULTS
 from components.bucket_pair import BUCKET_PAIR_DEFAULTS
-from components.datastore import DATASTORE_DEFAULTS
+from components.datastore import DATASTORE_DEFAULTS, generated_datastore_name
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS
-from components.import_role import IMPORT_ROLE_DEFAULTS
+from components.import_role import IMPORT_ROLE_DEFAULTS, generated_role_name
 from program.provider_keys import ProviderKeys
 
 #: The components the stack composes, by the short name settings use in ``feeds``: their defaults.
@@ -61,6 +61,11 @@ class Setting:
             component, _, argument = self.feeds[0].partition(".")
             default = COMPONENT_DEFAULTS[component][argument]
             object.__setattr__(self, "default", list(default) if isinstance(default, (list, tuple)) else default)
+
+
+def derived_name_prefix(stack: str) -> str:
+    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
+    return f"ahi-{stack}".lower()
 
 
 SETTINGS_SPEC: tuple[Setting, ...] = (
@@ -105,7 +110,9 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "namePrefix",
         "string",
         "",
-        "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: 'ahi-<stack>'.",
+        "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: '"
+        + derived_name_prefix("<stack>")
+        + "'.",
         feeds=(
             "bucket_pair.name_prefix",
             "import_alerts.name_prefix",
@@ -228,7 +235,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "datastoreName",
         "string",
         "",
-        "Name of the data store. Empty: '<prefix>-datastore'. Create-only.",
+        f"Name of the data store. Empty: {generated_datastore_name('<prefix>')!r}. Create-only.",
         feeds=("datastore.datastore_name",),
     ),
     Setting(
@@ -273,7 +280,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "importRoleName",
         "string",
         "",
-        "Name of the import job role. Empty: '<prefix>-ImportJobDataAccessRole'.",
+        f"Name of the import job role. Empty: {generated_role_name('<prefix>')!r}.",
         feeds=("import_role.role_name",),
     ),
     Setting(
@@ -606,8 +613,3 @@ class StackSettings:
 def field_name(key: str) -> str:
     """The ``StackSettings`` field of a stack key: ``namePrefix`` -> ``name_prefix``."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
-
-
-def derived_name_prefix(stack: str) -> str:
-    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
-    return f"ahi-{stack}".lower()
