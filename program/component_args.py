@@ -8,6 +8,7 @@ functions give the plain-valued arguments, which the stack's rules check before 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi_aws as aws
@@ -323,3 +324,22 @@ def switched_off_warnings(s: StackSettings) -> list[str]:
     if not s.audit_trail:
         warnings.append(audit_trail_component.audit_trail_off_warning())
     return warnings
+
+
+#: Each component's plain-valued arguments from the settings, by the short name settings use in ``feeds``: what the
+#: stack's rules check, and where each setting's value reaches the arguments it feeds.
+PLAIN_ARGS: dict[str, Callable[[StackSettings], Mapping[str, Any]]] = {
+    "bucket_pair": bucket_pair_args,
+    "datastore": datastore_args,
+    "import_role": import_role_plain_args,
+    "access": access_plain_args,
+    "import_alerts": import_alerts_plain_args,
+    "audit_trail": audit_trail_plain_args,
+    "auto_import": auto_import_plain_args,
+}
+
+
+def included_components(s: StackSettings) -> list[str]:
+    """The components the stack composes with these settings, by short name, in ``PLAIN_ARGS``' order."""
+    switched = {"import_alerts": s.import_alerts, "audit_trail": s.audit_trail, "auto_import": s.auto_import}
+    return [component for component in PLAIN_ARGS if switched.get(component, True)]

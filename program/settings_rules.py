@@ -93,17 +93,8 @@ def validate_settings(s: StackSettings) -> list[str]:
     components share (the account, the region) are reported once.
     """
     arguments = {
-        "bucket_pair": component_args.bucket_pair_args(s),
-        "datastore": component_args.datastore_args(s),
-        "import_role": component_args.import_role_plain_args(s),
-        "access": component_args.access_plain_args(s),
+        component: component_args.PLAIN_ARGS[component](s) for component in component_args.included_components(s)
     }
-    if s.import_alerts:
-        arguments["import_alerts"] = component_args.import_alerts_plain_args(s)
-    if s.audit_trail:
-        arguments["audit_trail"] = component_args.audit_trail_plain_args(s)
-    if s.auto_import:
-        arguments["auto_import"] = component_args.auto_import_plain_args(s)
     problems: list[str] = []
     for component, args in arguments.items():
         problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
