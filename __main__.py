@@ -1,9 +1,10 @@
 """AWS HealthImaging setup as code: settings, providers, components, exports.
 
-Reads the stack's configuration once (``settings.py``), creates explicit ``aws`` and ``aws-native``
+Reads the stack's configuration once (``program/settings.py``), creates explicit ``aws`` and ``aws-native``
 providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
 import job role, the access for people, the import job alerts and the audit trail, with arguments mapped from
-the settings in ``stack_args.py``; with ``autoImport``, batches written into the input bucket become import jobs.
+the settings in ``program/component_args.py``; with ``autoImport``, batches written into the input bucket become
+import jobs.
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
@@ -11,7 +12,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-import stack_args
 from components import (
     AuditTrail,
     AutoImport,
@@ -22,7 +22,8 @@ from components import (
     ImportJobRole,
 )
 from components.import_command import start_dicom_import_job_command
-from settings import load_settings
+from program import component_args
+from program.settings import load_settings
 
 s = load_settings()
 if s.disposable_stack:
@@ -33,32 +34,34 @@ if s.disposable_stack:
     )
 
 # Both providers refuse to act in any other account than accountId, and pass on the honoured aws: and
-# aws-native: stack keys (provider_keys.py); aws-native gets no default tags (they would reach the data store).
-aws_provider = aws.Provider("aws", **stack_args.aws_provider_args(s))
-native_provider = aws_native.Provider("aws-native", **stack_args.native_provider_args(s))
+# aws-native: stack keys (program/provider_keys.py); aws-native gets no default tags (they would reach the data store).
+aws_provider = aws.Provider("aws", **component_args.aws_provider_args(s))
+native_provider = aws_native.Provider("aws-native", **component_args.native_provider_args(s))
 providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 
-buckets = ImagingBucketPair("import-buckets", stack_args.bucket_pair_args(s), providers)
-datastore = ImagingDatastore("datastore", stack_args.datastore_args(s), providers)
-import_role = ImportJobRole("import-job-role", stack_args.import_role_args(s, buckets, datastore), providers)
+buckets = ImagingBucketPair("import-buckets", component_args.bucket_pair_args(s), providers)
+datastore = ImagingDatastore("datastore", component_args.datastore_args(s), providers)
+import_role = ImportJobRole("import-job-role", component_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
-access = HealthImagingAccess("access", stack_args.access_args(s, buckets, datastore, import_role), providers)
+access = HealthImagingAccess("access", component_args.access_args(s, buckets, datastore, import_role), providers)
 # Told when an import job fails or partly fails; a record of who read or changed the images.
 alerts = (
-    ImportJobAlerts("import-alerts", stack_args.import_alerts_args(s, buckets, datastore), providers)
+    ImportJobAlerts("import-alerts", component_args.import_alerts_args(s, buckets, datastore), providers)
     if s.import_alerts
     else None
 )
 audit = (
-    AuditTrail("audit-trail", stack_args.audit_trail_args(s, buckets, datastore), providers) if s.audit_trail else None
+    AuditTrail("audit-trail", component_args.audit_trail_args(s, buckets, datastore), providers)
+    if s.audit_trail
+    else None
 )
 # Import on upload: batches written under incoming/ in the input bucket become import jobs (off by default).
 auto_import = (
-    AutoImport("auto-import", stack_args.auto_import_args(s, buckets, datastore, import_role, alerts), providers)
+    AutoImport("auto-import", component_args.auto_import_args(s, buckets, datastore, import_role, alerts), providers)
     if s.auto_import
     else None
 )
-for warning in stack_args.switched_off_warnings(s):
+for warning in component_args.switched_off_warnings(s):
     pulumi.log.warn(warning)
 
 pulumi.export("accountId", s.account_id)

@@ -206,6 +206,22 @@ def key_alias_for(stem: str) -> str:
     return f"{cleaned[:200]}-key"
 
 
+def generated_datastore_name(name_prefix: str) -> str:
+    """The data store's name when none is chosen: ``<prefix>-datastore``."""
+    return f"{name_prefix}-datastore"
+
+
+def prefixed_key_alias(name_prefix: str) -> str:
+    """The key's alias in a stack whose names start with ``name_prefix``: ``<prefix>-datastore-key``.
+
+    Built from the name prefix, which stays the same for the life of the stack and tells the stacks of one account
+    apart (it also names their IAM roles and policies, which IAM keeps unique per account); never from a chosen
+    ``datastore_name``, which may change in the configuration but not in AWS (create-only), and which two stacks may
+    share.
+    """
+    return key_alias_for(generated_datastore_name(name_prefix))
+
+
 def default_key_alias(name: str) -> str:
     """The alias a component named ``name`` gives its key when none is passed: ``<project>-<stack>-<name>-key``,
     stable for the life of the stack and different in every stack of the project."""

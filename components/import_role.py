@@ -14,6 +14,12 @@ from ._resource_options import PACKAGE, child_options, remember_caller_options
 #: Name of the inline permission policy on the role.
 PERMISSION_POLICY_NAME = "ImportJobDataAccess"
 
+
+def generated_role_name(name_prefix: str) -> str:
+    """The role's name when none is chosen: the guide's ``ImportJobDataAccessRole``, prefixed."""
+    return f"{name_prefix}-ImportJobDataAccessRole"
+
+
 #: Default of every optional argument of :class:`ImportJobRole` (the one place each default lives).
 IMPORT_ROLE_DEFAULTS: dict[str, Any] = {"path": "/"}
 

@@ -857,7 +857,7 @@ def _statement(
 
 def stack_scope(project_dir: Path, stack: str) -> StackScope:
     """The scope of a stack's policy, from its settings as the program reads them."""
-    from settings import read_settings  # the program's own reading: the same prefixes the program uses
+    from program.settings import read_settings  # the program's own reading: the same prefixes the program uses
 
     config = plan_module.stack_config(project_dir, stack)
     settings, problems = read_settings(config.project, stack, lambda key: config.values.get(f"{config.project}:{key}"))

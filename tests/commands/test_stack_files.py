@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ahictl import plan
-from settings import StackSettings, read_settings
+from program.settings import read_settings
+from program.settings_spec import StackSettings
 from testkit.mock_runs import PROJECT, PROJECT_DIR
 
 DEV = 'config:\n  healthimaging-setup:accountId: "111122223333"\n  healthimaging-setup:region: us-east-1\n'

@@ -12,7 +12,7 @@ from ahictl import mockrun
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import HealthImagingAccess, HealthImagingAccessArgs, InvalidInputError
 from components.access import validate_access_args
-from settings import read_settings
+from program.settings import read_settings
 from testkit.mock_runs import PROJECT, PROJECT_DIR, dev_config, policy_of, run_component, run_program
 
 ACCOUNT = "111122223333"

@@ -446,7 +446,7 @@ def test_the_replacement_warning_asks_for_the_retained_id_and_rules_out_a_key_ch
 
 
 def test_the_stacks_retained_ids_reach_the_key_policy_and_the_settings_say_why() -> None:
-    from settings import SPEC_BY_KEY
+    from program.settings_spec import SPEC_BY_KEY
 
     run = run_program(allowDatastoreReplacement=True, retainedDatastoreIds=[RETAINED_ID])
     service = policy_of(run.one(KEY_POLICY))["Statement"][1]
@@ -466,7 +466,7 @@ def test_the_name_prefix_is_documented_as_unique_per_account_and_region() -> Non
     """Two stacks with one prefix in one account collide on IAM names (account-wide) and key aliases (per region)."""
     import yaml
 
-    from settings import SPEC_BY_KEY
+    from program.settings_spec import SPEC_BY_KEY
 
     description = SPEC_BY_KEY["namePrefix"].description
     assert "Must be unique per account, whatever the region: IAM names are account-wide" in description

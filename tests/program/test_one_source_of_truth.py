@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import settings as settings_module
 from components.access import ACCESS_DEFAULTS
 from components.audit_trail import AUDIT_TRAIL_DEFAULTS
 from components.auto_import import AUTO_IMPORT_DEFAULTS
@@ -18,7 +17,8 @@ from components.datastore import DATASTORE_DEFAULTS
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS
 from components.import_role import IMPORT_ROLE_DEFAULTS
 from components.secure_bucket import SECURE_BUCKET_DEFAULTS
-from settings import COMPONENT_DEFAULTS, SETTINGS_SPEC, read_settings
+from program.settings import read_settings
+from program.settings_spec import COMPONENT_DEFAULTS, FROM_COMPONENT, SETTINGS_SPEC, Setting
 from testkit.mock_runs import PROJECT_DIR
 
 COMPONENTS_DIR = PROJECT_DIR / "components"
@@ -84,10 +84,10 @@ def test_settings_that_feed_a_component_take_its_default() -> None:
 
 def test_a_changed_component_default_changes_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(BUCKET_PAIR_DEFAULTS, "noncurrent_version_expiration_days", 45)
-    derived = settings_module.Setting(
+    derived = Setting(
         "noncurrentVersionExpirationDays",
         "integer",
-        settings_module.FROM_COMPONENT,
+        FROM_COMPONENT,
         "x",
         feeds=("bucket_pair.noncurrent_version_expiration_days",),
     )

@@ -9,7 +9,7 @@ import pytest
 
 from ahictl import mockrun
 from components import InvalidInputError
-from provider_keys import HONOURED_KEYS, REFUSED_KEYS, judge_provider_keys
+from program.provider_keys import HONOURED_KEYS, REFUSED_KEYS, judge_provider_keys
 from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT, PROJECT_DIR, dev_config, documentation
 
 ROLE = f"arn:aws:iam::{DEV_ACCOUNT}:role/deployer"

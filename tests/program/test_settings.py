@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-import settings as settings_module
-from settings import SETTINGS_SPEC, read_settings
+from program.settings import read_settings, unknown_key_problems
+from program.settings_spec import SETTINGS_SPEC, StackSettings
 from testkit.mock_runs import PROJECT_DIR
 
 ACCOUNT = "111122223333"
@@ -16,7 +16,7 @@ KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 VALID = {"accountId": ACCOUNT, "region": "us-east-1"}
 
 
-def read(**values: Any) -> tuple[settings_module.StackSettings, list[str]]:
+def read(**values: Any) -> tuple[StackSettings, list[str]]:
     """Settings from raw string values, as the engine passes them (None: key not set)."""
     raw = {**VALID, **values}
     return read_settings("healthimaging-setup", "dev", lambda key: raw.get(key))
@@ -236,12 +236,12 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_a_misspelt_key_is_refused_with_a_suggestion() -> None:
-    (problem,) = settings_module.unknown_key_problems(
+    (problem,) = unknown_key_problems(
         "healthimaging-setup", ["healthimaging-setup:versoning", "healthimaging-setup:region", "aws:region"]
     )
     assert problem == "versoning is not a setting of this program, so it would be ignored. Did you mean 'versioning'?"
 
 
 def test_an_unknown_key_without_a_near_match_points_at_pulumi_yaml() -> None:
-    (problem,) = settings_module.unknown_key_problems("healthimaging-setup", ["healthimaging-setup:zzz"])
+    (problem,) = unknown_key_problems("healthimaging-setup", ["healthimaging-setup:zzz"])
     assert problem.endswith("See Pulumi.yaml for the keys this program reads.")

@@ -66,6 +66,7 @@ def test_a_broken_link_is_found(tmp_path: Path) -> None:
 POINTER_SOURCES = sorted(
     {
         *PROJECT_DIR.glob("*.py"),
+        *PROJECT_DIR.glob("program/*.py"),
         *PROJECT_DIR.glob("Pulumi*.yaml"),
         *PROJECT_DIR.glob("components/**/*.py"),
         *PROJECT_DIR.glob("ahictl/*.py"),

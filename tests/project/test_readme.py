@@ -8,7 +8,7 @@ import pytest
 
 from ahictl import plan
 from ahictl.mermaid import render_mermaid
-from settings import SETTINGS_SPEC
+from program.settings_spec import SETTINGS_SPEC
 from testkit.mock_runs import PROJECT_DIR, documentation
 
 README = (PROJECT_DIR / "README.md").read_text()

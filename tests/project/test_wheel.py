@@ -25,9 +25,10 @@ from packaging.requirements import Requirement
 
 from testkit.mock_runs import PROJECT_DIR
 
-#: What a clone of the repository has at its root besides components/: none of it may end up in the wheel.
-ROOT_FILES = ("pyproject.toml", "__main__.py", "settings.py", "stack_args.py", "provider_keys.py")
-ROOT_PACKAGES = ("components", "ahictl", "provider", "healthimaging_functions", "ahiops")
+#: What a clone of the repository has at its root besides components/ (the program's own files among them): none of
+#: it may end up in the wheel.
+ROOT_FILES = ("pyproject.toml", "__main__.py")
+ROOT_PACKAGES = ("components", "program", "ahictl", "provider", "healthimaging_functions", "ahiops")
 #: Top-level packages of the wheel: the components, and what ImportJobAlerts imports and archives beside them.
 WHEEL_PACKAGES = {"healthimaging_setup", "healthimaging_functions", "ahiops"}
 TIMEOUT = 300

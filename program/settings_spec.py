@@ -1,41 +1,28 @@
-"""The stack's configuration, read and validated in one place.
+"""The stack's keys, each described once: type, default, description and the component arguments it feeds.
 
-``load_settings()`` reads every key of the project namespace once, parses it, checks every rule and
-returns one frozen :class:`StackSettings`. Problems in several keys are reported together, before
-any resource is registered, as a :class:`components.validation.InvalidInputError` (a
-``pulumi.RunError``: the CLI shows the message without a traceback).
-
-One source of truth: a component's defaults and rules live next to the component (``*_DEFAULTS`` and
-``validate_*_args`` in ``components/``). ``SETTINGS_SPEC`` lists the keys with their type, description
-and the component arguments each one ``feeds``; a key's default is the component's default unless the
-key spells out its own, and its rules are the component's, run on the arguments the stack would pass
-(``stack_args.py``) with messages that name the stack keys. Only rules that join several components
-(``forceDestroyBuckets`` needs ``disposableStack``) live here. ``Pulumi.yaml`` declares the same keys
-(a test keeps the two identical).
+``SETTINGS_SPEC`` is the one description of every key of the project's namespace. ``Pulumi.yaml``'s ``config:``
+block and the configuration tables of the documentation are generated from it
+(``scripts/generate_stack_docs.py``; a test fails when they differ). A key that feeds a component takes the
+component's default (``*_DEFAULTS`` next to the component) unless it spells out its own. ``StackSettings`` holds
+the values of one stack, one field per key.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import stack_args
-from components import validation
-from components.access import ACCESS_DEFAULTS, validate_access_args
-from components.audit_trail import AUDIT_TRAIL_DEFAULTS, validate_audit_trail_args
-from components.auto_import import AUTO_IMPORT_DEFAULTS, validate_auto_import_args
-from components.bucket_pair import BUCKET_PAIR_DEFAULTS, validate_bucket_pair_args
-from components.datastore import DATASTORE_DEFAULTS, validate_datastore_args
-from components.import_alerts import IMPORT_ALERTS_DEFAULTS, validate_import_alerts_args
-from components.import_role import IMPORT_ROLE_DEFAULTS, validate_import_role_args
-from provider_keys import ProviderKeys, judge_provider_keys
+from components.access import ACCESS_DEFAULTS
+from components.audit_trail import AUDIT_TRAIL_DEFAULTS
+from components.auto_import import AUTO_IMPORT_DEFAULTS
+from components.bucket_pair import BUCKET_PAIR_DEFAULTS
+from components.datastore import DATASTORE_DEFAULTS, generated_datastore_name
+from components.import_alerts import IMPORT_ALERTS_DEFAULTS
+from components.import_role import IMPORT_ROLE_DEFAULTS, generated_role_name
+from program.provider_keys import ProviderKeys
 
-#: The components the stack composes, by the short name settings use in ``feeds``: their defaults and rules.
+#: The components the stack composes, by the short name settings use in ``feeds``: their defaults.
 COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
     "bucket_pair": BUCKET_PAIR_DEFAULTS,
     "datastore": DATASTORE_DEFAULTS,
@@ -44,15 +31,6 @@ COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
     "import_alerts": IMPORT_ALERTS_DEFAULTS,
     "audit_trail": AUDIT_TRAIL_DEFAULTS,
     "auto_import": AUTO_IMPORT_DEFAULTS,
-}
-COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
-    "bucket_pair": validate_bucket_pair_args,
-    "datastore": validate_datastore_args,
-    "import_role": validate_import_role_args,
-    "access": validate_access_args,
-    "import_alerts": validate_import_alerts_args,
-    "audit_trail": validate_audit_trail_args,
-    "auto_import": validate_auto_import_args,
 }
 
 
@@ -83,6 +61,11 @@ class Setting:
             component, _, argument = self.feeds[0].partition(".")
             default = COMPONENT_DEFAULTS[component][argument]
             object.__setattr__(self, "default", list(default) if isinstance(default, (list, tuple)) else default)
+
+
+def derived_name_prefix(stack: str) -> str:
+    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
+    return f"ahi-{stack}".lower()
 
 
 SETTINGS_SPEC: tuple[Setting, ...] = (
@@ -120,14 +103,16 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "allowUnlistedRegion",
         "boolean",
         FROM_COMPONENT,
-        "Allow a region that is not in the list above, for regions AWS has added since.",
+        "Allow a region that is not in the list above, for regions AWS has added since (partition aws only).",
         feeds=("datastore.allow_unlisted_region",),
     ),
     Setting(
         "namePrefix",
         "string",
         "",
-        "Prefix of generated names (buckets, data store, roles, policies, key aliases). Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: 'ahi-<stack>'.",
+        "Prefix of generated names (buckets, data store, roles, policies, key aliases): lowercase letters, digits and single '-', at most 24 characters. Must be unique per account, whatever the region: IAM names are account-wide and KMS aliases per region, so two stacks with one prefix in one account collide. Empty: '"
+        + derived_name_prefix("<stack>")
+        + "'.",
         feeds=(
             "bucket_pair.name_prefix",
             "import_alerts.name_prefix",
@@ -139,34 +124,34 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "tags",
         "object",
         {},
-        "Tags for every resource, as key: value. They reach the data store only when it is created.",
+        "Tags for every resource, as key: value (the aws provider's default tags). They reach the data store only when it is created. Keys follow HealthImaging's rule, narrower than other services': ASCII letters, digits and _ . : / = + - (no spaces, @ or accented letters).",
         feeds=("datastore.tags",),
     ),
     Setting(
         "disposableStack",
         "boolean",
         False,
-        "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys.",
+        "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys (logs a warning).",
     ),
     Setting(
         "inputBucketName",
         "string",
         "",
-        "Exact name of the input bucket (DICOM P10 files). Empty: generated.",
+        "Exact name of the input bucket (DICOM P10 files), checked against every S3 naming rule; the buckets must all differ. Empty: generated.",
         feeds=("bucket_pair.input_bucket_name",),
     ),
     Setting(
         "outputBucketName",
         "string",
         "",
-        "Exact name of the output bucket (import results). Empty: generated.",
+        "Exact name of the output bucket (import results), checked against every S3 naming rule; the buckets must all differ. Empty: generated.",
         feeds=("bucket_pair.output_bucket_name",),
     ),
     Setting(
         "logBucketName",
         "string",
         "",
-        "Exact name of the access-log bucket. Empty: generated.",
+        "Exact name of the access-log bucket, checked against every S3 naming rule; the buckets must all differ. Empty: generated.",
         feeds=("bucket_pair.log_bucket_name",),
     ),
     Setting(
@@ -187,49 +172,49 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "bucketKmsKeyArn",
         "string",
         "",
-        "ARN of an existing customer managed key for the buckets. Empty: a key is created.",
+        "ARN of an existing customer managed key for the buckets (the full key ARN, not an alias). Empty: a key is created.",
         feeds=("bucket_pair.kms_key_arn",),
     ),
     Setting(
         "blockPublicAccess",
         "boolean",
         FROM_COMPONENT,
-        "Block Public Access, all four settings, on every bucket (S3.1/S3.8).",
+        "Block Public Access, all four settings, on every bucket (S3.1/S3.8). false logs a warning.",
         feeds=("bucket_pair.block_public_access",),
     ),
     Setting(
         "enforceBucketOwner",
         "boolean",
         FROM_COMPONENT,
-        "Object ownership BucketOwnerEnforced: ACLs disabled (S3.12).",
+        "Object ownership BucketOwnerEnforced: ACLs disabled (S3.12). false logs a warning.",
         feeds=("bucket_pair.enforce_bucket_owner",),
     ),
     Setting(
         "versioning",
         "boolean",
         FROM_COMPONENT,
-        "Versioning on the buckets (S3.14).",
+        "Versioning on the buckets (S3.14). false logs a warning.",
         feeds=("bucket_pair.versioning",),
     ),
     Setting(
         "requireTls",
         "boolean",
         FROM_COMPONENT,
-        "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5).",
+        "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5). false logs a warning.",
         feeds=("bucket_pair.require_tls",),
     ),
     Setting(
         "accessLogging",
         "boolean",
         FROM_COMPONENT,
-        "Server access logs of the input and output buckets go to a separate log bucket (S3.9).",
+        "Server access logs of the input and output buckets go to a separate log bucket (S3.9). false logs a warning.",
         feeds=("bucket_pair.access_logging",),
     ),
     Setting(
         "noncurrentVersionExpirationDays",
         "integer",
         FROM_COMPONENT,
-        "Days after which noncurrent object versions expire.",
+        "Days after which overwritten or deleted (noncurrent) object versions expire.",
         feeds=("bucket_pair.noncurrent_version_expiration_days",),
     ),
     Setting(
@@ -250,7 +235,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "datastoreName",
         "string",
         "",
-        "Name of the data store. Empty: '<prefix>-datastore'. Create-only.",
+        f"Name of the data store: 1 to 256 of A-Z a-z 0-9 . _ / # -. Empty: {generated_datastore_name('<prefix>')!r}. "
+        "Create-only.",
         feeds=("datastore.datastore_name",),
     ),
     Setting(
@@ -264,7 +250,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "datastoreKmsKeyArn",
         "string",
         "",
-        "ARN of an existing customer managed key for the data store. Empty: a key is created. Create-only.",
+        "ARN of an existing single-Region customer managed key for the data store (HealthImaging refuses a multi-Region key/mrk-...; the buckets accept one). The program does not edit its key policy: add HealthImaging's statement once the data store exists (README 'What it creates, and why'). Empty: a key is created. Create-only.",
         feeds=("datastore.kms_key_arn",),
     ),
     Setting(
@@ -295,7 +281,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "importRoleName",
         "string",
         "",
-        "Name of the import job role. Empty: '<prefix>-ImportJobDataAccessRole'.",
+        f"Name of the import job role, at most 64 characters. Empty: {generated_role_name('<prefix>')!r}.",
         feeds=("import_role.role_name",),
     ),
     Setting(
@@ -315,7 +301,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "permissionsBoundaryArn",
         "string",
         "",
-        "Managed policy ARN set as permissions boundary on the roles this program creates. Empty: none.",
+        "Managed policy ARN set as permissions boundary on the roles this program creates, where an organisation requires one. Empty: none.",
         feeds=(
             "import_role.permissions_boundary_arn",
             "access.permissions_boundary_arn",
@@ -329,7 +315,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessPersonas",
         "array",
         FROM_COMPONENT,
-        "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed). Empty list: no access resources.",
+        "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed explicitly). Empty list: no access resources.",
         feeds=("access.personas",),
     ),
     Setting(
@@ -343,7 +329,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessRolePrincipals",
         "object",
         {},
-        "Persona: list of IAM user or role ARNs or 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. Empty: no roles.",
+        "Persona: list of IAM user or role ARNs or quoted 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. A persona without an entry gets no role. Empty: no roles.",
         feeds=("access.role_principals",),
     ),
     Setting(
@@ -357,7 +343,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessIdentityCenterInstanceArn",
         "string",
         "",
-        "An existing IAM Identity Center instance (arn:aws:sso:::instance/ssoins-...) managed from this account and region: one permission set per persona. Empty: none.",
+        "An existing IAM Identity Center instance (arn:aws:sso:::instance/ssoins-<16 hex>) managed from this account and region: one permission set per persona. Empty: no permission sets.",
         feeds=("access.identity_center_instance_arn",),
     ),
     Setting(
@@ -371,7 +357,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessAdminUserName",
         "string",
         "",
-        "Name of the setup guide's administrator IAM user (for example 'ahiadmin'), added to the admin group. No keys or password are created. Empty: no user.",
+        "Name of the setup guide's administrator IAM user (for example 'ahiadmin'), added to the admin group (needs the admin persona and accessGroups). No keys or password are created. Empty: no user.",
         feeds=("access.admin_user_name",),
     ),
     Setting(
@@ -392,28 +378,28 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "importAlertEmails",
         "array",
         FROM_COMPONENT,
-        "E-mail addresses subscribed to the import alerts (each confirms by a link SNS sends).",
+        "E-mail addresses subscribed to the import alerts (each confirms by a link SNS sends). With no subscriber at all the stack warns.",
         feeds=("import_alerts.email_addresses",),
     ),
     Setting(
         "importAlertHttpsEndpoints",
         "array",
         FROM_COMPONENT,
-        "HTTPS URLs subscribed to the import alerts; each receives the alert as JSON. No user name or password in a URL.",
+        "HTTPS URLs subscribed to the import alerts; each receives the alert as JSON. https:// only, and no user name or password in a URL (it would land in the stack configuration and state).",
         feeds=("import_alerts.https_endpoints",),
     ),
     Setting(
         "importAlertSweepSchedule",
         "string",
         FROM_COMPONENT,
-        "EventBridge schedule of the sweep of recently ended import jobs, which alerts on jobs whose event was lost.",
+        "EventBridge schedule, rate(...) or cron(...), of the sweep of recently ended import jobs, which alerts on jobs whose event was lost.",
         feeds=("import_alerts.sweep_schedule",),
     ),
     Setting(
         "importAlertSweepLookbackHours",
         "integer",
         FROM_COMPONENT,
-        "The sweep checks the import jobs that ended in this many hours (at least two sweep intervals).",
+        "The sweep checks the import jobs that ended in this many hours: at least two sweep intervals, at most 2160 (jobs are listed for 90 days).",
         feeds=("import_alerts.sweep_lookback_hours",),
     ),
     Setting(
@@ -427,7 +413,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "importAlertLogRetentionDays",
         "integer",
         FROM_COMPONENT,
-        "Days the alerts function's log group keeps its logs (a value CloudWatch Logs accepts).",
+        "Days the alerts function's log group keeps its logs (a value CloudWatch Logs accepts; less than a year logs a warning).",
         feeds=("import_alerts.log_retention_days",),
     ),
     # Audit trail (docs/alerts-audit-and-import-on-upload.md, 'Audit trail').
@@ -441,7 +427,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "auditTrailManagementEvents",
         "boolean",
         FROM_COMPONENT,
-        "The audit trail also records management events. false: data events only, when an organisation trail records management events.",
+        "The audit trail also records management events. false: data events only, when an organisation trail records management events (logs a warning).",
         feeds=("audit_trail.management_events",),
     ),
     Setting(
@@ -455,14 +441,14 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "auditLogRetentionDays",
         "integer",
         FROM_COMPONENT,
-        "Days the audit trail's log files are kept (2192: six years, HIPAA's documentation retention). 0: forever.",
+        "Days the audit trail's log files are kept, then expire (without Object Lock, a deleted one is kept as long after its deletion); 2192: six years, HIPAA's documentation retention; less logs a warning. 0: forever.",
         feeds=("audit_trail.retention_days",),
     ),
     Setting(
         "auditObjectLock",
         "boolean",
         FROM_COMPONENT,
-        "Create the audit bucket with S3 Object Lock (GOVERNANCE mode), each log file locked for auditLogRetentionDays. Chosen at creation only.",
+        "Create the audit bucket with S3 Object Lock (GOVERNANCE mode), each log file locked for auditLogRetentionDays. Chosen at creation only; needs a retention.",
         feeds=("audit_trail.object_lock",),
     ),
     Setting(
@@ -476,7 +462,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "auditBucketName",
         "string",
         "",
-        "Exact name of the audit trail's bucket. Empty: generated like the other buckets (bucketNaming).",
+        "Exact name of the audit trail's bucket; must differ from the other buckets. Empty: generated like the other buckets (bucketNaming).",
         feeds=("audit_trail.bucket_name",),
     ),
     # Import on upload (docs/alerts-audit-and-import-on-upload.md, 'Import on upload').
@@ -491,7 +477,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "autoImportMarkerName",
         "string",
         FROM_COMPONENT,
-        "Name of the object that finishes a batch: incoming/<batch>/<name>.",
+        "Name of the object that finishes a batch, incoming/<batch>/<name>: 1 to 100 of A-Z a-z 0-9 . _ -.",
         feeds=("auto_import.marker_name",),
     ),
     Setting(
@@ -512,14 +498,14 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "autoImportMaxConcurrentJobs",
         "integer",
         FROM_COMPONENT,
-        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default quota (100; 20 in ap-southeast-2); after a quota increase, set the new quota.",
+        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default quota (100; 20 in ap-southeast-2); after a quota increase, set the new quota, or less to leave room for other importers.",
         feeds=("auto_import.max_concurrent_jobs",),
     ),
     Setting(
         "autoImportConcurrency",
         "integer",
         FROM_COMPONENT,
-        "Copies of the auto-import function at once, 2 to 10; job starts stay at one per second across them.",
+        "Copies of the auto-import function for new batches at once, 2 to 10, and as many again for running jobs; job starts stay at one per second across them.",
         feeds=("auto_import.concurrency",),
     ),
     Setting(
@@ -617,7 +603,7 @@ class StackSettings:
     name_prefix_set: bool = True
     """False when ``namePrefix`` was not set and ``name_prefix`` was derived from the stack name."""
     provider_keys: ProviderKeys = field(default_factory=ProviderKeys)
-    """What Pulumi's own ``aws:`` / ``aws-native:`` stack keys add to the providers (:mod:`provider_keys`)."""
+    """What Pulumi's own ``aws:`` / ``aws-native:`` stack keys add to the providers (:mod:`program.provider_keys`)."""
 
     @property
     def protect_data(self) -> bool:
@@ -625,205 +611,6 @@ class StackSettings:
         return not self.disposable_stack
 
 
-def _snake(key: str) -> str:
+def field_name(key: str) -> str:
+    """The ``StackSettings`` field of a stack key: ``namePrefix`` -> ``name_prefix``."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
-
-
-def _parse(setting: Setting, raw: str, problems: list[str]) -> Any:
-    """Turn the engine's string form of a value into the declared type."""
-    if setting.type == "string":
-        return raw
-    if setting.type == "boolean":
-        if raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        problems.append(f"{setting.key} = {raw!r}: expected true or false.")
-        return setting.default
-    if setting.type == "integer":
-        if re.fullmatch(r"[-+]?[0-9]+", raw.strip()):
-            return int(raw)
-        problems.append(f"{setting.key} = {raw!r}: expected a whole number.")
-        return setting.default
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = None
-    if setting.type == "array":
-        if not isinstance(value, list):
-            problems.append(f"{setting.key} = {raw!r}: expected a list, for example [admin, reader].")
-            return list(setting.default)
-        return value
-    if not isinstance(value, dict):
-        problems.append(f"{setting.key} = {raw!r}: expected a mapping of key: value, for example {{team: imaging}}.")
-        return dict(setting.default)
-    return value
-
-
-def derived_name_prefix(stack: str) -> str:
-    """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
-    return f"ahi-{stack}".lower()
-
-
-def longest_name_prefix(s: StackSettings) -> int:
-    """The longest ``namePrefix`` every name built from it allows, with the stack's other settings."""
-    limits = [24]  # the prefix rule itself (validation.name_prefix_problems)
-    limits.append(64 - len("-ImportJobDataAccessRole"))  # the import role's IAM name, when generated
-    if s.bucket_naming == BUCKET_PAIR_DEFAULTS["naming"]:
-        suffix = validation.account_regional_bucket_name("-output", s.account_id or "0" * 12, s.region or "us-east-1")
-        limits.append(63 - len(suffix))
-    if not s.access_name_prefix and s.access_personas:
-        longest_persona = max(len(p) for p in s.access_personas)
-        limits.append(64 - 1 - longest_persona)  # IAM names <prefix>-<persona>
-        if s.access_identity_center_instance_arn:
-            limits.append(32 - 1 - longest_persona)  # permission set names
-    return min(limits)
-
-
-def suggested_name_prefix(s: StackSettings) -> str:
-    """A valid prefix close to the one derived from the stack name, short enough for every name built from it."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", derived_name_prefix(s.stack)).strip("-")
-    return cleaned[: longest_name_prefix(s)].rstrip("-") or "ahi"
-
-
-def read_settings(project: str, stack: str, get: Callable[[str], str | None]) -> tuple[StackSettings, list[str]]:
-    """Build settings from raw values; return them with every problem found (empty when valid).
-
-    ``get(key)`` returns the raw string value of a project key, or None when it is not set. A value that
-    cannot be parsed is reported and replaced by its default, so that the rules of every other key still
-    run and every problem is reported in one go.
-    """
-    problems: list[str] = []
-    unparsed: set[str] = set()
-    values: dict[str, Any] = {}
-    for setting in SETTINGS_SPEC:
-        raw = get(setting.key)
-        before = len(problems)
-        if raw is None:
-            if setting.default is None:
-                problems.append(
-                    f"{setting.key} is not set: {setting.description.removeprefix('Required. ')} "
-                    f"Set it with `pulumi config set {setting.key} <value>`."
-                )
-                values[_snake(setting.key)] = ""
-            else:
-                default = setting.default
-                values[_snake(setting.key)] = type(default)(default) if isinstance(default, (list, dict)) else default
-        else:
-            values[_snake(setting.key)] = _parse(setting, raw, problems)
-        if len(problems) > before:
-            unparsed.add(setting.key)
-
-    name_prefix_set = bool(values["name_prefix"])
-    if not name_prefix_set:
-        values["name_prefix"] = derived_name_prefix(stack)
-    settings = StackSettings(project=project, stack=stack, name_prefix_set=name_prefix_set, **values)
-    rule_problems = [
-        problem
-        for problem in validate_settings(settings)
-        # A rule that reads a key whose value could not be read would only repeat that problem.
-        if not any(re.search(rf"\b{key}\b", problem) for key in unparsed)
-    ]
-    return settings, problems + rule_problems
-
-
-def argument_names(s: StackSettings, component: str) -> dict[str, str]:
-    """The stack key (or how a derived value came about) to name for each argument of ``component``."""
-    names: dict[str, str] = {}
-    for setting in SETTINGS_SPEC:
-        for feed in setting.feeds:
-            owner, _, argument = feed.partition(".")
-            if owner == component:
-                names.setdefault(argument, setting.key)
-    if component in ("bucket_pair", "import_alerts", "audit_trail", "auto_import") and not s.name_prefix_set:
-        names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
-    if component == "datastore" and not s.datastore_name:
-        names["datastore_name"] = "datastoreName (not set, so '<namePrefix>-datastore')"
-    derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
-    if component == "import_role" and not s.import_role_name:
-        names["role_name"] = f"importRoleName (not set, so '<namePrefix>-ImportJobDataAccessRole'{derived})"
-    if component == "access" and not s.access_name_prefix:
-        names["name_prefix"] = (
-            "accessNamePrefix (empty, so namePrefix)"
-            if s.name_prefix_set
-            else f"accessNamePrefix (empty, so namePrefix, which is not set and derived from the stack name {s.stack!r})"
-        )
-    return names
-
-
-def validate_settings(s: StackSettings) -> list[str]:
-    """Every rule the configuration must follow, as sentences that name the key (empty when valid).
-
-    The rules are the components' own, run on the arguments the stack passes them; problems two
-    components share (the account, the region) are reported once.
-    """
-    arguments = {
-        "bucket_pair": stack_args.bucket_pair_args(s),
-        "datastore": stack_args.datastore_args(s),
-        "import_role": stack_args.import_role_plain_args(s),
-        "access": stack_args.access_plain_args(s),
-    }
-    if s.import_alerts:
-        arguments["import_alerts"] = stack_args.import_alerts_plain_args(s)
-    if s.audit_trail:
-        arguments["audit_trail"] = stack_args.audit_trail_plain_args(s)
-    if s.auto_import:
-        arguments["auto_import"] = stack_args.auto_import_plain_args(s)
-    problems: list[str] = []
-    for component, args in arguments.items():
-        problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
-    problems += stack_args.audit_bucket_name_problems(s)
-    problems += stack_args.auto_import_alert_problems(s)
-    if s.force_destroy_buckets and not s.disposable_stack:
-        problems.append(
-            "forceDestroyBuckets = true needs disposableStack = true: deleting buckets full of medical images is "
-            "only allowed on a stack declared throwaway."
-        )
-    if not s.name_prefix_set:
-        advice = f" Set namePrefix, for example {suggested_name_prefix(s)!r}."
-        problems = [p + advice if "derived from the stack name" in p else p for p in problems]
-    return list(dict.fromkeys(problems))
-
-
-def load_settings() -> StackSettings:
-    """Read and validate the current stack's configuration; raise on any problem."""
-    import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
-
-    config = pulumi.Config()
-    settings, problems = read_settings(pulumi.get_project(), pulumi.get_stack(), config.get)
-    all_values = {**get_config_env(), **CONFIG.get()}
-    problems += unknown_key_problems(pulumi.get_project(), all_values)
-    provider_keys, provider_problems = judge_provider_keys(
-        {key: str(value) for key, value in all_values.items()},
-        account_id=settings.account_id,
-        region=settings.region,
-    )
-    problems += provider_problems
-    validation.raise_if_problems(f"Configuration of stack {pulumi.get_stack()!r}", problems)
-    return dataclasses.replace(settings, provider_keys=provider_keys)
-
-
-def unknown_key_problems(project: str, keys: Iterable[str]) -> list[str]:
-    """Keys of the project's namespace that the program does not know: usually a typo, which would
-    otherwise leave a setting at its default without a word."""
-    problems = []
-    for full_key in sorted(set(keys)):
-        namespace, _, key = full_key.partition(":")
-        if namespace != project or key in SPEC_BY_KEY:
-            continue
-        close = difflib.get_close_matches(key, SPEC_BY_KEY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else " See Pulumi.yaml for the keys this program reads."
-        problems.append(f"{key} is not a setting of this program, so it would be ignored.{hint}")
-    return problems
-
-
-def as_raw_config(values: Mapping[str, Any]) -> dict[str, str]:
-    """Turn typed values (as in a stack file) into the engine's string form, as the Pulumi CLI does."""
-    raw = {}
-    for key, value in values.items():
-        if isinstance(value, bool):
-            raw[key] = "true" if value else "false"
-        elif isinstance(value, (dict, list)):
-            raw[key] = json.dumps(value)
-        else:
-            raw[key] = str(value)
-    return raw

@@ -1,12 +1,15 @@
-"""Each component's arguments, from the validated stack settings.
+"""Each component's arguments, and the providers', from the validated stack settings.
 
 ``__main__.py`` stays a table of contents (settings, providers, components, exports); the mapping from
-configuration keys to component arguments lives here, one function per component.
+configuration keys to component arguments lives here, one function per component. The ``*_plain_args``
+functions give the plain-valued arguments, which the stack's rules check before anything is created
+(:mod:`program.settings_rules`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -24,13 +27,11 @@ from components import audit_trail as audit_trail_component
 from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
-from components.bucket_pair import NAMING_ACCOUNT_REGIONAL, generated_bucket_name
-from components.datastore import key_alias_for
+from components.datastore import generated_datastore_name, prefixed_key_alias
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
-from provider_keys import AssumeRole
-
-if TYPE_CHECKING:
-    from settings import StackSettings
+from components.import_role import generated_role_name
+from program.provider_keys import AssumeRole
+from program.settings_spec import StackSettings
 
 
 def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
@@ -97,27 +98,6 @@ def native_provider_args(s: StackSettings) -> dict[str, Any]:
     return {key: value for key, value in args.items() if value is not None}
 
 
-def datastore_name(s: StackSettings) -> str:
-    """The data store's name: configured, or ``<prefix>-datastore``."""
-    return s.datastore_name or f"{s.name_prefix}-datastore"
-
-
-def datastore_key_alias(s: StackSettings) -> str:
-    """The data store key's alias: ``<namePrefix>-datastore-key``.
-
-    Built from the name prefix, which stays the same for the life of the stack and tells the stacks of one account
-    apart (it also names their IAM roles and policies, which IAM keeps unique per account); never from
-    ``datastoreName``, which may change in the configuration but not in AWS (create-only), and which two stacks may
-    share.
-    """
-    return key_alias_for(f"{s.name_prefix}-datastore")
-
-
-def import_role_name(s: StackSettings) -> str:
-    """The import role's name: configured, or ``<prefix>-ImportJobDataAccessRole`` (the guide's name, prefixed)."""
-    return s.import_role_name or f"{s.name_prefix}-ImportJobDataAccessRole"
-
-
 def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
     """The input, output and log buckets with the stack's security settings."""
     return {
@@ -154,8 +134,8 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
     return {
         "account_id": s.account_id,
         "region": s.region,
-        "datastore_name": datastore_name(s),
-        "key_alias": datastore_key_alias(s),
+        "datastore_name": s.datastore_name or generated_datastore_name(s.name_prefix),
+        "key_alias": prefixed_key_alias(s.name_prefix),
         "encryption": s.datastore_encryption,
         "kms_key_arn": s.datastore_kms_key_arn,
         "tags": s.tags,
@@ -172,7 +152,7 @@ def import_role_plain_args(s: StackSettings) -> dict[str, Any]:
     return {
         "account_id": s.account_id,
         "region": s.region,
-        "role_name": import_role_name(s),
+        "role_name": s.import_role_name or generated_role_name(s.name_prefix),
         "path": s.iam_path,
         "permissions_boundary_arn": s.permissions_boundary_arn,
     }
@@ -287,34 +267,6 @@ def audit_trail_args(s: StackSettings, buckets: ImagingBucketPair, datastore: Im
     return args
 
 
-def audit_bucket_name_problems(s: StackSettings) -> list[str]:
-    """The audit trail's bucket (explicit or generated) must not be one of the other buckets."""
-    if not s.audit_trail:
-        return []
-    regional = s.bucket_naming == NAMING_ACCOUNT_REGIONAL
-    audit = s.audit_bucket_name or (
-        audit_trail_component.generated_bucket_name(s.name_prefix, s.account_id, s.region) if regional else ""
-    )
-    problems = []
-    for role, key, explicit in (
-        ("input", "inputBucketName", s.input_bucket_name),
-        ("output", "outputBucketName", s.output_bucket_name),
-        ("log", "logBucketName", s.log_bucket_name),
-    ):
-        final = explicit or (generated_bucket_name(s.name_prefix, role, s.account_id, s.region) if regional else "")
-        if audit and final == audit:
-            if s.audit_bucket_name and explicit:
-                both, change = f"auditBucketName and {key}", "auditBucketName"
-            elif s.audit_bucket_name:
-                both, change = f"auditBucketName (set) and {key} (generated)", "auditBucketName"
-            else:
-                both, change = f"auditBucketName (generated) and {key} (set)", key
-            problems.append(
-                f"{both} are both {audit!r}: the audit trail needs a bucket of its own. Choose another {change}."
-            )
-    return problems
-
-
 def auto_import_plain_args(s: StackSettings) -> dict[str, Any]:
     """The plain-valued arguments of :class:`components.AutoImport`."""
     args: dict[str, Any] = {
@@ -364,21 +316,6 @@ def auto_import_args(
     return args
 
 
-def auto_import_alert_problems(s: StackSettings) -> list[str]:
-    """Where the automatic importer's alerts go: one topic, and a key only with a topic."""
-    problems = []
-    if s.auto_import and s.import_alerts and s.auto_import_alert_topic_arn:
-        problems.append(
-            "autoImportAlertTopicArn is set and importAlerts is on: the automatic importer would have two alert "
-            "topics. Remove autoImportAlertTopicArn (importAlerts' topic is used), or turn importAlerts off."
-        )
-    if s.auto_import_alert_topic_kms_key_arn and not s.auto_import_alert_topic_arn:
-        problems.append(
-            "autoImportAlertTopicKmsKeyArn is set without autoImportAlertTopicArn: set the topic too, or remove the key."
-        )
-    return problems
-
-
 def switched_off_warnings(s: StackSettings) -> list[str]:
     """Warnings for the components the stack's settings leave out."""
     warnings = []
@@ -387,3 +324,22 @@ def switched_off_warnings(s: StackSettings) -> list[str]:
     if not s.audit_trail:
         warnings.append(audit_trail_component.audit_trail_off_warning())
     return warnings
+
+
+#: Each component's plain-valued arguments from the settings, by the short name settings use in ``feeds``: what the
+#: stack's rules check, and where each setting's value reaches the arguments it feeds.
+PLAIN_ARGS: dict[str, Callable[[StackSettings], Mapping[str, Any]]] = {
+    "bucket_pair": bucket_pair_args,
+    "datastore": datastore_args,
+    "import_role": import_role_plain_args,
+    "access": access_plain_args,
+    "import_alerts": import_alerts_plain_args,
+    "audit_trail": audit_trail_plain_args,
+    "auto_import": auto_import_plain_args,
+}
+
+
+def included_components(s: StackSettings) -> list[str]:
+    """The components the stack composes with these settings, by short name, in ``PLAIN_ARGS``' order."""
+    switched = {"import_alerts": s.import_alerts, "audit_trail": s.audit_trail, "auto_import": s.auto_import}
+    return [component for component in PLAIN_ARGS if switched.get(component, True)]
