@@ -2,9 +2,15 @@
 
 - an argument with a default (a key of the component's ``*_DEFAULTS``, the one place each default lives):
   ``value = with_defaults(args, X_DEFAULTS)``, then ``value("path")``;
-- a required argument: ``args["account_id"]``; an optional one whose default is none: ``args.get("kms_key_arn")``;
+- a required argument: ``args["account_id"]`` (a validator, which may be handed an incomplete mapping, reads it
+  with ``args.get``);
+- an optional argument whose default is none: ``args.get("kms_key_arn")``, or ``args.get("...") or []`` (``or ""``)
+  where the empty value stands for none;
 - the tags: ``tags_of(args)``;
 - the name of an argument in a message: ``n = shown_as(names)``, then ``n("path")``.
+
+Arguments every function-backed component has are read once, by
+:func:`components.python_function.function_setup`.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     listed = personas if isinstance(personas, Sequence) and not isinstance(personas, str) else []
     known = [p for p in listed if p in PERSONAS]
     prefix = args.get("name_prefix", "")
-    instance_arn = args.get("identity_center_instance_arn", "")
+    instance_arn = args.get("identity_center_instance_arn") or ""
     if not isinstance(prefix, str) or not prefix:
         problems.append(
             f"{n('name_prefix')} = {prefix!r}: a non-empty prefix is needed to name the personas' resources."
@@ -163,7 +163,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     if instance_arn:
         problems += validation.identity_center_instance_arn_problems(n("identity_center_instance_arn"), instance_arn)
 
-    admin_user = args.get("admin_user_name", "")
+    admin_user = args.get("admin_user_name") or ""
     if admin_user:
         problems += validation.iam_name_problems(n("admin_user_name"), admin_user)
         if PERSONA_ADMIN not in known or not value("groups"):
@@ -211,7 +211,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
         # Validated above; a whole float (how other languages send numbers) becomes an int: PT4H, never PT4.0H.
         session_hours = validation.as_whole_number(value("session_hours"))
         session_seconds = session_hours * 3600
-        instance_arn = args.get("identity_center_instance_arn", "")
+        instance_arn = args.get("identity_center_instance_arn") or ""
         role_principals = args.get("role_principals") or {}
 
         scope = pulumi.Output.all(

@@ -319,7 +319,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
                     "accept_access_logs_from": [
                         self._input.bucket_arn,
                         self._output.bucket_arn,
-                        *args.get("extra_access_log_sources", []),
+                        *(args.get("extra_access_log_sources") or []),
                     ],
                 },
                 pulumi.ResourceOptions(parent=self),

@@ -196,8 +196,8 @@ class SecureBucket(pulumi.ComponentResource):
             opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
         )
 
-        log_sources = list(args.get("accept_access_logs_from", []))
-        trails = list(args.get("accept_cloudtrail_logs_from", []))
+        log_sources = list(args.get("accept_access_logs_from") or [])
+        trails = list(args.get("accept_cloudtrail_logs_from") or [])
         if value("require_tls") or log_sources or trails:
             policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
                 lambda values: json.dumps(
