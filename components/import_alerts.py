@@ -19,7 +19,6 @@ for every job that FAILED or COMPLETED with files not imported (the function in
 - e-mail and HTTPS subscriptions from the arguments (e-mail addresses must confirm the subscription).
 """
 
-import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -378,12 +377,9 @@ def _create_function(
 ) -> aws.lambda_.Function:
     """The function with its role, its permissions and its log group, and how often Lambda retries an event."""
     permission_policy = json_when_known(
-        functools.partial(
-            alert_policies.function_permission_policy,
-            account_id=setup.account_id,
-            region=setup.region,
-            log_group_arn_=setup.log_group_arn,
-        ),
+        alert_policies.function_permission_policy,
+        account_id=setup.account_id,
+        region=setup.region,
         datastore_arn=args["datastore_arn"],
         datastore_id=args["datastore_id"],
         output_bucket_arn=args["output_bucket_arn"],
@@ -392,6 +388,7 @@ def _create_function(
         table_arn=table.arn,
         queue_arn=dead_letters.arn,
         alerts_key_arn=key.arn,
+        log_group_arn_=setup.log_group_arn,
     )
     function = python_function(
         setup,

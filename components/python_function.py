@@ -5,8 +5,9 @@ written in this repository (:mod:`healthimaging_functions`). Both get the same p
 reaches both at once:
 
 - the arguments both read the same way (:func:`function_setup`): the account and region, the tags, ``protect_data``,
-  the log group's retention, the role's path and permissions boundary;
-- the component's customer managed key (:func:`function_key`), aliased ``<prefix>-<function>``;
+  the log group's retention, the role's path and permissions boundary, and the warnings about them
+  (:func:`function_setup_warnings`);
+- the component's customer managed key (:func:`function_key`), aliased as the component's names say;
 - queues encrypted with that key whose policies refuse requests without TLS (:func:`encrypted_queue`), as a
   dead-letter queue or as the queues that feed the function;
 - a log group with the component's retention, encrypted with the component's key;
