@@ -21,7 +21,7 @@ from components import (
     ImportJobAlerts,
     ImportJobRole,
 )
-from components.import_command import start_dicom_import_job_command
+from components.aws_cli_command import start_dicom_import_job_command
 from program import component_args
 from program.settings import load_settings
 

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import access_policies, validation
-from ._arguments import shown_as
+from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .access_policies import DEFAULT_PERSONAS, PERSONA_ADMIN, PERSONAS, AccessScope
 
@@ -100,6 +100,7 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     """
 
     n = shown_as(names)
+    value = with_defaults(args, ACCESS_DEFAULTS)
 
     problems: list[str] = []
     # A caller that checks the account and region itself (the stack settings) leaves them out.
@@ -107,13 +108,13 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
         problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
     if "region" in args:
         problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
-    personas = args.get("personas", ACCESS_DEFAULTS["personas"])
+    personas = value("personas")
     persona_problems = validation.persona_names_problems(n("personas"), personas, PERSONAS)
     problems += persona_problems
     listed = personas if isinstance(personas, Sequence) and not isinstance(personas, str) else []
     known = [p for p in listed if p in PERSONAS]
     prefix = args.get("name_prefix", "")
-    instance_arn = args.get("identity_center_instance_arn", "")
+    instance_arn = args.get("identity_center_instance_arn") or ""
     if not isinstance(prefix, str) or not prefix:
         problems.append(
             f"{n('name_prefix')} = {prefix!r}: a non-empty prefix is needed to name the personas' resources."
@@ -130,14 +131,8 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
                     f"{n('name_prefix')} = {prefix!r} makes the {kind} names {', '.join(map(repr, too_long))} longer "
                     f"than the {limit} characters allowed; use a prefix of at most {room} characters."
                 )
-    problems += validation.iam_path_problems(n("path"), args.get("path", ACCESS_DEFAULTS["path"]))
-    if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
-    if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
-    problems += validation.whole_number_problems(
-        n("session_hours"), args.get("session_hours", ACCESS_DEFAULTS["session_hours"]), 1, MAX_SESSION_HOURS
-    )
+    problems += validation.iam_settings_problems(args, value("path"), names)
+    problems += validation.whole_number_problems(n("session_hours"), value("session_hours"), 1, MAX_SESSION_HOURS)
 
     role_principals = args.get("role_principals") or {}
     if not isinstance(role_principals, Mapping):
@@ -168,10 +163,10 @@ def validate_access_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
     if instance_arn:
         problems += validation.identity_center_instance_arn_problems(n("identity_center_instance_arn"), instance_arn)
 
-    admin_user = args.get("admin_user_name", "")
+    admin_user = args.get("admin_user_name") or ""
     if admin_user:
         problems += validation.iam_name_problems(n("admin_user_name"), admin_user)
-        if PERSONA_ADMIN not in known or not args.get("groups", ACCESS_DEFAULTS["groups"]):
+        if PERSONA_ADMIN not in known or not value("groups"):
             problems.append(
                 f"{n('admin_user_name')} = {admin_user!r} needs the admin persona and its group ('admin' in "
                 f"{n('personas')}, {n('groups')} true): the user gets its permissions only through the admin group."
@@ -208,14 +203,15 @@ class HealthImagingAccess(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE}:index:HealthImagingAccess", name, None, opts)
         remember_caller_options(self, opts)
 
+        value = with_defaults(args, ACCESS_DEFAULTS)
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
-        personas = list(args.get("personas", ACCESS_DEFAULTS["personas"]))
-        path = args.get("path", ACCESS_DEFAULTS["path"])
-        tags = dict(args["tags"]) if args.get("tags") else None
+        personas = list(value("personas"))
+        path = value("path")
+        tags = tags_of(args)
         # Validated above; a whole float (how other languages send numbers) becomes an int: PT4H, never PT4.0H.
-        session_hours = validation.as_whole_number(args.get("session_hours", ACCESS_DEFAULTS["session_hours"]))
+        session_hours = validation.as_whole_number(value("session_hours"))
         session_seconds = session_hours * 3600
-        instance_arn = args.get("identity_center_instance_arn", "")
+        instance_arn = args.get("identity_center_instance_arn") or ""
         role_principals = args.get("role_principals") or {}
 
         scope = pulumi.Output.all(
@@ -260,7 +256,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
             )
             policy_arns[persona] = policy.arn
 
-            if args.get("groups", ACCESS_DEFAULTS["groups"]):
+            if value("groups"):
                 group = aws.iam.Group(f"{name}-{persona}-group", name=iam_name, path=path, opts=child_options(self))
                 aws.iam.GroupPolicyAttachment(
                     f"{name}-{persona}-group-policy", group=group.name, policy_arn=policy.arn, opts=child_options(self)
@@ -271,7 +267,7 @@ class HealthImagingAccess(pulumi.ComponentResource):
             if persona in role_principals:
                 trust = access_policies.people_trust_policy(
                     [validation.principal_arn(p) for p in role_principals[persona]],
-                    require_mfa=args.get("roles_require_mfa", ACCESS_DEFAULTS["roles_require_mfa"]),
+                    require_mfa=value("roles_require_mfa"),
                 )
                 role = aws.iam.Role(
                     f"{name}-{persona}-role",

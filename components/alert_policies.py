@@ -14,6 +14,10 @@ Who may do what:
   import jobs, read the job folders of this data store in the output bucket (and decrypt them through S3), publish
   to the topic, read and write its table of reported jobs, send to its dead-letter queue, use the alerts key only
   through those services, and write to its own log group.
+
+The documents every function of this repository gets the same way (its trust policy, writing its own logs, the
+dead-letter queue that refuses requests without TLS) are :mod:`components.function_policies`; the log group's key
+statement is :mod:`components.log_group_policies`.
 """
 
 from __future__ import annotations
@@ -21,15 +25,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .function_policies import service_endpoint, write_own_logs_statement
+from .log_group_policies import log_group_key_statement
 from .policies import PolicyDocument, Statement, account_administration_statement, document
 
 #: EventBridge source of HealthImaging's events, and the detail types of an import job that has ended.
 HEALTHIMAGING_EVENT_SOURCE = "aws.medical-imaging"
 IMPORT_JOB_ENDED_DETAIL_TYPES = ("Import Job Completed", "Import Job Failed")
 CLOUDWATCH_SERVICE_PRINCIPAL = "cloudwatch.amazonaws.com"
-#: The encryption context key CloudWatch Logs puts in its requests to KMS: the log group's ARN.
-LOGS_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
-LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 #: What the function's role reads from HealthImaging: the data store's job list and one job's details.
 HEALTHIMAGING_READ_JOB_ACTIONS = ("medical-imaging:GetDICOMImportJob", "medical-imaging:ListDICOMImportJobs")
 #: What the function does with its table of reported jobs (conditional writes; a claim is deleted when the
@@ -37,26 +40,8 @@ HEALTHIMAGING_READ_JOB_ACTIONS = ("medical-imaging:GetDICOMImportJob", "medical-
 TABLE_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem")
 
 
-def function_arn(region: str, account_id: str, function_name: str) -> str:
-    return f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
-
-
-def log_group_arn(region: str, account_id: str, log_group_name: str) -> str:
-    """The ARN of a log group as KMS's encryption context and IAM's ``log-group`` resource type spell it."""
-    return f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
-
-
 def alarm_arn(region: str, account_id: str, alarm_name: str) -> str:
     return f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{alarm_name}"
-
-
-def service_endpoint(service: str, region: str) -> str:
-    """The value of ``kms:ViaService`` when ``service`` calls KMS on a caller's behalf."""
-    return f"{service}.{region}.amazonaws.com"
-
-
-def logs_service_principal(region: str) -> str:
-    return f"logs.{region}.amazonaws.com"
 
 
 # --- The alerts key ---------------------------------------------------------------------------------------
@@ -76,24 +61,6 @@ def cloudwatch_alarms_key_statement() -> Statement:
     }
 
 
-def log_group_key_statement(region: str, log_group_arn_: str) -> Statement:
-    """CloudWatch Logs may use the key for one log group only (CloudWatch Logs user guide, "Encrypt log data in
-    CloudWatch Logs using AWS KMS": the encryption context ``aws:logs:arn`` names the log group).
-
-    The guide's statement also lists ``kms:Describe*``; a Describe request carries no encryption context, so under
-    this condition it could never match: it is left out. The exact ARN is compared with ``StringEquals`` (the same
-    match as the guide's ``ArnEquals`` for a value without wildcards; policy linters type the context key as a
-    string)."""
-    return {
-        "Sid": "AllowCloudWatchLogsForThisLogGroupOnly",
-        "Effect": "Allow",
-        "Principal": {"Service": logs_service_principal(region)},
-        "Action": ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {LOGS_CONTEXT_KEY: log_group_arn_}},
-    }
-
-
 def alerts_key_policy(account_id: str, region: str, log_group_arn_: str) -> PolicyDocument:
     """Policy of the key that encrypts the topic, the dead-letter queue, the log group, the table of reported jobs and
     the function's environment (see the module docstring)."""
@@ -106,7 +73,7 @@ def alerts_key_policy(account_id: str, region: str, log_group_arn_: str) -> Poli
     )
 
 
-# --- The topic and the dead-letter queue ------------------------------------------------------------------------
+# --- The topic ---------------------------------------------------------------------------------------------------
 
 
 def alerts_topic_policy(topic_arn: str, account_id: str, alarm_arns: Sequence[str]) -> PolicyDocument:
@@ -136,41 +103,7 @@ def alerts_topic_policy(topic_arn: str, account_id: str, alarm_arns: Sequence[st
     )
 
 
-def dead_letter_queue_policy(queue_arn: str) -> PolicyDocument:
-    """The dead-letter queue refuses every request made without TLS (Lambda and the people who read it use TLS)."""
-    return document(
-        [
-            {
-                "Sid": "DenyRequestsWithoutTls",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sqs:*",
-                "Resource": queue_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ]
-    )
-
-
 # --- The function's role ----------------------------------------------------------------------------------------
-
-
-def function_trust_policy(account_id: str, function_arn_: str) -> PolicyDocument:
-    """Lambda may assume the role for this one function of this account (``aws:SourceAccount``, ``aws:SourceArn``)."""
-    return document(
-        [
-            {
-                "Sid": "AllowLambdaForThisFunctionOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": LAMBDA_SERVICE_PRINCIPAL},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnEquals": {"aws:SourceArn": function_arn_},
-                },
-            }
-        ]
-    )
 
 
 def job_folder_objects_arn(output_bucket_arn: str, datastore_id: str) -> str:
@@ -246,12 +179,7 @@ def function_permission_policy(
                 }
             },
         },
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn_}:*",
-        },
+        write_own_logs_statement(log_group_arn_),
     ]
     return document(statements)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .alert_policies import log_group_key_statement
+from .log_group_policies import log_group_key_statement
 from .policies import PolicyDocument, Statement, account_administration_statement, document
 
 CLOUDTRAIL_SERVICE_PRINCIPAL = "cloudtrail.amazonaws.com"

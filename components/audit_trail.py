@@ -22,8 +22,8 @@ from typing import Any, NotRequired, Optional, TypedDict, cast
 import pulumi
 import pulumi_aws as aws
 
-from . import alert_policies, audit_policies, validation
-from ._arguments import shown_as, with_defaults
+from . import audit_policies, log_group_policies, validation
+from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .bucket_pair import BUCKET_NAMING_SCHEMES, NAMING_ACCOUNT_REGIONAL
 from .kms import customer_managed_key
@@ -122,9 +122,10 @@ def generated_bucket_name(name_prefix: str, account_id: str, region: str) -> str
 def bucket_arn_pattern(args: Mapping[str, Any]) -> str:
     """The ARN of the trail's bucket, or an ``ArnLike`` pattern of it when its name is generated at random: what a log
     bucket names to accept the trail bucket's server access logs before that bucket exists."""
+    value = with_defaults(args, AUDIT_TRAIL_DEFAULTS)
     if args.get("bucket_name"):
         return f"arn:aws:s3:::{args['bucket_name']}"
-    if args.get("naming", AUDIT_TRAIL_DEFAULTS["naming"]) == NAMING_ACCOUNT_REGIONAL:
+    if value("naming") == NAMING_ACCOUNT_REGIONAL:
         return f"arn:aws:s3:::{generated_bucket_name(args['name_prefix'], args['account_id'], args['region'])}"
     return f"arn:aws:s3:::{args['name_prefix']}-{BUCKET_ROLE}-*"
 
@@ -159,31 +160,28 @@ def validate_audit_trail_args(args: Mapping[str, Any], names: Mapping[str, str] 
         problems += logs.log_retention_problems(
             n("cloudwatch_logs_retention_days"), value("cloudwatch_logs_retention_days")
         )
-    problems += validation.iam_path_problems(n("path"), value("path"))
-    if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
-    if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
+    problems += validation.iam_settings_problems(args, value("path"), names)
     return problems
 
 
 def audit_trail_warnings(args: AuditTrailArgs) -> list[str]:
     """One warning per default that the arguments switch off or weaken."""
+    value = with_defaults(args, AUDIT_TRAIL_DEFAULTS)
     warnings: list[str] = []
-    retention = args.get("retention_days", AUDIT_TRAIL_DEFAULTS["retention_days"])
+    retention = value("retention_days")
     if retention is not None and validation.as_whole_number(retention) < HIPAA_RETENTION_DAYS:
         warnings.append(
             f"The audit trail's log files expire after {validation.as_whole_number(retention)} days, sooner than "
             "the six years HIPAA asks documentation to be kept."
         )
-    if not args.get("management_events", AUDIT_TRAIL_DEFAULTS["management_events"]):
+    if not value("management_events"):
         warnings.append(
             "The audit trail records data events only: management events (who created, changed or deleted the data "
             "store, the buckets, the keys and the roles) must then be recorded by another trail."
         )
     if not args.get("access_log_bucket_name"):
         warnings.append("Server access logging of the audit trail's bucket (CIS 3.6) is OFF.")
-    if not args.get("protect_data", AUDIT_TRAIL_DEFAULTS["protect_data"]):
+    if not value("protect_data"):
         warnings.append(
             "Data protection is OFF for the audit trail: `pulumi destroy` stops it and deletes its bucket and key."
         )
@@ -226,13 +224,15 @@ class AuditTrail(pulumi.ComponentResource):
         value = with_defaults(args, AUDIT_TRAIL_DEFAULTS)
 
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
-        tags = dict(args["tags"]) if args.get("tags") else None
+        tags = tags_of(args)
         protect_data = bool(value("protect_data"))
         trail_name_ = trail_name(prefix)
         trail_arn = audit_policies.trail_arn(region, account_id, trail_name_)
         cloudwatch_logs = bool(value("cloudwatch_logs"))
         log_group_name = f"/aws/cloudtrail/{trail_name_}"
-        log_group_arn = alert_policies.log_group_arn(region, account_id, log_group_name) if cloudwatch_logs else None
+        log_group_arn = (
+            log_group_policies.log_group_arn(region, account_id, log_group_name) if cloudwatch_logs else None
+        )
         retention = value("retention_days")
         retention_days = None if retention is None else validation.as_whole_number(retention)
 

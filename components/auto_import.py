@@ -37,12 +37,23 @@ import pulumi_aws as aws
 
 from ahiops import batches, limits
 
-from . import alert_policies, auto_import_policies, validation
+from . import auto_import_policies, validation
 from ._arguments import shown_as, with_defaults
-from ._resource_options import PACKAGE, child_options, remember_caller_options
-from .kms import customer_managed_key
+from ._documents import json_when_known
+from ._resource_options import PACKAGE, remember_caller_options
 from .lambda_package import FUNCTIONS_DIR
-from .python_function import FunctionCode, FunctionNames, python_function
+from .policies import PolicyDocument
+from .python_function import (
+    FunctionCode,
+    FunctionNames,
+    FunctionSetup,
+    PythonFunction,
+    encrypted_queue,
+    function_key,
+    function_setup,
+    function_setup_warnings,
+    python_function,
+)
 from .validation import logs
 
 # The function's own variable names.
@@ -66,8 +77,6 @@ QUEUE_BATCH_SIZE = 10
 QUEUE_BATCHING_WINDOW_SECONDS = 5
 #: AWS recommends a queue visibility timeout of six times the function's timeout for Lambda event sources.
 QUEUE_VISIBILITY_TIMEOUT_SECONDS = 6 * FUNCTION_TIMEOUT_SECONDS
-#: SQS's longest retention (14 days), for the queue and its dead-letter queue.
-MESSAGE_RETENTION_SECONDS = 14 * 24 * 3600
 #: How long, and how often, EventBridge retries delivering an event to the queue before it goes to the dead letters.
 EVENT_MAX_AGE_SECONDS = 24 * 3600
 EVENT_RETRY_ATTEMPTS = 185
@@ -161,10 +170,8 @@ class AutoImportArgs(TypedDict):
 
 
 @dataclass(frozen=True)
-class AutoImportNames:
+class AutoImportNames(FunctionNames):
     """The AWS names of the component's resources, from the name prefix."""
-
-    prefix: str
 
     @property
     def function(self) -> str:
@@ -189,10 +196,6 @@ class AutoImportNames:
     @property
     def rule(self) -> str:
         return f"{self.prefix}-auto-import-objects"
-
-    @property
-    def log_group(self) -> str:
-        return f"/aws/lambda/{self.function}"
 
     @property
     def key_alias(self) -> str:
@@ -229,11 +232,7 @@ def validate_auto_import_args(args: Mapping[str, Any], names: Mapping[str, str] 
         problems += validation.kms_key_arn_problems(
             n("alert_topic_kms_key_arn"), topic_key, region=args["region"], account_id=args["account_id"]
         )
-    problems += validation.iam_path_problems(n("path"), value("path"))
-    if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
-    if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
+    problems += validation.iam_settings_problems(args, value("path"), names)
     return problems
 
 
@@ -261,14 +260,9 @@ def auto_import_warnings(args: AutoImportArgs) -> list[str]:
             "AutoImport has no alert topic: a batch that is not fully imported is reported only in its _RESULT.json, "
             "and nobody is told. Turn on importAlerts (or set autoImportAlertTopicArn)."
         )
-    days = validation.whole_number(args.get("log_retention_days", AUTO_IMPORT_DEFAULTS["log_retention_days"]))
-    if days is not None and days < logs.AUDIT_LOG_RETENTION_DAYS:
-        warnings.append(
-            f"The auto-import function keeps its logs {days} days only, less than the year an audit expects."
-        )
-    if not args.get("protect_data", AUTO_IMPORT_DEFAULTS["protect_data"]):
-        warnings.append("Data protection is OFF for the auto-import key: `pulumi destroy` schedules its deletion.")
-    return warnings
+    return warnings + function_setup_warnings(
+        args, AUTO_IMPORT_DEFAULTS, function="The auto-import function", key="the auto-import key"
+    )
 
 
 def max_concurrent_jobs(region: str, configured: int) -> int:
@@ -282,10 +276,12 @@ def function_environment(
     """The function's environment variables (:mod:`healthimaging_functions.auto_import.config`): names and
     numbers, no secret. ``values`` holds the resolved ARNs and names."""
 
-    def value(arg: str) -> Any:
-        return validation.as_whole_number(args.get(arg, AUTO_IMPORT_DEFAULTS[arg]))
+    value = with_defaults(args, AUTO_IMPORT_DEFAULTS)
 
-    concurrency = value("concurrency")
+    def number(arg: str) -> int:
+        return validation.as_whole_number(value(arg))
+
+    concurrency = number("concurrency")
     environment = {
         function_config.INPUT_BUCKET: str(values["input_bucket_name"]),
         function_config.OUTPUT_BUCKET: str(values["output_bucket_name"]),
@@ -294,14 +290,14 @@ def function_environment(
         function_config.IMPORT_ROLE_ARN: str(values["import_role_arn"]),
         function_config.QUEUE_URL: queue_url,
         function_config.FOLLOW_QUEUE_URL: follow_queue_url,
-        function_config.MARKER_NAME: str(args.get("marker_name", AUTO_IMPORT_DEFAULTS["marker_name"])),
-        function_config.QUIET_PERIOD_SECONDS: str(60 * value("quiet_period_minutes")),
-        function_config.MAX_FILES_PER_JOB: str(value("max_files_per_job")),
-        function_config.MAX_OBJECTS_PER_BATCH: str(value("max_objects_per_batch")),
-        function_config.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs(args["region"], value("max_concurrent_jobs"))),
+        function_config.MARKER_NAME: str(value("marker_name")),
+        function_config.QUIET_PERIOD_SECONDS: str(60 * number("quiet_period_minutes")),
+        function_config.MAX_FILES_PER_JOB: str(number("max_files_per_job")),
+        function_config.MAX_OBJECTS_PER_BATCH: str(number("max_objects_per_batch")),
+        function_config.MAX_CONCURRENT_JOBS: str(max_concurrent_jobs(args["region"], number("max_concurrent_jobs"))),
         # Each copy starts at most one job per `concurrency` seconds: together, one per second.
         function_config.START_INTERVAL_SECONDS: str(float(concurrency)),
-        function_config.MAX_RECEIVE_COUNT: str(value("max_receive_count")),
+        function_config.MAX_RECEIVE_COUNT: str(number("max_receive_count")),
     }
     if values.get("alert_topic_arn"):
         environment[function_config.ALERT_TOPIC_ARN] = str(values["alert_topic_arn"])
@@ -328,194 +324,17 @@ class AutoImport(pulumi.ComponentResource):
         for warning in auto_import_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        value = with_defaults(args, AUTO_IMPORT_DEFAULTS)
-
-        account_id, region = args["account_id"], args["region"]
-        names = AutoImportNames(args["name_prefix"])
-        tags = dict(args["tags"]) if args.get("tags") else None
-        protect_data = bool(value("protect_data"))
-        concurrency = validation.as_whole_number(value("concurrency"))
-        quiet = validation.as_whole_number(value("quiet_period_minutes")) > 0
-        queue_arn = auto_import_policies.queue_arn(region, account_id, names.queue)
-        dead_letter_arn = auto_import_policies.queue_arn(region, account_id, names.dead_letter_queue)
-        follow_arn = auto_import_policies.queue_arn(region, account_id, names.follow_queue)
-        rule_arn = auto_import_policies.event_rule_arn(region, account_id, names.rule)
-        function_arn = alert_policies.function_arn(region, account_id, names.function)
-        log_group_arn = alert_policies.log_group_arn(region, account_id, names.log_group)
-
-        key = customer_managed_key(
-            f"{name}-key",
-            parent=self,
-            description=f"Encrypts the HealthImaging auto-import queues, logs and function settings of {names.prefix}",
-            policy=auto_import_policies.importer_key_policy(
-                account_id, region, [queue_arn, dead_letter_arn], log_group_arn
-            ),
-            alias=names.key_alias,
-            protect_data=protect_data,
-            tags=tags,
-        )
-
-        dead_letters = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=names.dead_letter_queue,
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=MESSAGE_RETENTION_SECONDS,
-            redrive_allow_policy=json.dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": sorted([queue_arn, follow_arn])}
-            ),
-            tags=tags,
-            opts=child_options(self),
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=dead_letters.url,
-            policy=json.dumps(auto_import_policies.dead_letter_queue_policy(dead_letter_arn, rule_arn, account_id)),
-            opts=child_options(self),
-        )
-        redrive_policy = dead_letters.arn.apply(
-            lambda arn: json.dumps(
-                {"deadLetterTargetArn": arn, "maxReceiveCount": validation.as_whole_number(value("max_receive_count"))}
-            )
-        )
-        # New batches (and batches waiting to start) on one queue; batches whose jobs run on the other, whose copies
-        # of the function only poll: a copy waiting for a place in the job quota never holds up a result.
-        queue, follow_queue = (
-            aws.sqs.Queue(
-                f"{name}-{label}",
-                name=queue_name,
-                kms_master_key_id=key.arn,
-                kms_data_key_reuse_period_seconds=300,
-                message_retention_seconds=MESSAGE_RETENTION_SECONDS,
-                visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
-                redrive_policy=redrive_policy,
-                tags=tags,
-                opts=child_options(self),
-            )
-            for label, queue_name in (("queue", names.queue), ("follow-queue", names.follow_queue))
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-queue-policy",
-            queue_url=queue.url,
-            policy=json.dumps(auto_import_policies.queue_policy(queue_arn, rule_arn, account_id)),
-            opts=child_options(self),
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-follow-queue-policy",
-            queue_url=follow_queue.url,
-            policy=json.dumps(auto_import_policies.follow_queue_policy(follow_arn)),
-            opts=child_options(self),
-        )
-
-        rule = aws.cloudwatch.EventRule(
-            f"{name}-objects",
-            name=names.rule,
-            description="New objects under incoming/ in the HealthImaging input bucket (batch markers"
-            + (" and every object: a quiet period may start a batch)" if quiet else ")"),
-            event_pattern=pulumi.Output.from_input(args["input_bucket_name"]).apply(
-                lambda bucket: json.dumps(
-                    auto_import_policies.object_created_pattern(
-                        bucket, marker_name=str(value("marker_name")), every_object=quiet
-                    )
-                )
-            ),
-            tags=tags,
-            opts=child_options(self),
-        )
-        aws.cloudwatch.EventTarget(
-            f"{name}-objects-to-queue",
-            rule=rule.name,
-            arn=queue.arn,
-            retry_policy={
-                "maximum_event_age_in_seconds": EVENT_MAX_AGE_SECONDS,
-                "maximum_retry_attempts": EVENT_RETRY_ATTEMPTS,
-            },
-            dead_letter_config={"arn": dead_letters.arn},
-            opts=child_options(self),
-        )
-
-        permission_policy = pulumi.Output.all(
-            args["datastore_arn"],
-            args["import_role_arn"],
-            args["input_bucket_arn"],
-            args["output_bucket_arn"],
-            args.get("bucket_kms_key_arn"),
-            key.arn,
-            args.get("alert_topic_arn"),
-            args.get("alert_topic_kms_key_arn"),
-        ).apply(
-            lambda v: json.dumps(
-                auto_import_policies.function_permission_policy(
-                    account_id=account_id,
-                    region=region,
-                    datastore_arn=v[0],
-                    import_role_arn=v[1],
-                    input_bucket_arn=v[2],
-                    output_bucket_arn=v[3],
-                    bucket_key_arns=[v[4]] if v[4] else [],
-                    queue_arns=[queue_arn, follow_arn],
-                    importer_key_arn=v[5],
-                    log_group_arn=log_group_arn,
-                    alert_topic_arn=v[6],
-                    alert_key_arn=v[7],
-                )
-            )
-        )
-        environment = pulumi.Output.all(
-            queue.url,
-            follow_queue.url,
-            args["input_bucket_name"],
-            args["output_bucket_name"],
-            args["datastore_id"],
-            args["import_role_arn"],
-            args.get("alert_topic_arn"),
-        ).apply(
-            lambda v: function_environment(
-                args,
-                queue_url=v[0],
-                follow_queue_url=v[1],
-                values={
-                    "input_bucket_name": v[2],
-                    "output_bucket_name": v[3],
-                    "datastore_id": v[4],
-                    "import_role_arn": v[5],
-                    "alert_topic_arn": v[6],
-                },
-            )
-        )
-        built = python_function(
-            self,
-            name,
-            code=FUNCTION_CODE,
-            names=FunctionNames(function=names.function, role=names.role, log_group=names.log_group),
-            trust_policy=auto_import_policies.function_trust_policy(account_id, function_arn),
-            permission_policy_name=PERMISSION_POLICY_NAME,
-            permission_policy=permission_policy,
-            key_arn=key.arn,
-            log_retention_days=validation.as_whole_number(value("log_retention_days")),
-            # `concurrency` copies for new batches, as many again for following running jobs.
-            reserved_concurrency=2 * concurrency,
-            environment=environment,
-            role_path=value("path"),
-            permissions_boundary_arn=args.get("permissions_boundary_arn"),
-            tags=tags,
-        )
-        function, permissions = built.function, built.permissions
-        for label, source in (("queue", queue), ("follow-queue", follow_queue)):
-            aws.lambda_.EventSourceMapping(
-                f"{name}-{label}-to-function",
-                event_source_arn=source.arn,
-                function_name=function.arn,
-                batch_size=QUEUE_BATCH_SIZE,
-                maximum_batching_window_in_seconds=QUEUE_BATCHING_WINDOW_SECONDS,
-                function_response_types=["ReportBatchItemFailures"],
-                scaling_config={"maximum_concurrency": concurrency},
-                opts=child_options(self, depends_on=[permissions]),
-            )
+        setup = function_setup(self, name, args, AUTO_IMPORT_DEFAULTS, AutoImportNames(args["name_prefix"]))
+        key = _create_key(setup)
+        dead_letters = _create_dead_letter_queue(setup, key)
+        queue, follow_queue = _create_batch_queues(setup, key, dead_letters)
+        _send_new_objects_to_queue(setup, args, queue=queue, dead_letters=dead_letters)
+        built = _create_function(setup, args, key=key, queue=queue, follow_queue=follow_queue)
+        _feed_function_from_queues(setup, built, queue=queue, follow_queue=follow_queue)
 
         self.queue_url = queue.url
         self.dead_letter_queue_url = dead_letters.url
-        self.function_name = function.name
+        self.function_name = built.function.name
         self.kms_key_arn = key.arn
         self.register_outputs(
             {
@@ -524,4 +343,187 @@ class AutoImport(pulumi.ComponentResource):
                 "function_name": self.function_name,
                 "kms_key_arn": self.kms_key_arn,
             }
+        )
+
+
+_Setup = FunctionSetup[AutoImportNames]
+
+
+def _queue_arn(setup: _Setup, queue_name: str) -> str:
+    return auto_import_policies.queue_arn(setup.region, setup.account_id, queue_name)
+
+
+def _rule_arn(setup: _Setup) -> str:
+    return auto_import_policies.event_rule_arn(setup.region, setup.account_id, setup.names.rule)
+
+
+def _concurrency(setup: _Setup) -> int:
+    """Copies of the function at once for new batches (and as many again for batches whose jobs run)."""
+    return validation.as_whole_number(setup.value("concurrency"))
+
+
+def _create_key(setup: _Setup) -> aws.kms.Key:
+    """The key of the queues, the log group and the function's environment."""
+    names = setup.names
+    return function_key(
+        setup,
+        description=f"Encrypts the HealthImaging auto-import queues, logs and function settings of {names.prefix}",
+        policy=auto_import_policies.importer_key_policy(
+            setup.account_id,
+            setup.region,
+            [_queue_arn(setup, names.queue), _queue_arn(setup, names.dead_letter_queue)],
+            setup.log_group_arn,
+        ),
+    )
+
+
+def _create_dead_letter_queue(setup: _Setup, key: aws.kms.Key) -> aws.sqs.Queue:
+    """The queue of the messages the function could not handle and of the events EventBridge could not deliver; only
+    the two batch queues may move their messages back into it."""
+    names = setup.names
+    source_arns = sorted([_queue_arn(setup, names.queue), _queue_arn(setup, names.follow_queue)])
+    return encrypted_queue(
+        setup,
+        "dlq",
+        name=names.dead_letter_queue,
+        key_arn=key.arn,
+        policy=auto_import_policies.dead_letter_queue_policy(
+            _queue_arn(setup, names.dead_letter_queue), _rule_arn(setup), setup.account_id
+        ),
+        redrive_allow_policy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": source_arns}),
+    )
+
+
+def _create_batch_queues(
+    setup: _Setup, key: aws.kms.Key, dead_letters: aws.sqs.Queue
+) -> tuple[aws.sqs.Queue, aws.sqs.Queue]:
+    """New batches (and batches waiting to start) on one queue; batches whose jobs run on the other, whose copies of
+    the function only poll: a copy waiting for a place in the job quota never holds up a result. A message that keeps
+    failing moves to the dead-letter queue."""
+    names = setup.names
+    max_receive_count = validation.as_whole_number(setup.value("max_receive_count"))
+    redrive_policy = dead_letters.arn.apply(
+        lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count})
+    )
+    queue = encrypted_queue(
+        setup,
+        "queue",
+        name=names.queue,
+        key_arn=key.arn,
+        policy=auto_import_policies.queue_policy(_queue_arn(setup, names.queue), _rule_arn(setup), setup.account_id),
+        visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+        redrive_policy=redrive_policy,
+    )
+    follow_queue = encrypted_queue(
+        setup,
+        "follow-queue",
+        name=names.follow_queue,
+        key_arn=key.arn,
+        policy=auto_import_policies.follow_queue_policy(_queue_arn(setup, names.follow_queue)),
+        visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+        redrive_policy=redrive_policy,
+    )
+    return queue, follow_queue
+
+
+def _send_new_objects_to_queue(
+    setup: _Setup, args: AutoImportArgs, *, queue: aws.sqs.Queue, dead_letters: aws.sqs.Queue
+) -> None:
+    """The EventBridge rule on the input bucket's new objects under ``incoming/`` (the markers, or every object with a
+    quiet period) and its target, the queue (events it cannot deliver go to the dead-letter queue)."""
+    quiet = validation.as_whole_number(setup.value("quiet_period_minutes")) > 0
+    rule = aws.cloudwatch.EventRule(
+        f"{setup.name}-objects",
+        name=setup.names.rule,
+        description="New objects under incoming/ in the HealthImaging input bucket (batch markers"
+        + (" and every object: a quiet period may start a batch)" if quiet else ")"),
+        event_pattern=json_when_known(
+            auto_import_policies.object_created_pattern,
+            bucket_name=args["input_bucket_name"],
+            marker_name=str(setup.value("marker_name")),
+            every_object=quiet,
+        ),
+        tags=setup.tags,
+        opts=setup.options(),
+    )
+    aws.cloudwatch.EventTarget(
+        f"{setup.name}-objects-to-queue",
+        rule=rule.name,
+        arn=queue.arn,
+        retry_policy={
+            "maximum_event_age_in_seconds": EVENT_MAX_AGE_SECONDS,
+            "maximum_retry_attempts": EVENT_RETRY_ATTEMPTS,
+        },
+        dead_letter_config={"arn": dead_letters.arn},
+        opts=setup.options(),
+    )
+
+
+def _create_function(
+    setup: _Setup, args: AutoImportArgs, *, key: aws.kms.Key, queue: aws.sqs.Queue, follow_queue: aws.sqs.Queue
+) -> PythonFunction:
+    """The function with its role, its permissions, its log group and its environment."""
+    names = setup.names
+    permission_policy = json_when_known(
+        _function_permission_policy,
+        account_id=setup.account_id,
+        region=setup.region,
+        datastore_arn=args["datastore_arn"],
+        import_role_arn=args["import_role_arn"],
+        input_bucket_arn=args["input_bucket_arn"],
+        output_bucket_arn=args["output_bucket_arn"],
+        bucket_key_arn=args.get("bucket_kms_key_arn"),
+        queue_arns=[_queue_arn(setup, names.queue), _queue_arn(setup, names.follow_queue)],
+        importer_key_arn=key.arn,
+        log_group_arn=setup.log_group_arn,
+        alert_topic_arn=args.get("alert_topic_arn"),
+        alert_key_arn=args.get("alert_topic_kms_key_arn"),
+    )
+    environment = pulumi.Output.all(
+        queue_url=queue.url,
+        follow_queue_url=follow_queue.url,
+        input_bucket_name=args["input_bucket_name"],
+        output_bucket_name=args["output_bucket_name"],
+        datastore_id=args["datastore_id"],
+        import_role_arn=args["import_role_arn"],
+        alert_topic_arn=args.get("alert_topic_arn"),
+    ).apply(
+        lambda values: function_environment(
+            args, queue_url=values["queue_url"], follow_queue_url=values["follow_queue_url"], values=values
+        )
+    )
+    return python_function(
+        setup,
+        code=FUNCTION_CODE,
+        permission_policy_name=PERMISSION_POLICY_NAME,
+        permission_policy=permission_policy,
+        key_arn=key.arn,
+        # `concurrency` copies for new batches, as many again for following running jobs.
+        reserved_concurrency=2 * _concurrency(setup),
+        environment=environment,
+    )
+
+
+def _function_permission_policy(bucket_key_arn: str | None, **arns: Any) -> PolicyDocument:
+    """:func:`components.auto_import_policies.function_permission_policy` with the buckets' one key, if any."""
+    return auto_import_policies.function_permission_policy(
+        bucket_key_arns=[bucket_key_arn] if bucket_key_arn else [], **arns
+    )
+
+
+def _feed_function_from_queues(
+    setup: _Setup, built: PythonFunction, *, queue: aws.sqs.Queue, follow_queue: aws.sqs.Queue
+) -> None:
+    """Both queues feed the function, in batches, each with at most ``concurrency`` copies at once; a message the
+    function reports as failed (or waiting) goes back on its queue."""
+    for label, source in (("queue", queue), ("follow-queue", follow_queue)):
+        aws.lambda_.EventSourceMapping(
+            f"{setup.name}-{label}-to-function",
+            event_source_arn=source.arn,
+            function_name=built.function.arn,
+            batch_size=QUEUE_BATCH_SIZE,
+            maximum_batching_window_in_seconds=QUEUE_BATCHING_WINDOW_SECONDS,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": _concurrency(setup)},
+            opts=setup.options(depends_on=[built.permissions]),
         )

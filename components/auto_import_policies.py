@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from . import alert_policies
+from .function_policies import service_endpoint, tls_only_queue_policy, write_own_logs_statement
+from .log_group_policies import log_group_key_statement
 from .policies import (
     HEALTHIMAGING_SERVICE_PRINCIPAL,
     PolicyDocument,
@@ -104,14 +105,14 @@ def queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocum
     return document(
         [
             _rule_may_send(queue_arn_, rule_arn, account_id, "AllowTheRuleToSendObjectEvents"),
-            *alert_policies.dead_letter_queue_policy(queue_arn_)["Statement"],
+            *tls_only_queue_policy(queue_arn_)["Statement"],
         ]
     )
 
 
 def follow_queue_policy(queue_arn_: str) -> PolicyDocument:
     """The queue of batches whose jobs run: only the function writes to it (through its role); nobody without TLS."""
-    return alert_policies.dead_letter_queue_policy(queue_arn_)
+    return tls_only_queue_policy(queue_arn_)
 
 
 def dead_letter_queue_policy(queue_arn_: str, rule_arn: str, account_id: str) -> PolicyDocument:
@@ -120,7 +121,7 @@ def dead_letter_queue_policy(queue_arn_: str, rule_arn: str, account_id: str) ->
     return document(
         [
             _rule_may_send(queue_arn_, rule_arn, account_id, "AllowTheRuleToSendUndeliveredEvents"),
-            *alert_policies.dead_letter_queue_policy(queue_arn_)["Statement"],
+            *tls_only_queue_policy(queue_arn_)["Statement"],
         ]
     )
 
@@ -145,17 +146,12 @@ def importer_key_policy(account_id: str, region: str, queue_arns: Sequence[str],
         [
             account_administration_statement(account_id),
             events_to_queue_key_statement(queue_arns),
-            alert_policies.log_group_key_statement(region, log_group_arn),
+            log_group_key_statement(region, log_group_arn),
         ]
     )
 
 
 # --- The function's role ------------------------------------------------------------------------------------------
-
-
-def function_trust_policy(account_id: str, function_arn: str) -> PolicyDocument:
-    """Lambda may assume the role for this one function of this account."""
-    return alert_policies.function_trust_policy(account_id, function_arn)
 
 
 def _in_account(account_id: str, **string_like: Sequence[str]) -> dict[str, Any]:
@@ -181,7 +177,7 @@ def function_permission_policy(
     alert_key_arn: str | None = None,
 ) -> PolicyDocument:
     """What the automatic importer's function may do (see the module docstring), each on the one resource it needs."""
-    via = alert_policies.service_endpoint
+    via = service_endpoint
     statements: list[Statement] = [
         {
             "Sid": "ConsumeAndRequeueBatches",
@@ -279,12 +275,5 @@ def function_permission_policy(
                     "Condition": {"StringEquals": {"kms:ViaService": via("sns", region)}},
                 }
             )
-    statements.append(
-        {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        }
-    )
+    statements.append(write_own_logs_statement(log_group_arn))
     return document(statements)

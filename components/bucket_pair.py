@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
-from ._arguments import shown_as
+from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import supplied_or_created_key_arn
 from .secure_bucket import SECURE_BUCKET_DEFAULTS, SecureBucket, SecureBucketArgs
@@ -126,11 +126,12 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
     """
 
     n = shown_as(names)
+    value = with_defaults(args, BUCKET_PAIR_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
-    naming = args.get("naming", BUCKET_PAIR_DEFAULTS["naming"])
-    encryption = args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"])
+    naming = value("naming")
+    encryption = value("encryption")
     problems += validation.choice_problems(n("naming"), naming, BUCKET_NAMING_SCHEMES)
     problems += validation.choice_problems(n("encryption"), encryption, BUCKET_ENCRYPTION_CHOICES)
     explicit = {role: _explicit_name(args, role) for role in BUCKET_ROLES if _explicit_name(args, role)}
@@ -140,7 +141,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
 
     # The final names, explicit or generated, must all differ: HealthImaging reads from the input bucket and
     # writes to the output bucket, and logs need a bucket of their own.
-    logged = args.get("access_logging", BUCKET_PAIR_DEFAULTS["access_logging"])
+    logged = value("access_logging")
     roles = [role for role in BUCKET_ROLES if role != "log" or logged or role in explicit]
     final: dict[str, str] = dict(explicit)
     if basics_ok and naming == NAMING_ACCOUNT_REGIONAL:
@@ -180,14 +181,12 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
                 key_arn,
                 region=args["region"],
                 account_id=args["account_id"],
-                allow_cross_account=args.get(
-                    "allow_cross_account_key", BUCKET_PAIR_DEFAULTS["allow_cross_account_key"]
-                ),
+                allow_cross_account=value("allow_cross_account_key"),
                 allow_cross_account_setting=n("allow_cross_account_key"),
             )
     problems += validation.positive_days_problems(
         n("noncurrent_version_expiration_days"),
-        args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"]),
+        value("noncurrent_version_expiration_days"),
     )
     if args.get("current_version_expiration_days") not in (None, 0):
         problems += validation.positive_days_problems(
@@ -200,6 +199,7 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
 
 def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
     """One warning per security control or data-safety default that the arguments switch off."""
+    value = with_defaults(args, BUCKET_PAIR_DEFAULTS)
     warnings: list[str] = validation.foreign_key_warnings(
         "kms_key_arn", args.get("kms_key_arn"), args.get("account_id")
     )
@@ -213,16 +213,16 @@ def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
         "`pulumi destroy` deletes them.",
     }
     for key, message in switched_off.items():
-        if args.get(key, BUCKET_PAIR_DEFAULTS[key]) is False:
+        if value(key) is False:
             warnings.append(message)
-    if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_SSE_S3:
+    if value("encryption") == ENCRYPTION_SSE_S3:
         warnings.append("Encryption with a customer managed KMS key (S3.17) is OFF: the buckets use SSE-S3.")
     if args.get("current_version_expiration_days"):
         warnings.append(
             f"Current object versions EXPIRE after {validation.as_whole_number(args['current_version_expiration_days'])} days: "
             "S3 deletes DICOM files and import results that old."
         )
-    if args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]):
+    if value("force_destroy"):
         warnings.append("force_destroy is ON: `pulumi destroy` deletes the buckets with every object in them.")
     for role in ("input", "output", "log"):
         warnings += validation.bucket_name_warnings(f"{role}_bucket_name", _explicit_name(args, role))
@@ -253,18 +253,17 @@ class ImagingBucketPair(pulumi.ComponentResource):
         for warning in bucket_pair_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        protect_data = args.get("protect_data", BUCKET_PAIR_DEFAULTS["protect_data"])
+        value = with_defaults(args, BUCKET_PAIR_DEFAULTS)
+        protect_data = value("protect_data")
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
-        tags = dict(args.get("tags", {}))
+        tags = tags_of(args)
         # Validated above; a whole float (how other languages send numbers) becomes an int here.
-        noncurrent_days = validation.as_whole_number(
-            args.get("noncurrent_version_expiration_days", BUCKET_PAIR_DEFAULTS["noncurrent_version_expiration_days"])
-        )
+        noncurrent_days = validation.as_whole_number(value("noncurrent_version_expiration_days"))
         current_days = args.get("current_version_expiration_days")
         current_days = validation.as_whole_number(current_days) if current_days else 0
 
         key_arn: Optional[pulumi.Input[str]] = None
-        if args.get("encryption", BUCKET_PAIR_DEFAULTS["encryption"]) == ENCRYPTION_KMS:
+        if value("encryption") == ENCRYPTION_KMS:
             key_arn = supplied_or_created_key_arn(
                 f"{name}-key",
                 parent=self,
@@ -273,33 +272,33 @@ class ImagingBucketPair(pulumi.ComponentResource):
                 policy=policies.bucket_key_policy(account_id),
                 alias=f"{prefix}-import-buckets",
                 protect_data=protect_data,
-                tags=tags or None,
+                tags=tags,
             )
 
         def bucket_args(role: str) -> SecureBucketArgs:
             common: SecureBucketArgs = {
                 "account_id": account_id,
-                "block_public_access": args.get("block_public_access", BUCKET_PAIR_DEFAULTS["block_public_access"]),
-                "enforce_bucket_owner": args.get("enforce_bucket_owner", BUCKET_PAIR_DEFAULTS["enforce_bucket_owner"]),
-                "versioning": args.get("versioning", BUCKET_PAIR_DEFAULTS["versioning"]),
-                "require_tls": args.get("require_tls", BUCKET_PAIR_DEFAULTS["require_tls"]),
+                "block_public_access": value("block_public_access"),
+                "enforce_bucket_owner": value("enforce_bucket_owner"),
+                "versioning": value("versioning"),
+                "require_tls": value("require_tls"),
                 "noncurrent_version_expiration_days": noncurrent_days,
                 "current_version_expiration_days": current_days,
-                "force_destroy": args.get("force_destroy", BUCKET_PAIR_DEFAULTS["force_destroy"]),
+                "force_destroy": value("force_destroy"),
                 "protect_data": protect_data,
-                "tags": {**tags, "healthimaging:bucket-role": role},
+                "tags": {**(tags or {}), "healthimaging:bucket-role": role},
             }
             explicit = _explicit_name(args, role)
             if explicit:
                 common["bucket_name"] = explicit
-            elif args.get("naming", BUCKET_PAIR_DEFAULTS["naming"]) == NAMING_ACCOUNT_REGIONAL:
+            elif value("naming") == NAMING_ACCOUNT_REGIONAL:
                 common["bucket_name"] = validation.account_regional_bucket_name(f"{prefix}-{role}", account_id, region)
                 common["account_regional"] = True
             else:
                 common["bucket_prefix"] = f"{prefix}-{role}-"
             return common
 
-        events = args.get("input_eventbridge_notifications", BUCKET_PAIR_DEFAULTS["input_eventbridge_notifications"])
+        events = value("input_eventbridge_notifications")
         self._input = SecureBucket(
             f"{name}-input",
             {**bucket_args("input"), "kms_key_arn": key_arn, "eventbridge_notifications": bool(events)},
@@ -310,7 +309,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
         )
 
         log_bucket_name: pulumi.Output[Optional[str]] = pulumi.Output.from_input(None)
-        if args.get("access_logging", BUCKET_PAIR_DEFAULTS["access_logging"]):
+        if value("access_logging"):
             log = SecureBucket(
                 f"{name}-logs",
                 {
@@ -320,7 +319,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
                     "accept_access_logs_from": [
                         self._input.bucket_arn,
                         self._output.bucket_arn,
-                        *args.get("extra_access_log_sources", []),
+                        *(args.get("extra_access_log_sources") or []),
                     ],
                 },
                 pulumi.ResourceOptions(parent=self),

@@ -9,7 +9,7 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from . import policies, validation
-from ._arguments import shown_as
+from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .kms import customer_managed_key, key_policy
 
@@ -98,17 +98,18 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
     """
 
     n = shown_as(names)
+    value = with_defaults(args, DATASTORE_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
     problems += validation.region_problems(
         n("region"),
         args.get("region", ""),
-        allow_unlisted=args.get("allow_unlisted_region", DATASTORE_DEFAULTS["allow_unlisted_region"]),
+        allow_unlisted=value("allow_unlisted_region"),
         allow_unlisted_setting=n("allow_unlisted_region"),
     )
     problems += validation.datastore_name_problems(n("datastore_name"), args.get("datastore_name", ""))
-    encryption = args.get("encryption", DATASTORE_DEFAULTS["encryption"])
+    encryption = value("encryption")
     problems += validation.choice_problems(n("encryption"), encryption, DATASTORE_ENCRYPTION_CHOICES)
     if args.get("kms_key_arn"):
         if encryption == ENCRYPTION_AWS_OWNED_KEY:
@@ -121,13 +122,13 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
                 args["kms_key_arn"],
                 region=args["region"],
                 account_id=args["account_id"],
-                allow_cross_account=args.get("allow_cross_account_key", DATASTORE_DEFAULTS["allow_cross_account_key"]),
+                allow_cross_account=value("allow_cross_account_key"),
                 allow_cross_account_setting=n("allow_cross_account_key"),
                 # HealthImaging's API model: KmsKeyArn is key/<uuid> or alias/..., never a multi-Region key/mrk-...
                 allow_multi_region=False,
                 used_by="HealthImaging",
             )
-    retained = args.get("retained_datastore_ids", DATASTORE_DEFAULTS["retained_datastore_ids"])
+    retained = value("retained_datastore_ids")
     retained_problems = validation.datastore_ids_problems(n("retained_datastore_ids"), retained)
     problems += retained_problems
     if retained and not retained_problems:
@@ -151,14 +152,15 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
 
 def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
     """One warning per safety default that the arguments switch off."""
+    value = with_defaults(args, DATASTORE_DEFAULTS)
     warnings = validation.foreign_key_warnings("kms_key_arn", args.get("kms_key_arn"), args.get("account_id"))
-    if args.get("encryption", DATASTORE_DEFAULTS["encryption"]) == ENCRYPTION_AWS_OWNED_KEY:
+    if value("encryption") == ENCRYPTION_AWS_OWNED_KEY:
         warnings.append(
             "The data store uses an AWS owned key, not a customer managed key: the account cannot audit, "
             "rotate or revoke access to the key that protects the images."
         )
-    if args.get("allow_replacement", DATASTORE_DEFAULTS["allow_replacement"]):
-        if args.get("protect_data", DATASTORE_DEFAULTS["protect_data"]):
+    if value("allow_replacement"):
+        if value("protect_data"):
             warnings.append(
                 "Data store replacement is ALLOWED: the data store is not protected, and a change of its name or "
                 "tags creates a new, EMPTY data store. The old one and its image sets stay in the account "
@@ -176,7 +178,7 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
                 "key or tags creates a new, EMPTY data store, and Pulumi tries to delete the old one (HealthImaging "
                 "refuses while it holds image sets)."
             )
-    if not args.get("protect_data", DATASTORE_DEFAULTS["protect_data"]):
+    if not value("protect_data"):
         warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
     return warnings
 
@@ -247,8 +249,9 @@ class ImagingDatastore(pulumi.ComponentResource):
         remember_caller_options(self, opts)
         for warning in datastore_warnings(args):
             pulumi.log.warn(warning, resource=self)
-        protect_data = args.get("protect_data", DATASTORE_DEFAULTS["protect_data"])
-        tags = dict(args.get("tags", {}))
+        value = with_defaults(args, DATASTORE_DEFAULTS)
+        protect_data = value("protect_data")
+        tags = tags_of(args)
 
         # The key policy follows the HealthImaging developer guide's page "Data encryption" (see the comment
         # above components.policies.datastore_key_initial_policy): the key is created with the account
@@ -258,7 +261,7 @@ class ImagingDatastore(pulumi.ComponentResource):
         # ignores its own `policy` input (two owners would overwrite each other on every update).
         key: Optional[aws.kms.Key] = None
         key_arn: Optional[pulumi.Input[str]] = None
-        if args.get("encryption", DATASTORE_DEFAULTS["encryption"]) == ENCRYPTION_CUSTOMER_MANAGED_KEY:
+        if value("encryption") == ENCRYPTION_CUSTOMER_MANAGED_KEY:
             if args.get("kms_key_arn"):
                 key_arn = args["kms_key_arn"]
             else:
@@ -273,17 +276,17 @@ class ImagingDatastore(pulumi.ComponentResource):
                     policy=policies.datastore_key_initial_policy(args["account_id"]),
                     alias=args.get("key_alias") or default_key_alias(name),
                     protect_data=protect_data,
-                    tags=tags or None,
+                    tags=tags,
                     policy_managed_by_key_policy=True,
                 )
                 key_arn = key.arn
 
-        allow_replacement = args.get("allow_replacement", DATASTORE_DEFAULTS["allow_replacement"])
+        allow_replacement = value("allow_replacement")
         datastore = aws_native.healthimaging.Datastore(
             name,
             datastore_name=args["datastore_name"],
             kms_key_arn=key_arn,
-            tags=tags or None,
+            tags=tags,
             # Replacement needs an unprotected data store; retain_on_delete then keeps the replaced one.
             opts=child_options(
                 self,
@@ -294,7 +297,7 @@ class ImagingDatastore(pulumi.ComponentResource):
         )
         if key is not None:
             account_id = args["account_id"]
-            retained = list(args.get("retained_datastore_ids", DATASTORE_DEFAULTS["retained_datastore_ids"]))
+            retained = list(value("retained_datastore_ids"))
             key_policy(
                 f"{name}-key-policy",
                 parent=self,
@@ -305,7 +308,7 @@ class ImagingDatastore(pulumi.ComponentResource):
                 protect_data=protect_data,
             )
         if not allow_replacement:
-            desired = {"datastoreName": args["datastore_name"], "kmsKeyArn": key_arn, "tags": tags or None}
+            desired = {"datastoreName": args["datastore_name"], "kmsKeyArn": key_arn, "tags": tags}
 
             def report_drift(actual: list[Any]) -> None:
                 deployed = {"datastoreName": actual[0], "kmsKeyArn": actual[1], "tags": actual[2]}

@@ -20,7 +20,6 @@ for every job that FAILED or COMPLETED with files not imported (the function in
 """
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict
@@ -28,12 +27,21 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from . import alert_policies, validation
+from . import alert_policies, function_policies, validation
 from ._arguments import shown_as, with_defaults
-from ._resource_options import PACKAGE, child_options, remember_caller_options
-from .kms import customer_managed_key
+from ._documents import json_when_known
+from ._resource_options import PACKAGE, remember_caller_options
 from .lambda_package import FUNCTIONS_DIR
-from .python_function import FunctionCode, FunctionNames, python_function
+from .python_function import (
+    FunctionCode,
+    FunctionNames,
+    FunctionSetup,
+    encrypted_queue,
+    function_key,
+    function_setup,
+    function_setup_warnings,
+    python_function,
+)
 from .validation import logs, notifications
 
 # The function's own names: its environment variables and its table's key and TTL attribute.
@@ -54,8 +62,6 @@ FUNCTION_CODE = FunctionCode(
 #: How often Lambda retries a failed event before it goes to the dead-letter queue, and how old an event may get.
 ASYNC_RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE_SECONDS = 6 * 3600
-#: How long the dead-letter queue keeps a failed event (SQS's maximum, 14 days).
-DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 #: Period of both alarms.
 ALARM_PERIOD_SECONDS = 300
 #: Name of the inline permission policy on the function's role.
@@ -127,10 +133,8 @@ class ImportJobAlertsArgs(TypedDict):
 
 
 @dataclass(frozen=True)
-class AlertNames:
+class AlertNames(FunctionNames):
     """The AWS names of the component's resources, from the name prefix."""
-
-    prefix: str
 
     @property
     def function(self) -> str:
@@ -151,10 +155,6 @@ class AlertNames:
     @property
     def table(self) -> str:
         return f"{self.prefix}-import-alerts-reported-jobs"
-
-    @property
-    def log_group(self) -> str:
-        return f"/aws/lambda/{self.function}"
 
     @property
     def event_rule(self) -> str:
@@ -217,11 +217,7 @@ def validate_import_alerts_args(args: Mapping[str, Any], names: Mapping[str, str
             f"{value('sweep_schedule')!r}: a job whose event was lost could end between two sweeps unseen. Look back "
             "at least two intervals."
         )
-    problems += validation.iam_path_problems(n("path"), value("path"))
-    if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
-    if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
+    problems += validation.iam_settings_problems(args, value("path"), names)
     return problems
 
 
@@ -233,12 +229,9 @@ def import_alerts_warnings(args: ImportJobAlertsArgs) -> list[str]:
             "Import job alerts have no e-mail or HTTPS subscriber: alerts reach the SNS topic but nobody is told. "
             "Subscribe someone (importAlertEmails, importAlertHttpsEndpoints) or subscribe to the topic elsewhere."
         )
-    days = validation.whole_number(args.get("log_retention_days", IMPORT_ALERTS_DEFAULTS["log_retention_days"]))
-    if days is not None and days < logs.AUDIT_LOG_RETENTION_DAYS:
-        warnings.append(f"The alerts function keeps its logs {days} days only, less than the year an audit expects.")
-    if not args.get("protect_data", IMPORT_ALERTS_DEFAULTS["protect_data"]):
-        warnings.append("Data protection is OFF for the import alerts' key: `pulumi destroy` schedules its deletion.")
-    return warnings
+    return warnings + function_setup_warnings(
+        args, IMPORT_ALERTS_DEFAULTS, function="The alerts function", key="the import alerts' key"
+    )
 
 
 def import_alerts_off_warning() -> str:
@@ -273,200 +266,19 @@ class ImportJobAlerts(pulumi.ComponentResource):
         for warning in import_alerts_warnings(args):
             pulumi.log.warn(warning, resource=self)
 
-        value = with_defaults(args, IMPORT_ALERTS_DEFAULTS)
-
-        account_id, region = args["account_id"], args["region"]
-        names = AlertNames(args["name_prefix"])
-        tags = dict(args["tags"]) if args.get("tags") else None
-        protect_data = bool(value("protect_data"))
-        function_arn = alert_policies.function_arn(region, account_id, names.function)
-        log_group_arn = alert_policies.log_group_arn(region, account_id, names.log_group)
-        alarm_arns = [
-            alert_policies.alarm_arn(region, account_id, n) for n in (names.errors_alarm, names.dead_letter_alarm)
-        ]
-
-        key = customer_managed_key(
-            f"{name}-key",
-            parent=self,
-            description=f"Encrypts the HealthImaging import job alerts of {names.prefix} (topic, queue, table, logs)",
-            policy=alert_policies.alerts_key_policy(account_id, region, log_group_arn),
-            alias=names.key_alias,
-            protect_data=protect_data,
-            tags=tags,
-        )
-
-        topic = aws.sns.Topic(
-            f"{name}-topic",
-            name=names.topic,
-            display_name="HealthImaging import alerts",
-            kms_master_key_id=key.arn,
-            tags=tags,
-            opts=child_options(self),
-        )
-        aws.sns.TopicPolicy(
-            f"{name}-topic-policy",
-            arn=topic.arn,
-            policy=topic.arn.apply(
-                lambda arn: json.dumps(alert_policies.alerts_topic_policy(arn, account_id, alarm_arns))
-            ),
-            opts=child_options(self),
-        )
-        for protocol, endpoints in (("email", value("email_addresses")), ("https", value("https_endpoints"))):
-            for endpoint in endpoints:
-                aws.sns.TopicSubscription(
-                    f"{name}-{protocol}-{_short_hash(endpoint)}",
-                    topic=topic.arn,
-                    protocol=protocol,
-                    endpoint=endpoint,
-                    opts=child_options(self),
-                )
-
-        queue = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=names.queue,
-            kms_master_key_id=key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=tags,
-            opts=child_options(self),
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=queue.url,
-            policy=queue.arn.apply(lambda arn: json.dumps(alert_policies.dead_letter_queue_policy(arn))),
-            opts=child_options(self),
-        )
-
-        table = aws.dynamodb.Table(
-            f"{name}-reported-jobs",
-            name=names.table,
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=function_table.KEY,
-            attributes=[{"name": function_table.KEY, "type": "S"}],
-            ttl={"attribute_name": function_table.TTL_ATTRIBUTE, "enabled": True},
-            point_in_time_recovery={"enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
-            tags=tags,
-            opts=child_options(self),
-        )
-
-        permission_policy = pulumi.Output.all(
-            args["datastore_arn"],
-            args["datastore_id"],
-            args["output_bucket_arn"],
-            args.get("output_kms_key_arn"),
-            topic.arn,
-            table.arn,
-            queue.arn,
-            key.arn,
-        ).apply(
-            lambda v: json.dumps(
-                alert_policies.function_permission_policy(
-                    account_id=account_id,
-                    region=region,
-                    datastore_arn=v[0],
-                    datastore_id=v[1],
-                    output_bucket_arn=v[2],
-                    output_key_arn=v[3],
-                    topic_arn=v[4],
-                    table_arn=v[5],
-                    queue_arn=v[6],
-                    alerts_key_arn=v[7],
-                    log_group_arn_=log_group_arn,
-                )
-            )
-        )
-        function = python_function(
-            self,
-            name,
-            code=FUNCTION_CODE,
-            names=FunctionNames(function=names.function, role=names.role, log_group=names.log_group),
-            trust_policy=alert_policies.function_trust_policy(account_id, function_arn),
-            permission_policy_name=PERMISSION_POLICY_NAME,
-            permission_policy=permission_policy,
-            key_arn=key.arn,
-            log_retention_days=validation.as_whole_number(value("log_retention_days")),
-            reserved_concurrency=validation.as_whole_number(value("reserved_concurrency")),
-            environment=_environment(args, topic.arn, table.name),
-            role_path=value("path"),
-            permissions_boundary_arn=args.get("permissions_boundary_arn"),
-            tags=tags,
-            dead_letter_arn=queue.arn,
-        ).function
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-retries",
-            function_name=function.name,
-            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
-            maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
-            opts=child_options(self),
-        )
-
-        job_rule = aws.cloudwatch.EventRule(
-            f"{name}-job-ended",
-            name=names.event_rule,
-            description="HealthImaging import jobs of this data store that ended (COMPLETED or FAILED)",
-            event_pattern=pulumi.Output.from_input(args["datastore_arn"]).apply(
-                lambda arn: json.dumps(alert_policies.import_job_event_pattern(arn))
-            ),
-            tags=tags,
-            opts=child_options(self),
-        )
-        sweep_rule = aws.cloudwatch.EventRule(
-            f"{name}-sweep",
-            name=names.sweep_rule,
-            description="Sweep the data store's recently ended import jobs (events are delivered best effort)",
-            schedule_expression=value("sweep_schedule"),
-            tags=tags,
-            opts=child_options(self),
-        )
-        for rule, label in ((job_rule, "job-ended"), (sweep_rule, "sweep")):
-            permission = aws.lambda_.Permission(
-                f"{name}-{label}-invoke",
-                action="lambda:InvokeFunction",
-                function=function.name,
-                principal="events.amazonaws.com",
-                source_arn=rule.arn,
-                source_account=account_id,
-                opts=child_options(self),
-            )
-            aws.cloudwatch.EventTarget(
-                f"{name}-{label}-target",
-                rule=rule.name,
-                arn=function.arn,
-                retry_policy={"maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS, "maximum_retry_attempts": 185},
-                opts=child_options(self, depends_on=[permission]),
-            )
-
-        _alarm_on_any(
-            self,
-            f"{name}-errors-alarm",
-            name=names.errors_alarm,
-            description="The HealthImaging import alerts function failed: an import job may not have been checked. "
-            "Read its log group; the next sweep retries.",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function.name},
-            statistic="Sum",
-            topic_arn=topic.arn,
-            tags=tags,
-        )
-        _alarm_on_any(
-            self,
-            f"{name}-dead-letters-alarm",
-            name=names.dead_letter_alarm,
-            description="Events the HealthImaging import alerts function could not handle are waiting in its "
-            "dead-letter queue: check those jobs by hand (python -m ahictl jobs).",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            topic_arn=topic.arn,
-            tags=tags,
-        )
+        setup = function_setup(self, name, args, IMPORT_ALERTS_DEFAULTS, AlertNames(args["name_prefix"]))
+        key = _create_key(setup)
+        topic = _create_topic(setup, key)
+        _subscribe_endpoints(setup, topic)
+        dead_letters = _create_dead_letter_queue(setup, key)
+        table = _create_reported_jobs_table(setup, key)
+        function = _create_function(setup, args, key=key, topic=topic, dead_letters=dead_letters, table=table)
+        _invoke_on_ended_jobs_and_sweeps(setup, args, function)
+        _create_alarms(setup, function=function, dead_letters=dead_letters, topic=topic)
 
         self.topic_arn = topic.arn
         self.function_name = function.name
-        self.dead_letter_queue_url = queue.url
+        self.dead_letter_queue_url = dead_letters.url
         self.kms_key_arn = key.arn
         self.register_outputs(
             {
@@ -478,9 +290,196 @@ class ImportJobAlerts(pulumi.ComponentResource):
         )
 
 
+_Setup = FunctionSetup[AlertNames]
+
+
+def _create_key(setup: _Setup) -> aws.kms.Key:
+    """The key of the topic, the dead-letter queue, the table, the log group and the function's environment."""
+    return function_key(
+        setup,
+        description=f"Encrypts the HealthImaging import job alerts of {setup.names.prefix} (topic, queue, table, logs)",
+        policy=alert_policies.alerts_key_policy(setup.account_id, setup.region, setup.log_group_arn),
+    )
+
+
+def _create_topic(setup: _Setup, key: aws.kms.Key) -> aws.sns.Topic:
+    """The alerts' topic, and its policy: this stack's two alarms may publish to it, nobody without TLS."""
+    names = setup.names
+    topic = aws.sns.Topic(
+        f"{setup.name}-topic",
+        name=names.topic,
+        display_name="HealthImaging import alerts",
+        kms_master_key_id=key.arn,
+        tags=setup.tags,
+        opts=setup.options(),
+    )
+    aws.sns.TopicPolicy(
+        f"{setup.name}-topic-policy",
+        arn=topic.arn,
+        policy=json_when_known(
+            alert_policies.alerts_topic_policy,
+            topic_arn=topic.arn,
+            account_id=setup.account_id,
+            alarm_arns=[
+                alert_policies.alarm_arn(setup.region, setup.account_id, alarm)
+                for alarm in (names.errors_alarm, names.dead_letter_alarm)
+            ],
+        ),
+        opts=setup.options(),
+    )
+    return topic
+
+
+def _subscribe_endpoints(setup: _Setup, topic: aws.sns.Topic) -> None:
+    """One subscription per e-mail address and HTTPS endpoint of the arguments."""
+    for protocol, endpoints in (("email", setup.value("email_addresses")), ("https", setup.value("https_endpoints"))):
+        for endpoint in endpoints:
+            aws.sns.TopicSubscription(
+                f"{setup.name}-{protocol}-{_short_hash(endpoint)}",
+                topic=topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                opts=setup.options(),
+            )
+
+
+def _create_dead_letter_queue(setup: _Setup, key: aws.kms.Key) -> aws.sqs.Queue:
+    """The queue that keeps the events the function could not handle."""
+    return encrypted_queue(
+        setup, "dlq", name=setup.names.queue, key_arn=key.arn, policy=function_policies.tls_only_queue_policy
+    )
+
+
+def _create_reported_jobs_table(setup: _Setup, key: aws.kms.Key) -> aws.dynamodb.Table:
+    """The table of jobs already checked (with a TTL), so that a job is reported once however often it is seen."""
+    return aws.dynamodb.Table(
+        f"{setup.name}-reported-jobs",
+        name=setup.names.table,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=function_table.KEY,
+        attributes=[{"name": function_table.KEY, "type": "S"}],
+        ttl={"attribute_name": function_table.TTL_ATTRIBUTE, "enabled": True},
+        point_in_time_recovery={"enabled": True},
+        server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
+        tags=setup.tags,
+        opts=setup.options(),
+    )
+
+
+def _create_function(
+    setup: _Setup,
+    args: ImportJobAlertsArgs,
+    *,
+    key: aws.kms.Key,
+    topic: aws.sns.Topic,
+    dead_letters: aws.sqs.Queue,
+    table: aws.dynamodb.Table,
+) -> aws.lambda_.Function:
+    """The function with its role, its permissions and its log group, and how often Lambda retries an event."""
+    permission_policy = json_when_known(
+        alert_policies.function_permission_policy,
+        account_id=setup.account_id,
+        region=setup.region,
+        datastore_arn=args["datastore_arn"],
+        datastore_id=args["datastore_id"],
+        output_bucket_arn=args["output_bucket_arn"],
+        output_key_arn=args.get("output_kms_key_arn"),
+        topic_arn=topic.arn,
+        table_arn=table.arn,
+        queue_arn=dead_letters.arn,
+        alerts_key_arn=key.arn,
+        log_group_arn_=setup.log_group_arn,
+    )
+    function = python_function(
+        setup,
+        code=FUNCTION_CODE,
+        permission_policy_name=PERMISSION_POLICY_NAME,
+        permission_policy=permission_policy,
+        key_arn=key.arn,
+        reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
+        environment=_environment(args, topic.arn, table.name),
+        dead_letter_arn=dead_letters.arn,
+    ).function
+    aws.lambda_.FunctionEventInvokeConfig(
+        f"{setup.name}-retries",
+        function_name=function.name,
+        maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+        maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
+        opts=setup.options(),
+    )
+    return function
+
+
+def _invoke_on_ended_jobs_and_sweeps(setup: _Setup, args: ImportJobAlertsArgs, function: aws.lambda_.Function) -> None:
+    """Two EventBridge rules that invoke the function: the data store's jobs that ended, and the sweep's schedule."""
+    job_rule = aws.cloudwatch.EventRule(
+        f"{setup.name}-job-ended",
+        name=setup.names.event_rule,
+        description="HealthImaging import jobs of this data store that ended (COMPLETED or FAILED)",
+        event_pattern=json_when_known(alert_policies.import_job_event_pattern, datastore_arn=args["datastore_arn"]),
+        tags=setup.tags,
+        opts=setup.options(),
+    )
+    sweep_rule = aws.cloudwatch.EventRule(
+        f"{setup.name}-sweep",
+        name=setup.names.sweep_rule,
+        description="Sweep the data store's recently ended import jobs (events are delivered best effort)",
+        schedule_expression=setup.value("sweep_schedule"),
+        tags=setup.tags,
+        opts=setup.options(),
+    )
+    for rule, label in ((job_rule, "job-ended"), (sweep_rule, "sweep")):
+        permission = aws.lambda_.Permission(
+            f"{setup.name}-{label}-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            source_account=setup.account_id,
+            opts=setup.options(),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{setup.name}-{label}-target",
+            rule=rule.name,
+            arn=function.arn,
+            retry_policy={"maximum_event_age_in_seconds": MAX_EVENT_AGE_SECONDS, "maximum_retry_attempts": 185},
+            opts=setup.options(depends_on=[permission]),
+        )
+
+
+def _create_alarms(
+    setup: _Setup, *, function: aws.lambda_.Function, dead_letters: aws.sqs.Queue, topic: aws.sns.Topic
+) -> None:
+    """The two alarms that report a broken alert path to the topic: the function's errors, and dead letters."""
+    _alarm_on_any(
+        setup,
+        "errors-alarm",
+        name=setup.names.errors_alarm,
+        description="The HealthImaging import alerts function failed: an import job may not have been checked. "
+        "Read its log group; the next sweep retries.",
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={"FunctionName": function.name},
+        statistic="Sum",
+        topic_arn=topic.arn,
+    )
+    _alarm_on_any(
+        setup,
+        "dead-letters-alarm",
+        name=setup.names.dead_letter_alarm,
+        description="Events the HealthImaging import alerts function could not handle are waiting in its "
+        "dead-letter queue: check those jobs by hand (python -m ahictl jobs).",
+        namespace="AWS/SQS",
+        metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": dead_letters.name},
+        statistic="Maximum",
+        topic_arn=topic.arn,
+    )
+
+
 def _alarm_on_any(
-    owner: pulumi.ComponentResource,
-    resource_name: str,
+    setup: _Setup,
+    label: str,
     *,
     name: str,
     description: str,
@@ -489,12 +488,11 @@ def _alarm_on_any(
     dimensions: Mapping[str, pulumi.Input[str]],
     statistic: str,
     topic_arn: pulumi.Input[str],
-    tags: Mapping[str, str] | None,
 ) -> aws.cloudwatch.MetricAlarm:
-    """An alarm that goes off when the metric is at least one in a period (and says so again when it is back at
-    zero), notifying the alert topic; no data counts as fine."""
+    """An alarm (``<name>-<label>``) that goes off when the metric is at least one in a period (and says so again when
+    it is back at zero), notifying the alert topic; no data counts as fine."""
     return aws.cloudwatch.MetricAlarm(
-        resource_name,
+        f"{setup.name}-{label}",
         name=name,
         alarm_description=description,
         namespace=namespace,
@@ -508,8 +506,8 @@ def _alarm_on_any(
         treat_missing_data="notBreaching",
         alarm_actions=[topic_arn],
         ok_actions=[topic_arn],
-        tags=tags,
-        opts=child_options(owner),
+        tags=setup.tags,
+        opts=setup.options(),
     )
 
 
@@ -519,8 +517,10 @@ def _environment(
     """The function's environment variables (named by ``healthimaging_functions/import_alerts/config.py``, which
     reads them). Names and numbers only: no secrets."""
 
+    value = with_defaults(args, IMPORT_ALERTS_DEFAULTS)
+
     def number(arg: str) -> str:
-        return str(validation.as_whole_number(args.get(arg, IMPORT_ALERTS_DEFAULTS[arg])))
+        return str(validation.as_whole_number(value(arg)))
 
     return {
         function_config.TOPIC_ARN: topic_arn,

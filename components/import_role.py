@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import policies, validation
-from ._arguments import shown_as
+from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 
 #: Name of the inline permission policy on the role.
@@ -58,16 +58,13 @@ def validate_import_role_args(args: Mapping[str, Any], names: Mapping[str, str] 
     """
 
     n = shown_as(names)
+    value = with_defaults(args, IMPORT_ROLE_DEFAULTS)
 
     problems: list[str] = []
     problems += validation.account_id_problems(n("account_id"), args.get("account_id"))
     problems += validation.region_problems(n("region"), args.get("region", ""), allow_unlisted=True)
     problems += validation.iam_name_problems(n("role_name"), args.get("role_name", ""))
-    problems += validation.iam_path_problems(n("path"), args.get("path", IMPORT_ROLE_DEFAULTS["path"]))
-    if args.get("permissions_boundary_arn"):
-        problems += validation.iam_policy_arn_problems(n("permissions_boundary_arn"), args["permissions_boundary_arn"])
-    if args.get("tags"):
-        problems += validation.tags_problems(n("tags"), args["tags"])
+    problems += validation.iam_settings_problems(args, value("path"), names)
     return problems
 
 
@@ -85,6 +82,7 @@ class ImportJobRole(pulumi.ComponentResource):
         validation.raise_if_problems(f"ImportJobRole {name!r}", validate_import_role_args(args))
         super().__init__(f"{PACKAGE}:index:ImportJobRole", name, None, opts)
         remember_caller_options(self, opts)
+        value = with_defaults(args, IMPORT_ROLE_DEFAULTS)
         account_id, region = args["account_id"], args["region"]
 
         trust_policy = pulumi.Output.from_input(args["datastore_arn"]).apply(
@@ -93,11 +91,11 @@ class ImportJobRole(pulumi.ComponentResource):
         role = aws.iam.Role(
             name,
             name=args["role_name"],
-            path=args.get("path", IMPORT_ROLE_DEFAULTS["path"]),
+            path=value("path"),
             description="Assumed by AWS HealthImaging to read DICOM P10 files and write import results",
             assume_role_policy=trust_policy,
             permissions_boundary=args.get("permissions_boundary_arn"),
-            tags=dict(args["tags"]) if args.get("tags") else None,
+            tags=tags_of(args),
             opts=child_options(self),
         )
         permission_policy = pulumi.Output.all(

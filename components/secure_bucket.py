@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import audit_policies, policies
+from ._arguments import tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .validation import as_whole_number
 
@@ -103,22 +104,21 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__(f"{PACKAGE}:index:SecureBucket", name, None, opts)
         remember_caller_options(self, opts)
-        protect_data = args.get("protect_data", SECURE_BUCKET_DEFAULTS["protect_data"])
+        value = with_defaults(args, SECURE_BUCKET_DEFAULTS)
+        protect_data = value("protect_data")
         kms_key_arn = args.get("kms_key_arn")
-        versioning = args.get("versioning", SECURE_BUCKET_DEFAULTS["versioning"])
-        raw_lock_days = args.get("object_lock_retention_days", SECURE_BUCKET_DEFAULTS["object_lock_retention_days"])
+        versioning = value("versioning")
+        raw_lock_days = value("object_lock_retention_days")
         lock_days = None if raw_lock_days is None else as_whole_number(raw_lock_days)
 
         bucket = aws.s3.Bucket(
             name,
             bucket=args.get("bucket_name"),
             bucket_prefix=None if args.get("bucket_name") else args.get("bucket_prefix"),
-            bucket_namespace="account-regional"
-            if args.get("account_regional", SECURE_BUCKET_DEFAULTS["account_regional"])
-            else None,
-            force_destroy=args.get("force_destroy", SECURE_BUCKET_DEFAULTS["force_destroy"]),
+            bucket_namespace="account-regional" if value("account_regional") else None,
+            force_destroy=value("force_destroy"),
             object_lock_enabled=True if lock_days is not None else None,
-            tags=dict(args["tags"]) if args.get("tags") else None,
+            tags=tags_of(args),
             opts=child_options(self, protect_data=protect_data),
         )
         # The controls below are retained on delete with the bucket: a `pulumi destroy` that keeps the
@@ -126,7 +126,7 @@ class SecureBucket(pulumi.ComponentResource):
         control_opts = child_options(self, retain_on_delete=protect_data)
         controls: list[pulumi.Resource] = []
 
-        if args.get("block_public_access", SECURE_BUCKET_DEFAULTS["block_public_access"]):
+        if value("block_public_access"):
             controls.append(
                 aws.s3.BucketPublicAccessBlock(
                     f"{name}-public-access-block",
@@ -138,7 +138,7 @@ class SecureBucket(pulumi.ComponentResource):
                     opts=control_opts,
                 )
             )
-        if args.get("enforce_bucket_owner", SECURE_BUCKET_DEFAULTS["enforce_bucket_owner"]):
+        if value("enforce_bucket_owner"):
             controls.append(
                 aws.s3.BucketOwnershipControls(
                     f"{name}-ownership-controls",
@@ -161,8 +161,7 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[
                 {
                     "apply_server_side_encryption_by_default": default_encryption,
-                    "bucket_key_enabled": kms_key_arn is not None
-                    and args.get("bucket_key_enabled", SECURE_BUCKET_DEFAULTS["bucket_key_enabled"]),
+                    "bucket_key_enabled": kms_key_arn is not None and value("bucket_key_enabled"),
                     # Objects encrypted with keys the account does not hold (SSE-C) are refused.
                     "blocked_encryption_types": ["SSE-C"],
                 }
@@ -191,25 +190,20 @@ class SecureBucket(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=lifecycle_rules(
                 # Whole floats (how other languages send numbers) become ints; anything else is refused.
-                noncurrent_version_expiration_days=as_whole_number(
-                    args.get(
-                        "noncurrent_version_expiration_days",
-                        SECURE_BUCKET_DEFAULTS["noncurrent_version_expiration_days"],
-                    )
-                ),
+                noncurrent_version_expiration_days=as_whole_number(value("noncurrent_version_expiration_days")),
                 current_version_expiration_days=as_whole_number(current_days) if current_days else 0,
             ),
             opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
         )
 
-        log_sources = list(args.get("accept_access_logs_from", []))
-        trails = list(args.get("accept_cloudtrail_logs_from", []))
-        if args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]) or log_sources or trails:
+        log_sources = list(args.get("accept_access_logs_from") or [])
+        trails = list(args.get("accept_cloudtrail_logs_from") or [])
+        if value("require_tls") or log_sources or trails:
             policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
                 lambda values: json.dumps(
                     policies.bucket_policy(
                         values[0],
-                        require_tls=args.get("require_tls", SECURE_BUCKET_DEFAULTS["require_tls"]),
+                        require_tls=value("require_tls"),
                         extra_statements=(
                             [policies.access_log_delivery_statement(values[0], values[1:], args["account_id"])]
                             if values[1:]
@@ -231,7 +225,7 @@ class SecureBucket(pulumi.ComponentResource):
                 opts=child_options(self, retain_on_delete=protect_data, depends_on=controls),
             )
 
-        if args.get("eventbridge_notifications", SECURE_BUCKET_DEFAULTS["eventbridge_notifications"]):
+        if value("eventbridge_notifications"):
             aws.s3.BucketNotification(f"{name}-notifications", bucket=bucket.id, eventbridge=True, opts=control_opts)
 
         self.bucket_name = bucket.bucket

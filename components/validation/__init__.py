@@ -21,6 +21,7 @@ from .iam import (
     iam_principal_problems,
     principal_arn,
 )
+from .iam_settings import iam_settings_problems
 from .identity_center import identity_center_instance_arn_problems, permission_set_name_problems
 from .kms import foreign_key_warnings, kms_alias_name_problems, kms_key_arn_problems
 from .placement import placement_problems
@@ -62,6 +63,7 @@ __all__ = [
     "iam_path_problems",
     "iam_policy_arn_problems",
     "iam_principal_problems",
+    "iam_settings_problems",
     "identity_center_instance_arn_problems",
     "kms_alias_name_problems",
     "kms_key_arn_problems",

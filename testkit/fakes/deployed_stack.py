@@ -21,8 +21,8 @@ from typing import Any
 
 from components import access_policies, audit_trail, policies, validation
 from components.access import ACCESS_DEFAULTS, resource_name
+from components.aws_cli_command import start_dicom_import_job_command
 from components.import_alerts import AlertNames
-from components.import_command import start_dicom_import_job_command
 from components.import_role import PERMISSION_POLICY_NAME
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
 

@@ -16,7 +16,7 @@ from ahictl import plan as plan_module
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import ImagingBucketPair, ImagingBucketPairArgs, InvalidInputError, lambda_package
 from components import auto_import as auto_import_component
-from components.auto_import import FUNCTION_PACKAGE, validate_auto_import_args
+from components.auto_import import FUNCTION_PACKAGE, auto_import_warnings, validate_auto_import_args
 from healthimaging_functions.auto_import.config import AutoImportConfig
 from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, policy_of, run_component, run_program
 
@@ -555,6 +555,18 @@ def test_bad_settings_stop_the_program_and_name_the_stack_key(settings: dict[str
         run_program(autoImport=True, **settings)
     assert len(raised.value.problems) == 1, raised.value.problems
     assert message in raised.value.problems[0]
+
+
+def test_short_logs_and_an_unprotected_key_are_warned_about_after_the_missing_alert_topic() -> None:
+    args: Any = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "name_prefix": "ahi-x"}
+    topic = f"arn:aws:sns:{DEV_REGION}:{DEV_ACCOUNT}:imaging-alerts"
+    assert auto_import_warnings({**args, "alert_topic_arn": topic}) == []
+    assert auto_import_warnings({**args, "log_retention_days": 90, "protect_data": False}) == [
+        "AutoImport has no alert topic: a batch that is not fully imported is reported only in its _RESULT.json, "
+        "and nobody is told. Turn on importAlerts (or set autoImportAlertTopicArn).",
+        "The auto-import function keeps its logs 90 days only, less than the year an audit expects.",
+        "Data protection is OFF for the auto-import key: `pulumi destroy` schedules its deletion.",
+    ]
 
 
 def test_the_component_on_its_own_accepts_whole_floats_and_refuses_bad_arguments() -> None:

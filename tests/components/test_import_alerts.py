@@ -11,7 +11,7 @@ import pytest
 
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import InvalidInputError
-from components.import_alerts import validate_import_alerts_args
+from components.import_alerts import import_alerts_warnings, validate_import_alerts_args
 from healthimaging_functions.import_alerts.config import AlertsConfig
 from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, policy_of, run_program
 
@@ -532,6 +532,20 @@ def test_a_bad_setting_stops_the_program_and_names_the_stack_key() -> None:
 
 def test_whole_floats_from_other_languages_are_accepted() -> None:
     assert validate_import_alerts_args({**VALID, "sweep_lookback_hours": 24.0, "log_retention_days": 365.0}) == []
+
+
+def test_short_logs_and_an_unprotected_key_are_warned_about_after_the_missing_subscriber() -> None:
+    args: Any = {**VALID, "email_addresses": ["oncall@example.org"]}
+    assert import_alerts_warnings(args) == []
+    warnings = import_alerts_warnings(
+        {**args, "email_addresses": [], "log_retention_days": 30.0, "protect_data": False}
+    )
+    assert warnings == [
+        "Import job alerts have no e-mail or HTTPS subscriber: alerts reach the SNS topic but nobody is told. "
+        "Subscribe someone (importAlertEmails, importAlertHttpsEndpoints) or subscribe to the topic elsewhere.",
+        "The alerts function keeps its logs 30 days only, less than the year an audit expects.",
+        "Data protection is OFF for the import alerts' key: `pulumi destroy` schedules its deletion.",
+    ]
 
 
 def test_switched_off_there_are_no_alert_resources_and_a_warning_says_what_is_lost() -> None:

@@ -254,6 +254,23 @@ def test_permissions_boundary_must_be_a_policy_arn() -> None:
     assert "is not an IAM managed policy ARN" in problem
 
 
+def test_iam_settings_are_clean_when_only_the_path_is_given() -> None:
+    assert validation.iam_settings_problems({}, "/") == []
+    good = {"permissions_boundary_arn": f"arn:aws:iam::{ACCOUNT}:policy/Boundary", "tags": {"team": "imaging"}}
+    assert validation.iam_settings_problems(good, "/healthimaging/") == []
+
+
+def test_iam_settings_report_path_boundary_and_tags_in_that_order_under_the_names_set() -> None:
+    args = {"permissions_boundary_arn": f"arn:aws:iam::{ACCOUNT}:role/Boundary", "tags": {"aws:team": "imaging"}}
+    names = {"path": "iamPath", "permissions_boundary_arn": "permissionsBoundaryArn", "tags": "tags"}
+    path_problem, boundary_problem, tags_problem = validation.iam_settings_problems(args, "healthimaging/", names)
+    assert path_problem.startswith("iamPath = 'healthimaging/' is not an IAM path")
+    assert boundary_problem.startswith("permissionsBoundaryArn = ")
+    assert "is not an IAM managed policy ARN" in boundary_problem
+    assert tags_problem.startswith("tags")
+    assert "aws:" in tags_problem
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
