@@ -11,13 +11,13 @@ the function may import only the standard library and what the Lambda runtime pr
 from __future__ import annotations
 
 import ast
-import functools
 import importlib.util
 import sys
-import threading
 from pathlib import Path
 
 import pulumi
+
+from ._source import parsed_file
 
 
 def _package_dir(name: str) -> Path:
@@ -40,23 +40,9 @@ LIBRARY_PACKAGES = ("ahiops",)
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore"})
 
 
-#: CPython 3.11 keeps ``ast.parse``'s recursion depth in one place for all threads, so two parses at once can fail
-#: with "SystemError: AST constructor recursion depth mismatch"; a program may build its functions' archives from
-#: several threads (Pulumi runs ``apply`` callbacks in a pool), so the parses here take turns.
-_PARSE_LOCK = threading.Lock()
-
-
-@functools.cache
-def _parsed(path: Path) -> ast.Module:
-    """The syntax tree of one source file, parsed once per process."""
-    source = path.read_text()
-    with _PARSE_LOCK:
-        return ast.parse(source, filename=str(path))
-
-
 def _imported_modules(path: Path, module: str, is_package: bool) -> set[str]:
     """Dotted names of the modules ``path`` (the module ``module``) imports, relative imports resolved."""
-    tree = _parsed(path)
+    tree = parsed_file(path)
     package = module if is_package else module.rpartition(".")[0]
     # Imports under ``if TYPE_CHECKING:`` never run: they are for the type checker only.
     type_checking_only = {

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components._source import parse_source
 from components.datastore import generated_datastore_name, prefixed_key_alias
 from components.import_role import generated_role_name
 from program import component_args
@@ -22,7 +23,7 @@ DERIVED_NAME_PARTS = {"-ImportJobDataAccessRole": "components/import_role.py", "
 
 def string_constants(path: Path) -> list[tuple[int, str]]:
     """The string literals of a module's code, f-string parts included, docstrings and other bare strings left out."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = parse_source(path.read_text(), str(path))
     bare = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
     return [
         (node.lineno, node.value)

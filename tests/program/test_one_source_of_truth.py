@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components._source import parse_source
 from components.access import ACCESS_DEFAULTS
 from components.audit_trail import AUDIT_TRAIL_DEFAULTS
 from components.auto_import import AUTO_IMPORT_DEFAULTS
@@ -39,7 +40,7 @@ ARGS_CLASSES = [
 
 def field_docstrings(module: str, class_name: str) -> dict[str, str]:
     """The docstring under each field of a TypedDict, read from the source (as Pulumi's schema inference does)."""
-    tree = ast.parse((COMPONENTS_DIR / module).read_text())
+    tree = parse_source((COMPONENTS_DIR / module).read_text())
     cls = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name)
     docs: dict[str, str] = {}
     for field, doc in zip(cls.body, cls.body[1:], strict=False):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from components._source import parse_source
 from testkit.mock_runs import PROJECT_DIR
 
 #: The packages whose modules must form no cycle, and the program's entry point beside them.
@@ -53,7 +54,7 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
     names = {module_name(root, path): path for path in paths}
     known = set(names)
     return {
-        name: imported_modules(ast.parse(path.read_text(), str(path)), name, path.name == "__init__.py", known)
+        name: imported_modules(parse_source(path.read_text(), str(path)), name, path.name == "__init__.py", known)
         for name, path in names.items()
     }
 

@@ -22,6 +22,7 @@ from pydicom.data import get_testdata_file
 
 from ahiops.stack_outputs import load_outputs_file
 from components import policies
+from components._source import parse_source
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.deployed_stack import EXPORTED_KEYS, DeployedStack
 from testkit.fakes.environment import AwsEnv
@@ -802,7 +803,7 @@ def test_the_stand_in_can_assume_the_data_access_role_as_healthimaging_would(
 
 def exported_keys() -> list[str]:
     """The keys ``__main__.py`` passes to ``pulumi.export``, read from its source."""
-    tree = ast.parse((PROJECT_DIR / "__main__.py").read_text())
+    tree = parse_source((PROJECT_DIR / "__main__.py").read_text())
     return [
         node.args[0].value
         for node in ast.walk(tree)
