@@ -121,7 +121,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         return 2
     finally:
         mockrun.close_event_loop()
-        _close_leftover_event_loops()
+        close_leftover_event_loops()
     if args.format in PICTURE_FORMATS:
         from . import architecture, diagram_svg
 
@@ -223,7 +223,7 @@ def render(plan: dict[str, Any], fmt: str, detail: str = "architecture") -> str:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _close_leftover_event_loops() -> None:
+def close_leftover_event_loops() -> None:
     """Close the event loops the SDK's synchronous helpers left open. Closed now, they stay quiet;
     left to the garbage collector at interpreter exit, their sockets are gone first and each prints
     an "Exception ignored" traceback."""
