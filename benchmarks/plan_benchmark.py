@@ -59,23 +59,21 @@ def with_bytecode_cache(cache_dir: str) -> dict[str, str]:
     return env
 
 
-def evaluation_against_replay(repeat: int) -> None:
+def evaluation_against_replay(repeat: int, env: dict[str, str], temp: Path) -> None:
     """Print the program's evaluation against a replay of its registrations, measured alternately."""
-    with tempfile.TemporaryDirectory(prefix="plan-benchmark-") as temp:
-        env = with_bytecode_cache(str(Path(temp) / "bytecode"))
-        recording = str(Path(temp) / "registrations.pickle")
-        record, evaluate, replay = (
-            [*EVALUATION, "record", recording],
-            [*EVALUATION, "evaluate"],
-            [*EVALUATION, "replay", recording],
-        )
-        measured(record, env)  # also fills the bytecode cache
-        measured(replay, env)
-        evaluations: list[tuple[float, float]] = []
-        replays: list[tuple[float, float]] = []
-        for _ in range(repeat):
-            evaluations.append(measured(evaluate, env))
-            replays.append(measured(replay, env))
+    recording = str(temp / "registrations.pickle")
+    record, evaluate, replay = (
+        [*EVALUATION, "record", recording],
+        [*EVALUATION, "evaluate"],
+        [*EVALUATION, "replay", recording],
+    )
+    measured(record, env)
+    measured(replay, env)
+    evaluations: list[tuple[float, float]] = []
+    replays: list[tuple[float, float]] = []
+    for _ in range(repeat):
+        evaluations.append(measured(evaluate, env))
+        replays.append(measured(replay, env))
     for title, runs in (("program evaluation (dev stack, under mocks)", evaluations), ("replay", replays)):
         walls, cpus = [w for w, _ in runs], [c for _, c in runs]
         print(
@@ -93,22 +91,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
     args = parser.parse_args(argv)
 
-    timed(FLOOR)  # warm the file system cache once, for both measurements alike
-    floors: list[float] = []
-    plans: list[float] = []
-    for _ in range(args.repeat):
-        floors.append(timed(FLOOR))
-        plans.append(timed(PLAN))
-    floor, plan = statistics.median(floors), statistics.median(plans)
-    print(f"python {sys.version.split()[0]}, {args.repeat} repetitions, fresh subprocesses")
-    print(
-        f"floor (start Python, import pulumi, pulumi_aws, pulumi_aws_native): median {floor:.2f} s, min {min(floors):.2f} s"
-    )
-    print(
-        f"offline plan of the dev stack (python -m ahictl plan --stack dev --format json): median {plan:.2f} s, min {min(plans):.2f} s"
-    )
-    print(f"ratio plan / floor: {plan / floor:.2f} (the program itself under mocks adds {plan - floor:.2f} s)")
-    evaluation_against_replay(args.repeat)
+    with tempfile.TemporaryDirectory(prefix="plan-benchmark-") as temp:
+        env = with_bytecode_cache(str(Path(temp) / "bytecode"))
+        timed(PLAN, env)  # fills the bytecode cache and warms the file system cache, for every measurement alike
+        floors: list[float] = []
+        plans: list[float] = []
+        for _ in range(args.repeat):
+            floors.append(timed(FLOOR, env))
+            plans.append(timed(PLAN, env))
+        floor, plan = statistics.median(floors), statistics.median(plans)
+        print(f"python {sys.version.split()[0]}, {args.repeat} repetitions, fresh subprocesses")
+        print(
+            f"floor (start Python, import pulumi, pulumi_aws, pulumi_aws_native): median {floor:.2f} s, min {min(floors):.2f} s"
+        )
+        print(
+            f"offline plan of the dev stack (python -m ahictl plan --stack dev --format json): median {plan:.2f} s, min {min(plans):.2f} s"
+        )
+        print(f"ratio plan / floor: {plan / floor:.2f} (the program itself under mocks adds {plan - floor:.2f} s)")
+        evaluation_against_replay(args.repeat, env, Path(temp))
     if not args.skip_tests:
         suite = timed(TESTS)
         print(f"whole test suite (python -m pytest -q): {suite:.1f} s")
