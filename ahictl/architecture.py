@@ -642,7 +642,8 @@ def _collapsed(view: Architecture, open_groups: set[str]) -> Architecture:
             icon=table.icon,
             title=table.noun,
             name=group.title,
-            tags=[f"{title} ×{count}" if count > 1 else title for title, count in counts.items()],
+            tags=[f"{title} ×{count}" if count > 1 else title for title, count in counts.items()]
+            + ([f"{protected} protected"] if (protected := sum(m.protected for m in members)) else []),
             group=group.parent,
             resources=[urn for member in members for urn in member.resources],
             detail=table.detail,

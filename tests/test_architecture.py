@@ -611,7 +611,13 @@ def test_the_overview_draws_each_supporting_component_as_one_node(dev_everything
         "Audit trail": ("audit-trail", ""),
         "Import on upload": ("auto-import", ""),
     }
-    assert components["Audit trail"].tags == ["Audit bucket (SecureBucket)", "KMS key", "CloudTrail trail"]
+    assert components["Audit trail"].tags == [
+        "Audit bucket (SecureBucket)",
+        "KMS key",
+        "CloudTrail trail",
+        "3 protected",
+    ]
+    assert components["Import on upload"].tags[-1] == "1 protected", "its key"
     assert components["Import on upload"].name == "auto-import (AutoImport)"
     assert "EventBridge rule ×2" in components["Import job alerts"].tags
     for node in components.values():
