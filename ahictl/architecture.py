@@ -20,7 +20,13 @@ node, which names its type, and its references are drawn from there. Adding a ty
 one component).
 
 The view is a plain data structure (:class:`Architecture`); :mod:`ahictl.mermaid` and :mod:`ahictl.diagram_svg`
-draw it.
+draw it. Two views are cut from it:
+
+- the **overview** (:func:`overview`): the guide's architecture (buckets, keys, data store, import role, personas)
+  in full, and each supporting component (``architecture_table.SUPPORTING_COMPONENTS``: import alerts, audit
+  trail, import on upload) as one node that lists what it holds, with the arrows between it and the rest;
+- a **component in full** (:func:`component_detail`): one supporting component's nodes and arrows, with the nodes
+  outside it that it has arrows to or from (the other supporting components as one node each).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from .architecture_table import (
     CONVENTIONAL_LOG_GROUPS,
     NOT_DRAWN,
     SHAPES,
+    SUPPORTING_COMPONENTS,
     Reference,
     Shape,
     as_list,
@@ -60,6 +67,7 @@ class Node:
     group: str  # id of the enclosing group ("" at the top level)
     protected: bool = False
     resources: list[str] = field(default_factory=list)  # URNs drawn as this node
+    detail: str = ""  # a supporting component drawn as one node: the ``--detail`` that draws it in full
 
     @property
     def lines(self) -> list[str]:
@@ -554,3 +562,120 @@ def _collapse_single_node_groups(groups: list[Group], nodes: dict[str, Node]) ->
 def architecture(plan: Mapping[str, Any]) -> Architecture:
     """The architecture view of a plan document (:func:`ahictl.plan.build_plan`)."""
     return _Builder(plan).build()
+
+
+# --- the overview and the supporting components in full ------------------------------------------------------
+
+
+class ComponentNotInPlanError(ValueError):
+    """A supporting component's diagram was asked for, and the plan has no such component."""
+
+
+def detail_names() -> list[str]:
+    """The names of the supporting components' diagrams (``--detail``), in the order of the table."""
+    return [supporting.detail for supporting in SUPPORTING_COMPONENTS.values()]
+
+
+def overview(view: Architecture) -> Architecture:
+    """The view with each supporting component drawn as one node."""
+    return _collapsed(view, open_groups=set())
+
+
+def component_detail(view: Architecture, detail: str) -> Architecture:
+    """The supporting component named ``detail`` (one of :func:`detail_names`) in full, with the nodes it has arrows
+    to or from and those arrows; the other supporting components are one node each."""
+    types = [t for t, supporting in SUPPORTING_COMPONENTS.items() if supporting.detail == detail]
+    if not types:
+        raise ValueError(f"unknown component diagram {detail!r}; choose one of {', '.join(detail_names())}")
+    opened = {g.id for g in view.groups if g.type == types[0]}
+    if not opened:
+        supporting = SUPPORTING_COMPONENTS[types[0]]
+        raise ComponentNotInPlanError(
+            f"stack {view.stack!r} has no {types[0].rsplit(':', 1)[-1]} component to draw (the stack key "
+            f"{supporting.setting} switches it on); set {supporting.setting}: true in the stack's file, or plan "
+            f"with --set {supporting.setting}=true"
+        )
+    collapsed = _collapsed(view, open_groups=opened)
+    inside_groups = {g.id for g in collapsed.groups if _within(g.id, opened, collapsed.groups)}
+    inside = {n.id for n in collapsed.nodes if n.group in inside_groups}
+    edges = [e for e in collapsed.edges if e.source in inside or e.target in inside]
+    kept = inside | {e.source for e in edges} | {e.target for e in edges}
+    nodes = [n for n in collapsed.nodes if n.id in kept]
+    parents = {g.id: g.parent for g in collapsed.groups}
+    used: set[str] = set()
+    for node in nodes:
+        group = node.group
+        while group and group not in used:
+            used.add(group)
+            group = parents.get(group, "")
+    groups = [g for g in collapsed.groups if g.id in used]
+    return Architecture(stack=view.stack, groups=groups, nodes=nodes, edges=edges)
+
+
+def _within(group_id: str, ancestors: set[str], groups: Sequence[Group]) -> bool:
+    """Whether ``group_id`` is one of ``ancestors`` or inside one of them."""
+    parents = {g.id: g.parent for g in groups}
+    seen: set[str] = set()
+    while group_id and group_id not in seen:
+        if group_id in ancestors:
+            return True
+        seen.add(group_id)
+        group_id = parents.get(group_id, "")
+    return False
+
+
+def _collapsed(view: Architecture, open_groups: set[str]) -> Architecture:
+    """``view`` with each supporting component not in ``open_groups`` as one node (the outermost, when one is
+    inside another), and the arrows that touch its nodes drawn from or to that node."""
+    supporting = {g.id: g for g in view.groups if g.type in SUPPORTING_COMPONENTS and g.id not in open_groups}
+    outermost = [g for g in supporting.values() if not _within(g.parent, set(supporting), view.groups)]
+    representative: dict[str, str] = {}  # node id -> id of the node drawn for it
+    component_nodes: dict[str, Node] = {}
+    for group in outermost:
+        members = [n for n in view.nodes if _within(n.group, {group.id}, view.groups)]
+        table = SUPPORTING_COMPONENTS[group.type]
+        counts: dict[str, int] = {}
+        for member in sorted(members, key=lambda n: _icon_order(n.icon)):
+            counts[member.title] = counts.get(member.title, 0) + 1
+        component_nodes[group.id] = Node(
+            id=group.id,
+            icon=table.icon,
+            title=table.noun,
+            name=group.title,
+            tags=[f"{title} ×{count}" if count > 1 else title for title, count in counts.items()]
+            + ([f"{protected} protected"] if (protected := sum(m.protected for m in members)) else []),
+            group=group.parent,
+            resources=[urn for member in members for urn in member.resources],
+            detail=table.detail,
+        )
+        representative.update((member.id, group.id) for member in members)
+    hidden = {g.id for g in view.groups if _within(g.id, {g.id for g in outermost}, view.groups)}
+    nodes = [n for n in view.nodes if n.id not in representative]
+    nodes += [component_nodes[g.id] for g in outermost]
+    labels: dict[tuple[str, str, bool], list[str]] = {}
+    for edge in view.edges:
+        source = representative.get(edge.source, edge.source)
+        target = representative.get(edge.target, edge.target)
+        if source == target:
+            continue
+        merged = labels.setdefault((source, target, edge.dotted), [])
+        merged.extend(label for label in edge.labels if label not in merged)
+        if "lists" in merged and {"reads", "writes"} & set(merged):
+            merged.remove("lists")
+    edges = [
+        Edge(source, target, sorted(found, key=_label_order), dotted)
+        for (source, target, dotted), found in sorted(labels.items())
+    ]
+    groups = [g for g in view.groups if g.id not in hidden]
+    return Architecture(stack=view.stack, groups=groups, nodes=nodes, edges=edges)
+
+
+def _icon_order(icon: str) -> int:
+    """Position of the first type drawn with ``icon`` in :data:`SHAPES` (storage and keys first)."""
+    icons = list(dict.fromkeys(shape.icon for shape in SHAPES.values()))
+    return icons.index(icon) if icon in icons else len(icons)
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    """Verbs in the order of :data:`_VERB_ORDER`, then other labels alphabetically."""
+    return (_VERB_ORDER.index(label), "") if label in _VERB_ORDER else (len(_VERB_ORDER), label)

@@ -424,3 +424,24 @@ COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
         "persona", "persona", title=_persona_title, policies=_IDENTITY_POLICY
     ),
 }
+
+
+@dataclass(frozen=True)
+class Supporting:
+    """A component that supports the guide's architecture: one node of the overview, drawn in full on its own
+    (``ahictl plan --format mermaid --detail <detail>``). ``noun`` titles its node, ``icon`` draws it in a picture,
+    and ``setting`` is the stack key that switches it on."""
+
+    detail: str
+    noun: str
+    icon: str
+    setting: str
+
+
+#: Component type -> how it appears as one node. The others (buckets, keys, data store, import role, personas: the
+#: guide's architecture) are drawn in full in the overview.
+SUPPORTING_COMPONENTS: dict[str, Supporting] = {
+    f"{COMPONENT_PREFIX}ImportJobAlerts": Supporting("import-alerts", "Import job alerts", "topic", "importAlerts"),
+    f"{COMPONENT_PREFIX}AuditTrail": Supporting("audit-trail", "Audit trail", "trail", "auditTrail"),
+    f"{COMPONENT_PREFIX}AutoImport": Supporting("auto-import", "Import on upload", "function", "autoImport"),
+}

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .architecture import ComponentNotInPlanError, detail_names
 from .output_files import write_whole
 from .repository import REPOSITORY_ROOT
 
@@ -17,8 +18,8 @@ from .repository import REPOSITORY_ROOT
 FORMATS = ("text", "json", "mermaid", "tfplan", "policies")
 #: Picture formats of ``plan`` (the architecture view drawn by the optional ``diagrams`` extra).
 PICTURE_FORMATS = ("svg", "png")
-#: What a diagram shows: the architecture view, or every resource.
-DETAILS = ("architecture", "resources")
+#: What a diagram shows: the overview of the architecture, every resource, or one supporting component in full.
+DETAILS = ("architecture", "resources", *detail_names())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,9 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         "--detail",
         choices=DETAILS,
         default="architecture",
-        help="what the mermaid diagram shows (default: architecture): architecture, the components and the "
-        "resources a person thinks about with the relationships that matter; resources, every resource and "
-        "every reference between them",
+        help="what the mermaid diagram shows (default: architecture): architecture, the overview: the components "
+        "and the resources a person thinks about with the relationships that matter, each supporting component "
+        f"as one node; resources, every resource and every reference between them; {', '.join(detail_names())}: "
+        "that supporting component in full, with what it reaches",
     )
     plan.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     plan.add_argument(
@@ -121,11 +123,11 @@ def _run_plan(args: argparse.Namespace) -> int:
         return 2
     finally:
         mockrun.close_event_loop()
-        _close_leftover_event_loops()
+        close_leftover_event_loops()
     if args.format in PICTURE_FORMATS:
         from . import architecture, diagram_svg
 
-        picture = diagram_svg.render_picture(architecture.architecture(plan), args.format)
+        picture = diagram_svg.render_picture(architecture.overview(architecture.architecture(plan)), args.format)
         if args.output:
             problem = _write_output(args.output, picture)
             if problem:
@@ -135,7 +137,11 @@ def _run_plan(args: argparse.Namespace) -> int:
         else:
             sys.stdout.buffer.write(picture)
         return 0
-    text = render(plan, args.format, args.detail)
+    try:
+        text = render(plan, args.format, args.detail)
+    except ComponentNotInPlanError as error:
+        print(f"error: --detail {args.detail}: {error}", file=sys.stderr)
+        return 2
     if args.output:
         problem = _write_output(args.output, text.encode())
         if problem:
@@ -212,7 +218,9 @@ def render(plan: dict[str, Any], fmt: str, detail: str = "architecture") -> str:
         if detail == "resources":
             return mermaid.render_mermaid(plan)
         if detail == "architecture":
-            return mermaid.render_architecture(architecture.architecture(plan))
+            return mermaid.render_architecture(architecture.overview(architecture.architecture(plan)))
+        if detail in DETAILS:
+            return mermaid.render_architecture(architecture.component_detail(architecture.architecture(plan), detail))
         raise ValueError(f"unknown detail {detail!r}; choose one of {', '.join(DETAILS)}")
     if fmt == "tfplan":
         return tfplan.to_json(tfplan.build_tfplan(plan))
@@ -223,7 +231,7 @@ def render(plan: dict[str, Any], fmt: str, detail: str = "architecture") -> str:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _close_leftover_event_loops() -> None:
+def close_leftover_event_loops() -> None:
     """Close the event loops the SDK's synchronous helpers left open. Closed now, they stay quiet;
     left to the garbage collector at interpreter exit, their sockets are gone first and each prints
     an "Exception ignored" traceback."""

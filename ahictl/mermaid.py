@@ -3,7 +3,9 @@
 :func:`render_architecture` draws the architecture view (:mod:`ahictl.architecture`): components as boxes
 around the resources a person thinks about, bucket controls as labels, arrows for who reads, writes, assumes,
 passes and encrypts what, and where logs and events flow; dotted arrows for encryption; protected resources
-with a thick border. It is the default of ``ahictl plan --format mermaid`` and the README's overview.
+with a thick border; a supporting component drawn as one node has a double-edged box. Its overview is the
+default of ``ahictl plan --format mermaid`` and the README's diagram; ``--detail <component>`` draws one
+supporting component in full.
 
 :func:`render_mermaid` draws every resource (``--detail resources``). Components (``healthimaging:index:*``) are boxes (subgraphs) around the resources they create;
 every other resource is a node labelled with its short type and its name. An arrow ``A -->|bucket| B``
@@ -100,8 +102,12 @@ _SHAPES = {
 }
 
 
+#: The shape of a node that stands for a whole component (drawn in full by its own diagram).
+_COMPONENT_SHAPE = ('[["', '"]]')
+
+
 def _node_line(node: Node, indent: str) -> str:
-    opening, closing = _SHAPES.get(node.icon, ('["', '"]'))
+    opening, closing = _COMPONENT_SHAPE if node.detail else _SHAPES.get(node.icon, ('["', '"]'))
     return f"{indent}{node.id}{opening}{'<br/>'.join(_label(line) for line in node.lines)}{closing}"
 
 

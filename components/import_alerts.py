@@ -46,7 +46,7 @@ from .validation import logs, notifications
 
 # The function's own names: its environment variables and its table's key and TTL attribute.
 from healthimaging_functions.import_alerts import config as function_config  # isort: skip
-from healthimaging_functions.import_alerts import reported as function_table  # isort: skip
+from .function_constants import import_alerts_reported as function_table  # isort: skip
 
 #: The function's code: a package of this repository (archived with the ``ahiops`` modules it imports).
 FUNCTION_PACKAGE = FUNCTIONS_DIR / "import_alerts"

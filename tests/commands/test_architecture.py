@@ -1,6 +1,7 @@
 """The architecture view: what it shows for the example stacks and for every route of access, that it folds
-unknown types instead of dropping them, that it shows the alert, audit and auto-import pieces, and that the
-README's overview is the dev stack's current view."""
+unknown types instead of dropping them, that it shows the alert, audit and auto-import pieces, the overview with
+each supporting component as one node and each supporting component in full, and that the README's overview and
+the docs' component diagrams are what the code draws."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
+import yaml
 
 from ahictl import architecture, architecture_table, cli, diagram_svg, mermaid, mockrun
 from ahictl import plan as plan_module
 from ahictl.architecture import Architecture, Node
-from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, run_component, run_program
+from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, documentation, run_component, run_program
 
 Plan = dict[str, Any]
 README = (PROJECT_DIR / "README.md").read_text()
@@ -516,7 +518,7 @@ def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
 def test_mermaid_defaults_to_the_architecture_view(dev_plan: Plan) -> None:
     default = _cli("--stack", "dev", "--format", "mermaid")
     assert default.returncode == 0, default.stderr
-    assert default.stdout == mermaid.render_architecture(architecture.architecture(dev_plan))
+    assert default.stdout == mermaid.render_architecture(architecture.overview(architecture.architecture(dev_plan)))
     assert cli.render(dev_plan, "mermaid") == default.stdout
     assert cli.render(dev_plan, "mermaid", "resources") == mermaid.render_mermaid(dev_plan)
     with pytest.raises(ValueError, match="unknown detail"):
@@ -572,3 +574,146 @@ def test_png_to_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli._picture_problem("png", "architecture").startswith("--format png writes a binary picture")
     assert cli._picture_problem("png", "architecture", Path("dev.png")) == ""
     assert cli._picture_problem("svg", "architecture") == ""
+
+
+# --- the overview and each supporting component in full ------------------------------------------------------
+
+#: Every optional component on and every persona, route and principal: the largest overview a stack can draw.
+EVERYTHING = {
+    "autoImport": "true",
+    "importAlerts": "true",
+    "auditTrail": "true",
+    "accessPersonas": json.dumps(["admin", "importer", "reader", "break-glass"]),
+    "accessRolePrincipals": json.dumps({"reader": ["arn:aws:iam::111122223333:user/alice"]}),
+    "accessIdentityCenterInstanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",
+    "accessAdminUserName": "ahiadmin",
+}
+#: The most nodes the overview may have: the guide's architecture at a glance.
+OVERVIEW_MAX_NODES = 16
+
+
+@pytest.fixture(scope="module")
+def dev_everything_view() -> Architecture:
+    return architecture.architecture(plan_module.plan_stack(PROJECT_DIR, "dev", EVERYTHING))
+
+
+@pytest.mark.parametrize("stack", plan_module.available_stacks(PROJECT_DIR))
+def test_the_overview_has_at_most_16_nodes(stack: str) -> None:
+    overview = architecture.overview(architecture.architecture(plan_module.plan_stack(PROJECT_DIR, stack, EVERYTHING)))
+    assert len(overview.nodes) <= OVERVIEW_MAX_NODES, [n.title for n in overview.nodes]
+
+
+def test_the_overview_draws_each_supporting_component_as_one_node(dev_everything_view: Architecture) -> None:
+    overview = architecture.overview(dev_everything_view)
+    components = {n.title: n for n in overview.nodes if n.detail}
+    assert {title: (n.detail, n.group) for title, n in components.items()} == {
+        "Import job alerts": ("import-alerts", ""),
+        "Audit trail": ("audit-trail", ""),
+        "Import on upload": ("auto-import", ""),
+    }
+    assert components["Audit trail"].tags == [
+        "Audit bucket (SecureBucket)",
+        "KMS key",
+        "CloudTrail trail",
+        "3 protected",
+    ]
+    assert components["Import on upload"].tags[-1] == "1 protected", "its key"
+    assert components["Import on upload"].name == "auto-import (AutoImport)"
+    assert "EventBridge rule ×2" in components["Import job alerts"].tags
+    for node in components.values():
+        inside = [n for n in dev_everything_view.nodes if n.group == node.id or n.group.startswith(f"{node.id}_")]
+        assert sorted(node.resources) == sorted(urn for n in inside for urn in n.resources)
+    assert not {g.id for g in overview.groups} & {n.id for n in components.values()}, "no box of a collapsed one"
+
+
+def test_the_overview_keeps_the_guides_architecture_whole(dev_everything_view: Architecture) -> None:
+    overview = architecture.overview(dev_everything_view)
+    assert _core(overview).nodes == _core(dev_everything_view).nodes
+    assert _core(overview).edges == _core(dev_everything_view).edges
+
+
+def test_the_overview_draws_the_arrows_of_a_supporting_component_from_its_node(
+    dev_everything_view: Architecture,
+) -> None:
+    edges = _edges(architecture.overview(dev_everything_view))
+    expected = {
+        ("HealthImaging data store", "Import job alerts", "events", False),
+        ("Import job alerts", "HealthImaging data store", "reads", False),
+        ("Import job alerts", "Output bucket (SecureBucket)", "reads", False),
+        ("HealthImaging data store", "Audit trail", "data events", True),
+        ("Input bucket (SecureBucket)", "Audit trail", "data events", True),
+        ("Audit trail", "Log bucket (SecureBucket)", "access logs", False),
+        ("Input bucket (SecureBucket)", "Import on upload", "events", False),
+        ("Import on upload", "Input bucket (SecureBucket)", "reads, writes", False),
+        ("Import on upload", "HealthImaging data store", "starts imports, reads", False),
+        ("Import on upload", "Import job role", "passes", False),
+        ("Import on upload", "Import job alerts", "publishes", False),
+    }
+    assert expected <= edges, f"missing {expected - edges}"
+    assert not [e for e in edges if e[0] == e[1]], "no arrow from a component to itself"
+
+
+def test_a_component_in_full_shows_its_nodes_and_what_it_reaches(dev_everything_view: Architecture) -> None:
+    detail = architecture.component_detail(dev_everything_view, "auto-import")
+    inside = [n for n in dev_everything_view.nodes if n.group == "c_auto_import"]
+    assert [n for n in detail.nodes if n.group == "c_auto_import"] == inside
+    outside = sorted(n.title for n in detail.nodes if n.group != "c_auto_import")
+    assert outside == [
+        "HealthImaging data store",
+        "Import job alerts",
+        "Import job role",
+        "Input bucket (SecureBucket)",
+        "Output bucket (SecureBucket)",
+    ]
+    ids = {n.id for n in inside}
+    assert all(e.source in ids or e.target in ids for e in detail.edges)
+    assert [g.id for g in detail.groups] == ["c_auto_import", "c_datastore", "c_import_buckets", "c_import_job_role"]
+    alerts = next(n for n in detail.nodes if n.title == "Import job alerts")
+    assert alerts.detail == "import-alerts", "another supporting component stays one node"
+
+
+def test_a_component_the_stack_does_not_create_is_a_clear_error(dev_plan: Plan) -> None:
+    refused = _cli("--stack", "dev", "--format", "mermaid", "--detail", "auto-import")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "error: --detail auto-import: stack 'dev' has no AutoImport component to draw (the stack key autoImport "
+        "switches it on); set autoImport: true in the stack's file, or plan with --set autoImport=true\n"
+    )
+    assert refused.stdout == ""
+
+
+def test_detail_of_a_component_is_its_diagram_in_full(dev_plan: Plan) -> None:
+    drawn = _cli("--stack", "dev", "--format", "mermaid", "--detail", "audit-trail")
+    assert drawn.returncode == 0, drawn.stderr
+    expected = architecture.component_detail(architecture.architecture(dev_plan), "audit-trail")
+    assert drawn.stdout == mermaid.render_architecture(expected)
+    assert 'subgraph c_audit_trail["audit-trail (AuditTrail)"]' in drawn.stdout
+
+
+def test_every_supporting_components_stack_key_is_a_project_setting() -> None:
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    for supporting in architecture_table.SUPPORTING_COMPONENTS.values():
+        assert config[supporting.setting]["type"] == "boolean", supporting.setting
+
+
+#: The command line of a component's diagram in the docs, and the Mermaid block after it.
+_DOCS_DIAGRAM = re.compile(
+    r"`venv/bin/python -m ahictl plan --stack (?P<stack>\S+) --format mermaid --detail (?P<detail>[a-z-]+)"
+    r"(?P<sets>(?: --set \S+)*)`.*?```mermaid\n(?P<diagram>.*?)```",
+    re.DOTALL,
+)
+
+
+def test_each_supporting_component_has_its_diagram_in_the_docs() -> None:
+    documented = [m["detail"] for m in _DOCS_DIAGRAM.finditer(documentation())]
+    assert sorted(documented) == sorted(architecture.detail_names())
+
+
+@pytest.mark.parametrize("match", list(_DOCS_DIAGRAM.finditer(documentation())), ids=lambda m: m["detail"])
+def test_the_docs_component_diagrams_are_what_the_code_draws(match: re.Match[str]) -> None:
+    overrides = plan_module.parse_overrides(match["sets"].split(" --set ")[1:])
+    plan = plan_module.plan_stack(PROJECT_DIR, match["stack"], overrides)
+    assert match["diagram"] == cli.render(plan, "mermaid", match["detail"]), (
+        f"regenerate it: venv/bin/python -m ahictl plan --stack {match['stack']} --format mermaid "
+        f"--detail {match['detail']}{match['sets']}"
+    )

@@ -59,6 +59,11 @@ def test_example_stacks_and_readme_diagrams_render_in_the_browser(
     browser: ModuleType, plans: dict[str, dict[str, Any]]
 ) -> None:
     views = {stack: architecture.architecture(plan) for stack, plan in plans.items()}
+    views |= {f"{stack}-overview": architecture.overview(view) for stack, view in views.items()}
+    every_feature = {"autoImport": "true", "importAlerts": "true", "auditTrail": "true"}
+    for stack in STACKS:
+        full = architecture.architecture(plan_module.plan_stack(PROJECT_DIR, stack, every_feature))
+        views |= {f"{stack}-{d}": architecture.component_detail(full, d) for d in architecture.detail_names()}
     diagrams = [(f"{stack} architecture", mermaid.render_architecture(view)) for stack, view in views.items()]
     diagrams += [(f"{stack} resources", mermaid.render_mermaid(plan)) for stack, plan in plans.items()]
     readme_blocks = browser.mermaid_blocks(documentation())
@@ -157,6 +162,26 @@ def test_svg_is_well_formed_self_contained_and_names_every_component(
     images = [i.get("{http://www.w3.org/1999/xlink}href") or i.get("href") for i in root.iter(f"{SVG}image")]
     assert len(images) == len(view.nodes)
     assert all(str(href).startswith("data:image/png;base64,") for href in images), "icons are embedded"
+
+
+@pytest.mark.usefixtures("picture_tools")
+def test_the_picture_from_the_command_line_is_the_overview(tmp_path: Path, plans: dict[str, dict[str, Any]]) -> None:
+    out = tmp_path / "dev.svg"
+    ran = subprocess.run(
+        [sys.executable, "-m", "ahictl", "plan", "--stack", "dev", "--format", "svg", "--output", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    overview = architecture.overview(architecture.architecture(plans["dev"]))
+    root = ET.fromstring(out.read_bytes())
+    assert len(list(root.iter(f"{SVG}image"))) == len(overview.nodes), "one icon per node of the overview"
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "Import job alerts" in texts
+    assert "SNS topic" in texts, "the alerts' node lists what it holds"
+    assert "ahi-dev-import-job-ended" not in texts, "the alerts' rule is not a node of its own"
 
 
 @pytest.mark.usefixtures("picture_tools")

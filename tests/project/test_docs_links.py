@@ -13,6 +13,7 @@ PAGES = sorted(
     {
         PROJECT_DIR / "README.md",
         PROJECT_DIR / "CHANGELOG.md",
+        *PROJECT_DIR.glob("benchmarks/*.md"),
         *PROJECT_DIR.glob("docs/*.md"),
         *PROJECT_DIR.glob("examples/*/README.md"),
     }
