@@ -7,18 +7,25 @@
     result.ok, result.imported, result.failed, result_to_json(result)
 
 1. :func:`prepare` walks the path (Part 10 files kept, every other file reported as skipped with the reason;
-   unreadable files and files over 10 GB refused), fingerprints the kept files (CRC64NVME, one read each) and
-   splits them into jobs (:mod:`ahiops.planning`). Every StartDICOMImportJob value is validated here too,
-   before anything is sent.
-2. :func:`run_import` checks the caller's account (STS) and that the data store is ACTIVE, uploads (resumable,
-   nothing uploaded twice, :mod:`ahiops.upload`), starts each job with its content-derived client token (paced,
-   at most ``max_concurrent_jobs`` running, throttling and quota errors waited out), waits for every job to be
-   COMPLETED or FAILED, reads each job's manifest and results, and returns an :class:`ImportResult`.
+   unreadable files, files over 10 GB and names that are not UTF-8 refused; symbolic links as
+   :func:`ahiops.discovery.discover` says), fingerprints the kept files (CRC64NVME, one read each), keeps one file
+   of each content (a copy is skipped, naming the file imported instead) and splits them into jobs
+   (:mod:`ahiops.planning`). Every StartDICOMImportJob value is validated here too, before anything is sent.
+2. :func:`run_import` checks the caller's account (STS) and that the data store is ACTIVE, and reads the data
+   store's import ledger (:mod:`ahiops.import_ledger`). The unit of idempotence is a file's content: files an earlier
+   job already imported into this data store are reported (with that job) and not imported again (unless
+   ``reimport``); jobs an earlier run left unfinished are taken on again with their own prefix and client token (a
+   start whose answer was lost is asked again with the same token before anything else); only the remaining files are
+   planned into new jobs. It then uploads what is not staged yet (resumable, nothing uploaded twice,
+   :mod:`ahiops.upload`), starts each job (paced, at most ``max_concurrent_jobs`` running, throttling and quota errors
+   waited out), waits for every job to be COMPLETED or FAILED, reads each job's manifest and results, records each
+   step in the ledger, and returns an :class:`ImportResult`.
 
-Nothing here prints: progress and messages go to the callbacks. Errors are :class:`~ahiops.errors.OpsError`\\ s.
-Running the same import again after an interruption (or after it finished) uploads nothing twice and starts
-nothing twice: the same files give the same keys and the same client tokens, so it waits for (or reports) the
-jobs it started before.
+Every S3 request carries ``ExpectedBucketOwner`` = the stack's account, so nothing is uploaded to (or read from) a
+bucket of the same name in another account. Nothing here prints: progress and messages go to the callbacks; what was
+done so far is kept in an :class:`ImportProgress` (for a report after a failure). Errors are
+:class:`~ahiops.errors.OpsError`\\ s. Running the same import again after an interruption (or after it finished)
+uploads nothing twice and starts nothing twice.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ from typing import Any
 
 import boto3
 
-from . import discovery, jobs, limits, manifest, planning
+from . import discovery, import_ledger, jobs, limits, manifest, planning
+from .discovery import HashedFile
 from .errors import AwsAccessError, OpsError, ServiceError, UsageError
+from .import_ledger import EarlierFile, LedgerFile, LedgerJob, LedgerStore
 from .jobs import JobStatus, StartRequest
 from .manifest import JobOutput
 from .pacing import Backoff, Clock, SystemClock, TokenBucket
@@ -59,8 +68,15 @@ class ImportOptions:
     #: Seconds between polls of running jobs grow from ``poll_initial_seconds`` up to ``poll_max_seconds``.
     poll_initial_seconds: float = 2.0
     poll_max_seconds: float = 30.0
-    #: Start a new attempt of a job whose earlier attempt (an earlier run) ended FAILED, instead of reporting it.
+    #: Start a new attempt of a job whose earlier attempt (an earlier run) ended FAILED, instead of reporting it; and
+    #: import again the files that failed in a COMPLETED job.
     retry_failed: bool = False
+    #: Import again files whose content an earlier job already imported into the data store (on purpose).
+    reimport: bool = False
+    #: Follow symbolic links (to files and folders, also outside PATH); without it every link is skipped.
+    follow_links: bool = False
+    #: Seconds to wait for HealthImaging's answer to one request (a start that times out is asked again).
+    service_read_timeout_seconds: float = 60.0
     clock: Clock = field(default_factory=SystemClock)
 
 
@@ -105,6 +121,10 @@ class JobResult:
     output_note: str | None
     imported: int
     failed: tuple[FileFailure, ...]
+    #: The job ended in an earlier run: what it did comes from the ledger, nothing was asked of AWS about it.
+    earlier: bool = False
+    #: Keys of the planned files the job imported.
+    imported_keys: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -113,13 +133,23 @@ class JobResult:
 
 @dataclass(frozen=True)
 class ImportResult:
+    #: What :func:`prepare` planned for PATH (every distinct file, before the ledger was read).
     plan: ImportPlan
     upload: UploadReport
+    #: Earlier jobs that hold files of PATH (``earlier``), then the jobs of this run.
     jobs: tuple[JobResult, ...]
+    #: Planned jobs of earlier runs that this run could not complete: their staged files are in no job.
+    abandoned: tuple[LedgerJob, ...] = ()
+    reimport: bool = False
 
     @property
     def imported(self) -> int:
         return sum(job.imported for job in self.jobs)
+
+    @property
+    def already_imported(self) -> int:
+        """Files whose content an earlier job had imported into the data store (not imported again)."""
+        return sum(job.imported for job in self.jobs if job.earlier)
 
     @property
     def failed(self) -> tuple[FileFailure, ...]:
@@ -127,8 +157,27 @@ class ImportResult:
 
     @property
     def ok(self) -> bool:
-        """Every planned file imported."""
-        return all(job.ok for job in self.jobs) and self.imported == self.plan.file_count
+        """Every file of PATH imported (now or earlier)."""
+        return bool(self.jobs) and all(job.ok for job in self.jobs)
+
+
+@dataclass
+class ImportProgress:
+    """What :func:`run_import` has done so far, kept up to date as it goes (for a report when it fails)."""
+
+    plan: ImportPlan | None = None
+    input_bucket: str = ""
+    #: This run's jobs (taken on again, then new), once the ledger was read.
+    jobs: list[PlannedJob] = field(default_factory=list)
+    earlier: list[JobResult] = field(default_factory=list)
+    abandoned: list[LedgerJob] = field(default_factory=list)
+    #: Files and bytes uploaded (or found already in S3) so far, and the upload's report once it ended.
+    upload_files: int = 0
+    upload_bytes: int = 0
+    upload: UploadReport | None = None
+    #: Job prefix -> (job id, last status) of every job started (or found started).
+    started: dict[str, tuple[str, str]] = field(default_factory=dict)
+    results: list[JobResult] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- step 1: the plan (local only)
@@ -140,15 +189,27 @@ def prepare(
     options: ImportOptions,
     *,
     on_file: Callable[[], None] | None = None,
+    on_hashed: Callable[[int, int], None] | None = None,
 ) -> ImportPlan:
-    """Discover, hash and split the files under ``path``; validate every job's start request. No AWS call."""
+    """Discover, hash and split the files under ``path``; validate every job's start request. No AWS call.
+
+    ``on_file`` is called per file looked at, ``on_hashed`` with (files, bytes) per file fingerprinted. A file whose
+    content is the same as an earlier one's (in path order) is skipped, naming that one."""
     job_limits = JobLimits(max_files=options.max_files_per_job)
-    found = discovery.discover(path, on_file=on_file)
-    hashed = discovery.fingerprint(found.files)
-    plan = planning.plan_import(hashed, job_limits=job_limits, skipped=found.skipped, token_scope=outputs.datastore_id)
-    for job in plan.jobs:
-        jobs.validate_start_request(start_request(outputs, job).to_params(), sources=_sources(outputs))
+    found = discovery.discover(path, on_file=on_file, follow_links=options.follow_links)
+    hashed = discovery.fingerprint(
+        found.files, on_file=None if on_hashed is None else lambda item: on_hashed(1, item.size)
+    )
+    distinct, repeated = discovery.distinct_contents(hashed)
+    skipped = tuple(sorted((*found.skipped, *repeated), key=lambda item: item.relative_path))
+    plan = planning.plan_import(distinct, job_limits=job_limits, skipped=skipped, token_scope=outputs.datastore_id)
+    _validate(outputs, plan.jobs)
     return plan
+
+
+def _validate(outputs: StackOutputs, planned: Sequence[PlannedJob]) -> None:
+    for job in planned:
+        jobs.validate_start_request(start_request(outputs, job).to_params(), sources=_sources(outputs))
 
 
 def input_s3_uri(outputs: StackOutputs, job: PlannedJob) -> str:
@@ -225,12 +286,22 @@ def upload_plan(
     options: ImportOptions,
     callbacks: ImportCallbacks,
 ) -> UploadReport:
+    """Upload every file of ``plan`` (resumable) to the stack's input bucket."""
+    return _upload(session, outputs, list(plan.files()), options, callbacks)
+
+
+def _upload(
+    session: boto3.session.Session,
+    outputs: StackOutputs,
+    files: Sequence[PlannedFile],
+    options: ImportOptions,
+    callbacks: ImportCallbacks,
+) -> UploadReport:
     items = [
-        UploadItem(path=item.path, key=item.key, size=item.size, checksum_crc64nvme=item.crc64nvme)
-        for item in plan.files()
+        UploadItem(path=item.path, key=item.key, size=item.size, checksum_crc64nvme=item.crc64nvme) for item in files
     ]
     if callbacks.on_upload_start is not None:
-        callbacks.on_upload_start(len(items), plan.total_bytes)
+        callbacks.on_upload_start(len(items), sum(item.size for item in items))
     report = upload_files(
         session,
         outputs.input_bucket_name,
@@ -238,10 +309,175 @@ def upload_plan(
         concurrency=options.upload_concurrency,
         on_progress=callbacks.on_upload_progress,
         engine=options.upload_engine,
+        expected_bucket_owner=outputs.account_id,
     )
     if callbacks.on_upload_end is not None:
         callbacks.on_upload_end(report)
     return report
+
+
+@dataclass
+class _RunJob:
+    """One job of this run: its plan, its ledger record, the attempt to start and the job id once known."""
+
+    job: PlannedJob
+    record: LedgerJob
+    attempt: int = 1
+    job_id: str | None = None
+    #: Its files still have to be uploaded (a new job, or one planned by an earlier run that never finished staging).
+    needs_upload: bool = True
+
+
+@dataclass(frozen=True)
+class _Arranged:
+    run_jobs: tuple[_RunJob, ...]
+    earlier: tuple[JobResult, ...]
+    abandoned: tuple[LedgerJob, ...]
+
+
+def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledger, options: ImportOptions) -> _Arranged:
+    """This run's jobs and the earlier jobs' share of PATH, from the prepared plan and the ledger (pure)."""
+    reconciled = import_ledger.reconcile(
+        list(plan.files()), ledger, reimport=options.reimport, retry_failed=options.retry_failed
+    )
+    run_jobs: list[_RunJob] = []
+    for record, local in reconciled.resumed:
+        job = _planned_from_record(record, local)
+        if record.state == import_ledger.ENDED:  # FAILED, and retry_failed: its next attempt
+            run_jobs.append(_RunJob(job, record, attempt=record.attempt + 1, needs_upload=False))
+        else:
+            run_jobs.append(
+                _RunJob(
+                    job,
+                    record,
+                    attempt=record.attempt,
+                    job_id=record.job_id,
+                    needs_upload=record.state == import_ledger.PLANNED,
+                )
+            )
+    if reconciled.new_files:
+        fresh = planning.plan_import(
+            [_hashed(item) for item in reconciled.new_files],
+            job_limits=plan.limits,
+            token_scope=outputs.datastore_id,
+            generation=reconciled.superseded,
+        )
+        _validate(outputs, fresh.jobs)
+        taken = {run.job.prefix for run in run_jobs}
+        for job in fresh.jobs:
+            if job.prefix in taken:  # cannot happen unless two plans share a digest: never merge them silently
+                raise ServiceError(f"{job.prefix} is already used by another job of this run; run the command again.")
+            run_jobs.append(_RunJob(job, _record(job, import_ledger.PLANNED)))
+    earlier = _earlier_results(outputs, reconciled.earlier)
+    return _Arranged(tuple(run_jobs), earlier, reconciled.abandoned)
+
+
+def _hashed(item: Any) -> HashedFile:
+    return HashedFile(path=item.path, relative_path=item.relative_path, size=item.size, crc64nvme=item.crc64nvme)
+
+
+def _planned_from_record(record: LedgerJob, local: dict[str, Any]) -> PlannedJob:
+    files = []
+    for entry in record.files:
+        size, _, crc = entry.content.partition(":")
+        here = local.get(entry.path)
+        files.append(
+            PlannedFile(
+                path=here.path if here is not None else Path(entry.path),
+                relative_path=here.relative_path if here is not None else entry.path,
+                size=int(size),
+                crc64nvme=crc,
+                key=record.prefix + entry.path,
+            )
+        )
+    return PlannedJob(
+        number=record.number,
+        prefix=record.prefix,
+        job_name=record.job_name,
+        client_token=record.client_token,
+        files=tuple(files),
+    )
+
+
+def _record(job: PlannedJob, state: str, **changes: Any) -> LedgerJob:
+    files = tuple(
+        LedgerFile(content=import_ledger.content_id(item.size, item.crc64nvme), path=item.key[len(job.prefix) :])
+        for item in job.files
+    )
+    return LedgerJob(
+        prefix=job.prefix,
+        job_name=job.job_name,
+        client_token=job.client_token,
+        state=state,
+        files=files,
+        **changes,
+    )
+
+
+def _earlier_results(outputs: StackOutputs, earlier: Sequence[EarlierFile]) -> tuple[JobResult, ...]:
+    by_job: dict[str, list[EarlierFile]] = {}
+    records: dict[str, LedgerJob] = {}
+    for item in earlier:
+        by_job.setdefault(item.job.prefix, []).append(item)
+        records[item.job.prefix] = item.job
+    results = []
+    for prefix, items in by_job.items():
+        record = records[prefix]
+        path_of = {entry.content: entry.path for entry in record.files}
+        files = []
+        failures = []
+        imported_keys = set()
+        for item in sorted(items, key=lambda earlier_file: earlier_file.file.relative_path):
+            local = item.file
+            key = prefix + path_of[import_ledger.content_id(local.size, local.crc64nvme)]
+            files.append(
+                PlannedFile(
+                    path=getattr(local, "path", Path(local.relative_path)),
+                    relative_path=local.relative_path,
+                    size=local.size,
+                    crc64nvme=local.crc64nvme,
+                    key=key,
+                )
+            )
+            if item.outcome == import_ledger.IMPORTED:
+                imported_keys.add(key)
+            else:
+                failures.append(
+                    FileFailure(
+                        file=local.relative_path,
+                        reason=item.reason or f"import job {record.job_id} {record.job_status}",
+                        job_id=record.job_id,
+                        s3_uri=f"s3://{outputs.input_bucket_name}/{key}",
+                    )
+                )
+        job = PlannedJob(
+            number=record.number,
+            prefix=prefix,
+            job_name=record.job_name,
+            client_token=record.client_token,
+            files=tuple(files),
+        )
+        results.append(
+            JobResult(
+                planned=job,
+                input_s3_uri=input_s3_uri(outputs, job),
+                output_s3_uri=output_s3_uri(outputs, job),
+                status=JobStatus(
+                    job_id=record.job_id or "-",
+                    job_status=record.job_status or "COMPLETED",
+                    datastore_id=outputs.datastore_id,
+                    job_name=record.job_name,
+                    message=record.message,
+                ),
+                output=None,
+                output_note=(f"ended in an earlier run; `python -m ahictl jobs {record.job_id}` shows its results"),
+                imported=len(imported_keys),
+                failed=tuple(failures),
+                earlier=True,
+                imported_keys=frozenset(imported_keys),
+            )
+        )
+    return tuple(results)
 
 
 def run_import(
@@ -250,77 +486,222 @@ def run_import(
     plan: ImportPlan,
     options: ImportOptions,
     callbacks: ImportCallbacks | None = None,
+    progress: ImportProgress | None = None,
 ) -> ImportResult:
-    """Steps 2 to 5 (see the module docstring)."""
+    """Steps 2 to 5 (see the module docstring); ``progress`` (if given) is kept up to date as it goes."""
     callbacks = callbacks or ImportCallbacks()
+    progress = progress if progress is not None else ImportProgress()
+    progress.plan = plan
+    progress.input_bucket = outputs.input_bucket_name
     check_destination(session, outputs)
-    report = upload_plan(session, outputs, plan, options, callbacks)
+    s3 = make_client(session, "s3")
+    ledger = LedgerStore(s3, outputs.input_bucket_name, outputs.datastore_id, outputs.account_id)
+    ledger.load()
+    arranged = arrange(outputs, plan, ledger.ledger, options)
+    progress.jobs = [run.job for run in arranged.run_jobs]
+    progress.earlier = list(arranged.earlier)
+    progress.abandoned = list(arranged.abandoned)
+    for job in arranged.abandoned:
+        callbacks.message(
+            f"{len(job.files)} file(s) staged under s3://{outputs.input_bucket_name}/{job.prefix} by an earlier run "
+            "that never started its job are in no job: the folder changed since. They stay in the input bucket."
+        )
+    if arranged.earlier:
+        callbacks.message(
+            f"{sum(len(job.planned.files) for job in arranged.earlier)} file(s) were handled by earlier import jobs "
+            f"({', '.join(job.status.job_id for job in arranged.earlier)}) and are not imported again"
+            + ("" if options.reimport else " (--reimport imports them again)")
+        )
+    ledger.record(
+        [*arranged.abandoned, *(run.record for run in arranged.run_jobs if run.record.state == import_ledger.PLANNED)]
+    )
     # Starts are retried here (paced, with the same client token); botocore's own retries would sleep outside
     # the injected clock and hide how long a start has been waiting.
     # (botocore's ``retries.max_attempts`` counts retries after the first attempt: 0 means one attempt.)
-    start_client = make_client(session, jobs.SERVICE, max_attempts=0)
-    poll_client = make_client(session, jobs.SERVICE)
-    s3 = make_client(session, "s3")
-    job_ids = _start_and_wait(start_client, poll_client, outputs, plan.jobs, options, callbacks)
-    results = []
-    for job in plan.jobs:
-        job_id, status = job_ids[job.number]
-        results.append(_job_result(s3, outputs, job, job_id, status, options))
-    return ImportResult(plan=plan, upload=report, jobs=tuple(results))
+    timeout = options.service_read_timeout_seconds
+    starter = _Starter(
+        make_client(session, jobs.SERVICE, max_attempts=0, read_timeout=timeout),
+        make_client(session, jobs.SERVICE, read_timeout=timeout),
+        outputs,
+        options,
+        callbacks,
+        ledger,
+        progress,
+    )
+    # A start an earlier run sent (its files all staged) may have gone through with its answer lost: ask again with
+    # the same client token before anything else.
+    for run in arranged.run_jobs:
+        if run.job_id is None and not run.needs_upload:
+            starter.start(run)
+    report = _upload(
+        session,
+        outputs,
+        [item for run in arranged.run_jobs if run.needs_upload for item in run.job.files],
+        options,
+        _counting(callbacks, progress),
+    )
+    progress.upload = report
+    ledger.record([run.record for run in arranged.run_jobs if run.needs_upload and _stage(run)])
+    finished = starter.start_and_wait(arranged.run_jobs)
+    results = list(arranged.earlier)
+    for run in arranged.run_jobs:
+        job_id, status = finished[run.job.prefix]
+        result = _job_result(s3, outputs, run.job, job_id, status, options)
+        results.append(result)
+        progress.results.append(result)
+        ledger.record([_ended(run, result)])
+    return ImportResult(
+        plan=plan, upload=report, jobs=tuple(results), abandoned=arranged.abandoned, reimport=options.reimport
+    )
 
 
-def _start_and_wait(
-    start_client: Any,
-    poll_client: Any,
-    outputs: StackOutputs,
-    planned: Sequence[PlannedJob],
-    options: ImportOptions,
-    callbacks: ImportCallbacks,
-) -> dict[int, tuple[str, JobStatus]]:
-    clock = options.clock
-    max_running = options.max_concurrent_jobs or limits.max_concurrent_jobs(outputs.region)
-    if max_running < 1:
-        raise UsageError(f"--max-concurrent-jobs {max_running}: give a number of at least 1.")
-    start_pacer = TokenBucket(limits.START_JOB_RATE_PER_SECOND, limits.START_JOB_BURST, clock)
-    poll_pacer = TokenBucket(limits.GET_JOB_RATE_PER_SECOND, int(limits.GET_JOB_RATE_PER_SECOND), clock)
-    running: dict[int, tuple[str, str]] = {}  # job number -> (job id, last status)
-    finished: dict[int, tuple[str, JobStatus]] = {}
-    by_number = {job.number: job for job in planned}
-    backoff = Backoff(initial=options.poll_initial_seconds, factor=1.5, maximum=options.poll_max_seconds)
+def _stage(run: _RunJob) -> bool:
+    run.record = _record(run.job, import_ledger.STAGED, attempt=run.attempt)
+    return True
 
-    def poll_round() -> bool:
-        """Poll every running job once; True when any of them finished."""
-        any_finished = False
-        for number, (job_id, last) in list(running.items()):
-            poll_pacer.acquire()
-            status = jobs.get_job(poll_client, outputs.datastore_id, job_id)
-            if status.job_status != last:
-                running[number] = (job_id, status.job_status)
-                _tell_status(callbacks, by_number[number], status)
-            if status.finished:
-                del running[number]
-                finished[number] = (job_id, status)
-                any_finished = True
-        return any_finished
 
-    for job in planned:
-        while len(running) >= max_running:
-            if poll_round():
-                backoff.reset()
-            else:
-                clock.sleep(backoff.next_delay())
-        job_id, request = _start_one(start_client, poll_client, start_pacer, outputs, job, options, callbacks)
-        callbacks.message(
+def _ended(run: _RunJob, result: JobResult) -> LedgerJob:
+    reasons: dict[str, str] = {}
+    for failure in result.failed:
+        if failure.s3_uri:
+            reasons[failure.s3_uri.split("/", 3)[-1]] = failure.reason
+    files = []
+    for item, entry in zip(run.job.files, _record(run.job, import_ledger.ENDED).files, strict=True):
+        imported = item.key in result.imported_keys
+        files.append(
+            LedgerFile(
+                content=entry.content,
+                path=entry.path,
+                outcome=import_ledger.IMPORTED if imported else import_ledger.FAILED,
+                reason=None if imported else reasons.get(item.key, "not listed in the job's output"),
+            )
+        )
+    return LedgerJob(
+        prefix=run.job.prefix,
+        job_name=run.job.job_name,
+        client_token=run.job.client_token,
+        state=import_ledger.ENDED,
+        files=tuple(files),
+        attempt=run.attempt,
+        job_id=result.status.job_id,
+        job_status=result.status.job_status,
+        message=result.status.message,
+    )
+
+
+def _counting(callbacks: ImportCallbacks, progress: ImportProgress) -> ImportCallbacks:
+    """``callbacks`` with the upload's progress also counted into ``progress``."""
+    inner = callbacks.on_upload_progress
+
+    def on_upload_progress(files: int, nbytes: int) -> None:
+        progress.upload_files += files
+        progress.upload_bytes += nbytes
+        if inner is not None:
+            inner(files, nbytes)
+
+    return ImportCallbacks(
+        on_message=callbacks.on_message,
+        on_wait=callbacks.on_wait,
+        on_upload_start=callbacks.on_upload_start,
+        on_upload_progress=on_upload_progress,
+        on_upload_end=callbacks.on_upload_end,
+        on_job_status=callbacks.on_job_status,
+    )
+
+
+class _Starter:
+    """Starts this run's jobs (paced, within the concurrent-job limit) and waits for them, recording each job id in
+    the ledger as soon as it is known."""
+
+    def __init__(
+        self,
+        start_client: Any,
+        poll_client: Any,
+        outputs: StackOutputs,
+        options: ImportOptions,
+        callbacks: ImportCallbacks,
+        ledger: LedgerStore,
+        progress: ImportProgress,
+    ) -> None:
+        clock = options.clock
+        self.start_client = start_client
+        self.poll_client = poll_client
+        self.outputs = outputs
+        self.options = options
+        self.callbacks = callbacks
+        self.ledger = ledger
+        self.progress = progress
+        self.max_running = options.max_concurrent_jobs or limits.max_concurrent_jobs(outputs.region)
+        if self.max_running < 1:
+            raise UsageError(f"--max-concurrent-jobs {self.max_running}: give a number of at least 1.")
+        self.start_pacer = TokenBucket(limits.START_JOB_RATE_PER_SECOND, limits.START_JOB_BURST, clock)
+        self.poll_pacer = TokenBucket(limits.GET_JOB_RATE_PER_SECOND, int(limits.GET_JOB_RATE_PER_SECOND), clock)
+        self.running: dict[str, tuple[str, str]] = {}  # prefix -> (job id, last status)
+        self.finished: dict[str, tuple[str, JobStatus]] = {}
+        self.by_prefix: dict[str, PlannedJob] = {}
+
+    def start(self, run: _RunJob) -> None:
+        job = run.job
+        self.by_prefix[job.prefix] = job
+        job_id, attempt, request = _start_one(
+            self.start_client,
+            self.poll_client,
+            self.start_pacer,
+            self.outputs,
+            job,
+            self.options,
+            self.callbacks,
+            first_attempt=run.attempt,
+        )
+        run.job_id, run.attempt = job_id, attempt
+        run.record = _record(job, import_ledger.STARTED, attempt=attempt, job_id=job_id)
+        self.ledger.record([run.record])
+        self.callbacks.message(
             f"{job.label}: import job {job_id} ({len(job.files)} files, {job.total_bytes:,} bytes) for "
             f"{request.input_s3_uri}"
         )
-        running[job.number] = (job_id, "")
-    while running:
-        if poll_round():
-            backoff.reset()
-        if running:
-            clock.sleep(backoff.next_delay())
-    return finished
+        self.running[job.prefix] = (job_id, "")
+        self.progress.started[job.prefix] = (job_id, "")
+
+    def poll_round(self) -> bool:
+        """Poll every running job once; True when any of them finished."""
+        any_finished = False
+        for prefix, (job_id, last) in list(self.running.items()):
+            self.poll_pacer.acquire()
+            status = jobs.get_job(self.poll_client, self.outputs.datastore_id, job_id)
+            if status.job_status != last:
+                self.running[prefix] = (job_id, status.job_status)
+                self.progress.started[prefix] = (job_id, status.job_status)
+                _tell_status(self.callbacks, self.by_prefix[prefix], status)
+            if status.finished:
+                del self.running[prefix]
+                self.finished[prefix] = (job_id, status)
+                any_finished = True
+        return any_finished
+
+    def start_and_wait(self, run_jobs: Sequence[_RunJob]) -> dict[str, tuple[str, JobStatus]]:
+        clock = self.options.clock
+        backoff = Backoff(initial=self.options.poll_initial_seconds, factor=1.5, maximum=self.options.poll_max_seconds)
+        for run in run_jobs:
+            if run.job.prefix in self.running or run.job.prefix in self.finished:
+                continue
+            if run.job_id is not None:  # started by an earlier run: wait for it
+                self.by_prefix[run.job.prefix] = run.job
+                self.running[run.job.prefix] = (run.job_id, "")
+                self.progress.started[run.job.prefix] = (run.job_id, "")
+                continue
+            while len(self.running) >= self.max_running:
+                if self.poll_round():
+                    backoff.reset()
+                else:
+                    clock.sleep(backoff.next_delay())
+            self.start(run)
+        while self.running:
+            if self.poll_round():
+                backoff.reset()
+            if self.running:
+                clock.sleep(backoff.next_delay())
+        return self.finished
 
 
 def _start_one(
@@ -331,11 +712,13 @@ def _start_one(
     job: PlannedJob,
     options: ImportOptions,
     callbacks: ImportCallbacks,
-) -> tuple[str, StartRequest]:
-    """Start the job (or get back the one its client token started before). With ``retry_failed``, a job that
-    an earlier run left FAILED is followed by a new attempt under the next token of the same sequence, so a
-    repeated ``--retry-failed`` run still starts nothing twice."""
-    for attempt in range(1, MAX_ATTEMPTS_PER_JOB + 1):
+    *,
+    first_attempt: int = 1,
+) -> tuple[str, int, StartRequest]:
+    """Start the job (or get back the one its client token started before); returns (job id, attempt, request).
+    With ``retry_failed``, a job that an earlier run left FAILED is followed by a new attempt under the next token of
+    the same sequence, so a repeated ``--retry-failed`` run still starts nothing twice."""
+    for attempt in range(first_attempt, MAX_ATTEMPTS_PER_JOB + 1):
         request = start_request(outputs, job, attempt=attempt)
         job_id = jobs.start_job(
             start_client,
@@ -346,10 +729,10 @@ def _start_one(
             max_wait_seconds=options.max_start_wait_seconds,
         )
         if not options.retry_failed:
-            return job_id, request
+            return job_id, attempt, request
         status = jobs.get_job(poll_client, outputs.datastore_id, job_id)
         if status.job_status != "FAILED":
-            return job_id, request
+            return job_id, attempt, request
         callbacks.message(
             f"{job.label}: import job {job_id} (attempt {attempt}) had FAILED: {status.message or 'no message'}; "
             "starting the next attempt"
@@ -390,6 +773,7 @@ def _job_result(
             attempts=attempts,
             delay_seconds=options.manifest_delay_seconds,
             sleep=options.clock.sleep,
+            expected_bucket_owner=outputs.account_id,
         )
     except OpsError as error:
         if status.job_status == "COMPLETED":
@@ -444,6 +828,7 @@ def _job_result(
         output_note=note,
         imported=len(imported_keys - failed_keys),
         failed=tuple(failures),
+        imported_keys=frozenset(imported_keys - failed_keys),
     )
 
 
@@ -502,16 +887,11 @@ def result_to_json(result: ImportResult) -> dict[str, Any]:
         "files": result.plan.file_count,
         "bytes": result.plan.total_bytes,
         "imported": result.imported,
+        "alreadyImported": result.already_imported,
+        "alreadyImportedBy": _already_imported_by(result.jobs),
+        "reimport": result.reimport,
         "ok": result.ok,
-        "upload": {
-            "uploaded": result.upload.uploaded,
-            "uploadedBytes": result.upload.uploaded_bytes,
-            "alreadyPresent": result.upload.already_present,
-            "replaced": result.upload.replaced,
-            "unverified": result.upload.unverified,
-            "engine": result.upload.engine,
-            "seconds": round(result.upload.seconds, 3),
-        },
+        "upload": _upload_json(result.upload),
         "jobs": [_job_json(job) for job in result.jobs],
         "skipped": [{"file": item.relative_path, "reason": item.reason} for item in result.plan.skipped],
         "failed": [_failure_json(failure) for failure in result.failed],
@@ -521,6 +901,75 @@ def result_to_json(result: ImportResult) -> dict[str, Any]:
             if job.output is not None
             for item in job.output.warnings
         ],
+        "unreferenced": _unreferenced_json(result.abandoned),
+    }
+
+
+def failure_to_json(
+    progress: ImportProgress, message: str, exit_code: int, aws_error_code: str | None
+) -> dict[str, Any]:
+    """The ``--json`` document of an import that stopped: the same keys as :func:`result_to_json` with what was done
+    before it stopped, ``ok`` false and ``error`` (``message``, ``exitCode``, ``awsErrorCode``)."""
+    plan = progress.plan
+    finished = {result.planned.prefix: result for result in progress.results}
+    jobs_json: list[dict[str, Any]] = [_job_json(job) for job in progress.earlier]
+    for job in progress.jobs:
+        if job.prefix in finished:
+            jobs_json.append(_job_json(finished[job.prefix]))
+            continue
+        job_id, status = progress.started.get(job.prefix, (None, ""))
+        jobs_json.append(
+            {
+                "job": job.label,
+                "jobId": job_id,
+                "jobStatus": status or ("STARTED" if job_id else "NOT_STARTED"),
+                "jobName": job.job_name,
+                "inputS3Uri": f"s3://{progress.input_bucket}/{job.prefix}",
+                "files": len(job.files),
+                "earlierRun": False,
+            }
+        )
+    results = [*progress.earlier, *progress.results]
+    upload = _upload_json(progress.upload) if progress.upload is not None else None
+    return {
+        "dryRun": False,
+        "digest": plan.digest if plan else None,
+        "files": plan.file_count if plan else 0,
+        "bytes": plan.total_bytes if plan else 0,
+        "imported": sum(result.imported for result in results),
+        "alreadyImported": sum(result.imported for result in progress.earlier),
+        "alreadyImportedBy": _already_imported_by(progress.earlier),
+        "ok": False,
+        "upload": upload
+        if upload is not None
+        else {"uploaded": None, "filesDone": progress.upload_files, "bytesDone": progress.upload_bytes},
+        "jobs": jobs_json,
+        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped] if plan else [],
+        "failed": [_failure_json(failure) for result in results for failure in result.failed],
+        "warnings": [],
+        "unreferenced": _unreferenced_json(progress.abandoned),
+        "error": {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
+    }
+
+
+def _already_imported_by(results: Sequence[JobResult]) -> list[dict[str, Any]]:
+    return [{"jobId": job.status.job_id, "files": job.imported} for job in results if job.earlier and job.imported]
+
+
+def _unreferenced_json(abandoned: Sequence[LedgerJob]) -> list[dict[str, Any]]:
+    """Staged by an earlier run whose job was never started, and referenced by no job (the folder changed since)."""
+    return [{"prefix": job.prefix, "files": len(job.files)} for job in abandoned]
+
+
+def _upload_json(report: UploadReport) -> dict[str, Any]:
+    return {
+        "uploaded": report.uploaded,
+        "uploadedBytes": report.uploaded_bytes,
+        "alreadyPresent": report.already_present,
+        "replaced": report.replaced,
+        "unverified": report.unverified,
+        "engine": report.engine,
+        "seconds": round(report.seconds, 3),
     }
 
 
@@ -546,4 +995,5 @@ def _job_json(job: JobResult) -> dict[str, Any]:
         "imageSetsCreated": summary.generated_image_sets if summary is not None else None,
         "imageSets": [item.image_set_id for item in summary.image_sets] if summary is not None else [],
         "note": job.output_note,
+        "earlierRun": job.earlier,
     }

@@ -415,7 +415,7 @@ def test_an_object_gone_since_the_listing_is_uploaded_and_not_counted_as_replace
 ) -> None:
     items = make_items(tmp_path, 3)
     stale_listing = {item.key: item.size for item in items}  # listed, then deleted before the HeadObject
-    monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix: stale_listing)
+    monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix, **kwargs: stale_listing)
     report = upload_files(boto3.session.Session(), BUCKET, items)
     assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 0)
     assert requests.keys("HEAD") == sorted(item.key for item in items)

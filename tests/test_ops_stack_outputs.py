@@ -180,7 +180,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def refuse(self: Path, *args: object, **kwargs: object) -> str:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
     with pytest.raises(StackOutputsError) as caught:
         load_outputs_file(path)
     assert f"outputs file '{path}' cannot be read" in str(caught.value)
@@ -282,9 +282,18 @@ def test_access_denied_names_the_operation() -> None:
 
 
 def test_other_client_error_is_a_service_error_with_code_and_message() -> None:
+    error = raised_by(client_error("ValidationException", "Bad value"))
+    assert isinstance(error, ServiceError)
+    assert str(error) == "GetDatastore failed: ValidationException: Bad value"
+
+
+def test_throttling_that_outlasts_the_retries_says_to_wait_and_rerun() -> None:
     error = raised_by(client_error("ThrottlingException", "Rate exceeded"))
     assert isinstance(error, ServiceError)
-    assert str(error) == "GetDatastore failed: ThrottlingException: Rate exceeded"
+    assert str(error) == (
+        "GetDatastore failed: ThrottlingException: Rate exceeded. AWS kept throttling the requests after retrying "
+        "them: wait a few minutes, then run the same command again."
+    )
     assert error.exit_code == 1
 
 
