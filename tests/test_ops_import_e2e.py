@@ -70,6 +70,11 @@ class Stack:
 @pytest.fixture
 def stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
     """What `pulumi up` leaves for the importer: versioned buckets, an ACTIVE data store, the outputs file."""
+    return make_stack(aws_env, tmp_path)
+
+
+def make_stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
+    """The ``stack`` fixture's stack."""
     s3 = aws_env.client("s3")
     for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
         s3.create_bucket(Bucket=bucket)
@@ -133,7 +138,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def options(clock: FakeClock, **overrides: Any) -> ImportOptions:
-    return ImportOptions(clock=clock, upload_engine="crt", **overrides)
+    return ImportOptions(clock=clock, **{"upload_engine": "crt", **overrides})
 
 
 def run(
