@@ -657,7 +657,9 @@ def _upload_error(bucket: str, item: UploadItem, error: BaseException) -> OpsErr
             f"went away during the upload. {RERUN_ADVICE}"
         )
     name = str(getattr(error, "name", "") or "")
-    detail = str(getattr(error, "message", "") or "") or str(error) or name or type(error).__name__
+    detail = str(getattr(error, "message", "") or "").strip().rstrip(".")
+    if not detail:  # never an empty reason
+        detail = name or str(error).strip().strip(":").strip() or type(error).__name__
     if name.startswith(_CRT_FILE_ERRORS):
         return ServiceError(
             f"{operation}: the file could not be read to the end ({detail}; {name}): it changed or went away during "
