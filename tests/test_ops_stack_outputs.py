@@ -365,7 +365,9 @@ def test_an_outputs_file_in_utf16_or_with_a_byte_order_mark_is_read(tmp_path: Pa
 
 def test_an_outputs_file_in_another_encoding_is_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "outputs.json"
-    path.write_bytes(json.dumps({**valid_outputs(), "logBucketName": "caf\u00e9"}, ensure_ascii=False).encode("latin-1"))
+    path.write_bytes(
+        json.dumps({**valid_outputs(), "logBucketName": "caf\u00e9"}, ensure_ascii=False).encode("latin-1")
+    )
     with pytest.raises(StackOutputsError) as caught:
         load_outputs_file(path)
     message = str(caught.value)
