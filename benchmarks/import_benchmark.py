@@ -246,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     jobs = {run.jobs for run in runs if run.jobs is not None}
     print(f"jobs planned: {', '.join(str(count) for count in sorted(jobs))}; medians of {args.rounds} round(s)")
-    print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak (folder writer)")
+    for run in runs:
+        if run.mode == "--json":
+            print(f"the real import exited {run.exit_code} (0: every file imported)")
+    print(
+        f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak (it writes the folder; "
+        "with --full it also runs moto's server, which keeps every byte, and the HealthImaging stand-in)"
+    )
     return 0
 
 
