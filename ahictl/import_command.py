@@ -104,6 +104,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print the plan (jobs, files, bytes, skipped files) and stop: nothing is uploaded or started",
     )
+    _usage_errors_as_json(parser)
+
+
+def _usage_errors_as_json(parser: argparse.ArgumentParser) -> None:
+    """With --json, argparse's own usage errors (a flag's value) also print the JSON object of a failed run."""
+    parse_known_args = parser.parse_known_args
+    usage_error = parser.error
+    wanted = {"json": False}
+
+    def parse(args: Any = None, namespace: Any = None) -> Any:
+        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
+        return parse_known_args(args, namespace)
+
+    def error(message: str) -> Any:
+        if wanted["json"]:
+            from ahiops.importer import ImportProgress, failure_to_json
+
+            ops_common.print_json(failure_to_json(ImportProgress(), f"{parser.prog}: {message}", 2, None))
+        return usage_error(message)
+
+    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
+    setattr(parser, "error", error)  # noqa: B010
 
 
 def run(args: argparse.Namespace) -> int:

@@ -386,6 +386,7 @@ def test_follow_links_reads_links_once_each_and_never_loops(
     ("fault", "exit_code", "words"),
     [
         ("missing outputs", 2, "does not exist"),
+        ("bad flag value", 2, "--max-files-per-job: 0 is less than 1"),
         ("wrong account", 2, "use a profile of account"),
         ("data store creating", 1, "is CREATING"),
         ("no credentials", 1, "aws sso login"),
@@ -435,7 +436,13 @@ def test_json_on_a_failure_is_one_object_with_what_was_done_and_the_error(
             return real_upload(*args, **{**kwargs, "on_progress": stop})
 
         monkeypatch.setattr(importer, "upload_files", interrupted)
-    code, out, err = run_cli(capsys, str(folder), "--outputs", outputs, "--json")
+    if fault == "bad flag value":
+        with pytest.raises(SystemExit) as caught:
+            run_cli(capsys, str(folder), "--outputs", outputs, "--max-files-per-job", "0", "--json")
+        captured = capsys.readouterr()
+        code, out, err = int(str(caught.value.code)), captured.out, captured.err
+    else:
+        code, out, err = run_cli(capsys, str(folder), "--outputs", outputs, "--json")
     assert code == exit_code, err
     document = json.loads(out)  # one parseable object, nothing else on stdout
     assert document["ok"] is False
