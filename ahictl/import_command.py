@@ -1,22 +1,24 @@
 """``python -m ahictl import PATH``: import a folder of DICOM Part 10 files into the stack's data store.
 
-The work is done by :mod:`ahiops.importer`; this module reads the flags, shows progress on stderr (a tqdm bar,
-only on a terminal and never with --json), and prints the plan or the report on stdout (text, or one JSON
-document with --json). Exit 0 when every file was imported, 1 for a partial or failed import or an AWS
-failure, 2 for bad input, 130 after Ctrl-C (run the same command again to resume).
+The work is done by :mod:`ahiops.folder_import`; this module reads the flags, shows progress on stderr (a tqdm bar on a
+terminal without --json; otherwise a line every few seconds, the first one at once), and prints the plan or the
+report on stdout (text, or one JSON document with --json, also when the import stops: then with what was done and an
+``error`` member). Exit 0 when every file was imported, 1 for a partial or failed import or an AWS failure, 2 for bad
+input, 130 after Ctrl-C (run the same command again to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import ops_common
 
 if TYPE_CHECKING:
-    from ahiops.importer import ImportResult
+    from ahiops.folder_import import ImportResult
     from ahiops.planning import ImportPlan
     from ahiops.stack_outputs import StackOutputs
 
@@ -26,6 +28,8 @@ INTERRUPT_MESSAGE = (
 )
 #: Skipped or failed files listed by name in the text report before "... and N more" (--json lists all).
 LISTED = 20
+#: Seconds between progress lines on stderr when there is no progress bar (--json, or not a terminal).
+PROGRESS_LINE_SECONDS = 5.0
 
 
 def _count(minimum: int) -> Any:
@@ -52,7 +56,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "same command again uploads nothing twice and starts nothing twice. Exit 0 when every file was imported, "
         "1 for a partial or failed import, 2 for bad input.",
     )
-    parser.add_argument("path", metavar="PATH", type=Path, help="a folder of DICOM Part 10 files (or one file)")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        help="a folder of DICOM Part 10 files (or one file); an empty PATH is refused (give '.' for the current folder)",
+    )
     ops_common.add_stack_arguments(parser)
     parser.add_argument(
         "--max-files-per-job",
@@ -68,121 +76,234 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="import jobs running at once (default: the data store's quota, 100; 20 in ap-southeast-2)",
     )
     parser.add_argument(
-        "--concurrency", type=_count(1), metavar="N", help="files uploaded at once (default: 64, or 10 without awscrt)"
+        "--concurrency",
+        type=_count(1),
+        metavar="N",
+        help="files uploaded at once, at most 256 (default: 64, or 10 without awscrt)",
+    )
+    parser.add_argument(
+        "--reimport",
+        action="store_true",
+        help="import again files whose content an earlier job already imported into this data store (default: they "
+        "are reported as already imported, with the job, and not imported again)",
+    )
+    parser.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="follow symbolic links to files and folders, also outside PATH (each folder walked once); default: every "
+        "link is skipped and listed with what it points to",
     )
     parser.add_argument(
         "--retry-failed",
         action="store_true",
-        help="start a new attempt of each job that an earlier run of the same import left FAILED (fix the cause "
-        "first); without it a rerun reports the FAILED job again and never restarts it",
+        help="start a new attempt of each job that an earlier run left FAILED, and import again the files that failed "
+        "in a COMPLETED job (fix the cause first); without it a rerun reports them again and never restarts them",
     )
     parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan (jobs, files, bytes, skipped files) and stop: nothing is uploaded or started",
     )
+    _usage_errors_as_json(parser)
+
+
+def _usage_errors_as_json(parser: argparse.ArgumentParser) -> None:
+    """With --json, argparse's own usage errors (a flag's value) also print the JSON object of a failed run."""
+    parse_known_args = parser.parse_known_args
+    usage_error = parser.error
+    wanted = {"json": False}
+
+    def parse(args: Any = None, namespace: Any = None) -> Any:
+        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
+        return parse_known_args(args, namespace)
+
+    def error(message: str) -> Any:
+        if wanted["json"]:
+            from ahiops.folder_import import ImportProgress, failure_to_json
+
+            ops_common.print_json(failure_to_json(ImportProgress(), f"{parser.prog}: {message}", 2, None))
+        return usage_error(message)
+
+    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
+    setattr(parser, "error", error)  # noqa: B010
 
 
 def run(args: argparse.Namespace) -> int:
-    return ops_common.run_command(lambda: _run(args), interrupt_message=INTERRUPT_MESSAGE)
+    from ahiops.folder_import import ImportProgress, failure_to_json
+
+    progress = ImportProgress()
+
+    def on_failure(message: str, exit_code: int, aws_error_code: str | None) -> None:
+        if args.json:
+            ops_common.print_json(failure_to_json(progress, message, exit_code, aws_error_code))
+
+    return ops_common.run_command(
+        lambda: _run(args, progress), interrupt_message=INTERRUPT_MESSAGE, on_failure=on_failure
+    )
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ahiops import importer
+def validate_arguments(args: argparse.Namespace) -> Path:
+    """The checks argparse cannot make, as usage errors (so that --json reports them too); returns PATH."""
+    from ahiops.errors import UsageError
+    from ahiops.upload import check_concurrency
 
+    if not str(args.path).strip():
+        raise UsageError(
+            "PATH is empty (an unset shell variable?): give the folder to import, for example ./study-2024; "
+            "to import the current folder, give '.'."
+        )
+    if args.concurrency is not None:
+        check_concurrency(args.concurrency)
+    return Path(args.path)
+
+
+def _run(args: argparse.Namespace, progress: Any) -> int:
+    from ahiops import folder_import
+
+    path = validate_arguments(args)
+    reporter = _Reporter(tty=sys.stderr.isatty(), json_output=args.json)
+    reporter.say(f"import: looking at the files under '{_shown(str(path))}'")
     outputs = ops_common.stack_outputs_from_args(args)
-    options = importer.ImportOptions(
+    options = folder_import.ImportOptions(
         max_files_per_job=args.max_files_per_job,
         max_concurrent_jobs=args.max_concurrent_jobs,
         upload_concurrency=args.concurrency,
         retry_failed=args.retry_failed,
+        reimport=args.reimport,
+        follow_links=args.follow_links,
     )
-    plan = importer.prepare(args.path, outputs, options)
+    plan = folder_import.prepare(path, outputs, options, on_file=reporter.looked_at, on_hashed=reporter.hashed)
+    reporter.say(
+        f"import: {plan.file_count:,} DICOM Part 10 file(s), {plan.total_bytes:,} bytes; "
+        f"{len(plan.skipped):,} file(s) skipped"
+    )
     if args.dry_run:
         if args.json:
-            ops_common.print_json(importer.plan_to_json(plan, outputs))
+            ops_common.print_json(folder_import.plan_to_json(plan, outputs))
         else:
-            sys.stdout.write(render_plan(plan, outputs, args.path))
+            sys.stdout.write(render_plan(plan, outputs, path))
         return 0
     session = ops_common.session_from_args(args, outputs)
-    show_progress = not args.json and sys.stderr.isatty()
-    callbacks, close = _callbacks(quiet=args.json, show_progress=show_progress)
     try:
-        result = importer.run_import(session, outputs, plan, options, callbacks)
+        result = folder_import.run_import(session, outputs, plan, options, reporter.callbacks(), progress)
     finally:
-        close()
+        reporter.close()
     if args.json:
-        ops_common.print_json(importer.result_to_json(result))
+        ops_common.print_json(folder_import.result_to_json(result))
     else:
         sys.stdout.write(render_result(result, outputs))
     return 0 if result.ok else 1
 
 
-def _callbacks(*, quiet: bool, show_progress: bool) -> tuple[Any, Any]:
-    from ahiops.importer import ImportCallbacks
+def _shown(text: str) -> str:
+    from ahiops.discovery import printable
 
-    state: dict[str, Any] = {"bar": None, "files": 0, "total": 0}
+    return printable(text)
 
-    def say(text: str) -> None:
-        bar = state["bar"]
-        if bar is not None:
-            bar.write(text, file=sys.stderr)
+
+class _Reporter:
+    """Progress on stderr: a tqdm bar for the upload on a terminal without --json; otherwise a line at most every
+    :data:`PROGRESS_LINE_SECONDS` (and at the end of each step), so that a run without a terminal is never silent."""
+
+    def __init__(self, *, tty: bool, json_output: bool) -> None:
+        self.bar_wanted = tty and not json_output
+        self.bar: Any = None
+        self.counts = {
+            "looked": 0,
+            "hashed": 0,
+            "hashed_bytes": 0,
+            "files": 0,
+            "bytes": 0,
+            "total": 0,
+            "total_bytes": 0,
+        }
+        self.last_line = time.monotonic()
+
+    def say(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
         else:
-            print(text, file=sys.stderr)
+            print(text, file=sys.stderr, flush=True)
 
-    def on_upload_start(files: int, nbytes: int) -> None:
-        state["total"] = files
-        if show_progress:
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_line >= PROGRESS_LINE_SECONDS:
+            self.last_line = now
+            return True
+        return False
+
+    def looked_at(self) -> None:
+        self.counts["looked"] += 1
+        if self._due():
+            self.say(f"import: {self.counts['looked']:,} file(s) looked at")
+
+    def hashed(self, files: int, nbytes: int) -> None:
+        self.counts["hashed"] += files
+        self.counts["hashed_bytes"] += nbytes
+        if self._due():
+            self.say(f"import: {self.counts['hashed']:,} file(s) fingerprinted ({self.counts['hashed_bytes']:,} bytes)")
+
+    def on_upload_start(self, files: int, nbytes: int) -> None:
+        self.counts.update(total=files, total_bytes=nbytes, files=0, bytes=0)
+        if self.bar_wanted:
             from tqdm import tqdm
 
-            state["bar"] = tqdm(
+            self.bar = tqdm(
                 total=nbytes, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, desc="upload", leave=True
             )
-            state["bar"].set_postfix_str(f"0/{files} files")
+            self.bar.set_postfix_str(f"0/{files} files")
+        elif files:
+            self.say(f"import: checking and uploading {files:,} file(s), {nbytes:,} bytes")
+            self.last_line = time.monotonic()
 
-    def on_upload_progress(files: int, nbytes: int) -> None:
-        bar = state["bar"]
-        state["files"] += files
-        if bar is not None:
+    def on_upload_progress(self, files: int, nbytes: int) -> None:
+        self.counts["files"] += files
+        self.counts["bytes"] += nbytes
+        if self.bar is not None:
             if files:
-                bar.set_postfix_str(f"{state['files']}/{state['total']} files", refresh=False)
-            bar.update(nbytes)
-
-    def on_upload_end(report: Any) -> None:
-        close()
-        if not quiet:
-            say(
-                f"uploaded {report.uploaded} file(s), {report.uploaded_bytes:,} bytes in {report.seconds:.1f} s; "
-                f"{report.already_present} already in S3"
-                + (
-                    f"; {report.replaced} of the uploads replaced an object with other bytes at the same key "
-                    "(kept as an older version)"
-                    if report.replaced
-                    else ""
-                )
+                self.bar.set_postfix_str(f"{self.counts['files']}/{self.counts['total']} files", refresh=False)
+            self.bar.update(nbytes)
+        elif self._due():
+            self.say(
+                f"import: {self.counts['files']:,}/{self.counts['total']:,} file(s), "
+                f"{self.counts['bytes']:,}/{self.counts['total_bytes']:,} bytes in S3"
             )
-            if report.unverified:
-                say(
-                    f"warning: {report.unverified} file(s) of the same size as the object at their key were uploaded "
-                    "again: S3 refused to show the stored checksums (HeadObject needs s3:GetObject on the staged "
-                    "objects, and kms:Decrypt on the bucket key through S3). Nothing is lost (the bucket keeps "
-                    "versions); grant those to skip them next time."
-                )
 
-    def close() -> None:
-        bar = state["bar"]
-        if bar is not None:
-            bar.close()
-            state["bar"] = None
+    def on_upload_end(self, report: Any) -> None:
+        self.close()
+        self.say(
+            f"uploaded {report.uploaded} file(s), {report.uploaded_bytes:,} bytes in {report.seconds:.1f} s; "
+            f"{report.already_present} already in S3"
+            + (
+                f"; {report.replaced} of the uploads replaced an object with other bytes at the same key "
+                "(kept as an older version)"
+                if report.replaced
+                else ""
+            )
+        )
+        if report.unverified:
+            self.say(
+                f"warning: {report.unverified} file(s) of the same size as the object at their key were uploaded "
+                "again: S3 refused to show the stored checksums (HeadObject needs s3:GetObject on the staged "
+                "objects, and kms:Decrypt on the bucket key through S3). Nothing is lost (the bucket keeps "
+                "versions); grant those to skip them next time."
+            )
 
-    callbacks = ImportCallbacks(
-        on_message=None if quiet else say,
-        on_wait=say,
-        on_upload_start=on_upload_start,
-        on_upload_progress=on_upload_progress,
-        on_upload_end=on_upload_end,
-    )
-    return callbacks, close
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def callbacks(self) -> Any:
+        from ahiops.folder_import import ImportCallbacks
+
+        return ImportCallbacks(
+            on_message=self.say,
+            on_wait=self.say,
+            on_upload_start=self.on_upload_start,
+            on_upload_progress=self.on_upload_progress,
+            on_upload_end=self.on_upload_end,
+        )
 
 
 def _listing(lines: list[str]) -> str:
@@ -193,11 +314,11 @@ def _listing(lines: list[str]) -> str:
 
 
 def render_plan(plan: ImportPlan, outputs: StackOutputs, path: Path) -> str:
-    from ahiops.importer import input_s3_uri
+    from ahiops.folder_import import input_s3_uri
 
     limits = plan.limits
     text = (
-        f"Plan for {path}: {plan.file_count} DICOM Part 10 file(s), {plan.total_bytes:,} bytes, in "
+        f"Plan for {_shown(str(path))}: {plan.file_count} DICOM Part 10 file(s), {plan.total_bytes:,} bytes, in "
         f"{len(plan.jobs)} import job(s) (at most {limits.max_files:,} files, {limits.max_bytes:,} bytes and "
         f"{limits.max_folders:,} folders each); {len(plan.skipped)} file(s) skipped.\n"
     )
@@ -208,7 +329,10 @@ def render_plan(plan: ImportPlan, outputs: StackOutputs, path: Path) -> str:
     text += ops_common.render_table(("JOB", "FILES", "BYTES", "FOLDERS", "INPUT"), rows)
     if plan.skipped:
         text += "Skipped:\n" + _listing([f"{item.relative_path}: {item.reason}" for item in plan.skipped])
-    return text + "Dry run: nothing was uploaded or started.\n"
+    return text + (
+        "Dry run: nothing was uploaded or started. A run leaves out files that earlier jobs already imported into "
+        "the data store (it reads the import ledger, which a dry run does not).\n"
+    )
 
 
 def render_result(result: ImportResult, outputs: StackOutputs) -> str:
@@ -217,6 +341,13 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
         f"Imported {result.imported} of {plan.file_count} file(s) into data store {outputs.datastore_id} "
         f"in {len(result.jobs)} job(s).\n"
     )
+    earlier = [job for job in result.jobs if job.earlier]
+    if earlier:
+        by_job = ", ".join(f"job {job.status.job_id} ({job.imported})" for job in earlier if job.imported)
+        text += (
+            f"{result.already_imported} of them were already imported by earlier jobs ({by_job or 'none'}) and were "
+            "not imported again (--reimport imports them again).\n"
+        )
     rows = []
     for job in result.jobs:
         summary = job.output.summary if job.output is not None else None
@@ -224,7 +355,7 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
             (
                 job.planned.label,
                 job.status.job_id,
-                job.status.job_status,
+                job.status.job_status + (" (earlier)" if job.earlier else ""),
                 str(len(job.planned.files)),
                 str(job.imported),
                 str(len(job.failed)),
@@ -256,5 +387,10 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
     ]
     if warnings:
         text += f"Warnings ({len(warnings)}):\n" + _listing(warnings)
+    for record in result.abandoned:
+        text += (
+            f"{len(record.files)} file(s) staged under s3://{outputs.input_bucket_name}/{record.prefix} by an earlier run "
+            "that never started its job are in no job (the folder changed since); they stay in the input bucket.\n"
+        )
     text += "All files imported.\n" if result.ok else "Not every file was imported (exit 1).\n"
     return text

@@ -110,7 +110,9 @@ def _jobs(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(render_job_list(outputs.datastore_id, jobs))
         return 0
-    report = job_report(client, make_client(session, "s3"), outputs.datastore_id, args.job_id)
+    report = job_report(
+        client, make_client(session, "s3"), outputs.datastore_id, args.job_id, expected_bucket_owner=outputs.account_id
+    )
     if args.json:
         ops_common.print_json(job_report_to_json(report))
     else:

@@ -68,16 +68,30 @@ def session_from_args(args: argparse.Namespace, outputs: StackOutputs) -> boto3.
     )
 
 
-def run_command(fn: Callable[[], int], *, interrupt_message: str = DEFAULT_INTERRUPT_MESSAGE) -> int:
-    """Run a command body: an OpsError prints ``error: ...`` on stderr and returns its exit code; Ctrl-C returns 130."""
+#: ``on_failure(message, exit_code, aws_error_code)``: called when a command body stops with an error or Ctrl-C.
+FailureReport = Callable[[str, int, "str | None"], None]
+
+
+def run_command(
+    fn: Callable[[], int],
+    *,
+    interrupt_message: str = DEFAULT_INTERRUPT_MESSAGE,
+    on_failure: FailureReport | None = None,
+) -> int:
+    """Run a command body: an OpsError prints ``error: ...`` on stderr and returns its exit code; Ctrl-C returns 130.
+    ``on_failure`` (for example a JSON report of what was done) is called first in both cases."""
     from ahiops.errors import OpsError
 
     try:
         return fn()
     except OpsError as error:
+        if on_failure is not None:
+            on_failure(str(error), error.exit_code, error.aws_error_code)
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
+        if on_failure is not None:
+            on_failure(interrupt_message, INTERRUPTED_EXIT_CODE, None)
         print(f"\n{interrupt_message}", file=sys.stderr)
         return INTERRUPTED_EXIT_CODE
     except BrokenPipeError:

@@ -23,6 +23,7 @@ against; S3 still verifies every object against the CRC64NVME of the bytes that 
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import stat
 import threading
@@ -88,64 +89,88 @@ def discover(
     *,
     max_file_bytes: int = limits.MAX_BYTES_PER_FILE,
     on_file: Callable[[], None] | None = None,
+    follow_links: bool = False,
 ) -> Discovery:
     """Walk ``root`` (a folder, or a single file) and sort its files into Part 10 files and skipped files.
 
     Raises UsageError when ``root`` is missing, holds no file, holds no Part 10 file, or holds files that cannot
-    be read or are larger than ``max_file_bytes`` (every such file is named, so nothing is imported half).
-    ``on_file`` is called once per file looked at (for a progress display).
+    be read, are larger than ``max_file_bytes`` or have a name that is not valid UTF-8 (every such file is named, so
+    nothing is imported half). ``on_file`` is called once per file looked at (for a progress display).
+
+    Symbolic links (``root`` itself is followed: it was named): without ``follow_links`` none is followed, and each is
+    reported as skipped with what it points to (a file or folder under ``root``, which is imported under its own path;
+    something outside ``root``; nothing, for a dangling link; itself, for a loop). With ``follow_links`` links to
+    files are read wherever they point and links to folders are walked, each folder at most once (no loops); a dangling
+    or looping link is still skipped with its reason. Either way one bad link never stops the others, and a content met
+    twice is imported once (:func:`distinct_contents`).
     """
     if not root.exists() and not root.is_symlink():
-        raise UsageError(f"PATH '{root}' does not exist: give a folder (or a single file) of DICOM Part 10 files.")
+        raise UsageError(
+            f"PATH '{printable(str(root))}' does not exist: give a folder (or a single file) of DICOM Part 10 files."
+        )
     if not (root.is_dir() or root.is_file()):
-        raise UsageError(f"PATH '{root}' is neither a folder nor a regular file: give a folder of DICOM Part 10 files.")
+        raise UsageError(
+            f"PATH '{printable(str(root))}' is neither a folder nor a regular file: give a folder of DICOM Part 10 "
+            "files."
+        )
     kept: list[SourceFile] = []
     skipped: list[SkippedFile] = []
     unreadable: list[str] = []
     too_large: list[str] = []
+    not_utf8: list[str] = []
     seen = 0
-    for path, relative in _walk(root, skipped, unreadable):
+    for path, relative in _walk(root, skipped, unreadable, follow_links=follow_links):
         seen += 1
         if on_file is not None:
             on_file()
         try:
             info = path.stat()
         except OSError as error:
-            unreadable.append(f"{relative} ({_os_reason(error)})")
+            unreadable.append(f"{printable(relative)} ({_os_reason(error)})")
             continue
         if not stat.S_ISREG(info.st_mode):
-            skipped.append(SkippedFile(relative, "not a regular file (a device, socket or pipe)"))
+            skipped.append(SkippedFile(printable(relative), "not a regular file (a device, socket or pipe)"))
             continue
         try:
             header = dicom.read_header(path)
         except OSError as error:
-            unreadable.append(f"{relative} ({_os_reason(error)})")
+            unreadable.append(f"{printable(relative)} ({_os_reason(error)})")
             continue
         problem = dicom.part10_problem(header)
         if problem is not None:
-            skipped.append(SkippedFile(relative, problem))
+            skipped.append(SkippedFile(printable(relative), problem))
+            continue
+        if not _is_utf8(relative):
+            not_utf8.append(printable(relative))
             continue
         if info.st_size > max_file_bytes:
             too_large.append(f"{relative} ({info.st_size:,} bytes)")
             continue
         kept.append(SourceFile(path=path, relative_path=relative, size=info.st_size))
+    shown_root = printable(str(root))
     if unreadable:
         raise UsageError(
-            f"{len(unreadable)} file(s) under '{root}' cannot be read: {_listing(unreadable)}. "
+            f"{len(unreadable)} file(s) under '{shown_root}' cannot be read: {_listing(unreadable)}. "
             "Fix their permissions (or move them out of the folder) and run the command again; nothing was uploaded."
+        )
+    if not_utf8:
+        raise UsageError(
+            f"{len(not_utf8)} DICOM Part 10 file(s) under '{shown_root}' have a name that is not valid UTF-8 (shown "
+            f"with \\x escapes): {_listing(not_utf8)}. S3 object keys are UTF-8: rename them (for example with "
+            "`convmv -f latin1 -t utf-8 -r --notest PATH`) and run the command again; nothing was uploaded."
         )
     if too_large:
         raise UsageError(
-            f"{len(too_large)} file(s) under '{root}' are larger than HealthImaging's limit of "
+            f"{len(too_large)} file(s) under '{shown_root}' are larger than HealthImaging's limit of "
             f"{max_file_bytes:,} bytes per file: {_listing(too_large)}. Move them out of the folder; nothing was "
             "uploaded."
         )
     if seen == 0 and not skipped:
-        raise UsageError(f"PATH '{root}' holds no files: give a folder of DICOM Part 10 files.")
+        raise UsageError(f"PATH '{shown_root}' holds no files: give a folder of DICOM Part 10 files.")
     if not kept:
         reasons = [f"{item.relative_path}: {item.reason}" for item in skipped]
         raise UsageError(
-            f"PATH '{root}' holds no DICOM Part 10 file (a 128-byte preamble followed by 'DICM'); "
+            f"PATH '{shown_root}' holds no DICOM Part 10 file (a 128-byte preamble followed by 'DICM'); "
             f"{len(skipped)} file(s) looked at: {_listing(reasons)}."
         )
     kept.sort(key=lambda item: item.relative_path)
@@ -153,12 +178,32 @@ def discover(
     return Discovery(root=root, files=tuple(kept), skipped=tuple(skipped))
 
 
-def _walk(root: Path, skipped: list[SkippedFile], unreadable: list[str]) -> Iterator[tuple[Path, str]]:
-    """Every file under ``root`` with its ``/``-separated relative path, in a stable order. Symbolic links to
-    folders are not followed (reported as skipped); folders that cannot be listed are reported as unreadable."""
+def printable(text: str) -> str:
+    """``text`` safe to print anywhere: bytes of a file name that are not UTF-8 (which Python keeps as lone
+    surrogates) shown as ``\\xNN`` escapes."""
+    if _is_utf8(text):
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _walk(
+    root: Path, skipped: list[SkippedFile], unreadable: list[str], *, follow_links: bool = False
+) -> Iterator[tuple[Path, str]]:
+    """Every file under ``root`` with its ``/``-separated relative path, in a stable order. Symbolic links are
+    handled as :func:`discover` says; folders that cannot be listed are reported as unreadable."""
     if not root.is_dir():
         yield root, root.name
         return
+    root_real = os.path.realpath(root)
+    visited = {root_real}
     pending: list[tuple[Path, str]] = [(root, "")]
     while pending:
         folder, prefix = pending.pop()
@@ -166,23 +211,89 @@ def _walk(root: Path, skipped: list[SkippedFile], unreadable: list[str]) -> Iter
             with os.scandir(folder) as entries:
                 listed = sorted(entries, key=lambda entry: entry.name)
         except OSError as error:
-            unreadable.append(f"{prefix or '.'}/ ({_os_reason(error)})")
+            unreadable.append(f"{printable(prefix) or '.'}/ ({_os_reason(error)})")
             continue
         subfolders: list[tuple[Path, str]] = []
         for entry in listed:
             relative = f"{prefix}{entry.name}"
             try:
+                if entry.is_symlink():
+                    verdict = _link_verdict(entry.path, root_real, follow_links)
+                    if isinstance(verdict, str):
+                        skipped.append(SkippedFile(printable(relative), verdict))
+                        continue
+                    real, is_folder = verdict
+                    if is_folder:
+                        if real in visited:
+                            skipped.append(
+                                SkippedFile(
+                                    printable(relative), "a symbolic link to a folder already walked (not again)"
+                                )
+                            )
+                        else:
+                            visited.add(real)
+                            subfolders.append((Path(entry.path), f"{relative}/"))
+                        continue
+                    yield Path(entry.path), relative
+                    continue
                 if entry.is_dir(follow_symlinks=False):
+                    visited.add(os.path.realpath(entry.path))
                     subfolders.append((Path(entry.path), f"{relative}/"))
                     continue
-                if entry.is_symlink() and entry.is_dir(follow_symlinks=True):
-                    skipped.append(SkippedFile(relative, "a symbolic link to a folder (not followed)"))
-                    continue
             except OSError as error:
-                unreadable.append(f"{relative} ({_os_reason(error)})")
+                unreadable.append(f"{printable(relative)} ({_os_reason(error)})")
                 continue
             yield Path(entry.path), relative
         pending.extend(reversed(subfolders))
+
+
+def _link_verdict(link: str, root_real: str, follow: bool) -> str | tuple[str, bool]:
+    """A symbolic link's fate: the reason it is skipped, or (its target's real path, whether it is a folder)."""
+    try:
+        target = os.readlink(link)
+    except OSError:
+        target = "?"
+    shown = printable(target)
+    try:
+        info = os.stat(link)
+    except FileNotFoundError:
+        return f"a symbolic link to '{shown}', which does not exist (a dangling link)"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"a symbolic link to '{shown}' that loops (it leads back to itself)"
+        return f"a symbolic link to '{shown}' that cannot be followed ({_os_reason(error)})"
+    real = os.path.realpath(link)
+    is_folder = stat.S_ISDIR(info.st_mode)
+    inside = real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+    kind = "folder" if is_folder else "file"
+    if inside:
+        if is_folder or not follow:
+            where = printable(os.path.relpath(real, root_real))
+            return f"a symbolic link to the {kind} '{where}' under PATH, which is imported under its own path"
+        return real, False
+    if not follow:
+        return (
+            f"a symbolic link to a {kind} outside PATH ('{printable(real)}'): not followed; pass --follow-links to "
+            "import what links point to"
+        )
+    return real, is_folder
+
+
+def distinct_contents(files: Sequence[HashedFile]) -> tuple[tuple[HashedFile, ...], tuple[SkippedFile, ...]]:
+    """The files with distinct content (size and CRC64NVME), the first in path order kept; every other one is
+    skipped, naming the file of the same content that is imported instead."""
+    first: dict[tuple[int, str], HashedFile] = {}
+    kept: list[HashedFile] = []
+    repeated: list[SkippedFile] = []
+    for item in sorted(files, key=lambda candidate: candidate.relative_path):
+        known = first.setdefault((item.size, item.crc64nvme), item)
+        if known is item:
+            kept.append(item)
+        else:
+            repeated.append(
+                SkippedFile(item.relative_path, f"the same content as '{known.relative_path}', which is imported once")
+            )
+    return tuple(kept), tuple(repeated)
 
 
 def fingerprint(

@@ -82,8 +82,10 @@ def job_report(
     *,
     manifest_attempts: int = 3,
     sleep: Callable[[float], None] | None = None,
+    expected_bucket_owner: str | None = None,
 ) -> JobReport:
-    """One job's status and, when it has ended, its manifest summary and per-file results."""
+    """One job's status and, when it has ended, its manifest summary and per-file results (read from S3 with
+    ``expected_bucket_owner``, the stack's account, on every request)."""
     if not _JOB_ID.fullmatch(job_id):
         raise UsageError(
             f"JOB_ID {job_id!r}: an import job id is 1-32 characters of 0-9 and a-z; "
@@ -105,10 +107,20 @@ def job_report(
     if not status.output_s3_uri:
         return JobReport(status, None, "HealthImaging gave no output location for the job")
     try:
-        if status.job_status == "FAILED" and find_job_folder(s3, status.output_s3_uri, datastore_id, job_id) is None:
+        owner = expected_bucket_owner
+        if (
+            status.job_status == "FAILED"
+            and find_job_folder(s3, status.output_s3_uri, datastore_id, job_id, expected_bucket_owner=owner) is None
+        ):
             return JobReport(status, None, "the job failed before writing any output")
         output = read_job_output(
-            s3, status.output_s3_uri, datastore_id, job_id, attempts=manifest_attempts, sleep=sleep
+            s3,
+            status.output_s3_uri,
+            datastore_id,
+            job_id,
+            attempts=manifest_attempts,
+            sleep=sleep,
+            expected_bucket_owner=owner,
         )
     except OpsError as error:
         return JobReport(status, None, str(error), output_error=True)

@@ -37,8 +37,16 @@ TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED"})
 RETRYABLE_START_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException", "InternalServerException"})
 #: How many times an InternalServerException (or a dropped connection) is retried before giving up.
 MAX_SERVER_ERROR_RETRIES = 5
+#: How many times a start whose answer was lost (read timeout: it may have gone through) is asked again, with the
+#: same client token, before giving up for this run.
+MAX_LOST_ANSWER_RETRIES = 3
 
 MessageCallback = Callable[[str], None]
+
+
+class StartAnswerLostError(ServiceError):
+    """StartDICOMImportJob timed out waiting for its answer (every time it was asked): the job may have started.
+    Asking again with the same client token returns it if so, and never starts a second one."""
 
 
 class StartRefusedError(ServiceError):
@@ -155,6 +163,7 @@ def start_job(
     waited = 0.0
     told_at = 0.0
     server_errors = 0
+    lost_answers = 0
     last_code: str | None = None
     while True:
         if pacer is not None:
@@ -172,6 +181,17 @@ def start_job(
                     raise _start_error(request, error) from None
             reason = _wait_reason(code, error)
             last_code = code
+        except botocore.exceptions.ReadTimeoutError:
+            # The request was sent and may have started the job: only the same client token may ask again.
+            lost_answers += 1
+            if lost_answers > MAX_LOST_ANSWER_RETRIES:
+                raise StartAnswerLostError(
+                    f"{START_OPERATION} for {request.job_name} got no answer in time ({lost_answers} tries with the "
+                    "same client token); the job may have started. Run the same command again: it asks first with "
+                    "the same client token, which returns that job if it started and never starts a second one."
+                ) from None
+            reason = "the answer did not come in time (read timeout); asking again with the same client token"
+            last_code = None
         except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
             server_errors += 1
             if server_errors > MAX_SERVER_ERROR_RETRIES:

@@ -234,8 +234,15 @@ def job_folder_name(datastore_id: str, job_id: str) -> str:
     return f"{datastore_id}-DicomImport-{job_id}/"
 
 
-def find_job_folder(s3: Any, output_s3_uri: str, datastore_id: str, job_id: str) -> str | None:
-    """The key prefix of the job's folder under ``output_s3_uri`` (found by listing), or None when absent."""
+def _owner(expected_bucket_owner: str | None) -> dict[str, str]:
+    return {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+
+
+def find_job_folder(
+    s3: Any, output_s3_uri: str, datastore_id: str, job_id: str, *, expected_bucket_owner: str | None = None
+) -> str | None:
+    """The key prefix of the job's folder under ``output_s3_uri`` (found by listing), or None when absent.
+    ``expected_bucket_owner`` (an account id) goes with every request, here and in :func:`read_job_output`."""
     bucket, prefix = split_s3_uri(output_s3_uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
@@ -243,10 +250,10 @@ def find_job_folder(s3: Any, output_s3_uri: str, datastore_id: str, job_id: str)
     with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
         if prefix.endswith("/" + name) or prefix == name:
             # The URI already is the job folder (GetDICOMImportJob may return it so): confirm it holds something.
-            found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+            found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1, **_owner(expected_bucket_owner))
             return prefix if found.get("KeyCount", 0) else None
         paginator = s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/", **_owner(expected_bucket_owner)):
             for common in page.get("CommonPrefixes", []):
                 if common.get("Prefix", "").endswith(name):
                     return str(common["Prefix"])
@@ -262,6 +269,7 @@ def read_job_output(
     attempts: int = 10,
     delay_seconds: float = 2.0,
     sleep: Callable[[float], None] | None = None,
+    expected_bucket_owner: str | None = None,
 ) -> JobOutput:
     """Find and read a finished job's output (see the module docstring); raises ServiceError when the manifest
     has not appeared after ``attempts`` tries."""
@@ -270,12 +278,12 @@ def read_job_output(
     pause = sleep or time.sleep
     bucket, _ = split_s3_uri(output_s3_uri)
     for attempt in range(1, attempts + 1):
-        folder = find_job_folder(s3, output_s3_uri, datastore_id, job_id)
+        folder = find_job_folder(s3, output_s3_uri, datastore_id, job_id, expected_bucket_owner=expected_bucket_owner)
         if folder is not None:
-            keys = _list_keys(s3, bucket, folder)
+            keys = _list_keys(s3, bucket, folder, expected_bucket_owner)
             manifest_key = folder + MANIFEST_NAME
             if manifest_key in keys:
-                return _read_folder(s3, bucket, folder, keys)
+                return _read_folder(s3, bucket, folder, keys, expected_bucket_owner)
         if attempt < attempts:
             pause(delay_seconds)
     raise ServiceError(
@@ -285,22 +293,30 @@ def read_job_output(
     )
 
 
-def _list_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+def _list_keys(s3: Any, bucket: str, prefix: str, expected_bucket_owner: str | None = None) -> list[str]:
     keys: list[str] = []
     with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, **_owner(expected_bucket_owner)
+        )
+        for page in pages:
             keys.extend(str(item["Key"]) for item in page.get("Contents", []))
     return keys
 
 
-def _get(s3: Any, bucket: str, key: str) -> bytes:
+def _get(s3: Any, bucket: str, key: str, expected_bucket_owner: str | None = None) -> bytes:
     with translate_client_errors(f"GetObject s3://{bucket}/{key}"):
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = s3.get_object(Bucket=bucket, Key=key, **_owner(expected_bucket_owner))["Body"].read()
     return body
 
 
-def _read_folder(s3: Any, bucket: str, folder: str, keys: list[str]) -> JobOutput:
-    summary = parse_manifest(_get(s3, bucket, folder + MANIFEST_NAME), source=f"s3://{bucket}/{folder}{MANIFEST_NAME}")
+def _read_folder(
+    s3: Any, bucket: str, folder: str, keys: list[str], expected_bucket_owner: str | None = None
+) -> JobOutput:
+    def get(key: str) -> bytes:
+        return _get(s3, bucket, key, expected_bucket_owner)
+
+    summary = parse_manifest(get(folder + MANIFEST_NAME), source=f"s3://{bucket}/{folder}{MANIFEST_NAME}")
     imported: list[ImportedFile] = []
     failed: list[FailedFile] = []
     warned: list[WarnedFile] = []
@@ -310,11 +326,11 @@ def _read_folder(s3: Any, bucket: str, folder: str, keys: list[str]) -> JobOutpu
         relative = key[len(folder) :]
         source = f"s3://{bucket}/{key}"
         if relative.startswith("SUCCESS/"):
-            imported.extend(parse_successes(_get(s3, bucket, key), source=source))
+            imported.extend(parse_successes(get(key), source=source))
         elif relative.startswith("FAILURE/"):
-            failed.extend(parse_failures(_get(s3, bucket, key), source=source))
+            failed.extend(parse_failures(get(key), source=source))
         elif relative.startswith("WARNING/"):
-            warned.extend(parse_warnings(_get(s3, bucket, key), source=source))
+            warned.extend(parse_warnings(get(key), source=source))
     return JobOutput(
         folder_uri=f"s3://{bucket}/{folder}",
         summary=summary,

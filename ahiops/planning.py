@@ -118,12 +118,15 @@ class ImportPlan:
             yield from job.files
 
 
-def plan_digest(files: Sequence[HashedFile], job_limits: JobLimits) -> str:
-    """Hex SHA-256 over the files (relative path, size, CRC64NVME, in path order) and the limits."""
+def plan_digest(files: Sequence[HashedFile], job_limits: JobLimits, generation: Sequence[str] = ()) -> str:
+    """Hex SHA-256 over the files (relative path, size, CRC64NVME, in path order) and the limits, and over
+    ``generation`` when given (the earlier jobs whose files a plan imports again on purpose)."""
     digest = hashlib.sha256()
     digest.update(
         f"{_FORMAT_VERSION}\n{job_limits.max_files}\n{job_limits.max_bytes}\n{job_limits.max_folders}\n".encode()
     )
+    if generation:
+        digest.update(("again after " + ",".join(sorted(generation)) + "\n").encode())
     for item in sorted(files, key=lambda candidate: candidate.relative_path):
         digest.update(item.relative_path.encode("utf-8"))
         digest.update(f"\0{item.size}\0{item.crc64nvme}\n".encode())
@@ -146,9 +149,11 @@ def plan_import(
     job_limits: JobLimits | None = None,
     skipped: Sequence[SkippedFile] = (),
     token_scope: str = "",
+    generation: Sequence[str] = (),
 ) -> ImportPlan:
     """Split ``files`` into import jobs (see the module docstring). ``token_scope`` (the data store id) keeps the
-    same files imported into two data stores from sharing a client token."""
+    same files imported into two data stores from sharing a client token; ``generation`` (the ids of earlier jobs
+    whose files are imported again on purpose) keeps such a plan from sharing their prefixes and tokens."""
     job_limits = job_limits or JobLimits()
     if not files:
         raise UsageError("there are no DICOM Part 10 files to import.")
@@ -156,7 +161,7 @@ def plan_import(
     if duplicates:
         raise UsageError(f"the same relative path appears twice: {', '.join(sorted(duplicates)[:10])}.")
     ordered = sorted(files, key=lambda item: item.relative_path)
-    digest = plan_digest(ordered, job_limits)
+    digest = plan_digest(ordered, job_limits, generation)
     short = digest[:DIGEST_LENGTH]
     groups = split_into_jobs(ordered, job_limits)
     jobs = []

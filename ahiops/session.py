@@ -37,6 +37,20 @@ ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403", "AllAccessDisabled"}
 )
 
+#: Error codes that mean AWS is throttling the caller (left after botocore's own retries).
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "SlowDown",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+    }
+)
+
 
 def _profile_hint(profile: str | None) -> str:
     name = profile or os.environ.get("AWS_PROFILE") or "<your-profile>"
@@ -108,6 +122,11 @@ def client_error_to_ops_error(
         result = AwsAccessError(
             f"{operation}: access denied ({code}: {message}). Use an identity allowed to do this "
             "(check AWS_PROFILE / --profile and the account), or ask an administrator for the permission."
+        )
+    elif code in THROTTLING_CODES:
+        result = ServiceError(
+            f"{operation} failed: {code}: {message}. AWS kept throttling the requests after retrying them: wait a "
+            "few minutes, then run the same command again."
         )
     else:
         result = ServiceError(f"{operation} failed: {code or 'error'}: {message}")

@@ -6,6 +6,7 @@ that names the file (or stack) and the key, before any AWS call.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import shutil
@@ -173,7 +174,7 @@ def load_outputs_file(path: Path) -> StackOutputs:
     """Read the stack outputs from a file written by ``pulumi stack output --json > FILE``."""
     source = f"outputs file '{path}'"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_outputs_text(path.read_bytes(), source)
     except FileNotFoundError:
         raise StackOutputsError(
             f"{source} does not exist. Write it with `pulumi stack output --json > {path}` "
@@ -181,9 +182,40 @@ def load_outputs_file(path: Path) -> StackOutputs:
         ) from None
     except IsADirectoryError:
         raise StackOutputsError(f"{source} is a directory; pass the JSON file itself.") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise StackOutputsError(f"{source} cannot be read: {error}.") from None
     return outputs_from_mapping(_parse_json(text, source), source)
+
+
+#: Byte-order marks and the encodings they announce (UTF-32 first: its little-endian mark starts like UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_outputs_text(data: bytes, source: str) -> str:
+    """The text of an outputs file: UTF-8, or with a byte-order mark UTF-8, UTF-16 or UTF-32 (Windows PowerShell's
+    ``>`` writes UTF-16 with a mark). Anything else is refused with how to write the file as UTF-8."""
+    encoding = "utf-8"
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            data, encoding = data[len(bom) :], name
+            break
+    else:
+        if len(data) >= 2 and (data[0] == 0) != (data[1] == 0):
+            encoding = "utf-16-be" if data[0] == 0 else "utf-16-le"  # UTF-16 without a mark: JSON starts with ASCII
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise StackOutputsError(
+            f"{source} is not text in UTF-8, UTF-16 or UTF-32 ({encoding}: {error.reason} at byte {error.start}). "
+            "Write it again as UTF-8: `pulumi stack output --json > FILE` in a POSIX shell, or in PowerShell "
+            "`pulumi stack output --json | Out-File -Encoding utf8 FILE`."
+        ) from None
 
 
 def load_stack_outputs(stack: str, *, cwd: Path | None = None) -> StackOutputs:

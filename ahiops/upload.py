@@ -77,11 +77,14 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from .errors import AwsAccessError, OpsError, ServiceError
+from .errors import AwsAccessError, OpsError, ServiceError, UsageError
 from .session import ACCESS_DENIED_CODES, client_error_to_ops_error, error_code, make_client, translate_client_errors
 
 #: Files in flight by default, per engine.
 DEFAULT_CONCURRENCY = {"crt": 64, "classic": 10}
+#: The most files in flight this tool allows: each holds a connection, a thread or CRT buffers, and on one machine
+#: more than this uploads no faster (100,000 made thousands of threads and hundreds of MB for nothing).
+MAX_CONCURRENCY = 256
 #: The CRT client's throughput target in bytes per second; it sizes the CRT's buffer pool (and so peak memory).
 DEFAULT_TARGET_THROUGHPUT_BYTES = 100 * 1024 * 1024
 #: Part size and multipart threshold for large files: S3's smallest part. The CRT's buffer pool grows in blocks
@@ -141,11 +144,30 @@ def crt_available() -> bool:
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
-def existing_objects(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
+def owner_args(expected_bucket_owner: str | None) -> dict[str, str]:
+    """``ExpectedBucketOwner`` for an S3 call (nothing when None): S3 refuses the call when another account owns
+    the bucket, so nothing is written to (or read from) a bucket of the same name in another account."""
+    return {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+
+
+def check_concurrency(concurrency: int) -> None:
+    """Refuse a number of files in flight outside 1..MAX_CONCURRENCY."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency {concurrency} is out of range: give a number from 1 to {MAX_CONCURRENCY} (default "
+            f"{DEFAULT_CONCURRENCY['crt']}, or {DEFAULT_CONCURRENCY['classic']} without awscrt). More files in flight "
+            "do not upload faster: each one holds a connection and memory."
+        )
+
+
+def existing_objects(s3: Any, bucket: str, prefix: str, *, expected_bucket_owner: str | None = None) -> dict[str, int]:
     """Key -> size of every object under ``prefix`` (one paginated listing)."""
     found: dict[str, int] = {}
     with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, **owner_args(expected_bucket_owner)
+        )
+        for page in pages:
             for item in page.get("Contents", []):
                 found[str(item["Key"])] = int(item["Size"])
     return found
@@ -166,6 +188,15 @@ def common_prefix(keys: Iterable[str]) -> str:
     return "".join(f"{folder}/" for folder in shared or [])
 
 
+def listing_prefixes(keys: Iterable[str], depth: int = 2) -> list[str]:
+    """The prefixes to list for ``keys``: the common prefix of each group of keys that share their first ``depth``
+    folders (``imports/<digest>/``), so that keys of several plans never make the check list a whole tree."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        groups.setdefault("/".join(key.split("/")[:depth]), []).append(key)
+    return sorted(common_prefix(group) for group in groups.values())
+
+
 def upload_files(
     session: boto3.session.Session,
     bucket: str,
@@ -176,14 +207,17 @@ def upload_files(
     skip_existing: bool = True,
     engine: str = "auto",
     target_throughput_bytes: int = DEFAULT_TARGET_THROUGHPUT_BYTES,
+    expected_bucket_owner: str | None = None,
 ) -> UploadReport:
-    """Upload ``items`` to ``bucket`` (see the module docstring)."""
+    """Upload ``items`` to ``bucket`` (see the module docstring). ``expected_bucket_owner`` (an account id) goes with
+    every request, the CRT's and multipart parts included."""
     started = time.monotonic()
     if engine == "auto":
         engine = "crt" if crt_available() else "classic"
     if engine not in DEFAULT_CONCURRENCY:
         raise ValueError(f"unknown upload engine {engine!r}; choose crt, classic or auto")
     concurrency = concurrency or DEFAULT_CONCURRENCY[engine]
+    check_concurrency(concurrency)
     if session.get_credentials() is None:
         raise AwsAccessError(
             "upload to S3: no AWS credentials were found; sign in with `aws sso login --profile <your-profile>` "
@@ -192,7 +226,14 @@ def upload_files(
     s3 = make_client(session, "s3", max_pool_connections=max(concurrency, 10))
     check = ExistingCheck(to_upload=list(items), present=0, present_bytes=0, replacing=0, unverified=0)
     if skip_existing and items:
-        check = check_existing(s3, bucket, items, concurrency=concurrency, on_progress=on_progress)
+        check = check_existing(
+            s3,
+            bucket,
+            items,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            expected_bucket_owner=expected_bucket_owner,
+        )
     pending = check.to_upload
     uploaded, uploaded_bytes = 0, 0
     if pending:
@@ -200,7 +241,9 @@ def upload_files(
         if transfer is None:
             engine = "classic"
             transfer = _classic_manager(s3, concurrency)
-        uploaded, uploaded_bytes = _run(transfer, bucket, pending, concurrency, on_progress)
+        uploaded, uploaded_bytes = _run(
+            transfer, bucket, pending, concurrency, on_progress, owner_args(expected_bucket_owner)
+        )
     return UploadReport(
         uploaded=uploaded,
         uploaded_bytes=uploaded_bytes,
@@ -238,6 +281,7 @@ def check_existing(
     *,
     concurrency: int,
     on_progress: ProgressCallback | None = None,
+    expected_bucket_owner: str | None = None,
 ) -> ExistingCheck:
     """Sort ``items`` into those already in ``bucket`` (same size and full-object CRC64NVME) and those to upload.
 
@@ -248,7 +292,9 @@ def check_existing(
     :class:`UploadInterrupted` when interrupted, and an :class:`~ahiops.errors.OpsError` (the HeadObject's key and
     AWS's error) when a check fails otherwise.
     """
-    sizes = existing_objects(s3, bucket, common_prefix(item.key for item in items))
+    sizes: dict[str, int] = {}
+    for prefix in listing_prefixes(item.key for item in items):
+        sizes.update(existing_objects(s3, bucket, prefix, expected_bucket_owner=expected_bucket_owner))
     upload = [True] * len(items)
     same_size: list[int] = []
     replacing = 0
@@ -272,7 +318,9 @@ def check_existing(
                 while not refused and position < len(same_size) and len(in_flight) < concurrency:
                     index = same_size[position]
                     position += 1
-                    in_flight[pool.submit(_compare_with_object, s3, bucket, items[index])] = index
+                    in_flight[pool.submit(_compare_with_object, s3, bucket, items[index], expected_bucket_owner)] = (
+                        index
+                    )
                 done, _ = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
                 files = nbytes = 0
                 for future in done:
@@ -313,7 +361,9 @@ def check_existing(
 _SAME, _DIFFERENT, _GONE, _UNREADABLE = "same", "different", "gone", "unreadable"
 
 
-def _compare_with_object(s3: Any, bucket: str, item: UploadItem) -> tuple[str, UploadItem]:
+def _compare_with_object(
+    s3: Any, bucket: str, item: UploadItem, expected_bucket_owner: str | None = None
+) -> tuple[str, UploadItem]:
     """Whether the object at ``item.key`` has the item's size and CRC64NVME (``_SAME``), not (``_DIFFERENT``: other
     bytes, or no CRC64NVME to tell), is gone since it was listed (``_GONE``), or S3 refuses to show it
     (``_UNREADABLE``: no s3:GetObject); with the item, its checksum filled in when it had none (the file's,
@@ -321,7 +371,9 @@ def _compare_with_object(s3: Any, bucket: str, item: UploadItem) -> tuple[str, U
     operation = f"HeadObject s3://{bucket}/{item.key}"
     with translate_client_errors(operation):
         try:
-            head = s3.head_object(Bucket=bucket, Key=item.key, ChecksumMode="ENABLED")
+            head = s3.head_object(
+                Bucket=bucket, Key=item.key, ChecksumMode="ENABLED", **owner_args(expected_bucket_owner)
+            )
         except botocore.exceptions.ClientError as error:
             code = error_code(error)
             if code in _NOT_FOUND_CODES:
@@ -381,7 +433,7 @@ def _crt_manager(session: boto3.session.Session, s3: Any, concurrency: int, targ
 #: A key that botocore puts into a URL unchanged; it stands for the real (percent-encoded) key in a template.
 _TEMPLATE_KEY = "ahictl-template-key-3f9c1d"
 #: Upload arguments a templated PutObject may carry (s3transfer adds ContentLength and a ContentMD5 placeholder).
-_TEMPLATED_ARGS = frozenset({"ContentLength", "ContentMD5", "ChecksumCRC64NVME"})
+_TEMPLATED_ARGS = frozenset({"ContentLength", "ContentMD5", "ChecksumCRC64NVME", "ExpectedBucketOwner"})
 #: The header that carries a templated PutObject's checksum.
 _CHECKSUM_HEADER = "x-amz-checksum-crc64nvme"
 
@@ -400,7 +452,7 @@ def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: d
     class TemplatedPutSerializer(base):
         def __init__(self) -> None:
             super().__init__(botocore_session, dict(client_kwargs))
-            self._templates: dict[tuple[str, bool], Any] = {}
+            self._templates: dict[tuple[str, bool, str | None], Any] = {}
             self._lock = threading.Lock()
 
         def serialize_http_request(self, transfer_type: str, future: Any) -> Any:
@@ -414,7 +466,7 @@ def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: d
             ):
                 return super().serialize_http_request(transfer_type, future)
             checksum = extra_args.get("ChecksumCRC64NVME")
-            template = self._template(call_args.bucket, checksum is not None)
+            template = self._template(call_args.bucket, checksum is not None, extra_args.get("ExpectedBucketOwner"))
             if template is None:
                 return super().serialize_http_request(transfer_type, future)
             path_before, path_after, headers = template
@@ -432,10 +484,13 @@ def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: d
                 method="PUT", path=path_before + key + path_after, headers=awscrt.http.HttpHeaders(request_headers)
             )
 
-        def _template(self, bucket: str, with_checksum: bool) -> tuple[str, str, list[tuple[str, str]]] | None:
+        def _template(
+            self, bucket: str, with_checksum: bool, owner: str | None
+        ) -> tuple[str, str, list[tuple[str, str]]] | None:
+            # The owner is the same for every file of a bucket: it stays in the template as botocore wrote it.
             with self._lock:
-                cached = self._templates.get((bucket, with_checksum))
-                if cached is not None or (bucket, with_checksum) in self._templates:
+                cached = self._templates.get((bucket, with_checksum, owner))
+                if cached is not None or (bucket, with_checksum, owner) in self._templates:
                     return cached
                 from s3transfer.crt import CRTTransferFuture, CRTTransferMeta
                 from s3transfer.utils import CallArgs
@@ -443,6 +498,8 @@ def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: d
                 extra: dict[str, Any] = {"ContentLength": 0, "ContentMD5": "override-to-be-removed"}
                 if with_checksum:
                     extra["ChecksumCRC64NVME"] = "AAAAAAAAAAA="
+                if owner:
+                    extra["ExpectedBucketOwner"] = owner
                 call_args = CallArgs(bucket=bucket, key=_TEMPLATE_KEY, fileobj="", extra_args=extra, subscribers=[])
                 request = super().serialize_http_request("put_object", CRTTransferFuture(CRTTransferMeta(0, call_args)))
                 path = str(request.path)
@@ -453,7 +510,7 @@ def templated_put_serializer(base: type, botocore_session: Any, client_kwargs: d
                 if path.count(_TEMPLATE_KEY) == 1 and request.method == "PUT" and needed <= names:
                     before, after = path.split(_TEMPLATE_KEY)
                     result = (before, after, headers)
-                self._templates[(bucket, with_checksum)] = result
+                self._templates[(bucket, with_checksum, owner)] = result
                 return result
 
     return TemplatedPutSerializer()
@@ -513,7 +570,12 @@ class _ByteCounter:
 
 
 def _run(
-    transfer: Any, bucket: str, items: Sequence[UploadItem], concurrency: int, on_progress: ProgressCallback | None
+    transfer: Any,
+    bucket: str,
+    items: Sequence[UploadItem],
+    concurrency: int,
+    on_progress: ProgressCallback | None,
+    common_args: dict[str, str] | None = None,
 ) -> tuple[int, int]:
     done: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
     counter = _ByteCounter()
@@ -530,7 +592,9 @@ def _run(
             while uploaded < len(items):
                 while next_index < len(items) and in_flight < concurrency:
                     item = items[next_index]
-                    extra_args = {"ChecksumCRC64NVME": item.checksum_crc64nvme} if item.checksum_crc64nvme else {}
+                    extra_args = dict(common_args or {})
+                    if item.checksum_crc64nvme:
+                        extra_args["ChecksumCRC64NVME"] = item.checksum_crc64nvme
                     transfer.upload(
                         str(item.path),
                         bucket,
@@ -567,14 +631,44 @@ def _run(
     return uploaded, uploaded_bytes
 
 
+#: What to do after an upload failed part-way: the same command resumes.
+RERUN_ADVICE = "Run the same command again: files already uploaded are not uploaded again."
+#: CRT error names (prefixes) that mean the local file changed, went away or could not be read during the upload.
+_CRT_FILE_ERRORS = ("AWS_ERROR_FILE", "AWS_IO_FILE", "AWS_ERROR_S3_INCORRECT_CONTENT_LENGTH", "AWS_ERROR_STREAM")
+#: CRT error names (prefixes) that mean S3 could not be reached or the connection broke.
+_CRT_CONNECTION_ERRORS = ("AWS_IO_SOCKET", "AWS_IO_DNS", "AWS_IO_TLS", "AWS_ERROR_HTTP_CONNECTION", "AWS_IO_CHANNEL")
+
+
 def _upload_error(bucket: str, item: UploadItem, error: BaseException) -> OpsError:
     operation = f"upload '{item.path}' to s3://{bucket}/{item.key}"
     if isinstance(error, OpsError):
         return error
     if isinstance(error, botocore.exceptions.ClientError):
-        return client_error_to_ops_error(operation, error)
+        result = client_error_to_ops_error(operation, error)
+        if not str(result).rstrip().endswith("again."):
+            result = type(result)(f"{result} {RERUN_ADVICE}")
+            result.aws_error_code = error_code(error) or None
+        return result
     if isinstance(error, botocore.exceptions.NoCredentialsError):
         return AwsAccessError(f"{operation}: no AWS credentials were found; sign in with `aws sso login`.")
     if isinstance(error, OSError):
-        return ServiceError(f"{operation}: the file could not be read ({error.strerror or error}).")
-    return ServiceError(f"{operation} failed: {type(error).__name__}: {error}")
+        return ServiceError(
+            f"{operation}: the file could not be read ({error.strerror or type(error).__name__}): it changed or "
+            f"went away during the upload. {RERUN_ADVICE}"
+        )
+    name = str(getattr(error, "name", "") or "")
+    detail = str(getattr(error, "message", "") or "").strip().rstrip(".")
+    if not detail:  # never an empty reason
+        detail = name or str(error).strip().strip(":").strip() or type(error).__name__
+    if name.startswith(_CRT_FILE_ERRORS):
+        return ServiceError(
+            f"{operation}: the file could not be read to the end ({detail}; {name}): it changed or went away during "
+            f"the upload. Leave the folder alone while it is imported; {RERUN_ADVICE}"
+        )
+    if name.startswith(_CRT_CONNECTION_ERRORS):
+        return ServiceError(
+            f"{operation}: S3 could not be reached ({detail}; {name}). Check the network and any AWS_ENDPOINT_URL_S3 "
+            f"variable; {RERUN_ADVICE}"
+        )
+    shown = f"{detail} ({name})" if name and name not in detail else detail
+    return ServiceError(f"{operation} failed: {shown}. {RERUN_ADVICE}")

@@ -3,7 +3,7 @@ concurrent-job quota. Does any batch get lost or started twice, and is the quota
 
 Usage: ``venv/bin/python benchmarks/auto_import_simulation.py [--batches 20000] [--quota 20] [--json]``
 
-What runs is the real function (``healthimaging_functions/auto_import/handler.py``, hence :mod:`ahiops.batch_import` and the import
+What runs is the real function (``healthimaging_functions/auto_import/handler.py``, hence :mod:`ahiops.auto_import_steps` and the import
 library), its real clients for S3 (moto, in process: ``MOTO_S3_CUSTOM_ENDPOINTS``) and HealthImaging (the stand-in of
 ``testkit/fakes/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
 and the AWS machinery around the function, so that days of uploads take minutes:

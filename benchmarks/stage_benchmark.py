@@ -410,7 +410,7 @@ def stage_with_ahictl(
     common prefix alone (``existing_objects`` over a client made as ``upload_files`` makes it), the resume's
     baseline."""
     started = time.perf_counter()
-    from ahiops import importer
+    from ahiops import folder_import
     from ahiops.session import make_session
     from ahiops.stack_outputs import outputs_from_mapping
 
@@ -428,8 +428,8 @@ def stage_with_ahictl(
         },
         "the staging benchmark's outputs",
     )
-    options = importer.ImportOptions(upload_engine=engine, upload_concurrency=concurrency)
-    plan = importer.prepare(folder, outputs, options)
+    options = folder_import.ImportOptions(upload_engine=engine, upload_concurrency=concurrency)
+    plan = folder_import.prepare(folder, outputs, options)
     prepared = time.perf_counter()
     session = make_session(profile=None, region=None, default_region=outputs.region)
     phases: dict[str, Any]
@@ -448,7 +448,7 @@ def stage_with_ahictl(
     else:
         from ahiops.upload import DEFAULT_CONCURRENCY
 
-        result = importer.upload_plan(session, outputs, plan, options, importer.ImportCallbacks())
+        result = folder_import.upload_plan(session, outputs, plan, options, folder_import.ImportCallbacks())
         uploaded = time.perf_counter()
         phases = {
             "import_seconds": imported - started,

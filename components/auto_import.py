@@ -3,7 +3,7 @@
 Uploaders (modalities, DICOM gateways, DataSync, Storage Gateway, a partner's uploader) write a batch under
 ``incoming/<batch>/`` and finish it with a marker object (``incoming/<batch>/_READY`` by default); optionally a batch
 also starts after a quiet period without new objects. The contract and its rules are :mod:`ahiops.batches`; the
-function reuses the import library (:mod:`ahiops.batch_import`): one implementation of the rules, two front ends.
+function reuses the import library (:mod:`ahiops.auto_import_steps`): one implementation of the rules, two front ends.
 
 What the component creates (flow control is the account's own machinery: S3, EventBridge, SQS, Lambda):
 

@@ -1,7 +1,7 @@
 """The function's entry point (``auto_import.handler.handle``): one SQS batch of messages at a time.
 
 For each message: work out what it asks for (:mod:`.messages`), run the importer's step for its batch
-(:class:`ahiops.batch_import.BatchImporter`), and then
+(:class:`ahiops.auto_import_steps.BatchImporter`), and then
 
 - done: nothing more (Lambda deletes the message);
 - waiting: send the batch's next message with a delay, then let Lambda delete this one; if that send fails, report
@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import boto3
 
-from ahiops.batch_import import (
+from ahiops.auto_import_steps import (
     STAGE_STARTED,
     BatchImporter,
     ImporterOptions,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ahiops import batches
-from ahiops.batch_import import (
+from ahiops.auto_import_steps import (
     STAGE_QUIET,
     STAGE_READY,
     STAGE_STARTED,

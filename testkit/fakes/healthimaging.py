@@ -58,6 +58,8 @@ AWS_RATE_LIMITS: dict[str, tuple[float, int]] = {
 }
 DEFAULT_PAGE_SIZE = 50
 GIB = 1024**3
+#: The longest a frozen answer is held back (the loopback server's connections time out after 10 s).
+MAX_FREEZE_SECONDS = 5.0
 
 
 def _now() -> dt.datetime:
@@ -191,6 +193,9 @@ class FakeHealthImaging:
       fails alone (AccessDeniedException). Policies are judged by :mod:`fakes.policy_evaluator`.
     - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
       ``AWS_RATE_LIMITS`` holds the documented ones.
+    - ``freeze(operation, seconds, times)``: the next ``times`` calls of the operation are carried out at once but
+      answered only after ``seconds`` (at most :data:`MAX_FREEZE_SECONDS`): a client with a shorter read timeout
+      loses the answer of a request that took effect.
 
     Records: ``requests`` [(operation, params)] for every request routed to an operation (also those answered
     with an error), ``request_log`` (the same with the caller's access key id and signing region), ``jobs``
@@ -233,6 +238,7 @@ class FakeHealthImaging:
 
         self._tokens: dict[tuple[str, str], str] = {}
         self._injected: dict[str, list[tuple[str, str | None]]] = {}
+        self._frozen: dict[str, list[float]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._job_failure_predicates: list[Callable[[ImportJob], str | bool | None]] = []
         self._file_failure_predicates: list[Callable[[str], str | None]] = []
@@ -302,6 +308,15 @@ class FakeHealthImaging:
         with self._lock:
             self._injected.setdefault(operation_name, []).extend([(code, message)] * times)
 
+    def freeze(self, operation_name: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of the operation take effect at once but are answered after ``seconds``."""
+        if operation_name not in self.service.model.operation_names:
+            raise ValueError(f"{operation_name!r} is not an operation of {SERVICE_NAME}")
+        if not 0 < seconds <= MAX_FREEZE_SECONDS:
+            raise ValueError(f"freeze for 0 to {MAX_FREEZE_SECONDS} seconds, not {seconds}")
+        with self._lock:
+            self._frozen.setdefault(operation_name, []).extend([seconds] * times)
+
     def throttle(self, operation_name: str, times: int = 1) -> None:
         """The next ``times`` calls of the operation answer ThrottlingException (429, as the model says)."""
         self.inject_error(operation_name, "ThrottlingException", times, "Rate exceeded")
@@ -342,10 +357,15 @@ class FakeHealthImaging:
         with self._lock:
             self.requests.append((parsed.operation, dict(parsed.params)))
             self.request_log.append(parsed)
+            frozen = self._frozen.get(parsed.operation)
+            delay = frozen.pop(0) if frozen else 0.0
             try:
-                return self._answer(parsed)
+                response = self._answer(parsed)
             except ServiceError as error:
-                return self.service.error_response(error)
+                response = self.service.error_response(error)
+        if delay:
+            time.sleep(delay)  # outside the lock: other requests are answered meanwhile
+        return response
 
     def _answer(self, parsed: ParsedRequest) -> HttpResponse:
         operation = parsed.operation

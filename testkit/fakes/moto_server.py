@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sys
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
@@ -19,6 +22,45 @@ RESET_TIMEOUT_SECONDS = 10
 
 #: ``observer(method, path, query_string)``: called before moto handles a request (path percent-decoded).
 RequestObserver = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request as moto's server received it: method, percent-decoded path, query string, headers (lower-case)."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+    @property
+    def access_key_id(self) -> str | None:
+        """The access key id of a SigV4 ``Authorization`` header (None when unsigned)."""
+        found = re.search(r"Credential=([^/,\s]+)/", self.headers.get("authorization", ""))
+        return found.group(1) if found else None
+
+    @property
+    def signed_service(self) -> str | None:
+        """The service of a SigV4 credential scope (``s3``, ``sts``, ...)."""
+        found = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", self.headers.get("authorization", ""))
+        return found.group(1) if found else None
+
+
+class RequestRecorder:
+    """Every request moto's server receives while attached (:meth:`ObservedMotoServer.recording`), with headers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+
+    def add(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
 
 
 class _TimedRequestHandler(MotoRequestHandler):
@@ -36,6 +78,7 @@ class ObservedMotoServer(ThreadedMotoServer):
     def __init__(self) -> None:
         super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
         self._observers: list[RequestObserver] = []
+        self._recorders: list[RequestRecorder] = []
         self._observers_lock = threading.Lock()
         #: Exceptions raised by observers (an observer must never break moto's answer).
         self.observer_errors: list[BaseException] = []
@@ -54,6 +97,18 @@ class ObservedMotoServer(ThreadedMotoServer):
             if observer in self._observers:
                 self._observers.remove(observer)
 
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[RequestRecorder]:
+        """Record every request (with its headers) received inside the block."""
+        recorder = RequestRecorder()
+        with self._observers_lock:
+            self._recorders.append(recorder)
+        try:
+            yield recorder
+        finally:
+            with self._observers_lock:
+                self._recorders.remove(recorder)
+
     def reset(self) -> None:
         """Forget every resource in every moto backend (``POST /moto-api/reset``)."""
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
@@ -63,9 +118,19 @@ class ObservedMotoServer(ThreadedMotoServer):
     def _observe(self, environ: dict[str, Any]) -> None:
         with self._observers_lock:
             observers = list(self._observers)
+            recorders = list(self._recorders)
         method = str(environ.get("REQUEST_METHOD", ""))
         path = urllib.parse.unquote(str(environ.get("PATH_INFO", "")))
         query = str(environ.get("QUERY_STRING", ""))
+        if recorders:
+            headers = {
+                name[len("HTTP_") :].replace("_", "-").lower(): str(value)
+                for name, value in environ.items()
+                if name.startswith("HTTP_")
+            }
+            recorded = RecordedRequest(method, path, query, headers)
+            for recorder in recorders:
+                recorder.add(recorded)
         for observer in observers:
             try:
                 observer(method, path, query)

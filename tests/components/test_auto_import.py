@@ -264,9 +264,9 @@ def test_the_function_is_bounded_fed_by_the_queue_and_configured_without_secrets
 def test_the_package_holds_the_function_and_the_library_it_imports_and_nothing_else_is_needed() -> None:
     files = lambda_package.package_files(FUNCTION_PACKAGE)
     assert {"auto_import/handler.py", "auto_import/messages.py", "auto_import/config.py"} <= set(files)
-    assert {"ahiops/batch_import.py", "ahiops/batches.py", "ahiops/jobs.py", "ahiops/manifest.py"} <= set(files)
+    assert {"ahiops/auto_import_steps.py", "ahiops/batches.py", "ahiops/jobs.py", "ahiops/manifest.py"} <= set(files)
     # Neither the local importer's upload nor its discovery (awscrt) is part of the function.
-    assert not any(name.startswith(("ahiops/upload", "ahiops/discovery", "ahiops/importer")) for name in files)
+    assert not any(name.startswith(("ahiops/upload", "ahiops/discovery", "ahiops/folder_import")) for name in files)
     assert lambda_package.third_party_imports(files) == set()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ahiops.batch_import import STAGE_QUIET, STAGE_READY, STAGE_STARTED, Step
+from ahiops.auto_import_steps import STAGE_QUIET, STAGE_READY, STAGE_STARTED, Step
 from healthimaging_functions.auto_import import config, handler, messages
 from healthimaging_functions.auto_import.config import AutoImportConfig, ConfigurationError
 

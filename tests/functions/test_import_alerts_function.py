@@ -387,7 +387,7 @@ def test_the_package_holds_the_function_and_the_library_modules_it_imports() -> 
         files
     )
     assert not any(
-        name.startswith(("ahiops/upload", "ahiops/importer", "components/", "healthimaging_functions/"))
+        name.startswith(("ahiops/upload", "ahiops/folder_import", "components/", "healthimaging_functions/"))
         for name in files
     )
     assert third_party_imports(files) == set()

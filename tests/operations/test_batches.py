@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ahiops import batch_results, batch_state, batches, limits, planning
-from ahiops.batch_import import JobSlots
+from ahiops.auto_import_steps import JobSlots
 from ahiops.batches import BatchFile, BatchObject, BatchRules
 from ahiops.jobs import StartRefusedError, StartRequest, start_job, validate_start_request
 from ahiops.manifest import FailedFile, ImageSetSummary, ImportedFile, JobOutput, JobSummary

@@ -6,7 +6,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from ahiops import jobs
 from ahiops.errors import AwsAccessError, ServiceError, UsageError
@@ -144,3 +144,35 @@ def test_wait_stops_on_failed_and_has_an_optional_limit() -> None:
         jobs.wait_for_job(
             FakeClient([], ["IN_PROGRESS"]), GOOD.datastore_id, "x", clock=FakeClock(), timeout_seconds=10
         )
+
+
+class LostAnswers(FakeClient):
+    """Takes each start (the first one starts the job) but the first ``lost`` answers never arrive."""
+
+    def __init__(self, lost: int) -> None:
+        super().__init__([])
+        self.lost = lost
+
+    def start_dicom_import_job(self, **params: Any) -> dict[str, Any]:
+        answer = super().start_dicom_import_job(**params)
+        if self.lost:
+            self.lost -= 1
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:9/")
+        return answer
+
+
+def test_a_start_whose_answer_was_lost_is_asked_again_with_the_same_token() -> None:
+    client = LostAnswers(lost=2)
+    assert jobs.start_job(client, GOOD, clock=FakeClock()) == "j" * 32
+    assert [params["clientToken"] for params in client.starts] == [GOOD.client_token] * 3
+
+
+def test_a_start_that_never_answers_stops_saying_the_job_may_have_started() -> None:
+    client = LostAnswers(lost=50)
+    with pytest.raises(jobs.StartAnswerLostError) as caught:
+        jobs.start_job(client, GOOD, clock=FakeClock())
+    assert len(client.starts) == jobs.MAX_LOST_ANSWER_RETRIES + 1
+    assert "the job may have started. Run the same command again: it asks first with the same client token" in str(
+        caught.value
+    )
+    assert caught.value.exit_code == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ahiops import importer, planning
+from ahiops import folder_import, planning
 from ahiops.discovery import HashedFile, crc64nvme_base64
 
 
@@ -18,7 +18,7 @@ def job() -> planning.PlannedJob:
 
 def test_full_uris_keys_and_paths_relative_to_the_prefix_are_recognised() -> None:
     planned = job()
-    resolve = importer._input_file_resolver("in-bucket", planned)
+    resolve = folder_import._input_file_resolver("in-bucket", planned)
     key = planned.files[0].key
     assert resolve(f"s3://in-bucket/{key}") == planned.files[0]
     assert resolve(key) == planned.files[0]
@@ -28,6 +28,6 @@ def test_full_uris_keys_and_paths_relative_to_the_prefix_are_recognised() -> Non
 
 def test_other_buckets_and_unknown_files_are_not_matched() -> None:
     planned = job()
-    resolve = importer._input_file_resolver("in-bucket", planned)
+    resolve = folder_import._input_file_resolver("in-bucket", planned)
     assert resolve(f"s3://other-bucket/{planned.files[0].key}") is None
     assert resolve("study/c.dcm") is None

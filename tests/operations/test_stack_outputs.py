@@ -180,7 +180,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def refuse(self: Path, *args: object, **kwargs: object) -> str:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
     with pytest.raises(StackOutputsError) as caught:
         load_outputs_file(path)
     assert f"outputs file '{path}' cannot be read" in str(caught.value)
@@ -282,9 +282,18 @@ def test_access_denied_names_the_operation() -> None:
 
 
 def test_other_client_error_is_a_service_error_with_code_and_message() -> None:
+    error = raised_by(client_error("ValidationException", "Bad value"))
+    assert isinstance(error, ServiceError)
+    assert str(error) == "GetDatastore failed: ValidationException: Bad value"
+
+
+def test_throttling_that_outlasts_the_retries_says_to_wait_and_rerun() -> None:
     error = raised_by(client_error("ThrottlingException", "Rate exceeded"))
     assert isinstance(error, ServiceError)
-    assert str(error) == "GetDatastore failed: ThrottlingException: Rate exceeded"
+    assert str(error) == (
+        "GetDatastore failed: ThrottlingException: Rate exceeded. AWS kept throttling the requests after retrying "
+        "them: wait a few minutes, then run the same command again."
+    )
     assert error.exit_code == 1
 
 
@@ -341,3 +350,26 @@ def test_a_trailing_newline_in_an_output_value_is_refused() -> None:
     }
     with pytest.raises(StackOutputsError, match="accountId"):
         outputs_from_mapping({**good, "accountId": "111122223333\n"}, "test")
+
+
+# --- encodings: PowerShell writes UTF-16 with a byte-order mark ----------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_an_outputs_file_in_utf16_or_with_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(json.dumps(valid_outputs(), indent=2).encode(encoding))
+    outputs = load_outputs_file(path)
+    assert outputs.datastore_id == valid_outputs()["datastoreId"]
+
+
+def test_an_outputs_file_in_another_encoding_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(
+        json.dumps({**valid_outputs(), "logBucketName": "caf\u00e9"}, ensure_ascii=False).encode("latin-1")
+    )
+    with pytest.raises(StackOutputsError) as caught:
+        load_outputs_file(path)
+    message = str(caught.value)
+    assert message.startswith(f"outputs file '{path}' is not text in UTF-8, UTF-16 or UTF-32 (utf-8: invalid")
+    assert "`pulumi stack output --json | Out-File -Encoding utf8 FILE`" in message

@@ -415,7 +415,7 @@ def test_an_object_gone_since_the_listing_is_uploaded_and_not_counted_as_replace
 ) -> None:
     items = make_items(tmp_path, 3)
     stale_listing = {item.key: item.size for item in items}  # listed, then deleted before the HeadObject
-    monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix: stale_listing)
+    monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix, **kwargs: stale_listing)
     report = upload_files(boto3.session.Session(), BUCKET, items)
     assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 0)
     assert requests.keys("HEAD") == sorted(item.key for item in items)
@@ -472,3 +472,45 @@ def test_an_identity_that_may_only_write_uploads_again_and_says_so(
     report = upload_files(writer_only, BUCKET, items)
     assert (report.uploaded, report.already_present, report.unverified, report.replaced) == (3, 0, 3, 0)
     assert versions(bucket) == {item.key: 2 for item in items}  # uploaded again, the first copies kept
+
+
+# ---------------------------------------------------------------- errors read like the tool's other messages
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "words"),
+    [
+        ("AWS_ERROR_FILE_INVALID_PATH", "Invalid file path.", "it changed or went away during the upload"),
+        ("AWS_ERROR_S3_INCORRECT_CONTENT_LENGTH", "", "it changed or went away during the upload"),
+        ("AWS_IO_SOCKET_CONNECTION_REFUSED", "socket connection refused.", "S3 could not be reached"),
+        ("AWS_ERROR_UNKNOWN", "", "AWS_ERROR_UNKNOWN"),
+    ],
+)
+def test_crt_errors_say_what_happened_and_that_a_rerun_resumes(name: str, message: str, words: str) -> None:
+    from awscrt.exceptions import AwsCrtError
+
+    item = UploadItem(path=Path("/data/a.dcm"), key="imports/d/job-0001/a.dcm", size=1)
+    error = upload._upload_error(BUCKET, item, AwsCrtError(1, name, message))
+    text = str(error)
+    assert text.startswith(f"upload '/data/a.dcm' to s3://{BUCKET}/imports/d/job-0001/a.dcm")
+    assert words in text
+    assert text.endswith("Run the same command again: files already uploaded are not uploaded again.")
+    assert "()" not in text
+    assert ": ." not in text
+    assert ":  " not in text
+
+
+def test_a_refused_connection_of_the_crt_client_is_a_clear_error(
+    aws_env: AwsEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
+    with pytest.raises(OpsError) as caught:
+        upload_files(boto3.session.Session(), BUCKET, make_items(tmp_path, 1), engine="crt", skip_existing=False)
+    text = str(caught.value)
+    assert "S3 could not be reached" in text
+    assert text.endswith("Run the same command again: files already uploaded are not uploaded again.")

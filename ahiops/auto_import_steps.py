@@ -1,4 +1,5 @@
-"""Import the batches uploaders write into the input bucket: the automatic importer's steps, with boto3 clients.
+"""Import the batches uploaders write into the input bucket: the automatic importer's steps, with boto3 clients (what
+the auto-import Lambda function runs; ``ahictl import`` of a local folder is :mod:`ahiops.folder_import`).
 
 :class:`BatchImporter` takes one batch as far as it can go now and returns a :class:`Step`: done (imported, reported,
 or nothing to do), or what it waits for before the same batch should be looked at again (a free place in the data
