@@ -15,7 +15,13 @@ from typing import Any
 import boto3
 import pydicom
 import pytest
-from test_ops_import_e2e import (
+
+from ahiops import folder_import, jobs, upload
+from ahiops.folder_import import ImportCallbacks
+from ahiops.pacing import FakeClock
+from testkit.fakes.environment import AwsEnv
+from testkit.fakes.moto_server import ObservedMotoServer, RecordedRequest
+from testkit.import_stack import (
     INPUT_BUCKET,
     OUTPUT_BUCKET,
     Stack,
@@ -27,16 +33,10 @@ from test_ops_import_e2e import (
     sample,
 )
 
-from ahiops import folder_import, jobs, upload
-from ahiops.folder_import import ImportCallbacks
-from ahiops.pacing import FakeClock
-from testkit.fakes.environment import AwsEnv
-from testkit.fakes.moto_server import ObservedMotoServer, RecordedRequest
-
 
 @pytest.fixture
 def stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
-    """Versioned buckets, an ACTIVE data store, the outputs file (as in ``test_ops_import_e2e``)."""
+    """Versioned buckets, an ACTIVE data store, the outputs file (``testkit.import_stack``)."""
     return make_stack(aws_env, tmp_path)
 
 
