@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import access_policies, audit_trail, policies, validation
+from components import access_policies, audit_trail, policies
 from components.access import ACCESS_DEFAULTS, resource_name
 from components.aws_cli_command import start_dicom_import_job_command
+from components.bucket_pair import generated_bucket_name
+from components.datastore import generated_datastore_name, prefixed_key_alias
 from components.import_alerts import AlertNames
-from components.import_role import PERMISSION_POLICY_NAME
+from components.import_role import PERMISSION_POLICY_NAME, generated_role_name
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
 
 from .environment import AwsEnv
@@ -171,19 +173,18 @@ def deploy_stack(
         kms,
         description=f"Encrypts the HealthImaging data store of {prefix}",
         policy=policies.datastore_key_initial_policy(account),
-        alias=f"{prefix}-datastore-key",
+        alias=prefixed_key_alias(prefix),
     )
-    datastore_id, datastore_arn = healthimaging.create_datastore(f"{prefix}-datastore", kms_key_arn=datastore_key_arn)
+    datastore_id, datastore_arn = healthimaging.create_datastore(
+        generated_datastore_name(prefix), kms_key_arn=datastore_key_arn
+    )
     kms.put_key_policy(
         KeyId=datastore_key_arn,
         PolicyName="default",
         Policy=json.dumps(policies.datastore_key_policy(account, datastore_key_arn, datastore_id)),
     )
 
-    names = {
-        role: validation.account_regional_bucket_name(f"{prefix}-{role}", account, region)
-        for role in ("input", "output", "log")
-    }
+    names = {role: generated_bucket_name(prefix, role, account, region) for role in ("input", "output", "log")}
     arns = {role: policies.bucket_arn(name) for role, name in names.items()}
     for role in ("input", "output"):
         policy = policies.bucket_policy(arns[role], require_tls=True) if tls_policy else None
@@ -206,7 +207,7 @@ def deploy_stack(
         log_policy = policies.bucket_policy(arns["log"], require_tls=True, extra_statements=delivery)
         s3.put_bucket_policy(Bucket=names["log"], Policy=json.dumps(log_policy))
 
-    role_name = f"{prefix}-ImportJobDataAccessRole"
+    role_name = generated_role_name(prefix)
     role_arn = iam.create_role(
         RoleName=role_name,
         Path="/",

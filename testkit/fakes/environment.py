@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.config import Config
 
@@ -21,6 +17,7 @@ if TYPE_CHECKING:
     from .iam_simulator import IamSimulator
 
 from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
+from .sessions import new_session
 
 #: Variables that would let the user's own AWS setup leak into a test; removed by :func:`apply_aws_env`.
 _CLEARED_VARIABLES = (
@@ -101,33 +98,3 @@ class AwsEnv:
         asserting. ``max_attempts`` defaults to 1 so that an injected error shows instead of being retried."""
         retries = {"mode": "standard", "total_max_attempts": max_attempts}
         return new_session().client(service, config=Config(retries=retries, **config))
-
-
-#: One loader for the sessions the fakes and tests create: each service model is parsed once per run.
-_SHARED_LOADER = botocore.loaders.create_loader()
-
-
-def new_session(**kwargs: Any) -> boto3.session.Session:
-    """A fresh boto3 session (credentials and configuration from the environment now) that reuses parsed models."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _SHARED_LOADER)
-    return boto3.session.Session(botocore_session=core, **kwargs)
-
-
-_clients_lock = threading.Lock()
-
-
-def stand_in_client(service: str, endpoint_url: str, region: str = TEST_REGION) -> Any:
-    """A stand-in's own client to moto, with dummy credentials and timeouts (one per service and endpoint for the
-    whole run: boto3 clients are thread-safe)."""
-    with _clients_lock:
-        return _stand_in_client(service, endpoint_url, region)
-
-
-@functools.cache
-def _stand_in_client(service: str, endpoint_url: str, region: str) -> Any:
-    session = new_session(
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID, aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY, region_name=region
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
-    return session.client(service, endpoint_url=endpoint_url, config=config)

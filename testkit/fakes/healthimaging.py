@@ -40,12 +40,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydicom.errors import InvalidDicomError
 
 from . import MOTO_ACCOUNT_ID, TEST_REGION
-from .environment import stand_in_client
 from .http_server import LoopbackHttpServer
 from .iam_simulator import IamError, principal_policies
 from .moto_server import ObservedMotoServer
 from .policy_evaluator import ALLOWED, PolicySource, Request, evaluate
 from .rest_json import HttpRequest, HttpResponse, ParsedRequest, RestJsonService, ServiceError
+from .sessions import stand_in_client
 
 SERVICE_NAME = "medical-imaging"
 MANIFEST_NAME = "job-output-manifest.json"

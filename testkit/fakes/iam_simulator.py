@@ -26,7 +26,6 @@ import botocore.model
 from botocore.exceptions import ClientError
 
 from . import TEST_REGION
-from .environment import stand_in_client
 from .http_server import LoopbackHttpServer
 from .policy_evaluator import (
     ALLOWED,
@@ -40,6 +39,7 @@ from .policy_evaluator import (
     evaluate,
 )
 from .rest_json import HttpRequest, HttpResponse, ShapeValidator, load_service_model
+from .sessions import stand_in_client
 
 IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 #: Seconds to wait for moto when forwarding a request.

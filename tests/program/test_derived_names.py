@@ -16,7 +16,17 @@ from program.settings import read_settings
 from testkit.mock_runs import PROJECT_DIR
 
 #: Where the source may spell out how a name is derived: the function that builds it.
-SOURCES = ("components", "program", "ahictl", "ahiops", "scripts", "healthimaging_functions", "provider", "benchmarks")
+SOURCES = (
+    "components",
+    "program",
+    "ahictl",
+    "ahiops",
+    "scripts",
+    "healthimaging_functions",
+    "provider",
+    "benchmarks",
+    "testkit",
+)
 #: How a derived name ends, and the one module whose code (docstrings aside) may spell it out.
 DERIVED_NAME_PARTS = {"-ImportJobDataAccessRole": "components/import_role.py", "-datastore": "components/datastore.py"}
 
@@ -48,6 +58,11 @@ def test_a_derived_name_is_spelt_out_in_one_function_only(part: str, owner: str)
     found = places(part)
     assert len(found) == 1, found
     assert found[0].startswith(owner + ":"), found
+
+
+def test_the_data_stores_key_alias_is_built_from_its_name_not_spelt_out() -> None:
+    # prefixed_key_alias derives it from generated_datastore_name; a literal "<prefix>-datastore-key" would bypass both.
+    assert places("-datastore-key") == []
 
 
 def test_a_second_place_that_builds_the_name_is_found(tmp_path: Path) -> None:

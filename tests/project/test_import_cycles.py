@@ -16,7 +16,17 @@ from components._source import parse_source
 from testkit.mock_runs import PROJECT_DIR
 
 #: The packages whose modules must form no cycle, and the program's entry point beside them.
-SOURCE_PACKAGES = ("components", "program", "ahiops", "ahictl", "healthimaging_functions", "provider")
+SOURCE_PACKAGES = (
+    "components",
+    "program",
+    "ahiops",
+    "ahictl",
+    "healthimaging_functions",
+    "provider",
+    "scripts",
+    "benchmarks",
+    "testkit",
+)
 
 
 def module_name(root: Path, path: Path) -> str:
