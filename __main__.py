@@ -21,8 +21,7 @@ from components import (
     ImportJobAlerts,
     ImportJobRole,
 )
-from components.aws_cli_command import start_dicom_import_job_command
-from program import component_args
+from program import component_args, exports
 from program.settings import load_settings
 
 s = load_settings()
@@ -87,18 +86,4 @@ pulumi.export("auditTrailArn", audit.trail_arn if audit else None)
 pulumi.export("auditBucketName", audit.bucket_name if audit else None)
 pulumi.export("autoImportQueueUrl", auto_import.queue_url if auto_import else None)
 pulumi.export("autoImportFunctionName", auto_import.function_name if auto_import else None)
-pulumi.export(
-    "startImportJobCommand",
-    pulumi.Output.all(
-        datastore.datastore_id, import_role.role_arn, buckets.input_bucket_name, buckets.output_bucket_name
-    ).apply(
-        lambda v: start_dicom_import_job_command(
-            region=s.region,
-            account_id=s.account_id,
-            datastore_id=v[0],
-            role_arn=v[1],
-            input_bucket=v[2],
-            output_bucket=v[3],
-        )
-    ),
-)
+pulumi.export("startImportJobCommand", exports.start_import_job_command(s, buckets, datastore, import_role))

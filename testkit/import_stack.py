@@ -15,7 +15,6 @@ from typing import Any
 import boto3
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 
 from ahictl import cli
 from ahiops import folder_import
@@ -23,18 +22,13 @@ from ahiops.folder_import import ImportCallbacks, ImportOptions
 from ahiops.import_ledger import LEDGER_PREFIX
 from ahiops.pacing import FakeClock
 from ahiops.stack_outputs import StackOutputs, load_outputs_file
+from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.fakes.healthimaging import FakeHealthImaging
 
 INPUT_BUCKET = "ahi-input-test"
 OUTPUT_BUCKET = "ahi-output-test"
 ROLE_ARN = "arn:aws:iam::123456789012:role/ahi-import-role"
-
-
-def sample(name: str) -> Path:
-    found = get_testdata_file(name)
-    assert found is not None
-    return Path(str(found))
 
 
 class Stack:

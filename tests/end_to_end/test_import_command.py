@@ -24,6 +24,7 @@ from ahiops.errors import ServiceError
 from ahiops.folder_import import ImportCallbacks
 from ahiops.pacing import FakeClock
 from ahiops.upload import UploadInterrupted
+from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.fakes.s3_checksums import store_checksum_headers_as_s3_does
 from testkit.import_stack import (
@@ -34,7 +35,6 @@ from testkit.import_stack import (
     make_stack,
     run,
     run_cli,
-    sample,
 )
 
 

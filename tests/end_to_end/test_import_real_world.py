@@ -19,6 +19,7 @@ import pytest
 from ahiops import folder_import, jobs, upload
 from ahiops.folder_import import ImportCallbacks
 from ahiops.pacing import FakeClock
+from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.fakes.moto_server import ObservedMotoServer, RecordedRequest
 from testkit.import_stack import (
@@ -30,7 +31,6 @@ from testkit.import_stack import (
     make_stack,
     run,
     run_cli,
-    sample,
 )
 
 

@@ -3,7 +3,7 @@
 moto's server plays S3 (the input bucket sends its events to EventBridge), EventBridge (the component's own rule
 pattern, targeting the queue), SQS (the queue with its dead-letter queue) and SNS (the alert topic, read through a
 queue subscribed to it); the HealthImaging stand-in runs the import jobs against moto's S3 with real DICOM files from
-pydicom. :class:`fakes.sqs_lambda.SqsEventSource` hands the queue's messages to the function as Lambda does. The
+pydicom. :class:`testkit.fakes.sqs_lambda.SqsEventSource` hands the queue's messages to the function as Lambda does. The
 function builds its own clients from its environment, as in Lambda; every client reaches loopback through the
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables.
 """

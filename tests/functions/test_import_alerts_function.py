@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydicom.data import get_testdata_file
 
 from components.import_alerts import AlertNames
 from components.lambda_package import FUNCTIONS_DIR, package_files, third_party_imports
 from healthimaging_functions.import_alerts import alerts, config, handler, reported
 from healthimaging_functions.import_alerts.checks import JobNotCheckedError, SweepError
+from testkit.dicom_samples import sample
 
-CT_SMALL = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
-MR_SMALL = Path(str(get_testdata_file("MR_small.dcm"))).read_bytes()
+CT_SMALL = sample("CT_small.dcm").read_bytes()
+MR_SMALL = sample("MR_small.dcm").read_bytes()
 #: A DICOM data set without the Part 10 preamble and header: HealthImaging refuses it (ValidationException).
-NO_META = Path(str(get_testdata_file("no_meta.dcm"))).read_bytes()
+NO_META = sample("no_meta.dcm").read_bytes()
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "resources": []}
 
 
@@ -35,7 +35,7 @@ SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "de
 class AlertsStack:
     """The deployed dev stack plus what ImportJobAlerts adds: topic, table, and a queue that receives the alerts."""
 
-    stack: Any  # fakes.deployed_stack.DeployedStack
+    stack: Any  # testkit.fakes.deployed_stack.DeployedStack
     medical_imaging: Any
     sns: Any
     sqs: Any

@@ -8,19 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pydicom.data import get_testdata_file
 
 from ahiops import dicom, discovery
 from ahiops.errors import UsageError
+from testkit.dicom_samples import sample
 
 PART10 = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm")
 NOT_PART10 = ("no_meta.dcm", "ExplVR_LitEndNoMeta.dcm", "rtstruct.dcm")
-
-
-def sample(name: str) -> Path:
-    found = get_testdata_file(name)
-    assert found is not None, name
-    return Path(str(found))
 
 
 @pytest.mark.parametrize("name", PART10)

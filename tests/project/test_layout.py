@@ -109,3 +109,17 @@ def test_the_test_doubles_are_imported_under_one_name() -> None:
         and old_names.search(path.read_text())
     ]
     assert offenders == [], f"{offenders} import the test doubles by another name than testkit.*"
+
+
+def test_modules_are_loaded_from_files_only_for_projects_of_their_own() -> None:
+    # A module loaded from its file gets a second name beside its package's; only an example project (not a package
+    # of this repository) is loaded that way.
+    loaders = [
+        relative(path)
+        for path in project_python_files()
+        if relative(path).startswith(("tests/", "testkit/", "benchmarks/", "scripts/"))
+        and not relative(path).startswith("tests/examples/")
+        and relative(path) != "tests/project/test_layout.py"
+        and "spec_from_file_location" in path.read_text()
+    ]
+    assert loaders == [], f"{loaders} load a module from its file: import it by its package name instead"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 from typing import Any
 
 import pytest
@@ -18,11 +17,10 @@ from components import (
     ImportJobAlerts,
     ImportJobRole,
 )
-from testkit.mock_runs import PROJECT_DIR
+from testkit.provider_harness import plugin
 
-PLUGIN_MAIN = PROJECT_DIR / "provider" / "__main__.py"
 #: The components the provider plugin hosts, read from the plugin itself (not run as a host).
-COMPONENTS = runpy.run_path(str(PLUGIN_MAIN), run_name="healthimaging_provider")["COMPONENTS"]
+COMPONENTS = plugin()["COMPONENTS"]
 
 
 @pytest.fixture(scope="module")

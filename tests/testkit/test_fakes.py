@@ -18,11 +18,11 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
-from pydicom.data import get_testdata_file
 
 from ahiops.stack_outputs import load_outputs_file
 from components import policies
 from components._source import parse_source
+from testkit.dicom_samples import sample
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.deployed_stack import EXPORTED_KEYS, DeployedStack
 from testkit.fakes.environment import AwsEnv
@@ -75,9 +75,9 @@ def test_a_test_can_remove_the_credentials_and_gets_no_credentials_at_once(
 INPUT_BUCKET = "fake-input"
 OUTPUT_BUCKET = "fake-output"
 ROLE_ARN = f"arn:aws:iam::{MOTO_ACCOUNT_ID}:role/ImportJobDataAccessRole"
-CT_SMALL = Path(get_testdata_file("CT_small.dcm"))  # Part 10, one series
-MR_SMALL = Path(get_testdata_file("MR_small.dcm"))  # Part 10, another series
-NO_META = Path(get_testdata_file("ExplVR_LitEndNoMeta.dcm"))  # DICOM without the Part 10 header
+CT_SMALL = sample("CT_small.dcm")  # Part 10, one series
+MR_SMALL = sample("MR_small.dcm")  # Part 10, another series
+NO_META = sample("ExplVR_LitEndNoMeta.dcm")  # DICOM without the Part 10 header
 
 
 @pytest.fixture
