@@ -9,12 +9,12 @@ its files with the job's message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .batches import BatchFile, BatchJob, BatchPlan
-from .manifest import JobOutput
+from .manifest import JobOutput, input_file_resolver
 
 RESULT_FORMAT: Final = "healthimaging-auto-import-result/1"
 #: Every file imported, nothing left out.
@@ -115,21 +115,9 @@ def job_outcome(
     )
 
 
-def _resolver(bucket: str, job: BatchJob) -> Any:
-    """Map an ``inputFile`` of the job's results to the planned file: AWS documents no exact form, so a full
-    ``s3://bucket/key`` URI, a key, or a path relative to the job's input prefix are all recognised."""
-    by_key: dict[str, BatchFile] = {job.input_key(item): item for item in job.files}
-
-    def resolve(input_file: str) -> BatchFile | None:
-        text = input_file
-        if text.startswith("s3://"):
-            found_bucket, _, text = text[len("s3://") :].partition("/")
-            if found_bucket != bucket:
-                return None
-        text = text.lstrip("/")
-        return by_key.get(text) or by_key.get(job.input_prefix + text)
-
-    return resolve
+def _resolver(bucket: str, job: BatchJob) -> Callable[[str], BatchFile | None]:
+    """The batch file an ``inputFile`` of the job's results names (:func:`ahiops.manifest.input_file_resolver`)."""
+    return input_file_resolver(bucket, job.input_prefix, {job.input_key(item): item for item in job.files})
 
 
 def batch_status(plan: BatchPlan, outcomes: Sequence[JobOutcome]) -> str:

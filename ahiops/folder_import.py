@@ -43,7 +43,7 @@ from .discovery import HashedFile
 from .errors import AwsAccessError, OpsError, ServiceError, UsageError
 from .import_ledger import EarlierFile, LedgerFile, LedgerJob, LedgerStore
 from .jobs import JobStatus, StartRequest
-from .manifest import JobOutput
+from .manifest import JobOutput, input_file_resolver
 from .pacing import Backoff, Clock, SystemClock, TokenBucket
 from .planning import ImportPlan, JobLimits, PlannedFile, PlannedJob
 from .session import make_client, translate_client_errors
@@ -834,20 +834,8 @@ def _job_result(
 
 
 def _input_file_resolver(bucket: str, job: PlannedJob) -> Callable[[str], PlannedFile | None]:
-    """Map an ``inputFile`` of the job's results to the planned file: AWS documents no exact form, so a full
-    ``s3://bucket/key`` URI, a key, or a path relative to the job's prefix are all recognised."""
-    by_key = {item.key: item for item in job.files}
-
-    def resolve(input_file: str) -> PlannedFile | None:
-        text = input_file
-        if text.startswith("s3://"):
-            found_bucket, _, text = text[len("s3://") :].partition("/")
-            if found_bucket != bucket:
-                return None
-        text = text.lstrip("/")
-        return by_key.get(text) or by_key.get(job.prefix + text)
-
-    return resolve
+    """The planned file an ``inputFile`` of the job's results names (:func:`ahiops.manifest.input_file_resolver`)."""
+    return input_file_resolver(bucket, job.prefix, {item.key: item for item in job.files})
 
 
 # ---------------------------------------------------------------- JSON

@@ -16,9 +16,9 @@ Two layers:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import OpsError, ServiceError
 from .session import translate_client_errors
@@ -338,3 +338,25 @@ def _read_folder(
         failed=tuple(failed),
         warnings=tuple(warned),
     )
+
+
+_Planned = TypeVar("_Planned")
+
+
+def input_file_resolver(
+    bucket: str, input_prefix: str, by_key: Mapping[str, _Planned]
+) -> Callable[[str], _Planned | None]:
+    """Map an ``inputFile`` of a job's results to what was planned under its S3 key (``by_key``): AWS documents no
+    exact form, so a full ``s3://bucket/key`` URI, a key, or a path relative to the job's input prefix are all
+    recognised; a URI of another bucket is no planned file."""
+
+    def resolve(input_file: str) -> _Planned | None:
+        text = input_file
+        if text.startswith("s3://"):
+            found_bucket, _, text = text[len("s3://") :].partition("/")
+            if found_bucket != bucket:
+                return None
+        text = text.lstrip("/")
+        return by_key.get(text) or by_key.get(input_prefix + text)
+
+    return resolve

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ahiops import folder_import, planning
+from ahiops import folder_import, manifest, planning
 from ahiops.discovery import HashedFile, crc64nvme_base64
 
 
@@ -31,3 +31,12 @@ def test_other_buckets_and_unknown_files_are_not_matched() -> None:
     resolve = folder_import._input_file_resolver("in-bucket", planned)
     assert resolve(f"s3://other-bucket/{planned.files[0].key}") is None
     assert resolve("study/c.dcm") is None
+
+
+def test_the_automatic_importers_results_are_matched_by_the_same_rule() -> None:
+    by_key = {"imports/b/j1/s/a.dcm": "a", "imports/b/j1/s/b.dcm": "b"}
+    resolve = manifest.input_file_resolver("in-bucket", "imports/b/j1/", by_key)
+    assert resolve("s3://in-bucket/imports/b/j1/s/a.dcm") == "a"
+    assert resolve("imports/b/j1/s/b.dcm") == "b"
+    assert resolve("s/a.dcm") == "a"
+    assert resolve("s3://other-bucket/imports/b/j1/s/a.dcm") is None
