@@ -1,10 +1,23 @@
-"""The stack's keys, each described once: type, default, description and the component arguments it feeds.
+"""The stack's keys, each described once: type, default, description and the component arguments it reaches.
 
 ``SETTINGS_SPEC`` is the one description of every key of the project's namespace. ``Pulumi.yaml``'s ``config:``
 block and the configuration tables of the documentation are generated from it
 (``scripts/generate_stack_docs.py``; a test fails when they differ). A key that feeds a component takes the
 component's default (``*_DEFAULTS`` next to the component) unless it spells out its own. ``StackSettings`` holds
 the values of one stack, one field per key.
+
+A key reaches component arguments in two ways, and each is declared (``<component>.<argument>``, the short names
+of ``COMPONENT_DEFAULTS``):
+
+- ``feeds``: the arguments that take the key's value as it is (``versioning`` -> ``bucket_pair.versioning``).
+  The key takes the default of the first one, and the stack's rules name the key for them;
+- ``derives``: the arguments computed from the key's value, which change when it changes but do not carry it as
+  it is: a name built from it (``namePrefix`` -> ``datastore.datastore_name`` when ``datastoreName`` is empty),
+  a fallback for another key left empty (``namePrefix`` -> ``access.name_prefix``), a value it decides
+  (``disposableStack`` -> every ``protect_data``).
+
+Together they are complete: setting any key changes no component argument that neither names (a test sets each
+key in turn and compares every argument ``program/component_args.py`` produces). The tables show both.
 """
 
 from __future__ import annotations
@@ -54,7 +67,9 @@ class Setting:
     """The default value; None for a required key; FROM_COMPONENT for the fed component's default."""
     description: str
     feeds: tuple[str, ...] = ()
-    """The component arguments (``<component>.<argument>``) this key gives its value to."""
+    """The component arguments (``<component>.<argument>``) this key gives its value to, as it is."""
+    derives: tuple[str, ...] = ()
+    """The component arguments computed from this key's value: they change with it but do not carry it as it is."""
 
     def __post_init__(self) -> None:
         if self.default is FROM_COMPONENT:
@@ -83,6 +98,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.account_id",
             "auto_import.account_id",
         ),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "region",
@@ -98,6 +114,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.region",
             "auto_import.region",
         ),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "allowUnlistedRegion",
@@ -119,6 +136,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.name_prefix",
             "auto_import.name_prefix",
         ),
+        derives=(
+            "datastore.datastore_name",  # when datastoreName is empty
+            "datastore.key_alias",
+            "import_role.role_name",  # when importRoleName is empty
+            "access.name_prefix",  # when accessNamePrefix is empty
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket, by its ARN
+        ),
     ),
     Setting(
         "tags",
@@ -132,6 +156,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "boolean",
         False,
         "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys (logs a warning).",
+        derives=(
+            "bucket_pair.protect_data",
+            "datastore.protect_data",
+            "import_alerts.protect_data",
+            "audit_trail.protect_data",
+            "auto_import.protect_data",
+        ),
     ),
     Setting(
         "inputBucketName",
@@ -160,6 +191,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         FROM_COMPONENT,
         "How bucket names are generated: 'account-regional' (<prefix>-input-<account>-<region>-an, cannot be taken by another account) or 'generated' (random suffix, global namespace).",
         feeds=("bucket_pair.naming", "audit_trail.naming"),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "bucketEncryption",
@@ -209,6 +241,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         FROM_COMPONENT,
         "Server access logs of the input and output buckets go to a separate log bucket (S3.9). false logs a warning.",
         feeds=("bucket_pair.access_logging",),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket logs there too
     ),
     Setting(
         "noncurrentVersionExpirationDays",
@@ -422,6 +455,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "boolean",
         True,
         "A CloudTrail trail of who read or changed the images: data events of the input and output buckets' objects, the data store and its image sets, and management events. false where an organisation trail records them (logs a warning).",
+        derives=("bucket_pair.extra_access_log_sources",),  # its bucket logs to the log bucket
     ),
     Setting(
         "auditTrailManagementEvents",
@@ -464,6 +498,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "",
         "Exact name of the audit trail's bucket; must differ from the other buckets. Empty: generated like the other buckets (bucketNaming).",
         feeds=("audit_trail.bucket_name",),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     # Import on upload (docs/alerts-audit-and-import-on-upload.md, 'Import on upload').
     Setting(
