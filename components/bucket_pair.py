@@ -188,10 +188,9 @@ def validate_bucket_pair_args(args: Mapping[str, Any], names: Mapping[str, str] 
         n("noncurrent_version_expiration_days"),
         value("noncurrent_version_expiration_days"),
     )
-    if args.get("current_version_expiration_days") not in (None, 0):
-        problems += validation.positive_days_problems(
-            n("current_version_expiration_days"), args.get("current_version_expiration_days")
-        )
+    current_days = value("current_version_expiration_days")
+    if current_days not in (None, 0):  # None or 0: current versions never expire
+        problems += validation.positive_days_problems(n("current_version_expiration_days"), current_days)
     if args.get("tags"):
         problems += validation.tags_problems(n("tags"), args["tags"])
     return problems
@@ -217,9 +216,10 @@ def bucket_pair_warnings(args: ImagingBucketPairArgs) -> list[str]:
             warnings.append(message)
     if value("encryption") == ENCRYPTION_SSE_S3:
         warnings.append("Encryption with a customer managed KMS key (S3.17) is OFF: the buckets use SSE-S3.")
-    if args.get("current_version_expiration_days"):
+    current_days = value("current_version_expiration_days")
+    if current_days:
         warnings.append(
-            f"Current object versions EXPIRE after {validation.as_whole_number(args['current_version_expiration_days'])} days: "
+            f"Current object versions EXPIRE after {validation.as_whole_number(current_days)} days: "
             "S3 deletes DICOM files and import results that old."
         )
     if value("force_destroy"):
@@ -259,8 +259,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
         tags = tags_of(args)
         # Validated above; a whole float (how other languages send numbers) becomes an int here.
         noncurrent_days = validation.as_whole_number(value("noncurrent_version_expiration_days"))
-        current_days = args.get("current_version_expiration_days")
-        current_days = validation.as_whole_number(current_days) if current_days else 0
+        current_days = validation.as_whole_number(value("current_version_expiration_days") or 0)  # None: never
 
         key_arn: Optional[pulumi.Input[str]] = None
         if value("encryption") == ENCRYPTION_KMS:

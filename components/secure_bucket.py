@@ -184,14 +184,13 @@ class SecureBucket(pulumi.ComponentResource):
                 opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
             )
 
-        current_days = args.get("current_version_expiration_days")
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
             rules=lifecycle_rules(
                 # Whole floats (how other languages send numbers) become ints; anything else is refused.
                 noncurrent_version_expiration_days=as_whole_number(value("noncurrent_version_expiration_days")),
-                current_version_expiration_days=as_whole_number(current_days) if current_days else 0,
+                current_version_expiration_days=as_whole_number(value("current_version_expiration_days") or 0),
             ),
             opts=child_options(self, retain_on_delete=protect_data, depends_on=[versioning_resource]),
         )

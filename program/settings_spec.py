@@ -1,10 +1,25 @@
-"""The stack's keys, each described once: type, default, description and the component arguments it feeds.
+"""The stack's keys, each described once: type, default, description and the component arguments it reaches.
 
 ``SETTINGS_SPEC`` is the one description of every key of the project's namespace. ``Pulumi.yaml``'s ``config:``
 block and the configuration tables of the documentation are generated from it
 (``scripts/generate_stack_docs.py``; a test fails when they differ). A key that feeds a component takes the
-component's default (``*_DEFAULTS`` next to the component) unless it spells out its own. ``StackSettings`` holds
-the values of one stack, one field per key.
+component's default (``*_DEFAULTS`` next to the component) unless it spells out its own. A description that shows a
+limit, a list or a generated name that lives in code builds it from that code (an f-string on the constant or the
+function), so that the generated files follow the code. ``StackSettings`` holds the values of one stack, one field
+per key.
+
+A key reaches component arguments in two ways, and each is declared (``<component>.<argument>``, the short names
+of ``COMPONENT_DEFAULTS``):
+
+- ``feeds``: the arguments that take the key's value as it is (``versioning`` -> ``bucket_pair.versioning``).
+  The key takes the default of the first one, and the stack's rules name the key for them;
+- ``derives``: the arguments computed from the key's value, which change when it changes but do not carry it as
+  it is: a name built from it (``namePrefix`` -> ``datastore.datastore_name`` when ``datastoreName`` is empty),
+  a fallback for another key left empty (``namePrefix`` -> ``access.name_prefix``), a value it decides
+  (``disposableStack`` -> every ``protect_data``).
+
+Together they are complete: setting any key changes no component argument that neither names (a test sets each
+key in turn and compares every argument ``program/component_args.py`` produces). The tables show both.
 """
 
 from __future__ import annotations
@@ -13,13 +28,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.access import ACCESS_DEFAULTS
-from components.audit_trail import AUDIT_TRAIL_DEFAULTS
-from components.auto_import import AUTO_IMPORT_DEFAULTS
-from components.bucket_pair import BUCKET_PAIR_DEFAULTS
-from components.datastore import DATASTORE_DEFAULTS, generated_datastore_name
-from components.import_alerts import IMPORT_ALERTS_DEFAULTS
+from ahiops.batches import INCOMING_PREFIX
+from ahiops.limits import (
+    DEFAULT_MAX_CONCURRENT_JOBS,
+    HEALTHIMAGING_REGIONS,
+    MAX_CONCURRENT_JOBS_BY_REGION,
+    MAX_FILES_PER_JOB,
+)
+from components.access import ACCESS_DEFAULTS, MAX_SESSION_HOURS, resource_name
+from components.access_policies import DEFAULT_PERSONAS, PERSONA_ADMIN, PERSONA_BREAK_GLASS
+from components.audit_trail import AUDIT_TRAIL_DEFAULTS, HIPAA_RETENTION_DAYS
+from components.auto_import import AUTO_IMPORT_DEFAULTS, MAX_CONCURRENCY, MAX_QUIET_PERIOD_MINUTES
+from components.bucket_pair import (
+    BUCKET_PAIR_DEFAULTS,
+    ENCRYPTION_KMS,
+    ENCRYPTION_SSE_S3,
+    NAMING_ACCOUNT_REGIONAL,
+    NAMING_GENERATED,
+    generated_bucket_name,
+)
+from components.datastore import (
+    DATASTORE_DEFAULTS,
+    ENCRYPTION_AWS_OWNED_KEY,
+    ENCRYPTION_CUSTOMER_MANAGED_KEY,
+    generated_datastore_name,
+)
+from components.import_alerts import IMPORT_ALERTS_DEFAULTS, MAX_SWEEP_LOOKBACK_HOURS
 from components.import_role import IMPORT_ROLE_DEFAULTS, generated_role_name
+from components.policies import MINIMUM_TLS_VERSION
 from program.provider_keys import ProviderKeys
 
 #: The components the stack composes, by the short name settings use in ``feeds``: their defaults.
@@ -54,7 +90,9 @@ class Setting:
     """The default value; None for a required key; FROM_COMPONENT for the fed component's default."""
     description: str
     feeds: tuple[str, ...] = ()
-    """The component arguments (``<component>.<argument>``) this key gives its value to."""
+    """The component arguments (``<component>.<argument>``) this key gives its value to, as it is."""
+    derives: tuple[str, ...] = ()
+    """The component arguments computed from this key's value: they change with it but do not carry it as it is."""
 
     def __post_init__(self) -> None:
         if self.default is FROM_COMPONENT:
@@ -66,6 +104,12 @@ class Setting:
 def derived_name_prefix(stack: str) -> str:
     """The prefix used when ``namePrefix`` is not set: ``ahi-<stack>`` in lowercase."""
     return f"ahi-{stack}".lower()
+
+
+#: The names of a persona's access resources, as the descriptions show them.
+ACCESS_NAME_PATTERN = resource_name("<accessNamePrefix>", "<persona>")
+#: The regions whose default quota of concurrent import jobs is lower, as the descriptions show them.
+LOWER_CONCURRENT_JOB_QUOTAS = "; ".join(f"{jobs} in {region}" for region, jobs in MAX_CONCURRENT_JOBS_BY_REGION.items())
 
 
 SETTINGS_SPEC: tuple[Setting, ...] = (
@@ -83,12 +127,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.account_id",
             "auto_import.account_id",
         ),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "region",
         "string",
         None,
-        "Required. A region where AWS HealthImaging runs: us-east-1, us-west-2, eu-west-1, eu-west-2, ap-southeast-2.",
+        f"Required. A region where AWS HealthImaging runs: {', '.join(HEALTHIMAGING_REGIONS)}.",
         feeds=(
             "bucket_pair.region",
             "datastore.region",
@@ -98,6 +143,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.region",
             "auto_import.region",
         ),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "allowUnlistedRegion",
@@ -119,6 +165,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.name_prefix",
             "auto_import.name_prefix",
         ),
+        derives=(
+            "datastore.datastore_name",  # when datastoreName is empty
+            "datastore.key_alias",
+            "import_role.role_name",  # when importRoleName is empty
+            "access.name_prefix",  # when accessNamePrefix is empty
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket, by its ARN
+        ),
     ),
     Setting(
         "tags",
@@ -132,6 +185,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "boolean",
         False,
         "For throwaway development stacks only: turn off protect and retainOnDelete on the data store, buckets and keys (logs a warning).",
+        derives=(
+            "bucket_pair.protect_data",
+            "datastore.protect_data",
+            "import_alerts.protect_data",
+            "audit_trail.protect_data",
+            "auto_import.protect_data",
+        ),
     ),
     Setting(
         "inputBucketName",
@@ -158,14 +218,18 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "bucketNaming",
         "string",
         FROM_COMPONENT,
-        "How bucket names are generated: 'account-regional' (<prefix>-input-<account>-<region>-an, cannot be taken by another account) or 'generated' (random suffix, global namespace).",
+        f"How bucket names are generated: {NAMING_ACCOUNT_REGIONAL!r} "
+        f"({generated_bucket_name('<prefix>', 'input', '<account>', '<region>')}, cannot be taken by another account) "
+        f"or {NAMING_GENERATED!r} (random suffix, global namespace).",
         feeds=("bucket_pair.naming", "audit_trail.naming"),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     Setting(
         "bucketEncryption",
         "string",
         FROM_COMPONENT,
-        "Default encryption of the buckets: 'kms' (customer managed key, bucket keys on) or 'sse-s3' (logs a warning).",
+        f"Default encryption of the buckets: {ENCRYPTION_KMS!r} (customer managed key, bucket keys on) or "
+        f"{ENCRYPTION_SSE_S3!r} (logs a warning).",
         feeds=("bucket_pair.encryption",),
     ),
     Setting(
@@ -200,7 +264,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "requireTls",
         "boolean",
         FROM_COMPONENT,
-        "Bucket policies deny requests without TLS or with TLS older than 1.2 (S3.5). false logs a warning.",
+        f"Bucket policies deny requests without TLS or with TLS older than {MINIMUM_TLS_VERSION} (S3.5). "
+        "false logs a warning.",
         feeds=("bucket_pair.require_tls",),
     ),
     Setting(
@@ -209,6 +274,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         FROM_COMPONENT,
         "Server access logs of the input and output buckets go to a separate log bucket (S3.9). false logs a warning.",
         feeds=("bucket_pair.access_logging",),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket logs there too
     ),
     Setting(
         "noncurrentVersionExpirationDays",
@@ -243,7 +309,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "datastoreEncryption",
         "string",
         FROM_COMPONENT,
-        "'customer-managed-key' (a key is created unless datastoreKmsKeyArn is set) or 'aws-owned-key' (logs a warning). Create-only.",
+        f"{ENCRYPTION_CUSTOMER_MANAGED_KEY!r} (a key is created unless datastoreKmsKeyArn is set) or "
+        f"{ENCRYPTION_AWS_OWNED_KEY!r} (logs a warning). Create-only.",
         feeds=("datastore.encryption",),
     ),
     Setting(
@@ -315,21 +382,24 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessPersonas",
         "array",
         FROM_COMPONENT,
-        "Personas that get a customer managed policy scoped to this stack: admin, importer, reader, and break-glass (admin plus deletions and metadata updates; only when listed explicitly). Empty list: no access resources.",
+        f"Personas that get a customer managed policy scoped to this stack: {', '.join(DEFAULT_PERSONAS)}, and "
+        f"{PERSONA_BREAK_GLASS} ({PERSONA_ADMIN} plus deletions and metadata updates; only when listed explicitly). "
+        "Empty list: no access resources.",
         feeds=("access.personas",),
     ),
     Setting(
         "accessGroups",
         "boolean",
         FROM_COMPONENT,
-        "One IAM group per persona, named '<accessNamePrefix>-<persona>', with the persona's policy attached.",
+        f"One IAM group per persona, named {ACCESS_NAME_PATTERN!r}, with the persona's policy attached.",
         feeds=("access.groups",),
     ),
     Setting(
         "accessRolePrincipals",
         "object",
         {},
-        "Persona: list of IAM user or role ARNs or quoted 12-digit account IDs that may assume a '<accessNamePrefix>-<persona>' role. A persona without an entry gets no role. Empty: no roles.",
+        "Persona: list of IAM user or role ARNs or quoted 12-digit account IDs that may assume a "
+        f"{ACCESS_NAME_PATTERN!r} role. A persona without an entry gets no role. Empty: no roles.",
         feeds=("access.role_principals",),
     ),
     Setting(
@@ -350,7 +420,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessSessionHours",
         "integer",
         FROM_COMPONENT,
-        "Session length, 1 to 12 hours, of the persona roles (maximum) and permission sets.",
+        f"Session length, 1 to {MAX_SESSION_HOURS} hours, of the persona roles (maximum) and permission sets.",
         feeds=("access.session_hours",),
     ),
     Setting(
@@ -399,7 +469,8 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "importAlertSweepLookbackHours",
         "integer",
         FROM_COMPONENT,
-        "The sweep checks the import jobs that ended in this many hours: at least two sweep intervals, at most 2160 (jobs are listed for 90 days).",
+        "The sweep checks the import jobs that ended in this many hours: at least two sweep intervals, at most "
+        f"{MAX_SWEEP_LOOKBACK_HOURS} (jobs are listed for {MAX_SWEEP_LOOKBACK_HOURS // 24} days).",
         feeds=("import_alerts.sweep_lookback_hours",),
     ),
     Setting(
@@ -422,6 +493,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "boolean",
         True,
         "A CloudTrail trail of who read or changed the images: data events of the input and output buckets' objects, the data store and its image sets, and management events. false where an organisation trail records them (logs a warning).",
+        derives=("bucket_pair.extra_access_log_sources",),  # its bucket logs to the log bucket
     ),
     Setting(
         "auditTrailManagementEvents",
@@ -441,7 +513,9 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "auditLogRetentionDays",
         "integer",
         FROM_COMPONENT,
-        "Days the audit trail's log files are kept, then expire (without Object Lock, a deleted one is kept as long after its deletion); 2192: six years, HIPAA's documentation retention; less logs a warning. 0: forever.",
+        "Days the audit trail's log files are kept, then expire (without Object Lock, a deleted one is kept as long "
+        f"after its deletion); {HIPAA_RETENTION_DAYS}: six years, HIPAA's documentation retention; less logs a "
+        "warning. 0: forever.",
         feeds=("audit_trail.retention_days",),
     ),
     Setting(
@@ -464,48 +538,55 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "",
         "Exact name of the audit trail's bucket; must differ from the other buckets. Empty: generated like the other buckets (bucketNaming).",
         feeds=("audit_trail.bucket_name",),
+        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
     # Import on upload (docs/alerts-audit-and-import-on-upload.md, 'Import on upload').
     Setting(
         "autoImport",
         "boolean",
         FROM_COMPONENT,
-        "Import batches written into the input bucket: incoming/<batch>/ finished by a marker object becomes import jobs, through the bucket's EventBridge notifications, an encrypted SQS queue and a function. Off by default.",
+        f"Import batches written into the input bucket: {INCOMING_PREFIX}<batch>/ finished by a marker object becomes "
+        "import jobs, through the bucket's EventBridge notifications, an encrypted SQS queue and a function. Off by "
+        "default.",
         feeds=("bucket_pair.input_eventbridge_notifications",),
     ),
     Setting(
         "autoImportMarkerName",
         "string",
         FROM_COMPONENT,
-        "Name of the object that finishes a batch, incoming/<batch>/<name>: 1 to 100 of A-Z a-z 0-9 . _ -.",
+        f"Name of the object that finishes a batch, {INCOMING_PREFIX}<batch>/<name>: 1 to 100 of A-Z a-z 0-9 . _ -.",
         feeds=("auto_import.marker_name",),
     ),
     Setting(
         "autoImportQuietPeriodMinutes",
         "integer",
         FROM_COMPONENT,
-        "0: only markers start batches. Minutes without a new object under incoming/<batch>/ after which the batch starts without a marker (1 to 1440).",
+        f"0: only markers start batches. Minutes without a new object under {INCOMING_PREFIX}<batch>/ after which the "
+        f"batch starts without a marker (1 to {MAX_QUIET_PERIOD_MINUTES}).",
         feeds=("auto_import.quiet_period_minutes",),
     ),
     Setting(
         "autoImportMaxFilesPerJob",
         "integer",
         FROM_COMPONENT,
-        "Files per import job: HealthImaging's quota (5000) unless it was raised for the account.",
+        f"Files per import job: HealthImaging's quota ({MAX_FILES_PER_JOB}) unless it was raised for the account.",
         feeds=("auto_import.max_files_per_job",),
     ),
     Setting(
         "autoImportMaxConcurrentJobs",
         "integer",
         FROM_COMPONENT,
-        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default quota (100; 20 in ap-southeast-2); after a quota increase, set the new quota, or less to leave room for other importers.",
+        "Import jobs kept running at once on the data store, other importers' jobs included. 0: the region's default "
+        f"quota ({DEFAULT_MAX_CONCURRENT_JOBS}; {LOWER_CONCURRENT_JOB_QUOTAS}); after a quota increase, set the new "
+        "quota, or less to leave room for other importers.",
         feeds=("auto_import.max_concurrent_jobs",),
     ),
     Setting(
         "autoImportConcurrency",
         "integer",
         FROM_COMPONENT,
-        "Copies of the auto-import function for new batches at once, 2 to 10, and as many again for running jobs; job starts stay at one per second across them.",
+        f"Copies of the auto-import function for new batches at once, 2 to {MAX_CONCURRENCY}, and as many again for "
+        "running jobs; job starts stay at one per second across them.",
         feeds=("auto_import.concurrency",),
     ),
     Setting(

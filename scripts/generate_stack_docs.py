@@ -6,8 +6,8 @@ Usage::
     venv/bin/python scripts/generate_stack_docs.py --check    # exit 1, naming the files, unless they are current
 
 Each key is described once, in ``program/settings_spec.py``: its type, default, description and the component
-arguments it feeds. From that this script writes, between ``BEGIN GENERATED`` and ``END GENERATED`` markers,
-``Pulumi.yaml``'s ``config:`` block (what ``pulumi config`` and the Pulumi Cloud console show) and the
+arguments it feeds and derives. From that this script writes, between ``BEGIN GENERATED`` and ``END GENERATED``
+markers, ``Pulumi.yaml``'s ``config:`` block (what ``pulumi config`` and the Pulumi Cloud console show) and the
 configuration tables of the documentation, one table per group of keys on the page that explains them. Everything
 outside the markers stays as written.
 """
@@ -94,11 +94,11 @@ def shown_default(value: Any) -> str:
     return f"`{json.dumps(value)}`"
 
 
-def shown_feeds(setting: Setting) -> str:
-    """The component arguments a key feeds, by argument; an argument every component takes is said so once."""
+def shown_arguments(arguments: Sequence[str]) -> list[str]:
+    """Component arguments (``<component>.<argument>``) by argument; one every component takes is said so once."""
     by_argument: dict[str, list[str]] = {}
-    for feed in setting.feeds:
-        component, _, argument = feed.partition(".")
+    for name in arguments:
+        component, _, argument = name.partition(".")
         by_argument.setdefault(argument, []).append(component)
     shown = []
     for argument, components in by_argument.items():
@@ -106,18 +106,28 @@ def shown_feeds(setting: Setting) -> str:
             shown.append(f"`{argument}` of every component")
         else:
             shown += [f"`{COMPONENT_CLASSES[c]}.{argument}`" for c in components]
-    return ", ".join(shown) or "none: the program reads it"
+    return shown
+
+
+def shown_feeds(setting: Setting) -> str:
+    """The component arguments a key feeds."""
+    return ", ".join(shown_arguments(setting.feeds)) or "none: the program reads it"
+
+
+def shown_derives(setting: Setting) -> str:
+    """The component arguments derived from a key (``Setting.derives``); empty when there are none."""
+    return ", ".join(shown_arguments(setting.derives))
 
 
 def markdown_table(spec: Sequence[Setting]) -> str:
-    """One row per key: its default, its description, and the component arguments it feeds."""
-    rows = ["| Key | Type | Default | Meaning | Feeds |", "|---|---|---|---|---|"]
+    """One row per key: its default, its description, and the component arguments derived from it and it feeds."""
+    rows = ["| Key | Type | Default | Meaning | Derives | Feeds |", "|---|---|---|---|---|---|"]
     for setting in spec:
         # Markdown would take '<stack>' for an HTML tag and a '|' for the end of a cell.
         description = setting.description.replace("|", "\\|").replace("<", "\\<")
         rows.append(
             f"| `{setting.key}` | {setting.type} | {shown_default(setting.default)} | {description} | "
-            f"{shown_feeds(setting)} |"
+            f"{shown_derives(setting)} | {shown_feeds(setting)} |"
         )
     return "\n".join(rows)
 

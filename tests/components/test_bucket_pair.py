@@ -8,7 +8,7 @@ import pytest
 
 from ahictl.mockrun import PlannedResource, ProgramRun
 from components import ImagingBucketPair, ImagingBucketPairArgs, InvalidInputError
-from components.bucket_pair import bucket_pair_warnings, validate_bucket_pair_args
+from components.bucket_pair import BUCKET_PAIR_DEFAULTS, bucket_pair_warnings, validate_bucket_pair_args
 from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, policy_of, run_component
 
 KEY_ARN = f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -271,3 +271,28 @@ def test_validation_and_warnings_are_pure_functions() -> None:
         )
         == 1
     )
+
+
+def test_an_unset_current_version_expiration_takes_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BUCKET_PAIR_DEFAULTS, "current_version_expiration_days", 400)
+    run = pair()
+    assert sub(run, "buckets-input", "lifecycle").inputs["rules"][2]["expiration"] == {"days": 400}
+    assert any("Current object versions EXPIRE after 400 days" in w for w in run.warnings)
+
+
+def test_an_unset_current_version_expiration_is_checked_as_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BUCKET_PAIR_DEFAULTS, "current_version_expiration_days", -5)
+    args: ImagingBucketPairArgs = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "name_prefix": "ahi-test"}
+    assert any("current_version_expiration_days = -5" in p for p in validate_bucket_pair_args(args))
+
+
+def test_current_version_expiration_none_means_never() -> None:
+    args: ImagingBucketPairArgs = {"account_id": DEV_ACCOUNT, "region": DEV_REGION, "name_prefix": "ahi-test"}
+    args["current_version_expiration_days"] = None
+    assert validate_bucket_pair_args(args) == []
+    run = pair(current_version_expiration_days=None)
+    assert [rule["id"] for rule in sub(run, "buckets-input", "lifecycle").inputs["rules"]] == [
+        "abort-incomplete-multipart-uploads",
+        "expire-noncurrent-versions",
+    ]
+    assert not any("EXPIRE" in w for w in run.warnings)

@@ -1,5 +1,6 @@
-"""Each stack key reaches exactly the component arguments its ``feeds`` names, with its own value: the mapping
-(program/component_args.py) is run with a distinctive value for the key and the fed argument must carry it."""
+"""Each stack key reaches exactly the component arguments its ``feeds`` and ``derives`` name: the mapping
+(program/component_args.py) is run with a distinctive value for the key; each fed argument must carry it, and every
+argument of every component that changes must be one the key feeds or derives."""
 
 from __future__ import annotations
 
@@ -38,6 +39,28 @@ def settings_with(key: str, value: Any) -> StackSettings:
     return settings
 
 
+def every_argument(settings: StackSettings) -> dict[str, Any]:
+    """Every plain argument of every component, included or not, as ``<component>.<argument>``."""
+    return {
+        f"{component}.{argument}": value
+        for component, plain in component_args.PLAIN_ARGS.items()
+        for argument, value in plain(settings).items()
+    }
+
+
+ABSENT = object()
+
+
+def arguments_changed_by(key: str) -> set[str]:
+    """The arguments that differ from the base stack's when ``key`` takes each of its distinctive values."""
+    base = every_argument(settings_with("importAlerts", True))  # ALL_ON's own value: the base stack
+    changed: set[str] = set()
+    for value in distinctive_values(SPEC_BY_KEY[key]):
+        arguments = every_argument(settings_with(key, value))
+        changed |= {a for a in base.keys() | arguments.keys() if arguments.get(a, ABSENT) != base.get(a, ABSENT)}
+    return changed
+
+
 @pytest.mark.parametrize("setting", FEEDING, ids=lambda s: s.key)
 def test_a_key_reaches_every_argument_it_feeds_with_its_value(setting: Setting) -> None:
     for value in distinctive_values(setting):
@@ -73,3 +96,19 @@ def test_a_switch_that_feeds_no_argument_leaves_its_component_out(key: str, comp
     assert not SPEC_BY_KEY[key].feeds
     assert component in component_args.included_components(settings_with(key, True))
     assert component not in component_args.included_components(settings_with(key, False))
+
+
+@pytest.mark.parametrize("setting", SETTINGS_SPEC, ids=lambda s: s.key)
+def test_a_key_changes_no_argument_it_neither_feeds_nor_derives(setting: Setting) -> None:
+    undeclared = arguments_changed_by(setting.key) - set(setting.feeds) - set(setting.derives)
+    assert not undeclared, f"{setting.key} changes {sorted(undeclared)}: add them to its feeds or derives"
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS_SPEC if s.derives], ids=lambda s: s.key)
+def test_every_argument_a_key_derives_changes_with_it(setting: Setting) -> None:
+    unchanged = set(setting.derives) - arguments_changed_by(setting.key)
+    assert not unchanged, f"{setting.key} derives {sorted(unchanged)}, which do not change with it"
+
+
+def test_an_argument_a_key_feeds_is_not_also_one_it_derives() -> None:
+    assert [s.key for s in SETTINGS_SPEC if set(s.feeds) & set(s.derives)] == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from program.settings_spec import SETTINGS_SPEC
+from program.settings_spec import SETTINGS_SPEC, SPEC_BY_KEY
 from scripts import generate_stack_docs as generator
 from testkit.mock_runs import PROJECT_DIR
 
@@ -113,6 +113,26 @@ def test_a_row_names_the_arguments_the_key_feeds() -> None:
     assert rows.split("\n")[2].endswith("| `region` of every component |")
     assert rows.split("\n")[3].endswith("| none: the program reads it |")
     assert rows.split("\n")[4].endswith("| `ImagingBucketPair.naming`, `AuditTrail.naming` |")
+
+
+def test_a_row_names_the_arguments_derived_from_the_key_before_those_it_feeds() -> None:
+    rows = generator.markdown_table([s for s in SETTINGS_SPEC if s.key in ("namePrefix", "disposableStack")])
+    assert rows.split("\n")[2].endswith(
+        "| `ImagingDatastore.datastore_name`, `ImagingDatastore.key_alias`, `ImportJobRole.role_name`, "
+        "`HealthImagingAccess.name_prefix`, `ImagingBucketPair.extra_access_log_sources` | "
+        "`ImagingBucketPair.name_prefix`, `ImportJobAlerts.name_prefix`, `AuditTrail.name_prefix`, "
+        "`AutoImport.name_prefix` |"
+    )
+    assert rows.split("\n")[3].endswith(
+        "| `ImagingBucketPair.protect_data`, `ImagingDatastore.protect_data`, `ImportJobAlerts.protect_data`, "
+        "`AuditTrail.protect_data`, `AutoImport.protect_data` | none: the program reads it |"
+    )
+
+
+def test_a_row_of_a_key_that_derives_nothing_has_an_empty_derives_cell() -> None:
+    assert generator.markdown_table([SPEC_BY_KEY["versioning"]]).endswith(
+        "(S3.14). false logs a warning. |  | `ImagingBucketPair.versioning` |"
+    )
 
 
 def test_markdown_never_swallows_a_placeholder_or_splits_a_cell() -> None:
