@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from ahiops.batches import AUTO_IMPORTS_PREFIX, INCOMING_PREFIX, JOBS_RECORD_NAME, RESULT_NAME
+
 from .function_policies import service_endpoint, tls_only_queue_policy, write_own_logs_statement
 from .log_group_policies import log_group_key_statement
 from .policies import (
@@ -38,11 +40,9 @@ from .policies import (
 S3_EVENT_SOURCE: Final = "aws.s3"
 OBJECT_CREATED_DETAIL_TYPE: Final = "Object Created"
 EVENTS_SERVICE_PRINCIPAL: Final = "events.amazonaws.com"
-#: The key prefixes the importer works under (see :mod:`ahiops.batches`).
-INCOMING_PREFIX: Final = "incoming/"
-AUTO_IMPORTS_PREFIX: Final = "auto-imports/"
-#: The files the importer writes beside a batch.
-CONTROL_FILE_NAMES: Final = ("_JOBS.json", "_RESULT.json")
+#: The files the importer writes beside a batch (the key prefixes it works under, INCOMING_PREFIX and
+#: AUTO_IMPORTS_PREFIX, are the batch contract's: :mod:`ahiops.batches`).
+CONTROL_FILE_NAMES: Final = (JOBS_RECORD_NAME, RESULT_NAME)
 #: What Lambda's SQS event source needs on the queue, plus putting waiting batches back (SendMessage) and delaying
 #: a failed message's next delivery (ChangeMessageVisibility).
 QUEUE_ACTIONS: Final = (
