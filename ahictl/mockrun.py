@@ -26,7 +26,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import CONFIG
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import wait_for_rpcs
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 #: Account and region the mocks use when the configuration does not give them.
 DEFAULT_ACCOUNT_ID = "111122223333"
@@ -259,6 +259,21 @@ def close_event_loop() -> None:
             loop.close()
 
 
+#: What asyncio reports about a future whose failure nobody awaited.
+_UNRETRIEVED = frozenset({"Future exception was never retrieved", "Task exception was never retrieved"})
+
+
+def _skip_failures_already_raised(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's handler of errors nobody awaited. A failed run raises its first failure to the caller; the
+    registrations that depended on it fail with the same cause, and nobody awaits them. asyncio would report each
+    one whenever the garbage collector reaches it, at any later moment: a traceback on stderr per resource and, on
+    CPython 3.11, a parse of the failing line in the middle of whatever runs then (an ``ast.parse`` interrupted that
+    way fails or loses part of its tree). Those reports are dropped; everything else goes to asyncio's default."""
+    if context.get("message") in _UNRETRIEVED:
+        return
+    loop.default_exception_handler(context)
+
+
 def run(
     program: Path | Callable[[], None],
     *,
@@ -277,6 +292,7 @@ def run(
     """
     runtime_settings.ROOT.set(None)
     CONFIG.set({})
+    _ensure_event_loop().set_exception_handler(_skip_failures_already_raised)
     mocks = PlanMocks(account_id, region)
     monitor = RecordingMonitor(mocks, recorded)
     collector = _WarningCollector()
