@@ -498,7 +498,7 @@ def run_import(
     s3 = make_client(session, "s3")
     ledger = LedgerStore(s3, outputs.input_bucket_name, outputs.datastore_id, outputs.account_id)
     ledger.load()
-    arranged = arrange(outputs, plan, ledger.ledger, options)
+    arranged = _arrange_and_record(outputs, plan, ledger, options)
     progress.jobs = [run.job for run in arranged.run_jobs]
     progress.earlier = list(arranged.earlier)
     progress.abandoned = list(arranged.abandoned)
@@ -513,9 +513,6 @@ def run_import(
             f"({', '.join(job.status.job_id for job in arranged.earlier)}) and are not imported again"
             + ("" if options.reimport else " (--reimport imports them again)")
         )
-    ledger.record(
-        [*arranged.abandoned, *(run.record for run in arranged.run_jobs if run.record.state == import_ledger.PLANNED)]
-    )
     # Starts are retried here (paced, with the same client token); botocore's own retries would sleep outside
     # the injected clock and hide how long a start has been waiting.
     # (botocore's ``retries.max_attempts`` counts retries after the first attempt: 0 means one attempt.)
@@ -553,6 +550,24 @@ def run_import(
         ledger.record([_ended(run, result)])
     return ImportResult(
         plan=plan, upload=report, jobs=tuple(results), abandoned=arranged.abandoned, reimport=options.reimport
+    )
+
+
+def _arrange_and_record(
+    outputs: StackOutputs, plan: ImportPlan, ledger: LedgerStore, options: ImportOptions
+) -> _Arranged:
+    """Sort PATH's files against the ledger and record the planned (and abandoned) jobs, only if no other run wrote
+    the ledger since it was read: otherwise sort them again against what that run recorded, so that two runs that
+    overlap never plan the same content into two jobs."""
+    for _ in range(import_ledger.MAX_WRITE_CONFLICTS):
+        arranged = arrange(outputs, plan, ledger.ledger, options)
+        planned = [run.record for run in arranged.run_jobs if run.record.state == import_ledger.PLANNED]
+        if ledger.record_if_unchanged([*arranged.abandoned, *planned]):
+            return arranged
+    raise ServiceError(
+        f"another import into data store {outputs.datastore_id} is starting ({ledger.uri} changed "
+        f"{import_ledger.MAX_WRITE_CONFLICTS} times while this run planned its jobs); nothing was uploaded or started. "
+        "Run the same command again."
     )
 
 

@@ -21,7 +21,9 @@ only moves forward:
 
 Writes replace the whole document with a conditional PutObject (``If-Match`` the ETag read, ``If-None-Match: *`` when
 there is none yet); when another run wrote in between, the document is read again and this run's entries are merged
-into it, so two runs never lose each other's entries (:meth:`LedgerStore.record`). Every call carries
+into it, so two runs never lose each other's entries (:meth:`LedgerStore.record`). A run's new jobs are written
+with :meth:`LedgerStore.record_if_unchanged` instead: when another run wrote in between, the run sorts its files
+again against that ledger, so two runs that overlap never plan the same content twice. Every call carries
 ``ExpectedBucketOwner``.
 
 :func:`reconcile` (pure) sorts a folder's files against the ledger: jobs to take on again (unfinished), files already
@@ -247,6 +249,41 @@ class LedgerStore:
         self._ledger = ledger_from_json(data, source=self.uri)
         return self._ledger
 
+    def record_if_unchanged(self, updates: Sequence[LedgerJob]) -> bool:
+        """Merge ``updates`` into the ledger as read and write it only if no other run wrote since; False (with the
+        ledger read again) when another run did, so that the caller can sort its files against what it recorded."""
+        if not updates:
+            return True
+        candidate = merged(self._ledger, updates)
+        if not self._put(candidate):
+            self.load()
+            return False
+        self._ledger = candidate
+        return True
+
+    def _put(self, candidate: Ledger) -> bool:
+        """Write ``candidate`` if the ledger is still the one read; False when another run wrote it since."""
+        condition = {"IfMatch": self._etag} if self._etag else {"IfNoneMatch": "*"}
+        try:
+            response = self._s3.put_object(
+                Bucket=self._bucket,
+                Key=self._key,
+                Body=ledger_to_json(candidate),
+                ContentType="application/json",
+                ExpectedBucketOwner=self._owner,
+                **condition,
+            )
+        except botocore.exceptions.ClientError as error:
+            if error_code(error) in _PRECONDITION_CODES:
+                return False
+            with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
+                raise
+        except botocore.exceptions.BotoCoreError:
+            with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
+                raise
+        self._etag = str(response["ETag"])
+        return True
+
     def record(self, updates: Sequence[LedgerJob]) -> Ledger:
         """Merge ``updates`` into the ledger and write it whole; when another run wrote since it was read, read it
         again and merge into that, so that neither run's entries are lost."""
@@ -254,26 +291,9 @@ class LedgerStore:
             return self._ledger
         for _ in range(MAX_WRITE_CONFLICTS):
             candidate = merged(self._ledger, updates)
-            condition = {"IfMatch": self._etag} if self._etag else {"IfNoneMatch": "*"}
-            try:
-                response = self._s3.put_object(
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    Body=ledger_to_json(candidate),
-                    ContentType="application/json",
-                    ExpectedBucketOwner=self._owner,
-                    **condition,
-                )
-            except botocore.exceptions.ClientError as error:
-                if error_code(error) in _PRECONDITION_CODES:
-                    self.load()
-                    continue
-                with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
-                    raise
-            except botocore.exceptions.BotoCoreError:
-                with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
-                    raise
-            self._etag = str(response["ETag"])
+            if not self._put(candidate):
+                self.load()
+                continue
             self._ledger = candidate
             return candidate
         raise ServiceError(

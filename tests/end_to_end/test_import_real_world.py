@@ -549,3 +549,32 @@ def main_jobs(capsys: pytest.CaptureFixture[str], *argv: str) -> int:
     code = cli.main(["jobs", *argv])
     capsys.readouterr()
     return code
+
+
+# ---------------------------------------------------------------- overlapping runs
+
+
+def test_two_runs_that_read_the_ledger_at_once_import_shared_content_once(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.fake.polls_until_done = 0
+    first_folder = make_folder(tmp_path / "a")
+    second_folder = tmp_path / "b"
+    shutil.copytree(first_folder, second_folder)  # the same contents, plus one file
+    distinct_copy(sample("CT_small.dcm"), second_folder / "study" / "extra.dcm", 5)
+    arrange = folder_import.arrange
+    other_run: list[folder_import.ImportResult] = []
+    entered: list[bool] = []
+
+    def arrange_then_let_the_other_run_go_first(*args: Any, **kwargs: Any) -> Any:
+        arranged = arrange(*args, **kwargs)
+        if not entered:  # the first run has read the ledger; the second one runs whole before it writes
+            entered.append(True)
+            other_run.append(run(stack, second_folder))
+        return arranged
+
+    monkeypatch.setattr(folder_import, "arrange", arrange_then_let_the_other_run_go_first)
+    result = run(stack, first_folder)
+    assert other_run[0].imported == 3
+    assert len(stack.fake.jobs) == 1  # the shared files are imported once
+    assert (result.imported, result.already_imported) == (2, 2)
