@@ -78,8 +78,11 @@ def run_command(
     interrupt_message: str = DEFAULT_INTERRUPT_MESSAGE,
     on_failure: FailureReport | None = None,
 ) -> int:
-    """Run a command body: an OpsError prints ``error: ...`` on stderr and returns its exit code; Ctrl-C returns 130.
+    """Run a command body: an OpsError (or any other AWS SDK error, exit 1) prints ``error: ...`` on stderr and
+    returns its exit code; Ctrl-C returns 130.
     ``on_failure`` (for example a JSON report of what was done) is called first in both cases."""
+    import botocore.exceptions
+
     from ahiops.errors import OpsError
 
     try:
@@ -89,6 +92,16 @@ def run_command(
             on_failure(str(error), error.exit_code, error.aws_error_code)
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except botocore.exceptions.BotoCoreError as error:
+        # An AWS SDK error that no step turned into an OpsError (a network, TLS or proxy failure): still a message.
+        message = (
+            f"an AWS request failed: {error or type(error).__name__}. Check the network, the proxy and the "
+            "region, then run the same command again."
+        )
+        if on_failure is not None:
+            on_failure(message, 1, None)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if on_failure is not None:
             on_failure(interrupt_message, INTERRUPTED_EXIT_CODE, None)
