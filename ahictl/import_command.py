@@ -387,6 +387,18 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
     ]
     if warnings:
         text += f"Warnings ({len(warnings)}):\n" + _listing(warnings)
+    for job in result.jobs:
+        if job.outside_path:
+            text += (
+                f"{job.planned.label} (job {job.status.job_id}), an earlier run's job taken on, also held "
+                f"{len(job.outside_path)} file(s) not under PATH: {len(job.imported_keys & job.outside_path)} of "
+                "them imported (not counted above).\n"
+            )
+    if result.left_alone:
+        text += (
+            f"{len(result.left_alone)} unfinished import job(s) of another folder were left alone (they hold none of "
+            "the files under PATH).\n"
+        )
     for record in result.abandoned:
         text += (
             f"{len(record.files)} file(s) staged under s3://{outputs.input_bucket_name}/{record.prefix} by an earlier run "

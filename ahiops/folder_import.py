@@ -32,7 +32,7 @@ uploads nothing twice and starts nothing twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,13 @@ from .planning import ImportPlan, JobLimits, PlannedFile, PlannedJob
 from .session import make_client, translate_client_errors
 from .stack_outputs import StackOutputs
 from .upload import UploadItem, UploadReport, upload_files
+
+#: Start errors that asking again cannot change (the values, or the client token used before with other values): the
+#: job is recorded FAILED with the reason instead of stopping every later run (``retry_failed`` starts a new attempt
+#: under the next client token once the cause is fixed).
+REFUSED_FOR_GOOD_CODES = frozenset({"ValidationException", "ConflictException"})
+#: The job id shown for a job that was never started.
+NOT_STARTED_ID = "-"
 
 #: Attempts of one job under ``retry_failed`` (each one a FAILED job of an earlier run) before giving up.
 MAX_ATTEMPTS_PER_JOB = 20
@@ -126,10 +133,28 @@ class JobResult:
     earlier: bool = False
     #: Keys of the planned files the job imported.
     imported_keys: frozenset[str] = frozenset()
+    #: Keys of the job's files that are not under PATH (a job of an earlier run of another folder, taken on because
+    #: it also holds some of PATH's files): reported apart, not counted in PATH's figures.
+    outside_path: frozenset[str] = frozenset()
+
+    @property
+    def path_imported(self) -> int:
+        """Files of PATH the job imported."""
+        return len(self.imported_keys - self.outside_path)
+
+    @property
+    def path_failed(self) -> tuple[FileFailure, ...]:
+        return tuple(failure for failure in self.failed if _key_of(failure) not in self.outside_path)
 
     @property
     def ok(self) -> bool:
-        return self.status.job_status == "COMPLETED" and not self.failed and self.imported == len(self.planned.files)
+        """Every file of PATH in the job imported."""
+        path_files = len(self.planned.files) - len(self.outside_path)
+        return self.status.job_status == "COMPLETED" and not self.path_failed and self.path_imported == path_files
+
+
+def _key_of(failure: FileFailure) -> str | None:
+    return failure.s3_uri.split("/", 3)[-1] if failure.s3_uri and failure.s3_uri.startswith("s3://") else None
 
 
 @dataclass(frozen=True)
@@ -142,10 +167,13 @@ class ImportResult:
     #: Planned jobs of earlier runs that this run could not complete: their staged files are in no job.
     abandoned: tuple[LedgerJob, ...] = ()
     reimport: bool = False
+    #: Unfinished jobs of earlier runs that hold none of PATH's files (another folder's): left alone.
+    left_alone: tuple[LedgerJob, ...] = ()
 
     @property
     def imported(self) -> int:
-        return sum(job.imported for job in self.jobs)
+        """Files of PATH imported (now or earlier)."""
+        return sum(job.path_imported for job in self.jobs)
 
     @property
     def already_imported(self) -> int:
@@ -154,7 +182,8 @@ class ImportResult:
 
     @property
     def failed(self) -> tuple[FileFailure, ...]:
-        return tuple(failure for job in self.jobs for failure in job.failed)
+        """Files of PATH that failed."""
+        return tuple(failure for job in self.jobs for failure in job.path_failed)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +201,7 @@ class ImportProgress:
     jobs: list[PlannedJob] = field(default_factory=list)
     earlier: list[JobResult] = field(default_factory=list)
     abandoned: list[LedgerJob] = field(default_factory=list)
+    left_alone: list[LedgerJob] = field(default_factory=list)
     #: Files and bytes uploaded (or found already in S3) so far, and the upload's report once it ended.
     upload_files: int = 0
     upload_bytes: int = 0
@@ -327,6 +357,8 @@ class _RunJob:
     job_id: str | None = None
     #: Its files still have to be uploaded (a new job, or one planned by an earlier run that never finished staging).
     needs_upload: bool = True
+    #: Keys of its files that are not under PATH (a job of an earlier run taken on).
+    outside_path: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -334,6 +366,7 @@ class _Arranged:
     run_jobs: tuple[_RunJob, ...]
     earlier: tuple[JobResult, ...]
     abandoned: tuple[LedgerJob, ...]
+    left_alone: tuple[LedgerJob, ...]
 
 
 def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledger, options: ImportOptions) -> _Arranged:
@@ -344,8 +377,9 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
     run_jobs: list[_RunJob] = []
     for record, local in reconciled.resumed:
         job = _planned_from_record(record, local)
+        outside = frozenset(record.prefix + entry.path for entry in record.files if entry.path not in local)
         if record.state == import_ledger.ENDED:  # FAILED, and retry_failed: its next attempt
-            run_jobs.append(_RunJob(job, record, attempt=record.attempt + 1, needs_upload=False))
+            run_jobs.append(_RunJob(job, record, attempt=record.attempt + 1, needs_upload=False, outside_path=outside))
         else:
             run_jobs.append(
                 _RunJob(
@@ -354,6 +388,7 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
                     attempt=record.attempt,
                     job_id=record.job_id,
                     needs_upload=record.state == import_ledger.PLANNED,
+                    outside_path=outside,
                 )
             )
     if reconciled.new_files:
@@ -370,7 +405,7 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
                 raise ServiceError(f"{job.prefix} is already used by another job of this run; run the command again.")
             run_jobs.append(_RunJob(job, _record(job, import_ledger.PLANNED)))
     earlier = _earlier_results(outputs, reconciled.earlier)
-    return _Arranged(tuple(run_jobs), earlier, reconciled.abandoned)
+    return _Arranged(tuple(run_jobs), earlier, reconciled.abandoned, reconciled.elsewhere)
 
 
 def _hashed(item: Any) -> HashedFile:
@@ -464,7 +499,7 @@ def _earlier_results(outputs: StackOutputs, earlier: Sequence[EarlierFile]) -> t
                 input_s3_uri=input_s3_uri(outputs, job),
                 output_s3_uri=output_s3_uri(outputs, job),
                 status=JobStatus(
-                    job_id=record.job_id or "-",
+                    job_id=record.job_id or NOT_STARTED_ID,
                     job_status=record.job_status or "COMPLETED",
                     datastore_id=outputs.datastore_id,
                     job_name=record.job_name,
@@ -502,6 +537,13 @@ def run_import(
     progress.jobs = [run.job for run in arranged.run_jobs]
     progress.earlier = list(arranged.earlier)
     progress.abandoned = list(arranged.abandoned)
+    progress.left_alone = list(arranged.left_alone)
+    if arranged.left_alone:
+        callbacks.message(
+            f"{len(arranged.left_alone)} unfinished import job(s) hold none of the files under PATH and were left "
+            f"alone (an import of another folder; running that import again finishes them): "
+            + ", ".join(f"s3://{outputs.input_bucket_name}/{job.prefix}" for job in arranged.left_alone)
+        )
     for job in arranged.abandoned:
         callbacks.message(
             f"{len(job.files)} file(s) staged under s3://{outputs.input_bucket_name}/{job.prefix} by an earlier run "
@@ -544,12 +586,17 @@ def run_import(
     results = list(arranged.earlier)
     for run in arranged.run_jobs:
         job_id, status = finished[run.job.prefix]
-        result = _job_result(s3, outputs, run.job, job_id, status, options)
+        result = replace(_job_result(s3, outputs, run.job, job_id, status, options), outside_path=run.outside_path)
         results.append(result)
         progress.results.append(result)
         ledger.record([_ended(run, result)])
     return ImportResult(
-        plan=plan, upload=report, jobs=tuple(results), abandoned=arranged.abandoned, reimport=options.reimport
+        plan=plan,
+        upload=report,
+        jobs=tuple(results),
+        abandoned=arranged.abandoned,
+        reimport=options.reimport,
+        left_alone=arranged.left_alone,
     )
 
 
@@ -599,7 +646,7 @@ def _ended(run: _RunJob, result: JobResult) -> LedgerJob:
         state=import_ledger.ENDED,
         files=tuple(files),
         attempt=run.attempt,
-        job_id=result.status.job_id,
+        job_id=None if result.status.job_id == NOT_STARTED_ID else result.status.job_id,
         job_status=result.status.job_status,
         message=result.status.message,
     )
@@ -659,16 +706,30 @@ class _Starter:
     def start(self, run: _RunJob) -> None:
         job = run.job
         self.by_prefix[job.prefix] = job
-        job_id, attempt, request = _start_one(
-            self.start_client,
-            self.poll_client,
-            self.start_pacer,
-            self.outputs,
-            job,
-            self.options,
-            self.callbacks,
-            first_attempt=run.attempt,
-        )
+        try:
+            job_id, attempt, request = _start_one(
+                self.start_client,
+                self.poll_client,
+                self.start_pacer,
+                self.outputs,
+                job,
+                self.options,
+                self.callbacks,
+                first_attempt=run.attempt,
+            )
+        except OpsError as error:
+            if error.aws_error_code not in REFUSED_FOR_GOOD_CODES:
+                raise
+            status = JobStatus(
+                job_id=NOT_STARTED_ID,
+                job_status="FAILED",
+                datastore_id=self.outputs.datastore_id,
+                job_name=job.job_name,
+                message=f"the start was refused: {error}",
+            )
+            self.finished[job.prefix] = (NOT_STARTED_ID, status)
+            self.callbacks.message(f"{job.label}: {status.message} (recorded as FAILED; --retry-failed tries again)")
+            return
         run.job_id, run.attempt = job_id, attempt
         run.record = _record(job, import_ledger.STARTED, attempt=attempt, job_id=job_id)
         self.ledger.record([run.record])
@@ -781,6 +842,8 @@ def _job_result(
     # A FAILED job may write no manifest: look briefly, then report the job's own message.
     attempts = options.manifest_attempts if status.job_status == "COMPLETED" else 2
     try:
+        if job_id == NOT_STARTED_ID:
+            raise OpsError("the job was never started, so it has no results")
         output = manifest.read_job_output(
             s3,
             out_uri,
@@ -792,9 +855,8 @@ def _job_result(
             expected_bucket_owner=outputs.account_id,
         )
     except OpsError as error:
-        if status.job_status == "COMPLETED":
-            raise
-        note = str(error)
+        # Recorded as ended with this note (a rerun reports it again and goes on; `ahictl jobs` reads it later).
+        note = f"its results could not be read: {error}" if status.job_status == "COMPLETED" else str(error)
     resolve = _input_file_resolver(outputs.input_bucket_name, job)
     uri_of = {item.key: f"s3://{outputs.input_bucket_name}/{item.key}" for item in job.files}
     failures: list[FileFailure] = []
@@ -830,6 +892,11 @@ def _job_result(
             imported_keys = {item.key for item in job.files}
     if status.job_status == "FAILED":
         reason = f"import job {job_id} FAILED: {status.message or 'no message given'}"
+    elif output is None:
+        reason = (
+            f"import job {job_id} is COMPLETED but its results could not be read; "
+            f"`python -m ahictl jobs {job_id}` shows them once they are back"
+        )
     else:
         reason = f"import job {job_id} is COMPLETED but its output does not list this file"
     for item in job.files:
@@ -940,7 +1007,7 @@ def failure_to_json(
         "digest": plan.digest if plan else None,
         "files": plan.file_count if plan else 0,
         "bytes": plan.total_bytes if plan else 0,
-        "imported": sum(result.imported for result in results),
+        "imported": sum(result.path_imported for result in results),
         "alreadyImported": sum(result.imported for result in progress.earlier),
         "alreadyImportedBy": _already_imported_by(progress.earlier),
         "ok": False,
@@ -949,7 +1016,7 @@ def failure_to_json(
         else {"uploaded": None, "filesDone": progress.upload_files, "bytesDone": progress.upload_bytes},
         "jobs": jobs_json,
         "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped] if plan else [],
-        "failed": [_failure_json(failure) for result in results for failure in result.failed],
+        "failed": [_failure_json(failure) for result in results for failure in result.path_failed],
         "warnings": [],
         "unreferenced": _unreferenced_json(progress.abandoned),
         "error": {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
@@ -985,7 +1052,7 @@ def _job_json(job: JobResult) -> dict[str, Any]:
     summary = job.output.summary if job.output is not None else None
     return {
         "job": job.planned.label,
-        "jobId": job.status.job_id,
+        "jobId": None if job.status.job_id == NOT_STARTED_ID else job.status.job_id,
         "jobStatus": job.status.job_status,
         "jobName": job.planned.job_name,
         "message": job.status.message,
@@ -1000,4 +1067,6 @@ def _job_json(job: JobResult) -> dict[str, Any]:
         "imageSets": [item.image_set_id for item in summary.image_sets] if summary is not None else [],
         "note": job.output_note,
         "earlierRun": job.earlier,
+        "filesOutsidePath": len(job.outside_path),
+        "importedOutsidePath": len(job.imported_keys & job.outside_path),
     }

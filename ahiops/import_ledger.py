@@ -26,8 +26,9 @@ with :meth:`LedgerStore.record_if_unchanged` instead: when another run wrote in 
 again against that ledger, so two runs that overlap never plan the same content twice. Every call carries
 ``ExpectedBucketOwner``.
 
-:func:`reconcile` (pure) sorts a folder's files against the ledger: jobs to take on again (unfinished), files already
-handled by ended jobs, and new files to plan.
+:func:`reconcile` (pure) sorts a folder's files against the ledger: jobs to take on again (unfinished ones that
+hold some of the folder's contents; those of other folders are left alone), files already handled by ended jobs,
+and new files to plan.
 """
 
 from __future__ import annotations
@@ -339,6 +340,9 @@ class Reconciled:
     new_files: tuple[LocalFile, ...]
     #: Planned jobs that can no longer be completed (their files changed or went away): marked abandoned.
     abandoned: tuple[LedgerJob, ...]
+    #: Unfinished jobs (and FAILED ones under ``retry_failed``) that hold none of the folder's contents: another
+    #: folder's, left alone (neither taken on nor abandoned).
+    elsewhere: tuple[LedgerJob, ...]
     #: Job ids whose files are imported again on purpose (``reimport``, ``retry_failed``): new plans derive their
     #: prefixes and client tokens from them too, so that they never coincide with the earlier jobs'.
     superseded: tuple[str, ...]
@@ -354,8 +358,13 @@ def reconcile(
     resumed: list[tuple[LedgerJob, dict[str, LocalFile]]] = []
     abandoned: list[LedgerJob] = []
     ended: list[LedgerJob] = []
+    elsewhere: list[LedgerJob] = []
     for job in ledger.jobs.values():
         if job.state == ABANDONED:
+            continue
+        unfinished = job.state != ENDED or (job.job_status == "FAILED" and retry_failed)
+        if unfinished and not any(item.content in by_content for item in job.files):
+            elsewhere.append(job)
             continue
         if job.state == ENDED:
             if job.job_status == "FAILED" and retry_failed:
@@ -404,6 +413,7 @@ def reconcile(
         earlier=tuple(earlier),
         new_files=tuple(new_files),
         abandoned=tuple(abandoned),
+        elsewhere=tuple(elsewhere),
         superseded=tuple(sorted(superseded)),
     )
 
