@@ -532,7 +532,7 @@ def run_import(
     check_destination(session, outputs)
     s3 = make_client(session, "s3")
     ledger = LedgerStore(s3, outputs.input_bucket_name, outputs.datastore_id, outputs.account_id)
-    ledger.load()
+    ledger.load(allow_missing=options.reimport)
     arranged = _arrange_and_record(outputs, plan, ledger, options)
     progress.jobs = [run.job for run in arranged.run_jobs]
     progress.earlier = list(arranged.earlier)

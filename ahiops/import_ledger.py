@@ -68,6 +68,10 @@ class LedgerFormatError(OpsError):
     """The ledger in S3 is not in the form this module writes."""
 
 
+class LedgerMissingError(OpsError):
+    """There is no ledger, but the tool staged objects in the bucket before: it was deleted or expired."""
+
+
 def content_id(size: int, crc64nvme: str) -> str:
     """A file's content as the ledger knows it: ``<size>:<base64 CRC64NVME>``."""
     return f"{size}:{crc64nvme}"
@@ -233,12 +237,24 @@ class LedgerStore:
     def ledger(self) -> Ledger:
         return self._ledger
 
-    def load(self) -> Ledger:
+    def load(self, *, allow_missing: bool = False) -> Ledger:
+        """Read the ledger. None is there yet: an empty one, unless the tool staged objects under ``imports/``
+        before (then it was deleted or expired, and an empty one would import every file again): an error, unless
+        ``allow_missing`` (``--reimport``: importing again on purpose)."""
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=self._key, ExpectedBucketOwner=self._owner)
             data = response["Body"].read()
         except botocore.exceptions.ClientError as error:
             if error_code(error) in _MISSING_CODES:
+                if not allow_missing and self._staged_before():
+                    raise LedgerMissingError(
+                        f"the import ledger {self.uri} is missing, but earlier imports staged files under "
+                        f"s3://{self._bucket}/{IMPORTS_PREFIX}: without it every file would be imported again. "
+                        "Restore its previous version (the input bucket keeps versions: `aws s3api "
+                        f"list-object-versions --bucket {self._bucket} --prefix {self._key}`, then copy the last "
+                        "good version back) and run the command again, or pass --reimport to import the files "
+                        "again on purpose."
+                    ) from None
                 self._etag, self._ledger = None, Ledger(self._datastore_id)
                 return self._ledger
             with translate_client_errors(f"GetObject {self.uri} (the import ledger)"):
@@ -249,6 +265,17 @@ class LedgerStore:
         self._etag = str(response["ETag"])
         self._ledger = ledger_from_json(data, source=self.uri)
         return self._ledger
+
+    def _staged_before(self) -> bool:
+        """Whether any object other than a ledger is under ``imports/`` (staged by an earlier import)."""
+        with translate_client_errors(f"ListObjectsV2 s3://{self._bucket}/{IMPORTS_PREFIX}"):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=IMPORTS_PREFIX, ExpectedBucketOwner=self._owner
+            )
+            for page in pages:
+                if any(not item["Key"].startswith(LEDGER_PREFIX) for item in page.get("Contents", [])):
+                    return True
+        return False
 
     def record_if_unchanged(self, updates: Sequence[LedgerJob]) -> bool:
         """Merge ``updates`` into the ledger as read and write it only if no other run wrote since; False (with the

@@ -679,3 +679,26 @@ def test_a_start_refused_for_good_is_recorded_as_failed_and_blocks_nothing(
     code, retried, err = import_json(capsys, stack, folder, "--retry-failed")
     assert code == 0, err
     assert retried["imported"] == 2
+
+
+def test_a_missing_ledger_with_earlier_imports_stops_instead_of_importing_again(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    folder = make_folder(tmp_path / "data")
+    code, _, _ = import_json(capsys, stack, folder)
+    assert code == 0
+    ledger_key = f"imports/ledger/{stack.outputs.datastore_id}.json"
+    stack.s3.delete_object(Bucket=INPUT_BUCKET, Key=ledger_key)  # deleted or expired
+    distinct_copy(sample("CT_small.dcm"), folder / "study" / "later.dcm", 6)
+    versions = stack.versions()
+    code, document, err = import_json(capsys, stack, folder)
+    assert code == 1
+    message = document["error"]["message"]
+    assert f"s3://{INPUT_BUCKET}/{ledger_key}" in message
+    assert "Restore its previous version" in message
+    assert "--reimport" in message
+    assert (stack.versions(), len(stack.fake.jobs)) == (versions, 1)  # nothing uploaded or started
+    code, again, err = import_json(capsys, stack, folder, "--reimport")
+    assert code == 0, err
+    assert again["imported"] == 3

@@ -181,3 +181,13 @@ def test_an_unfinished_job_of_another_folder_is_left_alone(state: str) -> None:
 def test_a_failed_job_of_another_folder_is_not_retried() -> None:
     failed = job("imports/d1/job-0001/", ENDED, entry(A, FAILED), status="FAILED", job_id="j1")
     assert reconcile([C], ledger(failed), retry_failed=True).resumed == ()
+
+
+def test_no_ledger_after_earlier_imports_is_an_error_unless_importing_again_on_purpose(
+    bucket: Any, aws_env: AwsEnv
+) -> None:
+    bucket.put_object(Bucket=BUCKET, Key="imports/d1/job-0001/a.dcm", Body=b"staged")
+    store = LedgerStore(aws_env.client("s3"), BUCKET, DATASTORE, aws_env.account_id)
+    with pytest.raises(import_ledger.LedgerMissingError, match="or pass --reimport"):
+        store.load()
+    assert store.load(allow_missing=True) == Ledger(DATASTORE)
