@@ -104,28 +104,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print the plan (jobs, files, bytes, skipped files) and stop: nothing is uploaded or started",
     )
-    _usage_errors_as_json(parser)
+    ops_common.usage_errors_as_json(parser, usage_failure_json)
 
 
-def _usage_errors_as_json(parser: argparse.ArgumentParser) -> None:
-    """With --json, argparse's own usage errors (a flag's value) also print the JSON object of a failed run."""
-    parse_known_args = parser.parse_known_args
-    usage_error = parser.error
-    wanted = {"json": False}
+def usage_failure_json(message: str) -> dict[str, Any]:
+    """The ``--json`` document of a run refused for its arguments (nothing was done)."""
+    from ahiops.folder_import import ImportProgress, failure_to_json
 
-    def parse(args: Any = None, namespace: Any = None) -> Any:
-        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
-        return parse_known_args(args, namespace)
-
-    def error(message: str) -> Any:
-        if wanted["json"]:
-            from ahiops.folder_import import ImportProgress, failure_to_json
-
-            ops_common.print_json(failure_to_json(ImportProgress(), f"{parser.prog}: {message}", 2, None))
-        return usage_error(message)
-
-    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
-    setattr(parser, "error", error)  # noqa: B010
+    return failure_to_json(ImportProgress(), message, 2, None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -112,6 +112,35 @@ def run_command(
         return 1
 
 
+def error_json(message: str, exit_code: int, aws_error_code: str | None) -> dict[str, Any]:
+    """The ``error`` member of a failed command's ``--json`` document."""
+    return {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code}
+
+
+#: The whole ``--json`` document of a command that failed on its arguments, from argparse's message.
+UsageFailureJson = Callable[[str], dict[str, Any]]
+
+
+def usage_errors_as_json(parser: argparse.ArgumentParser, document: UsageFailureJson) -> None:
+    """With --json among the arguments, argparse's own usage errors (an unknown flag, a flag's value) also print
+    ``document(message)`` on stdout before argparse prints the usage and exits with 2."""
+    parse_known_args = parser.parse_known_args
+    usage_error = parser.error
+    wanted = {"json": False}
+
+    def parse(args: Any = None, namespace: Any = None) -> Any:
+        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
+        return parse_known_args(args, namespace)
+
+    def error(message: str) -> Any:
+        if wanted["json"]:
+            print_json(document(f"{parser.prog}: {message}"))
+        return usage_error(message)
+
+    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
+    setattr(parser, "error", error)  # noqa: B010
+
+
 def print_json(document: Any) -> None:
     """Write one JSON document to standard output."""
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import botocore.exceptions
 import pytest
 
@@ -23,3 +26,51 @@ def test_an_sdk_error_that_escaped_every_translation_is_a_clear_error(capsys: py
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert "Traceback" not in err
+
+
+def json_out(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:
+    from ahictl import cli
+
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_an_unknown_flag_of_import_with_json_prints_the_json_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, document = json_out(capsys, "import", str(tmp_path), "--outputs", "o.json", "--json", "--bogus")
+    assert code == 2
+    error = document["error"]
+    assert isinstance(error, dict)
+    assert "unrecognized arguments: --bogus" in str(error["message"])
+    assert error["exitCode"] == 2
+    assert document["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("--outputs", "missing.json"), "missing.json"),
+        (("--outputs", "o.json", "--bogus"), "unrecognized arguments: --bogus"),
+        (("--outputs", "o.json", "--limit", "-1"), "-1 is negative"),
+    ],
+    ids=["missing-outputs", "unknown-flag", "bad-limit"],
+)
+def test_a_failed_jobs_command_with_json_prints_the_json_error(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+    expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, document = json_out(capsys, "jobs", "--json", *argv)
+    assert code == 2
+    error = document["error"]
+    assert isinstance(error, dict)
+    assert expected in str(error["message"])
+    assert (error["exitCode"], error["awsErrorCode"]) == (2, None)
