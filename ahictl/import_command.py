@@ -121,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
 
     def on_failure(message: str, exit_code: int, aws_error_code: str | None) -> None:
         if args.json:
-            ops_common.print_json(failure_to_json(progress, message, exit_code, aws_error_code))
+            ops_common.print_json(
+                failure_to_json(progress, message, exit_code, aws_error_code, reimport=bool(args.reimport))
+            )
 
     return ops_common.run_command(
         lambda: _run(args, progress), interrupt_message=INTERRUPT_MESSAGE, on_failure=on_failure

@@ -923,61 +923,138 @@ def _input_file_resolver(bucket: str, job: PlannedJob) -> Callable[[str], Planne
 # ---------------------------------------------------------------- JSON
 
 
-def plan_to_json(plan: ImportPlan, outputs: StackOutputs) -> dict[str, Any]:
-    """The ``--dry-run --json`` document: the same keys as a real run's, with nothing started."""
-    return {
-        "dryRun": True,
-        "digest": plan.digest,
-        "files": plan.file_count,
-        "bytes": plan.total_bytes,
+def import_document(**values: Any) -> dict[str, Any]:
+    """An ``ahictl import --json`` document: every key of the one key set, those not given at their defaults (what a
+    run that did nothing says). A finished run, a run that stopped (which adds ``error``) and a dry run all build on
+    it, so that they have the same keys."""
+    document: dict[str, Any] = {
+        "dryRun": False,
+        "digest": None,
+        "files": 0,
+        "bytes": 0,
         "imported": 0,
-        "jobs": [
-            {
-                "job": job.label,
-                "jobId": None,
-                "jobStatus": "PLANNED",
-                "jobName": job.job_name,
-                "inputS3Uri": input_s3_uri(outputs, job),
-                "outputS3Uri": output_s3_uri(outputs, job),
-                "files": len(job.files),
-                "bytes": job.total_bytes,
-                "folders": job.folder_count,
-            }
+        "alreadyImported": 0,
+        "alreadyImportedBy": [],
+        "reimport": False,
+        "ok": False,
+        "upload": upload_document(),
+        "jobs": [],
+        "skipped": [],
+        "failed": [],
+        "warnings": [],
+        "unreferenced": [],
+        "leftAlone": [],
+    }
+    unknown = set(values) - set(document) - {"error"}
+    if unknown:
+        raise ValueError(f"not keys of the import document: {sorted(unknown)}")
+    document.update(values)
+    return document
+
+
+def upload_document(**values: Any) -> dict[str, Any]:
+    """The ``upload`` member: counts of the upload (None while unknown: before it ended, or in a dry run)."""
+    document: dict[str, Any] = {
+        "uploaded": None,
+        "uploadedBytes": None,
+        "alreadyPresent": None,
+        "replaced": None,
+        "unverified": None,
+        "engine": None,
+        "seconds": None,
+        "filesDone": 0,
+        "bytesDone": 0,
+    }
+    document.update(values)
+    return document
+
+
+def job_document(**values: Any) -> dict[str, Any]:
+    """One member of ``jobs``, every key present (None, or 0, when not known yet)."""
+    document: dict[str, Any] = {
+        "job": None,
+        "jobId": None,
+        "jobStatus": None,
+        "jobName": None,
+        "message": None,
+        "inputS3Uri": None,
+        "outputS3Uri": None,
+        "resultsS3Uri": None,
+        "files": 0,
+        "bytes": None,
+        "folders": None,
+        "imported": 0,
+        "failed": 0,
+        "warnings": 0,
+        "imageSetsCreated": None,
+        "imageSets": [],
+        "note": None,
+        "earlierRun": False,
+        "filesOutsidePath": 0,
+        "importedOutsidePath": 0,
+    }
+    unknown = set(values) - set(document)
+    if unknown:
+        raise ValueError(f"not keys of a job in the import document: {sorted(unknown)}")
+    document.update(values)
+    return document
+
+
+def plan_to_json(plan: ImportPlan, outputs: StackOutputs) -> dict[str, Any]:
+    """The ``--dry-run --json`` document: the same keys as a real run's, with nothing started; what only a run knows
+    (files already imported, read from the ledger) is null."""
+    return import_document(
+        dryRun=True,
+        digest=plan.digest,
+        files=plan.file_count,
+        bytes=plan.total_bytes,
+        alreadyImported=None,
+        alreadyImportedBy=None,
+        jobs=[
+            job_document(
+                job=job.label,
+                jobStatus="PLANNED",
+                jobName=job.job_name,
+                inputS3Uri=input_s3_uri(outputs, job),
+                outputS3Uri=output_s3_uri(outputs, job),
+                files=len(job.files),
+                bytes=job.total_bytes,
+                folders=job.folder_count,
+            )
             for job in plan.jobs
         ],
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped],
-        "failed": [],
-    }
+        skipped=_skipped_json(plan),
+    )
 
 
 def result_to_json(result: ImportResult) -> dict[str, Any]:
     """The ``--json`` document of an import."""
-    return {
-        "dryRun": False,
-        "digest": result.plan.digest,
-        "files": result.plan.file_count,
-        "bytes": result.plan.total_bytes,
-        "imported": result.imported,
-        "alreadyImported": result.already_imported,
-        "alreadyImportedBy": _already_imported_by(result.jobs),
-        "reimport": result.reimport,
-        "ok": result.ok,
-        "upload": _upload_json(result.upload),
-        "jobs": [_job_json(job) for job in result.jobs],
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in result.plan.skipped],
-        "failed": [_failure_json(failure) for failure in result.failed],
-        "warnings": [
+    return import_document(
+        digest=result.plan.digest,
+        files=result.plan.file_count,
+        bytes=result.plan.total_bytes,
+        imported=result.imported,
+        alreadyImported=result.already_imported,
+        alreadyImportedBy=_already_imported_by(result.jobs),
+        reimport=result.reimport,
+        ok=result.ok,
+        upload=_upload_json(result.upload),
+        jobs=[_job_json(job) for job in result.jobs],
+        skipped=_skipped_json(result.plan),
+        failed=[_failure_json(failure) for failure in result.failed],
+        warnings=[
             {"file": item.input_file, "warnings": list(item.warnings)}
             for job in result.jobs
             if job.output is not None
             for item in job.output.warnings
         ],
-        "unreferenced": _unreferenced_json(result.abandoned),
-    }
+        unreferenced=_unreferenced_json(result.abandoned),
+        leftAlone=_left_alone_json(result.left_alone),
+    )
 
 
 def failure_to_json(
-    progress: ImportProgress, message: str, exit_code: int, aws_error_code: str | None
+    progress: ImportProgress, message: str, exit_code: int, aws_error_code: str | None, *, reimport: bool = False
 ) -> dict[str, Any]:
     """The ``--json`` document of an import that stopped: the same keys as :func:`result_to_json` with what was done
     before it stopped, ``ok`` false and ``error`` (``message``, ``exitCode``, ``awsErrorCode``)."""
@@ -990,37 +1067,48 @@ def failure_to_json(
             continue
         job_id, status = progress.started.get(job.prefix, (None, ""))
         jobs_json.append(
-            {
-                "job": job.label,
-                "jobId": job_id,
-                "jobStatus": status or ("STARTED" if job_id else "NOT_STARTED"),
-                "jobName": job.job_name,
-                "inputS3Uri": f"s3://{progress.input_bucket}/{job.prefix}",
-                "files": len(job.files),
-                "earlierRun": False,
-            }
+            job_document(
+                job=job.label,
+                jobId=job_id,
+                jobStatus=status or ("STARTED" if job_id else "NOT_STARTED"),
+                jobName=job.job_name,
+                inputS3Uri=f"s3://{progress.input_bucket}/{job.prefix}",
+                files=len(job.files),
+                bytes=job.total_bytes,
+                folders=job.folder_count,
+            )
         )
     results = [*progress.earlier, *progress.results]
-    upload = _upload_json(progress.upload) if progress.upload is not None else None
-    return {
-        "dryRun": False,
-        "digest": plan.digest if plan else None,
-        "files": plan.file_count if plan else 0,
-        "bytes": plan.total_bytes if plan else 0,
-        "imported": sum(result.path_imported for result in results),
-        "alreadyImported": sum(result.imported for result in progress.earlier),
-        "alreadyImportedBy": _already_imported_by(progress.earlier),
-        "ok": False,
-        "upload": upload
-        if upload is not None
-        else {"uploaded": None, "filesDone": progress.upload_files, "bytesDone": progress.upload_bytes},
-        "jobs": jobs_json,
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped] if plan else [],
-        "failed": [_failure_json(failure) for result in results for failure in result.path_failed],
-        "warnings": [],
-        "unreferenced": _unreferenced_json(progress.abandoned),
-        "error": {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
-    }
+    upload = (
+        _upload_json(progress.upload)
+        if progress.upload is not None
+        else upload_document(filesDone=progress.upload_files, bytesDone=progress.upload_bytes)
+    )
+    return import_document(
+        digest=plan.digest if plan else None,
+        files=plan.file_count if plan else 0,
+        bytes=plan.total_bytes if plan else 0,
+        imported=sum(result.path_imported for result in results),
+        alreadyImported=sum(result.imported for result in progress.earlier),
+        alreadyImportedBy=_already_imported_by(progress.earlier),
+        reimport=reimport,
+        upload=upload,
+        jobs=jobs_json,
+        skipped=_skipped_json(plan) if plan else [],
+        failed=[_failure_json(failure) for result in results for failure in result.path_failed],
+        unreferenced=_unreferenced_json(progress.abandoned),
+        leftAlone=_left_alone_json(progress.left_alone),
+        error={"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
+    )
+
+
+def _skipped_json(plan: ImportPlan) -> list[dict[str, Any]]:
+    return [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped]
+
+
+def _left_alone_json(jobs_left: Sequence[LedgerJob]) -> list[dict[str, Any]]:
+    """Unfinished jobs of another folder (none of PATH's files): not touched by this run."""
+    return [{"prefix": job.prefix, "state": job.state, "jobId": job.job_id} for job in jobs_left]
 
 
 def _already_imported_by(results: Sequence[JobResult]) -> list[dict[str, Any]]:
@@ -1033,15 +1121,17 @@ def _unreferenced_json(abandoned: Sequence[LedgerJob]) -> list[dict[str, Any]]:
 
 
 def _upload_json(report: UploadReport) -> dict[str, Any]:
-    return {
-        "uploaded": report.uploaded,
-        "uploadedBytes": report.uploaded_bytes,
-        "alreadyPresent": report.already_present,
-        "replaced": report.replaced,
-        "unverified": report.unverified,
-        "engine": report.engine,
-        "seconds": round(report.seconds, 3),
-    }
+    return upload_document(
+        uploaded=report.uploaded,
+        uploadedBytes=report.uploaded_bytes,
+        alreadyPresent=report.already_present,
+        replaced=report.replaced,
+        unverified=report.unverified,
+        engine=report.engine,
+        seconds=round(report.seconds, 3),
+        filesDone=report.uploaded + report.already_present,
+        bytesDone=report.uploaded_bytes + report.already_present_bytes,
+    )
 
 
 def _failure_json(failure: FileFailure) -> dict[str, Any]:
@@ -1050,23 +1140,25 @@ def _failure_json(failure: FileFailure) -> dict[str, Any]:
 
 def _job_json(job: JobResult) -> dict[str, Any]:
     summary = job.output.summary if job.output is not None else None
-    return {
-        "job": job.planned.label,
-        "jobId": None if job.status.job_id == NOT_STARTED_ID else job.status.job_id,
-        "jobStatus": job.status.job_status,
-        "jobName": job.planned.job_name,
-        "message": job.status.message,
-        "inputS3Uri": job.input_s3_uri,
-        "outputS3Uri": job.output_s3_uri,
-        "resultsS3Uri": job.output.folder_uri if job.output is not None else None,
-        "files": len(job.planned.files),
-        "imported": job.imported,
-        "failed": len(job.failed),
-        "warnings": len(job.output.warnings) if job.output is not None else 0,
-        "imageSetsCreated": summary.generated_image_sets if summary is not None else None,
-        "imageSets": [item.image_set_id for item in summary.image_sets] if summary is not None else [],
-        "note": job.output_note,
-        "earlierRun": job.earlier,
-        "filesOutsidePath": len(job.outside_path),
-        "importedOutsidePath": len(job.imported_keys & job.outside_path),
-    }
+    return job_document(
+        job=job.planned.label,
+        jobId=None if job.status.job_id == NOT_STARTED_ID else job.status.job_id,
+        jobStatus=job.status.job_status,
+        jobName=job.planned.job_name,
+        message=job.status.message,
+        inputS3Uri=job.input_s3_uri,
+        outputS3Uri=job.output_s3_uri,
+        resultsS3Uri=job.output.folder_uri if job.output is not None else None,
+        files=len(job.planned.files),
+        bytes=job.planned.total_bytes,
+        folders=job.planned.folder_count,
+        imported=job.imported,
+        failed=len(job.failed),
+        warnings=len(job.output.warnings) if job.output is not None else 0,
+        imageSetsCreated=summary.generated_image_sets if summary is not None else None,
+        imageSets=[item.image_set_id for item in summary.image_sets] if summary is not None else [],
+        note=job.output_note,
+        earlierRun=job.earlier,
+        filesOutsidePath=len(job.outside_path),
+        importedOutsidePath=len(job.imported_keys & job.outside_path),
+    )
