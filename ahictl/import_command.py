@@ -62,24 +62,30 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a folder of DICOM Part 10 files (or one file); an empty PATH is refused (give '.' for the current folder)",
     )
     ops_common.add_stack_arguments(parser)
+    from ahiops import limits
+
+    lower_quotas = "".join(f"; {count} in {region}" for region, count in limits.MAX_CONCURRENT_JOBS_BY_REGION.items())
     parser.add_argument(
         "--max-files-per-job",
         type=_count(1),
-        default=5000,
+        default=limits.MAX_FILES_PER_JOB,
         metavar="N",
-        help="files per import job (default 5000, HealthImaging's quota; raise it only if the quota was raised)",
+        help=f"files per import job (default {limits.MAX_FILES_PER_JOB}, HealthImaging's quota; raise it only if the "
+        "quota was raised)",
     )
     parser.add_argument(
         "--max-concurrent-jobs",
         type=_count(1),
         metavar="N",
-        help="import jobs running at once (default: the data store's quota, 100; 20 in ap-southeast-2)",
+        help=f"import jobs running at once (default: the data store's quota, {limits.DEFAULT_MAX_CONCURRENT_JOBS}"
+        f"{lower_quotas})",
     )
     parser.add_argument(
         "--concurrency",
         type=_count(1),
         metavar="N",
-        help="files uploaded at once, at most 256 (default: 64, or 10 without awscrt)",
+        help=f"files uploaded at once, at most {limits.MAX_CONCURRENCY} (default: {limits.DEFAULT_CONCURRENCY['crt']}, "
+        f"or {limits.DEFAULT_CONCURRENCY['classic']} without awscrt)",
     )
     parser.add_argument(
         "--reimport",

@@ -78,13 +78,10 @@ import boto3
 import botocore.exceptions
 
 from .errors import AwsAccessError, OpsError, ServiceError, UsageError
+from .limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .session import ACCESS_DENIED_CODES, client_error_to_ops_error, error_code, make_client, translate_client_errors
 
-#: Files in flight by default, per engine.
-DEFAULT_CONCURRENCY = {"crt": 64, "classic": 10}
-#: The most files in flight this tool allows: each holds a connection, a thread or CRT buffers, and on one machine
-#: more than this uploads no faster (100,000 made thousands of threads and hundreds of MB for nothing).
-MAX_CONCURRENCY = 256
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY"]  # defined in ahiops.limits, kept importable from here
 #: The CRT client's throughput target in bytes per second; it sizes the CRT's buffer pool (and so peak memory).
 DEFAULT_TARGET_THROUGHPUT_BYTES = 100 * 1024 * 1024
 #: Part size and multipart threshold for large files: S3's smallest part. The CRT's buffer pool grows in blocks

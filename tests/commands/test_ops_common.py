@@ -74,3 +74,22 @@ def test_a_failed_jobs_command_with_json_prints_the_json_error(
     assert isinstance(error, dict)
     assert expected in str(error["message"])
     assert (error["exitCode"], error["awsErrorCode"]) == (2, None)
+
+
+def test_the_import_flags_defaults_and_limits_come_from_ahiops_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ahictl import cli
+    from ahiops import limits
+
+    monkeypatch.setattr(limits, "MAX_CONCURRENCY", 300)
+    monkeypatch.setattr(limits, "DEFAULT_CONCURRENCY", {"crt": 70, "classic": 11})
+    monkeypatch.setattr(limits, "MAX_FILES_PER_JOB", 4000)
+    monkeypatch.setattr(limits, "DEFAULT_MAX_CONCURRENT_JOBS", 90)
+    monkeypatch.setattr(limits, "MAX_CONCURRENT_JOBS_BY_REGION", {"ap-southeast-2": 15})
+    parser = cli._parser()
+    commands = next(action for action in parser._actions if action.dest == "command")
+    import_parser = commands.choices["import"]  # type: ignore[index]
+    flags = {option: action for action in import_parser._actions for option in action.option_strings}
+    assert "at most 300 (default: 70, or 11 without awscrt)" in str(flags["--concurrency"].help)
+    assert flags["--max-files-per-job"].default == 4000
+    assert "default 4000" in str(flags["--max-files-per-job"].help)
+    assert "the data store's quota, 90; 15 in ap-southeast-2" in str(flags["--max-concurrent-jobs"].help)
