@@ -317,7 +317,13 @@ def test_concurrency_is_capped_with_a_clear_message(
         "or 10 without awscrt). More files in flight do not upload faster: each one holds a connection and memory."
     )
     with pytest.raises(Exception, match="out of range"):
-        upload.upload_files(boto3.session.Session(), INPUT_BUCKET, [], concurrency=upload.MAX_CONCURRENCY + 1)
+        upload.upload_files(
+            boto3.session.Session(),
+            INPUT_BUCKET,
+            [],
+            concurrency=upload.MAX_CONCURRENCY + 1,
+            expected_bucket_owner=stack.outputs.account_id,
+        )
 
 
 @pytest.fixture
