@@ -569,10 +569,13 @@ def run_import(
         progress,
     )
     # A start an earlier run sent (its files all staged) may have gone through with its answer lost: ask again with
-    # the same client token before anything else.
+    # the same client token before anything else (within the concurrent-job limit, counting the jobs known started).
+    for run in arranged.run_jobs:
+        if run.job_id is not None:
+            starter.track(run)
     for run in arranged.run_jobs:
         if run.job_id is None and not run.needs_upload:
-            starter.start(run)
+            starter.start_within_limit(run)
     report = _upload(
         session,
         outputs,
@@ -756,23 +759,37 @@ class _Starter:
                 any_finished = True
         return any_finished
 
+    def track(self, run: _RunJob) -> None:
+        """A job started by an earlier run: wait for it (it counts among the running jobs)."""
+        if run.job_id is None or run.job.prefix in self.running or run.job.prefix in self.finished:
+            return
+        self.by_prefix[run.job.prefix] = run.job
+        self.running[run.job.prefix] = (run.job_id, "")
+        self.progress.started[run.job.prefix] = (run.job_id, "")
+
+    def start_within_limit(self, run: _RunJob) -> None:
+        """Start the job once fewer than ``max_running`` jobs run (polling them meanwhile)."""
+        if run.job.prefix in self.running or run.job.prefix in self.finished:
+            return
+        backoff = self._backoff()
+        while len(self.running) >= self.max_running:
+            if self.poll_round():
+                backoff.reset()
+            else:
+                self.options.clock.sleep(backoff.next_delay())
+        self.start(run)
+
+    def _backoff(self) -> Backoff:
+        return Backoff(initial=self.options.poll_initial_seconds, factor=1.5, maximum=self.options.poll_max_seconds)
+
     def start_and_wait(self, run_jobs: Sequence[_RunJob]) -> dict[str, tuple[str, JobStatus]]:
         clock = self.options.clock
-        backoff = Backoff(initial=self.options.poll_initial_seconds, factor=1.5, maximum=self.options.poll_max_seconds)
         for run in run_jobs:
-            if run.job.prefix in self.running or run.job.prefix in self.finished:
-                continue
-            if run.job_id is not None:  # started by an earlier run: wait for it
-                self.by_prefix[run.job.prefix] = run.job
-                self.running[run.job.prefix] = (run.job_id, "")
-                self.progress.started[run.job.prefix] = (run.job_id, "")
-                continue
-            while len(self.running) >= self.max_running:
-                if self.poll_round():
-                    backoff.reset()
-                else:
-                    clock.sleep(backoff.next_delay())
-            self.start(run)
+            if run.job_id is not None:
+                self.track(run)
+            else:
+                self.start_within_limit(run)
+        backoff = self._backoff()
         while self.running:
             if self.poll_round():
                 backoff.reset()

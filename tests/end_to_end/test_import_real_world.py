@@ -17,6 +17,7 @@ import pydicom
 import pytest
 
 from ahiops import folder_import, jobs, upload
+from ahiops.errors import AwsAccessError
 from ahiops.folder_import import ImportCallbacks
 from ahiops.import_ledger import ENDED, PLANNED, LedgerStore
 from ahiops.pacing import FakeClock
@@ -708,3 +709,16 @@ def test_a_missing_ledger_with_earlier_imports_stops_instead_of_importing_again(
     code, again, err = import_json(capsys, stack, folder, "--reimport")
     assert code == 0, err
     assert again["imported"] == 3
+
+
+def test_starts_confirmed_from_an_earlier_run_keep_to_max_concurrent_jobs(stack: Stack, tmp_path: Path) -> None:
+    stack.fake.polls_until_done = 1
+    stack.fake.inject_error("StartDICOMImportJob", "AccessDeniedException", message="not authorized to pass the role")
+    folder = make_folder(tmp_path / "data", copies=3)
+    with pytest.raises(AwsAccessError):
+        run(stack, folder, max_files_per_job=2)  # three jobs staged, none started
+    stack.fake.max_concurrent_jobs = 1
+    before = len(stack.starts())
+    result = run(stack, folder, max_files_per_job=2, max_concurrent_jobs=1)
+    assert result.imported == 6
+    assert len(stack.starts()) - before == 3  # never refused for the quota: one job at a time
