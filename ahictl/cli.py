@@ -94,11 +94,27 @@ def _operational_command_modules() -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    _usage_errors_as_json(parser, sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(argv)
     if args.command in OPERATIONAL_COMMANDS:
         result: int = importlib.import_module(OPERATIONAL_COMMANDS[args.command]).run(args)
         return result
     return _run_plan(args)
+
+
+def _usage_errors_as_json(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An operational command's --json also covers the errors of the top-level parser (an unknown flag)."""
+    command = next((item for item in argv if not item.startswith("-")), None)
+    if command not in OPERATIONAL_COMMANDS:
+        return
+    document = getattr(importlib.import_module(OPERATIONAL_COMMANDS[command]), "usage_failure_json", None)
+    if document is not None:
+        from .ops_common import usage_errors_as_json
+
+        usage_errors_as_json(
+            parser, lambda message: document(message.replace(parser.prog, f"{parser.prog} {command}", 1))
+        )
 
 
 def _run_plan(args: argparse.Namespace) -> int:

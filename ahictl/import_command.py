@@ -62,24 +62,30 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a folder of DICOM Part 10 files (or one file); an empty PATH is refused (give '.' for the current folder)",
     )
     ops_common.add_stack_arguments(parser)
+    from ahiops import limits
+
+    lower_quotas = "".join(f"; {count} in {region}" for region, count in limits.MAX_CONCURRENT_JOBS_BY_REGION.items())
     parser.add_argument(
         "--max-files-per-job",
         type=_count(1),
-        default=5000,
+        default=limits.MAX_FILES_PER_JOB,
         metavar="N",
-        help="files per import job (default 5000, HealthImaging's quota; raise it only if the quota was raised)",
+        help=f"files per import job (default {limits.MAX_FILES_PER_JOB}, HealthImaging's quota; raise it only if the "
+        "quota was raised)",
     )
     parser.add_argument(
         "--max-concurrent-jobs",
         type=_count(1),
         metavar="N",
-        help="import jobs running at once (default: the data store's quota, 100; 20 in ap-southeast-2)",
+        help=f"import jobs running at once (default: the data store's quota, {limits.DEFAULT_MAX_CONCURRENT_JOBS}"
+        f"{lower_quotas})",
     )
     parser.add_argument(
         "--concurrency",
         type=_count(1),
         metavar="N",
-        help="files uploaded at once, at most 256 (default: 64, or 10 without awscrt)",
+        help=f"files uploaded at once, at most {limits.MAX_CONCURRENCY} (default: {limits.DEFAULT_CONCURRENCY['crt']}, "
+        f"or {limits.DEFAULT_CONCURRENCY['classic']} without awscrt)",
     )
     parser.add_argument(
         "--reimport",
@@ -104,28 +110,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print the plan (jobs, files, bytes, skipped files) and stop: nothing is uploaded or started",
     )
-    _usage_errors_as_json(parser)
+    ops_common.usage_errors_as_json(parser, usage_failure_json)
 
 
-def _usage_errors_as_json(parser: argparse.ArgumentParser) -> None:
-    """With --json, argparse's own usage errors (a flag's value) also print the JSON object of a failed run."""
-    parse_known_args = parser.parse_known_args
-    usage_error = parser.error
-    wanted = {"json": False}
+def usage_failure_json(message: str) -> dict[str, Any]:
+    """The ``--json`` document of a run refused for its arguments (nothing was done)."""
+    from ahiops.folder_import import ImportProgress, failure_to_json
 
-    def parse(args: Any = None, namespace: Any = None) -> Any:
-        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
-        return parse_known_args(args, namespace)
-
-    def error(message: str) -> Any:
-        if wanted["json"]:
-            from ahiops.folder_import import ImportProgress, failure_to_json
-
-            ops_common.print_json(failure_to_json(ImportProgress(), f"{parser.prog}: {message}", 2, None))
-        return usage_error(message)
-
-    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
-    setattr(parser, "error", error)  # noqa: B010
+    return failure_to_json(ImportProgress(), message, 2, None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
 
     def on_failure(message: str, exit_code: int, aws_error_code: str | None) -> None:
         if args.json:
-            ops_common.print_json(failure_to_json(progress, message, exit_code, aws_error_code))
+            ops_common.print_json(
+                failure_to_json(progress, message, exit_code, aws_error_code, reimport=bool(args.reimport))
+            )
 
     return ops_common.run_command(
         lambda: _run(args, progress), interrupt_message=INTERRUPT_MESSAGE, on_failure=on_failure
@@ -387,6 +381,18 @@ def render_result(result: ImportResult, outputs: StackOutputs) -> str:
     ]
     if warnings:
         text += f"Warnings ({len(warnings)}):\n" + _listing(warnings)
+    for job in result.jobs:
+        if job.outside_path:
+            text += (
+                f"{job.planned.label} (job {job.status.job_id}), an earlier run's job taken on, also held "
+                f"{len(job.outside_path)} file(s) not under PATH: {len(job.imported_keys & job.outside_path)} of "
+                "them imported (not counted above).\n"
+            )
+    if result.left_alone:
+        text += (
+            f"{len(result.left_alone)} unfinished import job(s) of another folder were left alone (they hold none of "
+            "the files under PATH).\n"
+        )
     for record in result.abandoned:
         text += (
             f"{len(record.files)} file(s) staged under s3://{outputs.input_bucket_name}/{record.prefix} by an earlier run "

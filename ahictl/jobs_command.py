@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import ops_common
 
@@ -46,6 +46,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"list the N most recently submitted jobs (default {DEFAULT_LIMIT}; 0: all)",
     )
+    ops_common.usage_errors_as_json(parser, usage_failure_json)
+
+
+def usage_failure_json(message: str) -> dict[str, Any]:
+    """The ``--json`` document of a run refused for its arguments."""
+    return {"error": ops_common.error_json(message, 2, None)}
 
 
 def render_job_list(datastore_id: str, jobs: list[JobStatus]) -> str:
@@ -124,6 +130,10 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    def on_failure(message: str, exit_code: int, aws_error_code: str | None) -> None:
+        if args.json:
+            ops_common.print_json({"error": ops_common.error_json(message, exit_code, aws_error_code)})
+
     return ops_common.run_command(
-        lambda: _jobs(args), interrupt_message="interrupted; jobs only reads, nothing changed."
+        lambda: _jobs(args), interrupt_message="interrupted; jobs only reads, nothing changed.", on_failure=on_failure
     )

@@ -78,8 +78,11 @@ def run_command(
     interrupt_message: str = DEFAULT_INTERRUPT_MESSAGE,
     on_failure: FailureReport | None = None,
 ) -> int:
-    """Run a command body: an OpsError prints ``error: ...`` on stderr and returns its exit code; Ctrl-C returns 130.
+    """Run a command body: an OpsError (or any other AWS SDK error, exit 1) prints ``error: ...`` on stderr and
+    returns its exit code; Ctrl-C returns 130.
     ``on_failure`` (for example a JSON report of what was done) is called first in both cases."""
+    import botocore.exceptions
+
     from ahiops.errors import OpsError
 
     try:
@@ -89,6 +92,16 @@ def run_command(
             on_failure(str(error), error.exit_code, error.aws_error_code)
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except botocore.exceptions.BotoCoreError as error:
+        # An AWS SDK error that no step turned into an OpsError (a network, TLS or proxy failure): still a message.
+        message = (
+            f"an AWS request failed: {error or type(error).__name__}. Check the network, the proxy and the "
+            "region, then run the same command again."
+        )
+        if on_failure is not None:
+            on_failure(message, 1, None)
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if on_failure is not None:
             on_failure(interrupt_message, INTERRUPTED_EXIT_CODE, None)
@@ -97,6 +110,35 @@ def run_command(
     except BrokenPipeError:
         # stdout closed early (for example `| head`): nothing more to say.
         return 1
+
+
+def error_json(message: str, exit_code: int, aws_error_code: str | None) -> dict[str, Any]:
+    """The ``error`` member of a failed command's ``--json`` document."""
+    return {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code}
+
+
+#: The whole ``--json`` document of a command that failed on its arguments, from argparse's message.
+UsageFailureJson = Callable[[str], dict[str, Any]]
+
+
+def usage_errors_as_json(parser: argparse.ArgumentParser, document: UsageFailureJson) -> None:
+    """With --json among the arguments, argparse's own usage errors (an unknown flag, a flag's value) also print
+    ``document(message)`` on stdout before argparse prints the usage and exits with 2."""
+    parse_known_args = parser.parse_known_args
+    usage_error = parser.error
+    wanted = {"json": False}
+
+    def parse(args: Any = None, namespace: Any = None) -> Any:
+        wanted["json"] = "--json" in (sys.argv[1:] if args is None else list(args))
+        return parse_known_args(args, namespace)
+
+    def error(message: str) -> Any:
+        if wanted["json"]:
+            print_json(document(f"{parser.prog}: {message}"))
+        return usage_error(message)
+
+    setattr(parser, "parse_known_args", parse)  # noqa: B010 - this parser instance only
+    setattr(parser, "error", error)  # noqa: B010
 
 
 def print_json(document: Any) -> None:

@@ -520,6 +520,7 @@ class BatchImporter:
                 attempts=self.options.manifest_attempts if progress.status == "COMPLETED" else 1,
                 delay_seconds=self.options.manifest_delay_seconds,
                 sleep=self.clock.sleep,
+                expected_bucket_owner=self.target.account_id,
             )
         except OpsError as error:
             if progress.status == "COMPLETED":

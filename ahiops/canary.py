@@ -155,6 +155,7 @@ def run_canary(ctx: VerifyContext, options: CanaryOptions) -> CanaryResult:
         attempts=options.manifest_attempts,
         delay_seconds=options.manifest_delay_seconds,
         sleep=sleep,
+        expected_bucket_owner=outputs.account_id,
     )
     # The job's prefix holds only the canary file; manifests name it as an s3:// URI, a key or a relative path.
     failures = [f for f in output.failed if f.input_file.endswith(CANARY_FILE_NAME)]

@@ -32,7 +32,7 @@ uploads nothing twice and starts nothing twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,13 @@ from .planning import ImportPlan, JobLimits, PlannedFile, PlannedJob
 from .session import make_client, translate_client_errors
 from .stack_outputs import StackOutputs
 from .upload import UploadItem, UploadReport, upload_files
+
+#: Start errors that asking again cannot change (the values, or the client token used before with other values): the
+#: job is recorded FAILED with the reason instead of stopping every later run (``retry_failed`` starts a new attempt
+#: under the next client token once the cause is fixed).
+REFUSED_FOR_GOOD_CODES = frozenset({"ValidationException", "ConflictException"})
+#: The job id shown for a job that was never started.
+NOT_STARTED_ID = "-"
 
 #: Attempts of one job under ``retry_failed`` (each one a FAILED job of an earlier run) before giving up.
 MAX_ATTEMPTS_PER_JOB = 20
@@ -126,10 +133,28 @@ class JobResult:
     earlier: bool = False
     #: Keys of the planned files the job imported.
     imported_keys: frozenset[str] = frozenset()
+    #: Keys of the job's files that are not under PATH (a job of an earlier run of another folder, taken on because
+    #: it also holds some of PATH's files): reported apart, not counted in PATH's figures.
+    outside_path: frozenset[str] = frozenset()
+
+    @property
+    def path_imported(self) -> int:
+        """Files of PATH the job imported."""
+        return len(self.imported_keys - self.outside_path)
+
+    @property
+    def path_failed(self) -> tuple[FileFailure, ...]:
+        return tuple(failure for failure in self.failed if _key_of(failure) not in self.outside_path)
 
     @property
     def ok(self) -> bool:
-        return self.status.job_status == "COMPLETED" and not self.failed and self.imported == len(self.planned.files)
+        """Every file of PATH in the job imported."""
+        path_files = len(self.planned.files) - len(self.outside_path)
+        return self.status.job_status == "COMPLETED" and not self.path_failed and self.path_imported == path_files
+
+
+def _key_of(failure: FileFailure) -> str | None:
+    return failure.s3_uri.split("/", 3)[-1] if failure.s3_uri and failure.s3_uri.startswith("s3://") else None
 
 
 @dataclass(frozen=True)
@@ -142,10 +167,13 @@ class ImportResult:
     #: Planned jobs of earlier runs that this run could not complete: their staged files are in no job.
     abandoned: tuple[LedgerJob, ...] = ()
     reimport: bool = False
+    #: Unfinished jobs of earlier runs that hold none of PATH's files (another folder's): left alone.
+    left_alone: tuple[LedgerJob, ...] = ()
 
     @property
     def imported(self) -> int:
-        return sum(job.imported for job in self.jobs)
+        """Files of PATH imported (now or earlier)."""
+        return sum(job.path_imported for job in self.jobs)
 
     @property
     def already_imported(self) -> int:
@@ -154,7 +182,8 @@ class ImportResult:
 
     @property
     def failed(self) -> tuple[FileFailure, ...]:
-        return tuple(failure for job in self.jobs for failure in job.failed)
+        """Files of PATH that failed."""
+        return tuple(failure for job in self.jobs for failure in job.path_failed)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +201,7 @@ class ImportProgress:
     jobs: list[PlannedJob] = field(default_factory=list)
     earlier: list[JobResult] = field(default_factory=list)
     abandoned: list[LedgerJob] = field(default_factory=list)
+    left_alone: list[LedgerJob] = field(default_factory=list)
     #: Files and bytes uploaded (or found already in S3) so far, and the upload's report once it ended.
     upload_files: int = 0
     upload_bytes: int = 0
@@ -327,6 +357,8 @@ class _RunJob:
     job_id: str | None = None
     #: Its files still have to be uploaded (a new job, or one planned by an earlier run that never finished staging).
     needs_upload: bool = True
+    #: Keys of its files that are not under PATH (a job of an earlier run taken on).
+    outside_path: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -334,6 +366,7 @@ class _Arranged:
     run_jobs: tuple[_RunJob, ...]
     earlier: tuple[JobResult, ...]
     abandoned: tuple[LedgerJob, ...]
+    left_alone: tuple[LedgerJob, ...]
 
 
 def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledger, options: ImportOptions) -> _Arranged:
@@ -344,8 +377,9 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
     run_jobs: list[_RunJob] = []
     for record, local in reconciled.resumed:
         job = _planned_from_record(record, local)
+        outside = frozenset(record.prefix + entry.path for entry in record.files if entry.path not in local)
         if record.state == import_ledger.ENDED:  # FAILED, and retry_failed: its next attempt
-            run_jobs.append(_RunJob(job, record, attempt=record.attempt + 1, needs_upload=False))
+            run_jobs.append(_RunJob(job, record, attempt=record.attempt + 1, needs_upload=False, outside_path=outside))
         else:
             run_jobs.append(
                 _RunJob(
@@ -354,6 +388,7 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
                     attempt=record.attempt,
                     job_id=record.job_id,
                     needs_upload=record.state == import_ledger.PLANNED,
+                    outside_path=outside,
                 )
             )
     if reconciled.new_files:
@@ -370,7 +405,7 @@ def arrange(outputs: StackOutputs, plan: ImportPlan, ledger: import_ledger.Ledge
                 raise ServiceError(f"{job.prefix} is already used by another job of this run; run the command again.")
             run_jobs.append(_RunJob(job, _record(job, import_ledger.PLANNED)))
     earlier = _earlier_results(outputs, reconciled.earlier)
-    return _Arranged(tuple(run_jobs), earlier, reconciled.abandoned)
+    return _Arranged(tuple(run_jobs), earlier, reconciled.abandoned, reconciled.elsewhere)
 
 
 def _hashed(item: Any) -> HashedFile:
@@ -464,7 +499,7 @@ def _earlier_results(outputs: StackOutputs, earlier: Sequence[EarlierFile]) -> t
                 input_s3_uri=input_s3_uri(outputs, job),
                 output_s3_uri=output_s3_uri(outputs, job),
                 status=JobStatus(
-                    job_id=record.job_id or "-",
+                    job_id=record.job_id or NOT_STARTED_ID,
                     job_status=record.job_status or "COMPLETED",
                     datastore_id=outputs.datastore_id,
                     job_name=record.job_name,
@@ -497,11 +532,18 @@ def run_import(
     check_destination(session, outputs)
     s3 = make_client(session, "s3")
     ledger = LedgerStore(s3, outputs.input_bucket_name, outputs.datastore_id, outputs.account_id)
-    ledger.load()
-    arranged = arrange(outputs, plan, ledger.ledger, options)
+    ledger.load(allow_missing=options.reimport)
+    arranged = _arrange_and_record(outputs, plan, ledger, options)
     progress.jobs = [run.job for run in arranged.run_jobs]
     progress.earlier = list(arranged.earlier)
     progress.abandoned = list(arranged.abandoned)
+    progress.left_alone = list(arranged.left_alone)
+    if arranged.left_alone:
+        callbacks.message(
+            f"{len(arranged.left_alone)} unfinished import job(s) hold none of the files under PATH and were left "
+            f"alone (an import of another folder; running that import again finishes them): "
+            + ", ".join(f"s3://{outputs.input_bucket_name}/{job.prefix}" for job in arranged.left_alone)
+        )
     for job in arranged.abandoned:
         callbacks.message(
             f"{len(job.files)} file(s) staged under s3://{outputs.input_bucket_name}/{job.prefix} by an earlier run "
@@ -513,9 +555,6 @@ def run_import(
             f"({', '.join(job.status.job_id for job in arranged.earlier)}) and are not imported again"
             + ("" if options.reimport else " (--reimport imports them again)")
         )
-    ledger.record(
-        [*arranged.abandoned, *(run.record for run in arranged.run_jobs if run.record.state == import_ledger.PLANNED)]
-    )
     # Starts are retried here (paced, with the same client token); botocore's own retries would sleep outside
     # the injected clock and hide how long a start has been waiting.
     # (botocore's ``retries.max_attempts`` counts retries after the first attempt: 0 means one attempt.)
@@ -530,10 +569,13 @@ def run_import(
         progress,
     )
     # A start an earlier run sent (its files all staged) may have gone through with its answer lost: ask again with
-    # the same client token before anything else.
+    # the same client token before anything else (within the concurrent-job limit, counting the jobs known started).
+    for run in arranged.run_jobs:
+        if run.job_id is not None:
+            starter.track(run)
     for run in arranged.run_jobs:
         if run.job_id is None and not run.needs_upload:
-            starter.start(run)
+            starter.start_within_limit(run)
     report = _upload(
         session,
         outputs,
@@ -547,12 +589,35 @@ def run_import(
     results = list(arranged.earlier)
     for run in arranged.run_jobs:
         job_id, status = finished[run.job.prefix]
-        result = _job_result(s3, outputs, run.job, job_id, status, options)
+        result = replace(_job_result(s3, outputs, run.job, job_id, status, options), outside_path=run.outside_path)
         results.append(result)
         progress.results.append(result)
         ledger.record([_ended(run, result)])
     return ImportResult(
-        plan=plan, upload=report, jobs=tuple(results), abandoned=arranged.abandoned, reimport=options.reimport
+        plan=plan,
+        upload=report,
+        jobs=tuple(results),
+        abandoned=arranged.abandoned,
+        reimport=options.reimport,
+        left_alone=arranged.left_alone,
+    )
+
+
+def _arrange_and_record(
+    outputs: StackOutputs, plan: ImportPlan, ledger: LedgerStore, options: ImportOptions
+) -> _Arranged:
+    """Sort PATH's files against the ledger and record the planned (and abandoned) jobs, only if no other run wrote
+    the ledger since it was read: otherwise sort them again against what that run recorded, so that two runs that
+    overlap never plan the same content into two jobs."""
+    for _ in range(import_ledger.MAX_WRITE_CONFLICTS):
+        arranged = arrange(outputs, plan, ledger.ledger, options)
+        planned = [run.record for run in arranged.run_jobs if run.record.state == import_ledger.PLANNED]
+        if ledger.record_if_unchanged([*arranged.abandoned, *planned]):
+            return arranged
+    raise ServiceError(
+        f"another import into data store {outputs.datastore_id} is starting ({ledger.uri} changed "
+        f"{import_ledger.MAX_WRITE_CONFLICTS} times while this run planned its jobs); nothing was uploaded or started. "
+        "Run the same command again."
     )
 
 
@@ -584,7 +649,7 @@ def _ended(run: _RunJob, result: JobResult) -> LedgerJob:
         state=import_ledger.ENDED,
         files=tuple(files),
         attempt=run.attempt,
-        job_id=result.status.job_id,
+        job_id=None if result.status.job_id == NOT_STARTED_ID else result.status.job_id,
         job_status=result.status.job_status,
         message=result.status.message,
     )
@@ -644,16 +709,30 @@ class _Starter:
     def start(self, run: _RunJob) -> None:
         job = run.job
         self.by_prefix[job.prefix] = job
-        job_id, attempt, request = _start_one(
-            self.start_client,
-            self.poll_client,
-            self.start_pacer,
-            self.outputs,
-            job,
-            self.options,
-            self.callbacks,
-            first_attempt=run.attempt,
-        )
+        try:
+            job_id, attempt, request = _start_one(
+                self.start_client,
+                self.poll_client,
+                self.start_pacer,
+                self.outputs,
+                job,
+                self.options,
+                self.callbacks,
+                first_attempt=run.attempt,
+            )
+        except OpsError as error:
+            if error.aws_error_code not in REFUSED_FOR_GOOD_CODES:
+                raise
+            status = JobStatus(
+                job_id=NOT_STARTED_ID,
+                job_status="FAILED",
+                datastore_id=self.outputs.datastore_id,
+                job_name=job.job_name,
+                message=f"the start was refused: {error}",
+            )
+            self.finished[job.prefix] = (NOT_STARTED_ID, status)
+            self.callbacks.message(f"{job.label}: {status.message} (recorded as FAILED; --retry-failed tries again)")
+            return
         run.job_id, run.attempt = job_id, attempt
         run.record = _record(job, import_ledger.STARTED, attempt=attempt, job_id=job_id)
         self.ledger.record([run.record])
@@ -680,23 +759,37 @@ class _Starter:
                 any_finished = True
         return any_finished
 
+    def track(self, run: _RunJob) -> None:
+        """A job started by an earlier run: wait for it (it counts among the running jobs)."""
+        if run.job_id is None or run.job.prefix in self.running or run.job.prefix in self.finished:
+            return
+        self.by_prefix[run.job.prefix] = run.job
+        self.running[run.job.prefix] = (run.job_id, "")
+        self.progress.started[run.job.prefix] = (run.job_id, "")
+
+    def start_within_limit(self, run: _RunJob) -> None:
+        """Start the job once fewer than ``max_running`` jobs run (polling them meanwhile)."""
+        if run.job.prefix in self.running or run.job.prefix in self.finished:
+            return
+        backoff = self._backoff()
+        while len(self.running) >= self.max_running:
+            if self.poll_round():
+                backoff.reset()
+            else:
+                self.options.clock.sleep(backoff.next_delay())
+        self.start(run)
+
+    def _backoff(self) -> Backoff:
+        return Backoff(initial=self.options.poll_initial_seconds, factor=1.5, maximum=self.options.poll_max_seconds)
+
     def start_and_wait(self, run_jobs: Sequence[_RunJob]) -> dict[str, tuple[str, JobStatus]]:
         clock = self.options.clock
-        backoff = Backoff(initial=self.options.poll_initial_seconds, factor=1.5, maximum=self.options.poll_max_seconds)
         for run in run_jobs:
-            if run.job.prefix in self.running or run.job.prefix in self.finished:
-                continue
-            if run.job_id is not None:  # started by an earlier run: wait for it
-                self.by_prefix[run.job.prefix] = run.job
-                self.running[run.job.prefix] = (run.job_id, "")
-                self.progress.started[run.job.prefix] = (run.job_id, "")
-                continue
-            while len(self.running) >= self.max_running:
-                if self.poll_round():
-                    backoff.reset()
-                else:
-                    clock.sleep(backoff.next_delay())
-            self.start(run)
+            if run.job_id is not None:
+                self.track(run)
+            else:
+                self.start_within_limit(run)
+        backoff = self._backoff()
         while self.running:
             if self.poll_round():
                 backoff.reset()
@@ -766,6 +859,8 @@ def _job_result(
     # A FAILED job may write no manifest: look briefly, then report the job's own message.
     attempts = options.manifest_attempts if status.job_status == "COMPLETED" else 2
     try:
+        if job_id == NOT_STARTED_ID:
+            raise OpsError("the job was never started, so it has no results")
         output = manifest.read_job_output(
             s3,
             out_uri,
@@ -777,9 +872,8 @@ def _job_result(
             expected_bucket_owner=outputs.account_id,
         )
     except OpsError as error:
-        if status.job_status == "COMPLETED":
-            raise
-        note = str(error)
+        # Recorded as ended with this note (a rerun reports it again and goes on; `ahictl jobs` reads it later).
+        note = f"its results could not be read: {error}" if status.job_status == "COMPLETED" else str(error)
     resolve = _input_file_resolver(outputs.input_bucket_name, job)
     uri_of = {item.key: f"s3://{outputs.input_bucket_name}/{item.key}" for item in job.files}
     failures: list[FileFailure] = []
@@ -815,6 +909,11 @@ def _job_result(
             imported_keys = {item.key for item in job.files}
     if status.job_status == "FAILED":
         reason = f"import job {job_id} FAILED: {status.message or 'no message given'}"
+    elif output is None:
+        reason = (
+            f"import job {job_id} is COMPLETED but its results could not be read; "
+            f"`python -m ahictl jobs {job_id}` shows them once they are back"
+        )
     else:
         reason = f"import job {job_id} is COMPLETED but its output does not list this file"
     for item in job.files:
@@ -841,61 +940,138 @@ def _input_file_resolver(bucket: str, job: PlannedJob) -> Callable[[str], Planne
 # ---------------------------------------------------------------- JSON
 
 
-def plan_to_json(plan: ImportPlan, outputs: StackOutputs) -> dict[str, Any]:
-    """The ``--dry-run --json`` document: the same keys as a real run's, with nothing started."""
-    return {
-        "dryRun": True,
-        "digest": plan.digest,
-        "files": plan.file_count,
-        "bytes": plan.total_bytes,
+def import_document(**values: Any) -> dict[str, Any]:
+    """An ``ahictl import --json`` document: every key of the one key set, those not given at their defaults (what a
+    run that did nothing says). A finished run, a run that stopped (which adds ``error``) and a dry run all build on
+    it, so that they have the same keys."""
+    document: dict[str, Any] = {
+        "dryRun": False,
+        "digest": None,
+        "files": 0,
+        "bytes": 0,
         "imported": 0,
-        "jobs": [
-            {
-                "job": job.label,
-                "jobId": None,
-                "jobStatus": "PLANNED",
-                "jobName": job.job_name,
-                "inputS3Uri": input_s3_uri(outputs, job),
-                "outputS3Uri": output_s3_uri(outputs, job),
-                "files": len(job.files),
-                "bytes": job.total_bytes,
-                "folders": job.folder_count,
-            }
+        "alreadyImported": 0,
+        "alreadyImportedBy": [],
+        "reimport": False,
+        "ok": False,
+        "upload": upload_document(),
+        "jobs": [],
+        "skipped": [],
+        "failed": [],
+        "warnings": [],
+        "unreferenced": [],
+        "leftAlone": [],
+    }
+    unknown = set(values) - set(document) - {"error"}
+    if unknown:
+        raise ValueError(f"not keys of the import document: {sorted(unknown)}")
+    document.update(values)
+    return document
+
+
+def upload_document(**values: Any) -> dict[str, Any]:
+    """The ``upload`` member: counts of the upload (None while unknown: before it ended, or in a dry run)."""
+    document: dict[str, Any] = {
+        "uploaded": None,
+        "uploadedBytes": None,
+        "alreadyPresent": None,
+        "replaced": None,
+        "unverified": None,
+        "engine": None,
+        "seconds": None,
+        "filesDone": 0,
+        "bytesDone": 0,
+    }
+    document.update(values)
+    return document
+
+
+def job_document(**values: Any) -> dict[str, Any]:
+    """One member of ``jobs``, every key present (None, or 0, when not known yet)."""
+    document: dict[str, Any] = {
+        "job": None,
+        "jobId": None,
+        "jobStatus": None,
+        "jobName": None,
+        "message": None,
+        "inputS3Uri": None,
+        "outputS3Uri": None,
+        "resultsS3Uri": None,
+        "files": 0,
+        "bytes": None,
+        "folders": None,
+        "imported": 0,
+        "failed": 0,
+        "warnings": 0,
+        "imageSetsCreated": None,
+        "imageSets": [],
+        "note": None,
+        "earlierRun": False,
+        "filesOutsidePath": 0,
+        "importedOutsidePath": 0,
+    }
+    unknown = set(values) - set(document)
+    if unknown:
+        raise ValueError(f"not keys of a job in the import document: {sorted(unknown)}")
+    document.update(values)
+    return document
+
+
+def plan_to_json(plan: ImportPlan, outputs: StackOutputs) -> dict[str, Any]:
+    """The ``--dry-run --json`` document: the same keys as a real run's, with nothing started; what only a run knows
+    (files already imported, read from the ledger) is null."""
+    return import_document(
+        dryRun=True,
+        digest=plan.digest,
+        files=plan.file_count,
+        bytes=plan.total_bytes,
+        alreadyImported=None,
+        alreadyImportedBy=None,
+        jobs=[
+            job_document(
+                job=job.label,
+                jobStatus="PLANNED",
+                jobName=job.job_name,
+                inputS3Uri=input_s3_uri(outputs, job),
+                outputS3Uri=output_s3_uri(outputs, job),
+                files=len(job.files),
+                bytes=job.total_bytes,
+                folders=job.folder_count,
+            )
             for job in plan.jobs
         ],
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped],
-        "failed": [],
-    }
+        skipped=_skipped_json(plan),
+    )
 
 
 def result_to_json(result: ImportResult) -> dict[str, Any]:
     """The ``--json`` document of an import."""
-    return {
-        "dryRun": False,
-        "digest": result.plan.digest,
-        "files": result.plan.file_count,
-        "bytes": result.plan.total_bytes,
-        "imported": result.imported,
-        "alreadyImported": result.already_imported,
-        "alreadyImportedBy": _already_imported_by(result.jobs),
-        "reimport": result.reimport,
-        "ok": result.ok,
-        "upload": _upload_json(result.upload),
-        "jobs": [_job_json(job) for job in result.jobs],
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in result.plan.skipped],
-        "failed": [_failure_json(failure) for failure in result.failed],
-        "warnings": [
+    return import_document(
+        digest=result.plan.digest,
+        files=result.plan.file_count,
+        bytes=result.plan.total_bytes,
+        imported=result.imported,
+        alreadyImported=result.already_imported,
+        alreadyImportedBy=_already_imported_by(result.jobs),
+        reimport=result.reimport,
+        ok=result.ok,
+        upload=_upload_json(result.upload),
+        jobs=[_job_json(job) for job in result.jobs],
+        skipped=_skipped_json(result.plan),
+        failed=[_failure_json(failure) for failure in result.failed],
+        warnings=[
             {"file": item.input_file, "warnings": list(item.warnings)}
             for job in result.jobs
             if job.output is not None
             for item in job.output.warnings
         ],
-        "unreferenced": _unreferenced_json(result.abandoned),
-    }
+        unreferenced=_unreferenced_json(result.abandoned),
+        leftAlone=_left_alone_json(result.left_alone),
+    )
 
 
 def failure_to_json(
-    progress: ImportProgress, message: str, exit_code: int, aws_error_code: str | None
+    progress: ImportProgress, message: str, exit_code: int, aws_error_code: str | None, *, reimport: bool = False
 ) -> dict[str, Any]:
     """The ``--json`` document of an import that stopped: the same keys as :func:`result_to_json` with what was done
     before it stopped, ``ok`` false and ``error`` (``message``, ``exitCode``, ``awsErrorCode``)."""
@@ -908,37 +1084,48 @@ def failure_to_json(
             continue
         job_id, status = progress.started.get(job.prefix, (None, ""))
         jobs_json.append(
-            {
-                "job": job.label,
-                "jobId": job_id,
-                "jobStatus": status or ("STARTED" if job_id else "NOT_STARTED"),
-                "jobName": job.job_name,
-                "inputS3Uri": f"s3://{progress.input_bucket}/{job.prefix}",
-                "files": len(job.files),
-                "earlierRun": False,
-            }
+            job_document(
+                job=job.label,
+                jobId=job_id,
+                jobStatus=status or ("STARTED" if job_id else "NOT_STARTED"),
+                jobName=job.job_name,
+                inputS3Uri=f"s3://{progress.input_bucket}/{job.prefix}",
+                files=len(job.files),
+                bytes=job.total_bytes,
+                folders=job.folder_count,
+            )
         )
     results = [*progress.earlier, *progress.results]
-    upload = _upload_json(progress.upload) if progress.upload is not None else None
-    return {
-        "dryRun": False,
-        "digest": plan.digest if plan else None,
-        "files": plan.file_count if plan else 0,
-        "bytes": plan.total_bytes if plan else 0,
-        "imported": sum(result.imported for result in results),
-        "alreadyImported": sum(result.imported for result in progress.earlier),
-        "alreadyImportedBy": _already_imported_by(progress.earlier),
-        "ok": False,
-        "upload": upload
-        if upload is not None
-        else {"uploaded": None, "filesDone": progress.upload_files, "bytesDone": progress.upload_bytes},
-        "jobs": jobs_json,
-        "skipped": [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped] if plan else [],
-        "failed": [_failure_json(failure) for result in results for failure in result.failed],
-        "warnings": [],
-        "unreferenced": _unreferenced_json(progress.abandoned),
-        "error": {"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
-    }
+    upload = (
+        _upload_json(progress.upload)
+        if progress.upload is not None
+        else upload_document(filesDone=progress.upload_files, bytesDone=progress.upload_bytes)
+    )
+    return import_document(
+        digest=plan.digest if plan else None,
+        files=plan.file_count if plan else 0,
+        bytes=plan.total_bytes if plan else 0,
+        imported=sum(result.path_imported for result in results),
+        alreadyImported=sum(result.imported for result in progress.earlier),
+        alreadyImportedBy=_already_imported_by(progress.earlier),
+        reimport=reimport,
+        upload=upload,
+        jobs=jobs_json,
+        skipped=_skipped_json(plan) if plan else [],
+        failed=[_failure_json(failure) for result in results for failure in result.path_failed],
+        unreferenced=_unreferenced_json(progress.abandoned),
+        leftAlone=_left_alone_json(progress.left_alone),
+        error={"message": message, "exitCode": exit_code, "awsErrorCode": aws_error_code},
+    )
+
+
+def _skipped_json(plan: ImportPlan) -> list[dict[str, Any]]:
+    return [{"file": item.relative_path, "reason": item.reason} for item in plan.skipped]
+
+
+def _left_alone_json(jobs_left: Sequence[LedgerJob]) -> list[dict[str, Any]]:
+    """Unfinished jobs of another folder (none of PATH's files): not touched by this run."""
+    return [{"prefix": job.prefix, "state": job.state, "jobId": job.job_id} for job in jobs_left]
 
 
 def _already_imported_by(results: Sequence[JobResult]) -> list[dict[str, Any]]:
@@ -951,15 +1138,17 @@ def _unreferenced_json(abandoned: Sequence[LedgerJob]) -> list[dict[str, Any]]:
 
 
 def _upload_json(report: UploadReport) -> dict[str, Any]:
-    return {
-        "uploaded": report.uploaded,
-        "uploadedBytes": report.uploaded_bytes,
-        "alreadyPresent": report.already_present,
-        "replaced": report.replaced,
-        "unverified": report.unverified,
-        "engine": report.engine,
-        "seconds": round(report.seconds, 3),
-    }
+    return upload_document(
+        uploaded=report.uploaded,
+        uploadedBytes=report.uploaded_bytes,
+        alreadyPresent=report.already_present,
+        replaced=report.replaced,
+        unverified=report.unverified,
+        engine=report.engine,
+        seconds=round(report.seconds, 3),
+        filesDone=report.uploaded + report.already_present,
+        bytesDone=report.uploaded_bytes + report.already_present_bytes,
+    )
 
 
 def _failure_json(failure: FileFailure) -> dict[str, Any]:
@@ -968,21 +1157,25 @@ def _failure_json(failure: FileFailure) -> dict[str, Any]:
 
 def _job_json(job: JobResult) -> dict[str, Any]:
     summary = job.output.summary if job.output is not None else None
-    return {
-        "job": job.planned.label,
-        "jobId": job.status.job_id,
-        "jobStatus": job.status.job_status,
-        "jobName": job.planned.job_name,
-        "message": job.status.message,
-        "inputS3Uri": job.input_s3_uri,
-        "outputS3Uri": job.output_s3_uri,
-        "resultsS3Uri": job.output.folder_uri if job.output is not None else None,
-        "files": len(job.planned.files),
-        "imported": job.imported,
-        "failed": len(job.failed),
-        "warnings": len(job.output.warnings) if job.output is not None else 0,
-        "imageSetsCreated": summary.generated_image_sets if summary is not None else None,
-        "imageSets": [item.image_set_id for item in summary.image_sets] if summary is not None else [],
-        "note": job.output_note,
-        "earlierRun": job.earlier,
-    }
+    return job_document(
+        job=job.planned.label,
+        jobId=None if job.status.job_id == NOT_STARTED_ID else job.status.job_id,
+        jobStatus=job.status.job_status,
+        jobName=job.planned.job_name,
+        message=job.status.message,
+        inputS3Uri=job.input_s3_uri,
+        outputS3Uri=job.output_s3_uri,
+        resultsS3Uri=job.output.folder_uri if job.output is not None else None,
+        files=len(job.planned.files),
+        bytes=job.planned.total_bytes,
+        folders=job.planned.folder_count,
+        imported=job.imported,
+        failed=len(job.failed),
+        warnings=len(job.output.warnings) if job.output is not None else 0,
+        imageSetsCreated=summary.generated_image_sets if summary is not None else None,
+        imageSets=[item.image_set_id for item in summary.image_sets] if summary is not None else [],
+        note=job.output_note,
+        earlierRun=job.earlier,
+        filesOutsidePath=len(job.outside_path),
+        importedOutsidePath=len(job.imported_keys & job.outside_path),
+    )

@@ -21,11 +21,14 @@ only moves forward:
 
 Writes replace the whole document with a conditional PutObject (``If-Match`` the ETag read, ``If-None-Match: *`` when
 there is none yet); when another run wrote in between, the document is read again and this run's entries are merged
-into it, so two runs never lose each other's entries (:meth:`LedgerStore.record`). Every call carries
+into it, so two runs never lose each other's entries (:meth:`LedgerStore.record`). A run's new jobs are written
+with :meth:`LedgerStore.record_if_unchanged` instead: when another run wrote in between, the run sorts its files
+again against that ledger, so two runs that overlap never plan the same content twice. Every call carries
 ``ExpectedBucketOwner``.
 
-:func:`reconcile` (pure) sorts a folder's files against the ledger: jobs to take on again (unfinished), files already
-handled by ended jobs, and new files to plan.
+:func:`reconcile` (pure) sorts a folder's files against the ledger: jobs to take on again (unfinished ones that
+hold some of the folder's contents; those of other folders are left alone), files already handled by ended jobs,
+and new files to plan.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ _MISSING_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
 class LedgerFormatError(OpsError):
     """The ledger in S3 is not in the form this module writes."""
+
+
+class LedgerMissingError(OpsError):
+    """There is no ledger, but the tool staged objects in the bucket before: it was deleted or expired."""
 
 
 def content_id(size: int, crc64nvme: str) -> str:
@@ -230,12 +237,24 @@ class LedgerStore:
     def ledger(self) -> Ledger:
         return self._ledger
 
-    def load(self) -> Ledger:
+    def load(self, *, allow_missing: bool = False) -> Ledger:
+        """Read the ledger. None is there yet: an empty one, unless the tool staged objects under ``imports/``
+        before (then it was deleted or expired, and an empty one would import every file again): an error, unless
+        ``allow_missing`` (``--reimport``: importing again on purpose)."""
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=self._key, ExpectedBucketOwner=self._owner)
             data = response["Body"].read()
         except botocore.exceptions.ClientError as error:
             if error_code(error) in _MISSING_CODES:
+                if not allow_missing and self._staged_before():
+                    raise LedgerMissingError(
+                        f"the import ledger {self.uri} is missing, but earlier imports staged files under "
+                        f"s3://{self._bucket}/{IMPORTS_PREFIX}: without it every file would be imported again. "
+                        "Restore its previous version (the input bucket keeps versions: `aws s3api "
+                        f"list-object-versions --bucket {self._bucket} --prefix {self._key}`, then copy the last "
+                        "good version back) and run the command again, or pass --reimport to import the files "
+                        "again on purpose."
+                    ) from None
                 self._etag, self._ledger = None, Ledger(self._datastore_id)
                 return self._ledger
             with translate_client_errors(f"GetObject {self.uri} (the import ledger)"):
@@ -247,6 +266,52 @@ class LedgerStore:
         self._ledger = ledger_from_json(data, source=self.uri)
         return self._ledger
 
+    def _staged_before(self) -> bool:
+        """Whether any object other than a ledger is under ``imports/`` (staged by an earlier import)."""
+        with translate_client_errors(f"ListObjectsV2 s3://{self._bucket}/{IMPORTS_PREFIX}"):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=IMPORTS_PREFIX, ExpectedBucketOwner=self._owner
+            )
+            for page in pages:
+                if any(not item["Key"].startswith(LEDGER_PREFIX) for item in page.get("Contents", [])):
+                    return True
+        return False
+
+    def record_if_unchanged(self, updates: Sequence[LedgerJob]) -> bool:
+        """Merge ``updates`` into the ledger as read and write it only if no other run wrote since; False (with the
+        ledger read again) when another run did, so that the caller can sort its files against what it recorded."""
+        if not updates:
+            return True
+        candidate = merged(self._ledger, updates)
+        if not self._put(candidate):
+            self.load()
+            return False
+        self._ledger = candidate
+        return True
+
+    def _put(self, candidate: Ledger) -> bool:
+        """Write ``candidate`` if the ledger is still the one read; False when another run wrote it since."""
+        condition = {"IfMatch": self._etag} if self._etag else {"IfNoneMatch": "*"}
+        try:
+            response = self._s3.put_object(
+                Bucket=self._bucket,
+                Key=self._key,
+                Body=ledger_to_json(candidate),
+                ContentType="application/json",
+                ExpectedBucketOwner=self._owner,
+                **condition,
+            )
+        except botocore.exceptions.ClientError as error:
+            if error_code(error) in _PRECONDITION_CODES:
+                return False
+            with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
+                raise
+        except botocore.exceptions.BotoCoreError:
+            with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
+                raise
+        self._etag = str(response["ETag"])
+        return True
+
     def record(self, updates: Sequence[LedgerJob]) -> Ledger:
         """Merge ``updates`` into the ledger and write it whole; when another run wrote since it was read, read it
         again and merge into that, so that neither run's entries are lost."""
@@ -254,26 +319,9 @@ class LedgerStore:
             return self._ledger
         for _ in range(MAX_WRITE_CONFLICTS):
             candidate = merged(self._ledger, updates)
-            condition = {"IfMatch": self._etag} if self._etag else {"IfNoneMatch": "*"}
-            try:
-                response = self._s3.put_object(
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    Body=ledger_to_json(candidate),
-                    ContentType="application/json",
-                    ExpectedBucketOwner=self._owner,
-                    **condition,
-                )
-            except botocore.exceptions.ClientError as error:
-                if error_code(error) in _PRECONDITION_CODES:
-                    self.load()
-                    continue
-                with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
-                    raise
-            except botocore.exceptions.BotoCoreError:
-                with translate_client_errors(f"PutObject {self.uri} (the import ledger)"):
-                    raise
-            self._etag = str(response["ETag"])
+            if not self._put(candidate):
+                self.load()
+                continue
             self._ledger = candidate
             return candidate
         raise ServiceError(
@@ -319,6 +367,9 @@ class Reconciled:
     new_files: tuple[LocalFile, ...]
     #: Planned jobs that can no longer be completed (their files changed or went away): marked abandoned.
     abandoned: tuple[LedgerJob, ...]
+    #: Unfinished jobs (and FAILED ones under ``retry_failed``) that hold none of the folder's contents: another
+    #: folder's, left alone (neither taken on nor abandoned).
+    elsewhere: tuple[LedgerJob, ...]
     #: Job ids whose files are imported again on purpose (``reimport``, ``retry_failed``): new plans derive their
     #: prefixes and client tokens from them too, so that they never coincide with the earlier jobs'.
     superseded: tuple[str, ...]
@@ -334,8 +385,13 @@ def reconcile(
     resumed: list[tuple[LedgerJob, dict[str, LocalFile]]] = []
     abandoned: list[LedgerJob] = []
     ended: list[LedgerJob] = []
+    elsewhere: list[LedgerJob] = []
     for job in ledger.jobs.values():
         if job.state == ABANDONED:
+            continue
+        unfinished = job.state != ENDED or (job.job_status == "FAILED" and retry_failed)
+        if unfinished and not any(item.content in by_content for item in job.files):
+            elsewhere.append(job)
             continue
         if job.state == ENDED:
             if job.job_status == "FAILED" and retry_failed:
@@ -384,6 +440,7 @@ def reconcile(
         earlier=tuple(earlier),
         new_files=tuple(new_files),
         abandoned=tuple(abandoned),
+        elsewhere=tuple(elsewhere),
         superseded=tuple(sorted(superseded)),
     )
 

@@ -82,7 +82,7 @@ def job_report(
     *,
     manifest_attempts: int = 3,
     sleep: Callable[[float], None] | None = None,
-    expected_bucket_owner: str | None = None,
+    expected_bucket_owner: str,
 ) -> JobReport:
     """One job's status and, when it has ended, its manifest summary and per-file results (read from S3 with
     ``expected_bucket_owner``, the stack's account, on every request)."""

@@ -192,7 +192,8 @@ def start_job(
                 ) from None
             reason = "the answer did not come in time (read timeout); asking again with the same client token"
             last_code = None
-        except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError) as error:
+        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:
+            # Could not connect (refused, timed out, TLS, proxy) or the connection broke: the same token is safe.
             server_errors += 1
             if server_errors > MAX_SERVER_ERROR_RETRIES:
                 with translate_client_errors(START_OPERATION):

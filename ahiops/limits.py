@@ -37,6 +37,13 @@ GET_JOB_RATE_PER_SECOND: Final = 25.0
 LIST_JOBS_MAX_RESULTS: Final = 50
 
 
+#: Files uploaded at once by default (``ahictl import --concurrency``), per upload engine.
+DEFAULT_CONCURRENCY: Final = {"crt": 64, "classic": 10}
+#: The most files in flight the importer allows: each holds a connection, a thread or CRT buffers, and on one machine
+#: more than this uploads no faster (100,000 made thousands of threads and hundreds of MB for nothing).
+MAX_CONCURRENCY: Final = 256
+
+
 def max_concurrent_jobs(region: str) -> int:
     """The default quota of concurrent import jobs per data store in ``region``."""
     return MAX_CONCURRENT_JOBS_BY_REGION.get(region, DEFAULT_MAX_CONCURRENT_JOBS)

@@ -234,12 +234,12 @@ def job_folder_name(datastore_id: str, job_id: str) -> str:
     return f"{datastore_id}-DicomImport-{job_id}/"
 
 
-def _owner(expected_bucket_owner: str | None) -> dict[str, str]:
-    return {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+def _owner(expected_bucket_owner: str) -> dict[str, str]:
+    return {"ExpectedBucketOwner": expected_bucket_owner}
 
 
 def find_job_folder(
-    s3: Any, output_s3_uri: str, datastore_id: str, job_id: str, *, expected_bucket_owner: str | None = None
+    s3: Any, output_s3_uri: str, datastore_id: str, job_id: str, *, expected_bucket_owner: str
 ) -> str | None:
     """The key prefix of the job's folder under ``output_s3_uri`` (found by listing), or None when absent.
     ``expected_bucket_owner`` (an account id) goes with every request, here and in :func:`read_job_output`."""
@@ -269,7 +269,7 @@ def read_job_output(
     attempts: int = 10,
     delay_seconds: float = 2.0,
     sleep: Callable[[float], None] | None = None,
-    expected_bucket_owner: str | None = None,
+    expected_bucket_owner: str,
 ) -> JobOutput:
     """Find and read a finished job's output (see the module docstring); raises ServiceError when the manifest
     has not appeared after ``attempts`` tries."""
@@ -293,7 +293,7 @@ def read_job_output(
     )
 
 
-def _list_keys(s3: Any, bucket: str, prefix: str, expected_bucket_owner: str | None = None) -> list[str]:
+def _list_keys(s3: Any, bucket: str, prefix: str, expected_bucket_owner: str) -> list[str]:
     keys: list[str] = []
     with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
         pages = s3.get_paginator("list_objects_v2").paginate(
@@ -304,15 +304,13 @@ def _list_keys(s3: Any, bucket: str, prefix: str, expected_bucket_owner: str | N
     return keys
 
 
-def _get(s3: Any, bucket: str, key: str, expected_bucket_owner: str | None = None) -> bytes:
+def _get(s3: Any, bucket: str, key: str, expected_bucket_owner: str) -> bytes:
     with translate_client_errors(f"GetObject s3://{bucket}/{key}"):
         body: bytes = s3.get_object(Bucket=bucket, Key=key, **_owner(expected_bucket_owner))["Body"].read()
     return body
 
 
-def _read_folder(
-    s3: Any, bucket: str, folder: str, keys: list[str], expected_bucket_owner: str | None = None
-) -> JobOutput:
+def _read_folder(s3: Any, bucket: str, folder: str, keys: list[str], expected_bucket_owner: str) -> JobOutput:
     def get(key: str) -> bytes:
         return _get(s3, bucket, key, expected_bucket_owner)
 

@@ -78,13 +78,10 @@ import boto3
 import botocore.exceptions
 
 from .errors import AwsAccessError, OpsError, ServiceError, UsageError
+from .limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from .session import ACCESS_DENIED_CODES, client_error_to_ops_error, error_code, make_client, translate_client_errors
 
-#: Files in flight by default, per engine.
-DEFAULT_CONCURRENCY = {"crt": 64, "classic": 10}
-#: The most files in flight this tool allows: each holds a connection, a thread or CRT buffers, and on one machine
-#: more than this uploads no faster (100,000 made thousands of threads and hundreds of MB for nothing).
-MAX_CONCURRENCY = 256
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_CONCURRENCY"]  # defined in ahiops.limits, kept importable from here
 #: The CRT client's throughput target in bytes per second; it sizes the CRT's buffer pool (and so peak memory).
 DEFAULT_TARGET_THROUGHPUT_BYTES = 100 * 1024 * 1024
 #: Part size and multipart threshold for large files: S3's smallest part. The CRT's buffer pool grows in blocks
@@ -144,10 +141,10 @@ def crt_available() -> bool:
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
-def owner_args(expected_bucket_owner: str | None) -> dict[str, str]:
-    """``ExpectedBucketOwner`` for an S3 call (nothing when None): S3 refuses the call when another account owns
-    the bucket, so nothing is written to (or read from) a bucket of the same name in another account."""
-    return {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+def owner_args(expected_bucket_owner: str) -> dict[str, str]:
+    """``ExpectedBucketOwner`` for an S3 call: S3 refuses the call when another account owns the bucket, so nothing
+    is written to (or read from) a bucket of the same name in another account."""
+    return {"ExpectedBucketOwner": expected_bucket_owner}
 
 
 def check_concurrency(concurrency: int) -> None:
@@ -160,7 +157,7 @@ def check_concurrency(concurrency: int) -> None:
         )
 
 
-def existing_objects(s3: Any, bucket: str, prefix: str, *, expected_bucket_owner: str | None = None) -> dict[str, int]:
+def existing_objects(s3: Any, bucket: str, prefix: str, *, expected_bucket_owner: str) -> dict[str, int]:
     """Key -> size of every object under ``prefix`` (one paginated listing)."""
     found: dict[str, int] = {}
     with translate_client_errors(f"ListObjectsV2 s3://{bucket}/{prefix}"):
@@ -207,7 +204,7 @@ def upload_files(
     skip_existing: bool = True,
     engine: str = "auto",
     target_throughput_bytes: int = DEFAULT_TARGET_THROUGHPUT_BYTES,
-    expected_bucket_owner: str | None = None,
+    expected_bucket_owner: str,
 ) -> UploadReport:
     """Upload ``items`` to ``bucket`` (see the module docstring). ``expected_bucket_owner`` (an account id) goes with
     every request, the CRT's and multipart parts included."""
@@ -281,7 +278,7 @@ def check_existing(
     *,
     concurrency: int,
     on_progress: ProgressCallback | None = None,
-    expected_bucket_owner: str | None = None,
+    expected_bucket_owner: str,
 ) -> ExistingCheck:
     """Sort ``items`` into those already in ``bucket`` (same size and full-object CRC64NVME) and those to upload.
 
@@ -361,9 +358,7 @@ def check_existing(
 _SAME, _DIFFERENT, _GONE, _UNREADABLE = "same", "different", "gone", "unreadable"
 
 
-def _compare_with_object(
-    s3: Any, bucket: str, item: UploadItem, expected_bucket_owner: str | None = None
-) -> tuple[str, UploadItem]:
+def _compare_with_object(s3: Any, bucket: str, item: UploadItem, expected_bucket_owner: str) -> tuple[str, UploadItem]:
     """Whether the object at ``item.key`` has the item's size and CRC64NVME (``_SAME``), not (``_DIFFERENT``: other
     bytes, or no CRC64NVME to tell), is gone since it was listed (``_GONE``), or S3 refuses to show it
     (``_UNREADABLE``: no s3:GetObject); with the item, its checksum filled in when it had none (the file's,

@@ -438,7 +438,9 @@ def stage_with_ahictl(
         from ahiops.upload import common_prefix, existing_objects
 
         s3 = make_client(session, "s3")
-        found = existing_objects(s3, bucket, common_prefix(item.key for item in plan.files()))
+        found = existing_objects(
+            s3, bucket, common_prefix(item.key for item in plan.files()), expected_bucket_owner=outputs.account_id
+        )
         phases = {
             "import_seconds": imported - started,
             "prepare_seconds": prepared - imported,

@@ -73,6 +73,7 @@ def check_job(services: Services, job_id: str, *, detected_by: str) -> str:
         job_id,
         manifest_attempts=config.manifest_attempts,
         sleep=_sleeper(config.manifest_retry_seconds),
+        expected_bucket_owner=config.account_id,
     )
     status = report.status
     if not status.finished:

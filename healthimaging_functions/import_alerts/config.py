@@ -7,6 +7,7 @@ function's role.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ REPORTED_RETENTION_DAYS = "REPORTED_RETENTION_DAYS"
 MAX_FAILURES_LISTED = "MAX_FAILURES_LISTED"
 MANIFEST_ATTEMPTS = "MANIFEST_ATTEMPTS"
 MANIFEST_RETRY_SECONDS = "MANIFEST_RETRY_SECONDS"
+
+#: An SNS topic ARN, whose fifth field is the stack's account.
+_TOPIC_ARN = re.compile(r"arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}")
 
 #: Defaults of the optional variables (the component passes its own values explicitly).
 DEFAULT_SWEEP_LOOKBACK_HOURS = 24
@@ -44,11 +48,22 @@ class AlertsConfig:
     #: Seconds between reads of a manifest that has not appeared yet (it may appear shortly after COMPLETED).
     manifest_retry_seconds: int = DEFAULT_MANIFEST_RETRY_SECONDS
 
+    @property
+    def account_id(self) -> str:
+        """The stack's account (the owner of the buckets the jobs' results are in): the alert topic's, which the
+        stack creates in it."""
+        return self.topic_arn.split(":")[4]
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> AlertsConfig:
         env = os.environ if environ is None else environ
         require(env, (TOPIC_ARN, TABLE_NAME, DATASTORE_ID))
         datastore_id(env, DATASTORE_ID)
+        if not _TOPIC_ARN.fullmatch(env[TOPIC_ARN]):
+            raise ConfigurationError(
+                f"{TOPIC_ARN} = {env[TOPIC_ARN]!r} is not an SNS topic ARN (arn:<partition>:sns:<region>:<12-digit "
+                "account>:<name>); it names the topic and the account whose buckets hold the jobs' results."
+            )
         return cls(
             topic_arn=env[TOPIC_ARN],
             table_name=env[TABLE_NAME],

@@ -256,7 +256,8 @@ def test_throttling_is_retried_then_reported(
     assert len(delays) == 2
     stack.healthimaging.throttle("ListDICOMImportJobs", times=50)
     code, out, err = run(capsys, "--outputs", str(stack.outputs_path), "--json")
-    assert (code, out) == (1, "")
+    assert code == 1
+    assert json.loads(out)["error"]["awsErrorCode"] == "ThrottlingException"
     assert list_calls() == 3 + 6  # one call and five retries
     assert err.startswith("error: ListDICOMImportJobs for data store")
     assert "failed: ThrottlingException: Rate exceeded" in err

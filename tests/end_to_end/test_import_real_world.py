@@ -17,7 +17,9 @@ import pydicom
 import pytest
 
 from ahiops import folder_import, jobs, upload
+from ahiops.errors import AwsAccessError
 from ahiops.folder_import import ImportCallbacks
+from ahiops.import_ledger import ENDED, PLANNED, LedgerStore
 from ahiops.pacing import FakeClock
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
@@ -316,7 +318,13 @@ def test_concurrency_is_capped_with_a_clear_message(
         "or 10 without awscrt). More files in flight do not upload faster: each one holds a connection and memory."
     )
     with pytest.raises(Exception, match="out of range"):
-        upload.upload_files(boto3.session.Session(), INPUT_BUCKET, [], concurrency=upload.MAX_CONCURRENCY + 1)
+        upload.upload_files(
+            boto3.session.Session(),
+            INPUT_BUCKET,
+            [],
+            concurrency=upload.MAX_CONCURRENCY + 1,
+            expected_bucket_owner=stack.outputs.account_id,
+        )
 
 
 @pytest.fixture
@@ -549,3 +557,168 @@ def main_jobs(capsys: pytest.CaptureFixture[str], *argv: str) -> int:
     code = cli.main(["jobs", *argv])
     capsys.readouterr()
     return code
+
+
+# ---------------------------------------------------------------- overlapping runs
+
+
+def test_two_runs_that_read_the_ledger_at_once_import_shared_content_once(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.fake.polls_until_done = 0
+    first_folder = make_folder(tmp_path / "a")
+    second_folder = tmp_path / "b"
+    shutil.copytree(first_folder, second_folder)  # the same contents, plus one file
+    distinct_copy(sample("CT_small.dcm"), second_folder / "study" / "extra.dcm", 5)
+    arrange = folder_import.arrange
+    other_run: list[folder_import.ImportResult] = []
+    entered: list[bool] = []
+
+    def arrange_then_let_the_other_run_go_first(*args: Any, **kwargs: Any) -> Any:
+        arranged = arrange(*args, **kwargs)
+        if not entered:  # the first run has read the ledger; the second one runs whole before it writes
+            entered.append(True)
+            other_run.append(run(stack, second_folder))
+        return arranged
+
+    monkeypatch.setattr(folder_import, "arrange", arrange_then_let_the_other_run_go_first)
+    result = run(stack, first_folder)
+    assert other_run[0].imported == 3
+    assert len(stack.fake.jobs) == 1  # the shared files are imported once
+    assert (result.imported, result.already_imported) == (2, 2)
+
+
+# ---------------------------------------------------------------- one ledger, many folders
+
+
+def test_an_interrupted_import_of_another_folder_is_left_alone(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    first = make_folder(tmp_path / "a")
+
+    def stop_before_starting(report: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(stack, first, callbacks=ImportCallbacks(on_upload_end=stop_before_starting))
+    second = tmp_path / "b"
+    second.mkdir()
+    distinct_copy(sample("CT_small.dcm"), second / "other.dcm", 9)
+    code, document, err = import_json(capsys, stack, second)
+    assert code == 0, err
+    assert (document["files"], document["imported"], document["unreferenced"]) == (1, 1, [])
+    assert "1 unfinished import job(s) hold none of the files under PATH and were left alone" in err
+    assert len(stack.fake.jobs) == 1
+    store = LedgerStore(stack.s3, INPUT_BUCKET, stack.outputs.datastore_id, stack.outputs.account_id)
+    assert sorted(job.state for job in store.load().jobs.values()) == [ENDED, PLANNED]  # not abandoned
+    code, resumed, err = import_json(capsys, stack, first)  # the first folder's job is still there to finish
+    assert code == 0, err
+    assert (resumed["upload"]["uploaded"], resumed["imported"]) == (0, 2)
+
+
+def test_a_job_taken_on_from_another_folder_is_counted_apart_from_paths_files(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    stack.fake.inject_error("StartDICOMImportJob", "AccessDeniedException", message="not authorized to pass the role")
+    first = make_folder(tmp_path / "a")
+    code, _, _ = import_json(capsys, stack, first)
+    assert code == 1  # both files staged, the job not started
+    second = tmp_path / "b"
+    second.mkdir()
+    shutil.copy(first / "study" / "series0" / "ct.dcm", second / "ct.dcm")  # shares one file with the first folder
+    distinct_copy(sample("MR_small.dcm"), second / "new.dcm", 8)
+    code, document, err = import_json(capsys, stack, second)
+    assert code == 0, err
+    assert (document["files"], document["imported"]) == (2, 2)
+    taken_on, new = document["jobs"]
+    assert (taken_on["files"], taken_on["filesOutsidePath"], taken_on["importedOutsidePath"]) == (2, 1, 1)
+    assert new["filesOutsidePath"] == 0
+    code, out, _ = run_cli(capsys, str(second), "--outputs", str(stack.outputs_path))
+    assert "Imported 2 of 2 file(s)" in out
+
+
+def test_a_completed_job_whose_results_are_gone_is_reported_once_and_blocks_nothing(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    folder = make_folder(tmp_path / "data")
+
+    def stop_once_completed(job: Any, status: Any) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(stack, folder, callbacks=ImportCallbacks(on_job_status=stop_once_completed))
+    for item in stack.s3.list_objects_v2(Bucket=OUTPUT_BUCKET).get("Contents", []):
+        stack.s3.delete_object(Bucket=OUTPUT_BUCKET, Key=item["Key"])
+    code, document, err = import_json(capsys, stack, folder)
+    assert code == 1, err
+    [job] = document["jobs"]
+    assert job["jobStatus"] == "COMPLETED"
+    assert "its results could not be read" in job["note"]
+    assert {failure["reason"] for failure in document["failed"]} == {
+        f"import job {job['jobId']} is COMPLETED but its results could not be read; "
+        f"`python -m ahictl jobs {job['jobId']}` shows them once they are back"
+    }
+    code, again, err = import_json(capsys, stack, folder)  # recorded as ended: a rerun reports it and goes on
+    assert code == 1, err
+    assert "error" not in again
+    assert len(stack.fake.jobs) == 1
+
+
+def test_a_start_refused_for_good_is_recorded_as_failed_and_blocks_nothing(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    stack.fake.inject_error("StartDICOMImportJob", "ConflictException", message="token used with other values")
+    folder = make_folder(tmp_path / "data")
+    code, document, err = import_json(capsys, stack, folder)
+    assert code == 1, err
+    assert "error" not in document
+    [job] = document["jobs"]
+    assert (job["jobId"], job["jobStatus"]) == (None, "FAILED")
+    assert "token used with other values" in job["message"]
+    code, again, err = import_json(capsys, stack, folder)  # reported again, not asked again
+    assert code == 1, err
+    assert "error" not in again
+    assert len(stack.starts()) == 1
+    code, retried, err = import_json(capsys, stack, folder, "--retry-failed")
+    assert code == 0, err
+    assert retried["imported"] == 2
+
+
+def test_a_missing_ledger_with_earlier_imports_stops_instead_of_importing_again(
+    stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.fake.polls_until_done = 0
+    folder = make_folder(tmp_path / "data")
+    code, _, _ = import_json(capsys, stack, folder)
+    assert code == 0
+    ledger_key = f"imports/ledger/{stack.outputs.datastore_id}.json"
+    stack.s3.delete_object(Bucket=INPUT_BUCKET, Key=ledger_key)  # deleted or expired
+    distinct_copy(sample("CT_small.dcm"), folder / "study" / "later.dcm", 6)
+    versions = stack.versions()
+    code, document, err = import_json(capsys, stack, folder)
+    assert code == 1
+    message = document["error"]["message"]
+    assert f"s3://{INPUT_BUCKET}/{ledger_key}" in message
+    assert "Restore its previous version" in message
+    assert "--reimport" in message
+    assert (stack.versions(), len(stack.fake.jobs)) == (versions, 1)  # nothing uploaded or started
+    code, again, err = import_json(capsys, stack, folder, "--reimport")
+    assert code == 0, err
+    assert again["imported"] == 3
+
+
+def test_starts_confirmed_from_an_earlier_run_keep_to_max_concurrent_jobs(stack: Stack, tmp_path: Path) -> None:
+    stack.fake.polls_until_done = 1
+    stack.fake.inject_error("StartDICOMImportJob", "AccessDeniedException", message="not authorized to pass the role")
+    folder = make_folder(tmp_path / "data", copies=3)
+    with pytest.raises(AwsAccessError):
+        run(stack, folder, max_files_per_job=2)  # three jobs staged, none started
+    stack.fake.max_concurrent_jobs = 1
+    before = len(stack.starts())
+    result = run(stack, folder, max_files_per_job=2, max_concurrent_jobs=1)
+    assert result.imported == 6
+    assert len(stack.starts()) - before == 3  # never refused for the quota: one job at a time

@@ -124,7 +124,11 @@ def test_a_long_reason_is_shortened_in_the_alert() -> None:
 
 
 def test_settings_come_from_the_environment_and_bad_ones_are_named() -> None:
-    env = {"ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "REPORTED_JOBS_TABLE": "t", "DATASTORE_ID": DATASTORE}
+    env = {
+        "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
+        "REPORTED_JOBS_TABLE": "t",
+        "DATASTORE_ID": DATASTORE,
+    }
     assert AlertsConfig.from_environment(env).sweep_lookback_hours == 24
     with pytest.raises(ConfigurationError, match="SWEEP_LOOKBACK_HOURS = 'soon' is not a whole number"):
         AlertsConfig.from_environment({**env, "SWEEP_LOOKBACK_HOURS": "soon"})

@@ -6,7 +6,13 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from ahiops import jobs
 from ahiops.errors import AwsAccessError, ServiceError, UsageError
@@ -176,3 +182,40 @@ def test_a_start_that_never_answers_stops_saying_the_job_may_have_started() -> N
         caught.value
     )
     assert caught.value.exit_code == 1
+
+
+class Unreachable(FakeClient):
+    """The first ``failures`` starts fail to connect with ``error`` (nothing reached HealthImaging)."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        super().__init__([])
+        self.failures = failures
+        self.error = error
+
+    def start_dicom_import_job(self, **params: Any) -> dict[str, Any]:
+        if self.failures:
+            self.failures -= 1
+            self.starts.append(params)
+            raise self.error
+        return super().start_dicom_import_job(**params)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectTimeoutError(endpoint_url="http://127.0.0.1:9/"),
+        SSLError(endpoint_url="http://127.0.0.1:9/", error="certificate verify failed"),
+        ProxyConnectionError(proxy_url="http://proxy:3128", error="refused"),
+    ],
+    ids=["connect-timeout", "ssl", "proxy"],
+)
+def test_a_start_that_could_not_connect_is_retried_with_the_same_token(error: Exception) -> None:
+    client = Unreachable(2, error)
+    assert jobs.start_job(client, GOOD, clock=FakeClock()) == "j" * 32
+    assert [params["clientToken"] for params in client.starts] == [GOOD.client_token] * 3
+
+
+def test_a_start_that_never_connects_is_a_clear_error() -> None:
+    client = Unreachable(100, SSLError(endpoint_url="http://127.0.0.1:9/", error="certificate verify failed"))
+    with pytest.raises(ServiceError, match="certificate verify failed"):
+        jobs.start_job(client, GOOD, clock=FakeClock())

@@ -167,3 +167,27 @@ def test_two_runs_writing_at_once_keep_each_others_entries(bucket: Any, aws_env:
 def test_a_ledger_that_is_not_there_yet_is_empty(bucket: Any, aws_env: AwsEnv) -> None:
     store = LedgerStore(aws_env.client("s3"), BUCKET, DATASTORE, aws_env.account_id)
     assert store.load() == Ledger(DATASTORE)
+
+
+@pytest.mark.parametrize("state", [PLANNED, STAGED, STARTED])
+def test_an_unfinished_job_of_another_folder_is_left_alone(state: str) -> None:
+    other = job("imports/d1/job-0001/", state, entry(A), entry(B))
+    result = reconcile([C], ledger(other))
+    assert (result.resumed, result.abandoned) == ((), ())
+    assert result.elsewhere == (other,)
+    assert [item.relative_path for item in result.new_files] == ["c.dcm"]
+
+
+def test_a_failed_job_of_another_folder_is_not_retried() -> None:
+    failed = job("imports/d1/job-0001/", ENDED, entry(A, FAILED), status="FAILED", job_id="j1")
+    assert reconcile([C], ledger(failed), retry_failed=True).resumed == ()
+
+
+def test_no_ledger_after_earlier_imports_is_an_error_unless_importing_again_on_purpose(
+    bucket: Any, aws_env: AwsEnv
+) -> None:
+    bucket.put_object(Bucket=BUCKET, Key="imports/d1/job-0001/a.dcm", Body=b"staged")
+    store = LedgerStore(aws_env.client("s3"), BUCKET, DATASTORE, aws_env.account_id)
+    with pytest.raises(import_ledger.LedgerMissingError, match="or pass --reimport"):
+        store.load()
+    assert store.load(allow_missing=True) == Ledger(DATASTORE)

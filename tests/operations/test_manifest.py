@@ -9,10 +9,12 @@ import pytest
 
 from ahiops import manifest
 from ahiops.errors import ServiceError
-from testkit.fakes.environment import AwsEnv
+from testkit.fakes.environment import MOTO_ACCOUNT_ID, AwsEnv
 
 DATASTORE = "0123456789abcdef0123456789abcdef"
 JOB = "fedcba9876543210fedcba9876543210"
+
+OWNER = MOTO_ACCOUNT_ID
 
 
 def manifest_bytes(**overrides: Any) -> bytes:
@@ -111,14 +113,18 @@ def test_read_job_output_finds_the_folder_by_listing(s3: Any) -> None:
     write_output(s3, folder)
     # another job's folder beside it must not be read
     s3.put_object(Bucket="out-bucket", Key=f"imports/abc/job-0001/{DATASTORE}-DicomImport-other/x", Body=b"")
-    output = manifest.read_job_output(s3, "s3://out-bucket/imports/abc/job-0001/", DATASTORE, JOB, attempts=1)
+    output = manifest.read_job_output(
+        s3, "s3://out-bucket/imports/abc/job-0001/", DATASTORE, JOB, attempts=1, expected_bucket_owner=OWNER
+    )
     assert output.folder_uri == f"s3://out-bucket/{folder}"
     assert output.summary.imported_files == 2
     assert len(output.imported) == 2
     assert [item.reason for item in output.failed] == ["ValidationException: not a DICOM Part 10 file"]
     assert len(output.warnings) == 1
     # the job folder itself as outputS3Uri (what GetDICOMImportJob may return) works too
-    again = manifest.read_job_output(s3, f"s3://out-bucket/{folder}", DATASTORE, JOB, attempts=1)
+    again = manifest.read_job_output(
+        s3, f"s3://out-bucket/{folder}", DATASTORE, JOB, attempts=1, expected_bucket_owner=OWNER
+    )
     assert again == output
 
 
@@ -132,7 +138,14 @@ def test_read_job_output_retries_while_the_manifest_is_absent(s3: Any) -> None:
             write_output(s3, folder)
 
     output = manifest.read_job_output(
-        s3, "s3://out-bucket/imports/abc/job-0001/", DATASTORE, JOB, attempts=5, delay_seconds=0.5, sleep=sleep
+        s3,
+        "s3://out-bucket/imports/abc/job-0001/",
+        DATASTORE,
+        JOB,
+        attempts=5,
+        delay_seconds=0.5,
+        sleep=sleep,
+        expected_bucket_owner=OWNER,
     )
     assert pauses == [0.5, 0.5]
     assert output.summary.job_id == JOB
@@ -142,7 +155,14 @@ def test_read_job_output_gives_up_with_a_clear_message(s3: Any) -> None:
     pauses: list[float] = []
     with pytest.raises(ServiceError, match=r"did not appear after 3 tries") as caught:
         manifest.read_job_output(
-            s3, "s3://out-bucket/imports/abc/", DATASTORE, JOB, attempts=3, delay_seconds=1, sleep=pauses.append
+            s3,
+            "s3://out-bucket/imports/abc/",
+            DATASTORE,
+            JOB,
+            attempts=3,
+            delay_seconds=1,
+            sleep=pauses.append,
+            expected_bucket_owner=OWNER,
         )
     assert pauses == [1, 1]
     assert f"ahictl jobs {JOB}" in str(caught.value)

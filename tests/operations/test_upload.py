@@ -19,12 +19,14 @@ from botocore.stub import Stubber
 from ahiops import upload
 from ahiops.errors import AwsAccessError, OpsError
 from ahiops.upload import UploadInterrupted, UploadItem, upload_files
-from testkit.fakes.environment import AwsEnv
+from testkit.fakes.environment import MOTO_ACCOUNT_ID, AwsEnv
 from testkit.fakes.moto_server import ObservedMotoServer
 from testkit.fakes.s3_checksums import store_checksum_headers_as_s3_does
 
 BUCKET = "input-bucket-test"
 ENGINES = ["crt", "classic"]
+
+OWNER = MOTO_ACCOUNT_ID  # the loopback S3 owns every bucket under this account
 
 
 def crc64nvme(data: bytes) -> str:
@@ -77,6 +79,7 @@ def test_upload_stores_every_file_and_reports_progress(bucket: Any, tmp_path: Pa
         concurrency=8,
         engine=engine,
         on_progress=lambda files, nbytes: progress.append((files, nbytes)),
+        expected_bucket_owner=OWNER,
     )
     assert (report.uploaded, report.uploaded_bytes, report.already_present, report.replaced) == (25, 25 * 3000, 0, 0)
     assert report.engine == engine
@@ -90,8 +93,8 @@ def test_upload_stores_every_file_and_reports_progress(bucket: Any, tmp_path: Pa
 @pytest.mark.parametrize("engine", ENGINES)
 def test_rerun_uploads_nothing_twice(bucket: Any, tmp_path: Path, engine: str) -> None:
     items = make_items(tmp_path, 12)
-    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
-    again = upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine, expected_bucket_owner=OWNER)
+    again = upload_files(boto3.session.Session(), BUCKET, items, engine=engine, expected_bucket_owner=OWNER)
     assert (again.uploaded, again.already_present, again.already_present_bytes) == (0, 12, 12 * 3000)
     assert versions(bucket) == {item.key: 1 for item in items}
 
@@ -107,12 +110,22 @@ def test_interrupted_upload_resumes_without_duplicates(bucket: Any, tmp_path: Pa
             raise KeyboardInterrupt
 
     with pytest.raises(UploadInterrupted) as caught:
-        upload_files(boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine, on_progress=stop_after_five)
+        upload_files(
+            boto3.session.Session(),
+            BUCKET,
+            items,
+            concurrency=4,
+            engine=engine,
+            on_progress=stop_after_five,
+            expected_bucket_owner=OWNER,
+        )
     assert caught.value.uploaded == 5
     assert caught.value.remaining == 35
     partial = versions(bucket)
     assert 5 <= len(partial) < 40
-    resumed = upload_files(boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine)
+    resumed = upload_files(
+        boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine, expected_bucket_owner=OWNER
+    )
     assert resumed.already_present == len(partial)
     assert resumed.uploaded == 40 - len(partial)
     assert versions(bucket) == {item.key: 1 for item in items}
@@ -121,7 +134,7 @@ def test_interrupted_upload_resumes_without_duplicates(bucket: Any, tmp_path: Pa
 def test_an_object_of_another_size_is_replaced(bucket: Any, tmp_path: Path) -> None:
     items = make_items(tmp_path, 3)
     bucket.put_object(Bucket=BUCKET, Key=items[0].key, Body=b"short")
-    report = upload_files(boto3.session.Session(), BUCKET, items)
+    report = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 1)
     assert bucket.get_object(Bucket=BUCKET, Key=items[0].key)["Body"].read() == items[0].path.read_bytes()
 
@@ -132,7 +145,7 @@ def test_large_files_go_multipart_with_a_full_object_crc64nvme(bucket: Any, tmp_
     path = tmp_path / "large.dcm"
     path.write_bytes(data)
     item = UploadItem(path=path, key="imports/d/job-0001/large.dcm", size=len(data), checksum_crc64nvme=crc64nvme(data))
-    report = upload_files(boto3.session.Session(), BUCKET, [item], engine=engine)
+    report = upload_files(boto3.session.Session(), BUCKET, [item], engine=engine, expected_bucket_owner=OWNER)
     assert report.uploaded_bytes == len(data)
     head = bucket.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
     assert head["ContentLength"] == len(data)
@@ -146,7 +159,14 @@ def test_large_files_go_multipart_with_a_full_object_crc64nvme(bucket: Any, tmp_
 def test_a_missing_bucket_is_a_clear_error(aws_env: AwsEnv, tmp_path: Path, engine: str) -> None:
     items = make_items(tmp_path, 2)
     with pytest.raises(OpsError, match=r"NoSuchBucket") as caught:
-        upload_files(boto3.session.Session(), "no-such-bucket-here", items, engine=engine, skip_existing=False)
+        upload_files(
+            boto3.session.Session(),
+            "no-such-bucket-here",
+            items,
+            engine=engine,
+            skip_existing=False,
+            expected_bucket_owner=OWNER,
+        )
     assert "s3://no-such-bucket-here/imports/d/job-0001/s/f00" in str(caught.value)
 
 
@@ -154,7 +174,7 @@ def test_no_credentials(aws_env: AwsEnv, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(AwsAccessError, match=r"aws sso login"):
-        upload_files(boto3.session.Session(), BUCKET, make_items(tmp_path, 1))
+        upload_files(boto3.session.Session(), BUCKET, make_items(tmp_path, 1), expected_bucket_owner=OWNER)
 
 
 def test_common_prefix() -> None:
@@ -203,7 +223,7 @@ def test_odd_keys_upload_intact(bucket: Any, tmp_path: Path) -> None:
         path = tmp_path / f"{index}.dcm"
         path.write_bytes(data)
         items.append(UploadItem(path=path, key=key, size=len(data), checksum_crc64nvme=crc64nvme(data)))
-    report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt")
+    report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt", expected_bucket_owner=OWNER)
     assert report.uploaded == len(KEYS)
     for item in items:
         assert bucket.get_object(Bucket=BUCKET, Key=item.key)["Body"].read() == item.path.read_bytes()
@@ -230,7 +250,7 @@ def test_s3_receives_the_fingerprint_itself_as_the_full_object_checksum(
         apply_aws_env(monkeypatch, tmp_path, {"S3": sink.url})
         s3 = boto3.session.Session().client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt")
+        report = upload_files(boto3.session.Session(), BUCKET, items, engine="crt", expected_bucket_owner=OWNER)
         assert report.uploaded == 2
         for item in items:
             head = s3.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
@@ -284,7 +304,7 @@ def test_an_object_with_the_same_size_and_crc64nvme_is_not_uploaded_again(
 ) -> None:
     items = make_items(tmp_path, 6)
     items.append(large_item(tmp_path))  # a multipart upload stores its full-object CRC64NVME too
-    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine, expected_bucket_owner=OWNER)
     for item in items:  # what the resume compares against: S3's stored full-object checksum
         stored = bucket.head_object(Bucket=BUCKET, Key=item.key, ChecksumMode="ENABLED")
         assert stored["ChecksumCRC64NVME"] == item.checksum_crc64nvme
@@ -296,6 +316,7 @@ def test_an_object_with_the_same_size_and_crc64nvme_is_not_uploaded_again(
         items,
         engine=engine,
         on_progress=lambda files, nbytes: progress.append((files, nbytes)),
+        expected_bucket_owner=OWNER,
     )
     total = sum(item.size for item in items)
     assert (again.uploaded, again.already_present, again.already_present_bytes, again.replaced) == (0, 7, total, 0)
@@ -320,7 +341,7 @@ def test_other_bytes_of_the_same_size_are_uploaded_again(
     bucket: Any, tmp_path: Path, engine: str, requests: Requests
 ) -> None:
     items = make_items(tmp_path, 4)
-    upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    upload_files(boto3.session.Session(), BUCKET, items, engine=engine, expected_bucket_owner=OWNER)
     changed = items[2]
     # written out of band: other bytes of the same size, with their own (correct) CRC64NVME
     bucket.put_object(Bucket=BUCKET, Key=changed.key, Body=os.urandom(changed.size), ChecksumAlgorithm="CRC64NVME")
@@ -328,7 +349,7 @@ def test_other_bytes_of_the_same_size_are_uploaded_again(
     assert stored["ContentLength"] == changed.size
     assert stored["ChecksumCRC64NVME"] != changed.checksum_crc64nvme
     requests.seen.clear()
-    report = upload_files(boto3.session.Session(), BUCKET, items, engine=engine)
+    report = upload_files(boto3.session.Session(), BUCKET, items, engine=engine, expected_bucket_owner=OWNER)
     assert bucket.get_object(Bucket=BUCKET, Key=changed.key)["Body"].read() == changed.path.read_bytes()
     assert requests.keys("PUT") == [changed.key]
     assert versions(bucket) == {item.key: 3 if item is changed else 1 for item in items}  # nothing lost
@@ -340,7 +361,7 @@ def test_an_object_without_a_stored_crc64nvme_is_uploaded_again(
     aws_env: AwsEnv, bucket: Any, tmp_path: Path, requests: Requests, stored_checksum: str
 ) -> None:
     items = make_items(tmp_path, 3)
-    upload_files(boto3.session.Session(), BUCKET, items)
+    upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     target = items[0]
     # The same bytes, written again by another tool: without any checksum, or with only a CRC32 (boto3's default).
     writer = plain_client(aws_env) if stored_checksum == "none" else bucket
@@ -349,12 +370,12 @@ def test_an_object_without_a_stored_crc64nvme_is_uploaded_again(
     assert "ChecksumCRC64NVME" not in stored
     assert ("ChecksumCRC32" in stored) == (stored_checksum == "crc32")
     requests.seen.clear()
-    report = upload_files(boto3.session.Session(), BUCKET, items)
+    report = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert requests.keys("PUT") == [target.key]
     stored = bucket.head_object(Bucket=BUCKET, Key=target.key, ChecksumMode="ENABLED")
     assert stored["ChecksumCRC64NVME"] == target.checksum_crc64nvme
     assert (report.uploaded, report.already_present, report.replaced) == (1, 2, 1)
-    assert upload_files(boto3.session.Session(), BUCKET, items).already_present == 3
+    assert upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER).already_present == 3
 
 
 def test_only_objects_of_the_same_size_are_asked_for_their_checksum(
@@ -364,22 +385,22 @@ def test_only_objects_of_the_same_size_are_asked_for_their_checksum(
     bucket.put_object(Bucket=BUCKET, Key=items[0].key, Body=b"short")
     bucket.put_object(Bucket=BUCKET, Key=items[1].key, Body=os.urandom(items[1].size))
     requests.seen.clear()
-    report = upload_files(boto3.session.Session(), BUCKET, items)
+    report = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert (report.uploaded, report.already_present, report.replaced) == (4, 0, 2)
     assert requests.keys("HEAD") == [items[1].key]  # not the other size, not the keys that were not there
 
 
 def test_items_without_a_checksum_are_compared_by_their_files_crc64nvme(bucket: Any, tmp_path: Path) -> None:
     items = [upload.replace(item, checksum_crc64nvme=None) for item in make_items(tmp_path, 3)]
-    first = upload_files(boto3.session.Session(), BUCKET, items)
+    first = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert first.uploaded == 3
     stored = bucket.head_object(Bucket=BUCKET, Key=items[0].key, ChecksumMode="ENABLED")
     assert "ChecksumCRC64NVME" not in stored  # uploaded with the engine's CRC32
-    second = upload_files(boto3.session.Session(), BUCKET, items)
+    second = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert (second.uploaded, second.already_present, second.replaced) == (3, 0, 3)  # nothing to compare with
     stored = bucket.head_object(Bucket=BUCKET, Key=items[0].key, ChecksumMode="ENABLED")
     assert stored["ChecksumCRC64NVME"] == crc64nvme(items[0].path.read_bytes())  # the computed value was sent
-    third = upload_files(boto3.session.Session(), BUCKET, items)
+    third = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert (third.uploaded, third.already_present) == (0, 3)
 
 
@@ -387,7 +408,7 @@ def test_checksum_checks_run_concurrently_within_the_limit(
     bucket: Any, tmp_path: Path, moto_server: ObservedMotoServer
 ) -> None:
     items = make_items(tmp_path, 12)
-    upload_files(boto3.session.Session(), BUCKET, items)
+    upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     lock = threading.Lock()
     state = {"now": 0, "most": 0}
 
@@ -403,7 +424,7 @@ def test_checksum_checks_run_concurrently_within_the_limit(
 
     moto_server.add_observer(slow_heads)
     try:
-        report = upload_files(boto3.session.Session(), BUCKET, items, concurrency=4)
+        report = upload_files(boto3.session.Session(), BUCKET, items, concurrency=4, expected_bucket_owner=OWNER)
     finally:
         moto_server.remove_observer(slow_heads)
     assert report.already_present == 12
@@ -416,7 +437,7 @@ def test_an_object_gone_since_the_listing_is_uploaded_and_not_counted_as_replace
     items = make_items(tmp_path, 3)
     stale_listing = {item.key: item.size for item in items}  # listed, then deleted before the HeadObject
     monkeypatch.setattr(upload, "existing_objects", lambda s3, bucket, prefix, **kwargs: stale_listing)
-    report = upload_files(boto3.session.Session(), BUCKET, items)
+    report = upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     assert (report.uploaded, report.already_present, report.replaced) == (3, 0, 0)
     assert requests.keys("HEAD") == sorted(item.key for item in items)
     assert versions(bucket) == {item.key: 1 for item in items}
@@ -424,7 +445,7 @@ def test_an_object_gone_since_the_listing_is_uploaded_and_not_counted_as_replace
 
 def test_ctrl_c_while_checking_stops_before_any_upload(bucket: Any, tmp_path: Path, requests: Requests) -> None:
     items = make_items(tmp_path, 20)
-    upload_files(boto3.session.Session(), BUCKET, items)
+    upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     bucket.put_object(Bucket=BUCKET, Key=items[-1].key, Body=b"short")  # one would be uploaded again
     requests.seen.clear()
 
@@ -432,7 +453,9 @@ def test_ctrl_c_while_checking_stops_before_any_upload(bucket: Any, tmp_path: Pa
         raise KeyboardInterrupt
 
     with pytest.raises(UploadInterrupted) as caught:
-        upload_files(boto3.session.Session(), BUCKET, items, concurrency=2, on_progress=stop)
+        upload_files(
+            boto3.session.Session(), BUCKET, items, concurrency=2, on_progress=stop, expected_bucket_owner=OWNER
+        )
     assert caught.value.uploaded == 0
     assert 1 <= caught.value.remaining < 20
     assert requests.keys("PUT") == []
@@ -447,11 +470,15 @@ def test_a_refused_checksum_check_stops_asking_and_uploads_every_same_size_item(
         stub.add_response(
             "list_objects_v2",
             {"Contents": [{"Key": item.key, "Size": item.size} for item in items], "IsTruncated": False},
-            {"Bucket": BUCKET, "Prefix": upload.common_prefix(item.key for item in items)},
+            {
+                "Bucket": BUCKET,
+                "Prefix": upload.common_prefix(item.key for item in items),
+                "ExpectedBucketOwner": OWNER,
+            },
         )
         # One refusal and no more HeadObject: a second call would find no stubbed response and fail the test.
         stub.add_client_error("head_object", service_error_code="403", http_status_code=403)
-        check = upload.check_existing(s3, BUCKET, items, concurrency=1)
+        check = upload.check_existing(s3, BUCKET, items, concurrency=1, expected_bucket_owner=OWNER)
         stub.assert_no_pending_responses()
     assert [item.key for item in check.to_upload] == [item.key for item in items]
     assert (check.present, check.replacing, check.unverified) == (0, 0, 3)
@@ -461,7 +488,7 @@ def test_an_identity_that_may_only_write_uploads_again_and_says_so(
     bucket: Any, tmp_path: Path, requests: Requests
 ) -> None:
     items = make_items(tmp_path, 3)
-    upload_files(boto3.session.Session(), BUCKET, items)
+    upload_files(boto3.session.Session(), BUCKET, items, expected_bucket_owner=OWNER)
     writer_only = boto3.session.Session()
 
     def refuse_head_object(**_: Any) -> tuple[Any, dict[str, Any]]:  # S3's answer without s3:GetObject
@@ -469,7 +496,7 @@ def test_an_identity_that_may_only_write_uploads_again_and_says_so(
         return response, {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
 
     writer_only.events.register("before-call.s3.HeadObject", refuse_head_object)
-    report = upload_files(writer_only, BUCKET, items)
+    report = upload_files(writer_only, BUCKET, items, expected_bucket_owner=OWNER)
     assert (report.uploaded, report.already_present, report.unverified, report.replaced) == (3, 0, 3, 0)
     assert versions(bucket) == {item.key: 2 for item in items}  # uploaded again, the first copies kept
 
@@ -510,7 +537,14 @@ def test_a_refused_connection_of_the_crt_client_is_a_clear_error(
         port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{port}")
     with pytest.raises(OpsError) as caught:
-        upload_files(boto3.session.Session(), BUCKET, make_items(tmp_path, 1), engine="crt", skip_existing=False)
+        upload_files(
+            boto3.session.Session(),
+            BUCKET,
+            make_items(tmp_path, 1),
+            engine="crt",
+            skip_existing=False,
+            expected_bucket_owner=OWNER,
+        )
     text = str(caught.value)
     assert "S3 could not be reached" in text
     assert text.endswith("Run the same command again: files already uploaded are not uploaded again.")
