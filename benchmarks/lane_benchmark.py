@@ -1,6 +1,6 @@
 """How long the fast lane takes, and how much of the suite it holds.
 
-Usage: ``venv/bin/python benchmarks/test_lanes.py [--skip-serial]``
+Usage: ``venv/bin/python benchmarks/lane_benchmark.py [--skip-serial]``
 
 Counts the tests of each lane (``pytest --collect-only``: all, and ``-m "not server and not browser"``), then times,
 in fresh subprocesses, what ``bash scripts/test --fast`` runs: ruff (check and format), mypy, and the fast lane's
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-# Run as a file (python benchmarks/test_lanes.py): the project's packages are one level up.
+# Run as a file (python benchmarks/lane_benchmark.py): the project's packages are one level up.
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
