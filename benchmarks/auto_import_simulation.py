@@ -5,7 +5,7 @@ Usage: ``venv/bin/python benchmarks/auto_import_simulation.py [--batches 20000] 
 
 What runs is the real function (``healthimaging_functions/auto_import/handler.py``, hence :mod:`ahiops.auto_import_steps` and the import
 library), its real clients for S3 (moto, in process: ``MOTO_S3_CUSTOM_ENDPOINTS``) and HealthImaging (the stand-in of
-``testkit/fakes/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
+``sandbox/healthimaging.py`` on loopback, whose quota answers ServiceQuotaExceededException). Simulated are time
 and the AWS machinery around the function, so that days of uploads take minutes:
 
 - a virtual clock: every wait of the function (the start pacing, its retries) advances the clock of the "copy" of the
@@ -478,8 +478,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ahiops.pacing import TokenBucket
     from healthimaging_functions.auto_import import handler
     from healthimaging_functions.auto_import.config import AutoImportConfig
-    from testkit.fakes import http_server
-    from testkit.fakes.healthimaging import FakeHealthImaging
+    from sandbox import http_server
+    from sandbox.healthimaging import FakeHealthImaging
 
     logging.getLogger("auto_import").setLevel(logging.WARNING)
     # The stand-in answers with headers and body in two writes: without TCP_NODELAY, each answer waits for the

@@ -154,8 +154,8 @@ def full_import(root: Path, files: int) -> Run:
     """Import ``files`` valid DICOM files for real: moto (S3, STS) and the HealthImaging stand-in on loopback."""
     import boto3
 
-    from testkit.fakes.healthimaging import FakeHealthImaging
-    from testkit.fakes.moto_server import ObservedMotoServer
+    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.moto_server import ObservedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     folder = root / "dicom"

@@ -22,9 +22,9 @@ from ahiops.folder_import import ImportCallbacks, ImportOptions
 from ahiops.import_ledger import LEDGER_PREFIX
 from ahiops.pacing import FakeClock
 from ahiops.stack_outputs import StackOutputs, load_outputs_file
+from sandbox.healthimaging import FakeHealthImaging
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
-from testkit.fakes.healthimaging import FakeHealthImaging
 
 INPUT_BUCKET = "ahi-input-test"
 OUTPUT_BUCKET = "ahi-output-test"

@@ -14,11 +14,11 @@ from testkit.mock_runs import run_program
 
 if TYPE_CHECKING:
     # Imported inside the fixtures: moto, pydicom and the stand-ins load only for the tests that use them.
+    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.iam_simulator import IamSimulator
+    from sandbox.moto_server import ObservedMotoServer
     from testkit.fakes.deployed_stack import DeployedStack
     from testkit.fakes.environment import AwsEnv
-    from testkit.fakes.healthimaging import FakeHealthImaging
-    from testkit.fakes.iam_simulator import IamSimulator
-    from testkit.fakes.moto_server import ObservedMotoServer
 
 
 # --- Lanes: `bash scripts/test --fast` runs the tests marked neither `server` nor `browser` -----------------------
@@ -63,7 +63,7 @@ def dev_run() -> mockrun.ProgramRun:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[ObservedMotoServer]:
     """moto's threaded server on 127.0.0.1 (free port) for the whole session; stopped at the end."""
-    from testkit.fakes.moto_server import ObservedMotoServer
+    from sandbox.moto_server import ObservedMotoServer
 
     server = ObservedMotoServer()
     server.start()
@@ -85,7 +85,7 @@ def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
 
     Session-scoped; ``aws_env`` resets its records and injected errors for each test.
     """
-    from testkit.fakes.iam_simulator import IamSimulator
+    from sandbox.iam_simulator import IamSimulator
 
     simulator = IamSimulator(moto_server.url)
     simulator.start()
@@ -100,9 +100,9 @@ def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging
     """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
 
     Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
-    ``testkit/fakes/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
+    ``sandbox/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
     """
-    from testkit.fakes.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import FakeHealthImaging
 
     fake = FakeHealthImaging(moto_server=moto_server)
     fake.start()

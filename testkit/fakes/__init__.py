@@ -1,13 +1,9 @@
-"""Loopback stand-ins for AWS used by the tests: moto's server, a HealthImaging control plane, IAM's simulator.
+"""Test doubles built on the sandbox (``sandbox/``): fixtures' environments, a deployed dev stack, S3 sinks, ...
 
 Everything here listens on 127.0.0.1 only, on a free port, and is stopped by the fixture that started it.
 The code under test reaches these servers only through the standard ``AWS_ENDPOINT_URL_<SERVICE>`` variables.
 """
 
-#: The account moto answers as (STS GetCallerIdentity, bucket owner, ARNs of what it creates).
-MOTO_ACCOUNT_ID = "123456789012"
-#: The region the fixtures use for the deployed stack.
-TEST_REGION = "us-east-1"
-#: moto's conventional dummy credential values.
-DUMMY_ACCESS_KEY_ID = "testing"
-DUMMY_SECRET_ACCESS_KEY = "testing"
+from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
+
+__all__ = ["DUMMY_ACCESS_KEY_ID", "DUMMY_SECRET_ACCESS_KEY", "MOTO_ACCOUNT_ID", "TEST_REGION"]

@@ -27,9 +27,9 @@ from components.datastore import generated_datastore_name, prefixed_key_alias
 from components.import_alerts import AlertNames
 from components.import_role import PERMISSION_POLICY_NAME, generated_role_name
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
+from sandbox.healthimaging import FakeHealthImaging
 
 from .environment import AwsEnv
-from .healthimaging import FakeHealthImaging
 
 #: The dev stack's name prefix (Pulumi.dev.yaml's namePrefix).
 NAME_PREFIX = "ahi-dev"

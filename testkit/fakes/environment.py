@@ -13,11 +13,12 @@ import pytest
 from botocore.config import Config
 
 if TYPE_CHECKING:
-    from .healthimaging import FakeHealthImaging
-    from .iam_simulator import IamSimulator
+    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.iam_simulator import IamSimulator
+
+from sandbox.sessions import new_session
 
 from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
-from .sessions import new_session
 
 #: Variables that would let the user's own AWS setup leak into a test; removed by :func:`apply_aws_env`.
 _CLEARED_VARIABLES = (

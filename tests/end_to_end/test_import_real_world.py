@@ -21,9 +21,9 @@ from ahiops.errors import AwsAccessError
 from ahiops.folder_import import ImportCallbacks
 from ahiops.import_ledger import ENDED, PLANNED, LedgerStore
 from ahiops.pacing import FakeClock
+from sandbox.moto_server import ObservedMotoServer, RecordedRequest
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
-from testkit.fakes.moto_server import ObservedMotoServer, RecordedRequest
 from testkit.import_stack import (
     INPUT_BUCKET,
     OUTPUT_BUCKET,

@@ -22,8 +22,8 @@ from ahiops import planning
 from components import auto_import_policies
 from healthimaging_functions.auto_import import config as env_names
 from healthimaging_functions.auto_import import handler
+from sandbox.healthimaging import FakeHealthImaging
 from testkit.fakes.environment import AwsEnv
-from testkit.fakes.healthimaging import FakeHealthImaging
 from testkit.fakes.sqs_lambda import EventSources, LambdaContext, SqsEventSource
 
 INPUT_BUCKET = "ahi-auto-input"

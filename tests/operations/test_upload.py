@@ -19,8 +19,8 @@ from botocore.stub import Stubber
 from ahiops import upload
 from ahiops.errors import AwsAccessError, OpsError
 from ahiops.upload import UploadInterrupted, UploadItem, upload_files
+from sandbox.moto_server import ObservedMotoServer
 from testkit.fakes.environment import MOTO_ACCOUNT_ID, AwsEnv
-from testkit.fakes.moto_server import ObservedMotoServer
 from testkit.fakes.s3_checksums import store_checksum_headers_as_s3_does
 
 BUCKET = "input-bucket-test"

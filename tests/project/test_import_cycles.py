@@ -26,6 +26,7 @@ SOURCE_PACKAGES = (
     "scripts",
     "benchmarks",
     "testkit",
+    "sandbox",
 )
 
 

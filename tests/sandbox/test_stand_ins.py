@@ -22,14 +22,14 @@ from botocore.exceptions import ClientError
 from ahiops.stack_outputs import load_outputs_file
 from components import policies
 from components._source import parse_source
+from sandbox.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
+from sandbox.healthimaging import ImportJob as ImportJobRecord
+from sandbox.policy_evaluator import PolicySource, evaluate
+from sandbox.policy_evaluator import Request as EvalRequest
 from testkit.dicom_samples import sample
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.deployed_stack import EXPORTED_KEYS, DeployedStack
 from testkit.fakes.environment import AwsEnv
-from testkit.fakes.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
-from testkit.fakes.healthimaging import ImportJob as ImportJobRecord
-from testkit.fakes.policy_evaluator import PolicySource, evaluate
-from testkit.fakes.policy_evaluator import Request as EvalRequest
 from testkit.mock_runs import PROJECT_DIR
 
 

@@ -2,7 +2,7 @@
 
 ``AWS_ENDPOINT_URL_IAM`` points at the proxy. It answers ``SimulatePrincipalPolicy`` itself, evaluating the
 principal's real policies as moto holds them (inline and attached, for a role, a user with its groups, or a
-group; the permissions boundary; trust policies play no part) with :mod:`testkit.fakes.policy_evaluator`, and forwards
+group; the permissions boundary; trust policies play no part) with :mod:`sandbox.policy_evaluator`, and forwards
 every other request to moto unchanged.
 
 The answer follows IAM's current documentation: one EvaluationResult per action, whose EvalDecision is the most

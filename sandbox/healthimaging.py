@@ -190,7 +190,7 @@ class FakeHealthImaging:
       unless the role exists in IAM (moto), its trust policy lets ``medical-imaging.amazonaws.com`` assume it for
       this account and data store (``aws:SourceAccount``, ``aws:SourceArn``), and its policies allow
       s3:ListBucket on both buckets and s3:PutObject in the output folder; a file the role may not s3:GetObject
-      fails alone (AccessDeniedException). Policies are judged by :mod:`testkit.fakes.policy_evaluator`.
+      fails alone (AccessDeniedException). Policies are judged by :mod:`sandbox.policy_evaluator`.
     - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
       ``AWS_RATE_LIMITS`` holds the documented ones.
     - ``freeze(operation, seconds, times)``: the next ``times`` calls of the operation are carried out at once but
