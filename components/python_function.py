@@ -266,7 +266,7 @@ def python_function(
         role=role.arn,
         runtime=RUNTIME,
         handler=code.handler,
-        code=function_archive(code.package),
+        code=function_archive(code.package, runtime=RUNTIME, architecture=ARCHITECTURE),
         architectures=[ARCHITECTURE],
         memory_size=code.memory_mb,
         timeout=code.timeout_seconds,
