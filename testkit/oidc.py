@@ -95,6 +95,8 @@ class JwksServer:
     url: str
     requests: int = 0
     document: Mapping[str, Any] = field(default_factory=dict)
+    #: When set, every request is answered with a redirect (302) to this URL.
+    redirect: str | None = None
 
 
 @contextmanager
@@ -105,6 +107,12 @@ def serving_jwks(document: Mapping[str, Any]) -> Iterator[JwksServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests += 1
+            if state.redirect:
+                self.send_response(302)
+                self.send_header("Location", state.redirect)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = json.dumps(state.document).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -40,6 +40,8 @@ from .jwks import JwksCache, JwksUnavailableError
 #: The curve of an EC key -> the one ECDSA algorithm it signs with.
 EC_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 RSA_ALGORITHMS = frozenset(a for a in ALGORITHMS if a.startswith(("RS", "PS")))
+#: A longer bearer token is refused unread (identity providers' tokens are a few kilobytes).
+MAX_TOKEN_CHARACTERS = 16 * 1024
 _GROUP_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -117,6 +119,8 @@ class Authorizer:
         datastore_id, token = event.get("datastoreId"), event.get("bearerToken")
         if not isinstance(datastore_id, str) or not isinstance(token, str) or not token:
             return refused("the event lacks a datastoreId or a bearerToken")
+        if len(token) > MAX_TOKEN_CHARACTERS:
+            return refused(f"the bearer token is longer than {MAX_TOKEN_CHARACTERS} characters")
         if config.datastore_id is not None and datastore_id != config.datastore_id:
             return refused(f"the request is for data store {datastore_id[:64]!r}, not {config.datastore_id}")
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -39,10 +41,22 @@ class JwksUnavailableError(Exception):
     """No key set could be fetched and none is known."""
 
 
+class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to a URL of the same scheme: an https key set never comes from plain http."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if urllib.parse.urlsplit(newurl).scheme != urllib.parse.urlsplit(req.full_url).scheme:
+            raise urllib.error.HTTPError(newurl, code, "redirect to another scheme refused", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameSchemeRedirects)
+
+
 def fetch_jwks(uri: str, timeout_seconds: float) -> bytes:
     """The key set document at ``uri`` (bounded in time and size)."""
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})  # noqa: S310 - https, or loopback http (config)
-    with urllib.request.urlopen(request, timeout=timeout_seconds) as response:  # noqa: S310 - as above
+    with _OPENER.open(request, timeout=timeout_seconds) as response:
         body: bytes = response.read(MAX_JWKS_BYTES + 1)
     if len(body) > MAX_JWKS_BYTES:
         raise ValueError(f"the key set is larger than {MAX_JWKS_BYTES} bytes")

@@ -128,3 +128,19 @@ def test_under_mocks_nothing_is_installed_and_the_archive_names_the_pins(monkeyp
 def test_a_function_without_requirements_is_archived_as_before() -> None:
     files = archive_names(function_archive(FUNCTIONS_DIR / "import_alerts", runtime=RUNTIME, architecture="arm64"))
     assert files == package_files(FUNCTIONS_DIR / "import_alerts")
+
+
+def test_the_tests_use_the_versions_the_function_pins() -> None:
+    """requirements-dev.txt installs PyJWT and cryptography for the tests: the versions the function's archive gets."""
+    import re
+
+    from testkit.mock_runs import PROJECT_DIR
+
+    def pins(text: str) -> dict[str, str]:
+        return {m[0].lower(): m[1] for m in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.MULTILINE)}
+
+    function_pins = pins(REQUIREMENTS.read_text())
+    dev_pins = pins((PROJECT_DIR / "requirements-dev.txt").read_text())
+    assert {name: dev_pins.get(name) for name in ("pyjwt", "cryptography")} == {
+        name: function_pins[name] for name in ("pyjwt", "cryptography")
+    }

@@ -297,3 +297,22 @@ def test_the_logs_never_hold_the_token_nor_claims_beyond_sub_and_iss(
         assert token.split(".")[0] not in logged or token == "not-a-jwt"
     assert "patient.zero@example.org" not in logged
     assert "0f1e2d3c-user" in logged  # sub is logged for verified tokens
+
+
+def test_an_oversized_token_is_refused_unread(
+    keys: IssuerKeys, jwks: JwksServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert "longer than 16384 characters" in refusal(authorizer(jwks), "e" * 20_000, caplog)
+    assert jwks.requests == 0
+
+
+def test_a_key_set_redirected_to_another_scheme_is_not_followed(keys: IssuerKeys, jwks: JwksServer) -> None:
+    from healthimaging_functions.dicomweb_authorizer.jwks import fetch_jwks
+
+    with serving_jwks(keys.jwks()) as second:
+        jwks.redirect = second.url  # same scheme: followed
+        assert json.loads(fetch_jwks(jwks.url, 1.0)) == keys.jwks()
+        jwks.redirect = second.url.replace("http://", "ftp://")
+        with pytest.raises(OSError, match="redirect to another scheme refused"):
+            fetch_jwks(jwks.url, 1.0)
+        assert second.requests == 1
