@@ -8,6 +8,7 @@
 - :class:`ImportJobAlerts`: alerts (SNS) when an import job fails or completes with files not imported.
 - :class:`AuditTrail`: a CloudTrail trail of who read or changed the images (data events) and management events.
 - :class:`AutoImport`: batches written into the input bucket become import jobs (S3 events, EventBridge, SQS, Lambda).
+- :class:`DicomwebAuthorizer`: a Lambda authorizer for DICOMweb bearer tokens of an OIDC issuer, and its persona roles.
 
 Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
 by the pure functions of :mod:`components.validation`.
@@ -18,6 +19,7 @@ from .audit_trail import AuditTrail, AuditTrailArgs
 from .auto_import import AutoImport, AutoImportArgs
 from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
 from .datastore import ImagingDatastore, ImagingDatastoreArgs
+from .dicomweb_authorizer import DicomwebAuthorizer, DicomwebAuthorizerArgs
 from .import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from .import_role import ImportJobRole, ImportJobRoleArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
@@ -28,6 +30,8 @@ __all__ = [
     "AuditTrailArgs",
     "AutoImport",
     "AutoImportArgs",
+    "DicomwebAuthorizer",
+    "DicomwebAuthorizerArgs",
     "HealthImagingAccess",
     "HealthImagingAccessArgs",
     "ImagingBucketPair",

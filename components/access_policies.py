@@ -71,8 +71,10 @@ DICOMWEB_READ_ACTIONS = _actions(
 IMAGESET_READ_ACTIONS = _actions(
     "GetImageFrame", "GetImageSet", "GetImageSetMetadata", "ListImageSetVersions", "ListTagsForResource"
 )
+#: DICOMweb STOW-RS: store instances or a study (``datastore`` resource type).
+DICOMWEB_STORE_ACTIONS = _actions("StoreDICOM", "StoreDICOMStudy")
 #: Writes on the data store that add data: import jobs and DICOMweb STOW-RS.
-DATASTORE_WRITE_ACTIONS = _actions("StartDICOMImportJob", "StoreDICOM", "StoreDICOMStudy")
+DATASTORE_WRITE_ACTIONS = _actions("StartDICOMImportJob") + DICOMWEB_STORE_ACTIONS
 #: Writes on image sets that neither delete nor change clinical metadata.
 IMAGESET_WRITE_ACTIONS = _actions("CopyImageSet", "TagResource", "UntagResource")
 #: Destructive actions: only the break-glass persona has them.

@@ -231,8 +231,10 @@ def python_function(
     reserved_concurrency: int,
     environment: pulumi.Input[Mapping[str, pulumi.Input[str]]],
     dead_letter_arn: pulumi.Input[str] | None = None,
+    publish: bool = False,
 ) -> PythonFunction:
-    """Create the function's log group, role, inline policy and the function, as children of the component."""
+    """Create the function's log group, role, inline policy and the function, as children of the component.
+    ``publish``: publish a version with every change (for an alias with provisioned concurrency)."""
     names = setup.names
     log_group = aws.cloudwatch.LogGroup(
         f"{setup.name}-logs",
@@ -266,7 +268,7 @@ def python_function(
         role=role.arn,
         runtime=RUNTIME,
         handler=code.handler,
-        code=function_archive(code.package),
+        code=function_archive(code.package, runtime=RUNTIME, architecture=ARCHITECTURE),
         architectures=[ARCHITECTURE],
         memory_size=code.memory_mb,
         timeout=code.timeout_seconds,
@@ -274,6 +276,7 @@ def python_function(
         kms_key_arn=key_arn,
         environment={"variables": environment},
         dead_letter_config={"target_arn": dead_letter_arn} if dead_letter_arn is not None else None,
+        publish=True if publish else None,
         logging_config={
             "log_format": "JSON",
             "log_group": names.log_group,

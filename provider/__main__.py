@@ -18,6 +18,7 @@ from pulumi.provider import main
 from components import (
     AuditTrail,
     AutoImport,
+    DicomwebAuthorizer,
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
@@ -35,6 +36,7 @@ COMPONENTS = [
     ImportJobAlerts,
     AuditTrail,
     AutoImport,
+    DicomwebAuthorizer,
 ]
 
 

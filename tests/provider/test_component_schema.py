@@ -11,6 +11,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from components import (
     AuditTrail,
     AutoImport,
+    DicomwebAuthorizer,
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
@@ -39,6 +40,7 @@ def test_the_plugin_hosts_every_component() -> None:
         ImportJobAlerts,
         AuditTrail,
         AutoImport,
+        DicomwebAuthorizer,
     ] == COMPONENTS
 
 
@@ -51,6 +53,7 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
         "healthimaging:index:ImportJobAlerts",
         "healthimaging:index:AuditTrail",
         "healthimaging:index:AutoImport",
+        "healthimaging:index:DicomwebAuthorizer",
     }
     assert all(resource["isComponent"] for resource in schema["resources"].values())
 
@@ -93,6 +96,11 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
                 "region",
             ],
             ["deadLetterQueueUrl", "functionName", "kmsKeyArn", "queueUrl"],
+        ),
+        (
+            "healthimaging:index:DicomwebAuthorizer",
+            ["accountId", "audiences", "datastoreArn", "issuer", "namePrefix", "personas", "region"],
+            ["functionArn", "functionName", "personaRoleArns"],
         ),
         (
             "healthimaging:index:ImportJobRole",

@@ -1,0 +1,432 @@
+"""HealthImaging's DICOMweb OIDC authorizer: a Lambda authorizer that accepts bearer tokens from any OIDC issuer and
+the persona roles it hands to HealthImaging.
+
+The function (``healthimaging_functions/dicomweb_authorizer``) verifies a token against the issuer's JWKS and maps the
+caller's groups to one persona (``reader``, ``importer``, ``admin``: the most privileged match); HealthImaging then
+assumes that persona's role for the request. The component creates:
+
+- the function with its own key, log group and least-privilege role (:mod:`components.python_function`), its settings
+  in its environment (issuer, audiences, JWKS URI, groups claim, persona -> groups and persona -> role ARN: names and
+  public values, no secret);
+- with ``provisioned_concurrency`` (default 1) a published version, the alias ``live`` and provisioned concurrency on
+  it, so that a request never waits for a cold start (HealthImaging allows the authorizer one second); the ARN to give
+  CreateDatastore is then the alias's;
+- one role per persona that HealthImaging may assume only for this account's data store, with only that persona's
+  DICOMweb actions on it (:mod:`components.dicomweb_authorizer_policies`);
+- the function's resource policy: HealthImaging's regional service principal may invoke it, for this account and this
+  data store only.
+
+The data store needs the function's ARN when it is created, and the persona roles and the resource policy need the
+data store's ARN. ``function_arn`` is known without the data store (built from the names), and so are the role ARNs
+in the function's environment (account, path and role name); only the roles and the permission take ``datastore_arn``,
+which may be an output resolved later (``pulumi.deferred_output()``). For the same reason the function is not bound
+to one data store ID in its environment: the resource policy (``source_arn``) and every role's trust
+(``aws:SourceArn``) bind it to this data store.
+"""
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NotRequired, Optional, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from . import validation
+from ._arguments import shown_as, with_defaults
+from ._documents import json_when_known
+from ._resource_options import PACKAGE, remember_caller_options
+from .dicomweb_authorizer_policies import (
+    authorizer_function_policy,
+    authorizer_key_policy,
+    healthimaging_regional_principal,
+    persona_permission_policy,
+    persona_trust_policy,
+    role_arn,
+)
+from .lambda_package import FUNCTIONS_DIR
+from .python_function import (
+    FunctionCode,
+    FunctionNames,
+    FunctionSetup,
+    function_key,
+    function_setup,
+    function_setup_warnings,
+    python_function,
+)
+from .validation import logs
+from .validation._text import show
+
+# The function's own names: its environment variables, defaults and personas.
+from healthimaging_functions.dicomweb_authorizer import config as function_config  # isort: skip
+
+FUNCTION_CODE = FunctionCode(
+    package=FUNCTIONS_DIR / "dicomweb_authorizer",
+    handler="dicomweb_authorizer.handler.handle",
+    description="Verifies OIDC bearer tokens of HealthImaging DICOMweb requests and names the persona role",
+    role_description="Assumed by the HealthImaging DICOMweb authorizer function only",
+    # Memory buys CPU: a signature check and a cold start take less with more; 512 MB keeps a decision in milliseconds.
+    memory_mb=512,
+    # HealthImaging waits one second; a longer timeout only lets a slow key set fetch finish for the next request.
+    timeout_seconds=3,
+)
+#: The alias HealthImaging invokes when provisioned concurrency is on.
+ALIAS_NAME = "live"
+#: Name of the inline policy on the function's role, and on each persona role.
+PERMISSION_POLICY_NAME = "DicomwebAuthorizerFunction"
+PERSONA_POLICY_NAME = "DicomwebPersona"
+#: Lambda's limit on a function's environment variables (names and values together).
+MAX_ENVIRONMENT_BYTES = 4096
+MAX_CONCURRENCY = 1000
+_DATASTORE_ARN = re.compile(r"arn:aws[a-z-]*:medical-imaging:([a-z0-9-]+):(\d{12}):datastore/[0-9a-z]{32}")
+
+#: Default of every optional argument of :class:`DicomwebAuthorizer` (the one place each default lives). ``jwks_uri``:
+#: None stands for ``<issuer>/.well-known/jwks.json``.
+DICOMWEB_AUTHORIZER_DEFAULTS: dict[str, Any] = {
+    "jwks_uri": None,
+    "groups_claim": function_config.DEFAULT_GROUPS_CLAIM,
+    "provisioned_concurrency": 1,
+    "reserved_concurrency": 10,
+    "log_retention_days": 365,
+    "path": "/",
+    "protect_data": True,
+}
+
+
+class DicomwebAuthorizerArgs(TypedDict):
+    """Arguments of :class:`DicomwebAuthorizer`."""
+
+    account_id: str
+    """The 12-digit AWS account of the data store (ARNs and policy conditions)."""
+    region: str
+    """The region of the data store."""
+    name_prefix: str
+    """Prefix of every name the component gives (function, roles, key alias), for example ``ahi-dev``."""
+    issuer: str
+    """The OIDC issuer (an https URL; a token's ``iss`` must equal it), for example
+    ``https://cognito-idp.<region>.amazonaws.com/<user pool ID>``."""
+    audiences: Sequence[str]
+    """The audiences accepted: a token must carry one of them in ``aud`` or ``client_id`` (at least one)."""
+    personas: Mapping[str, Sequence[str]]
+    """Which groups give which persona (``reader``, ``importer``, ``admin``), for example
+    ``{"reader": ["radiology"], "admin": ["imaging-admins"]}``; one role is created per persona given. A caller in
+    several gets the most privileged (admin, then importer, then reader)."""
+    datastore_arn: pulumi.Input[str]
+    """ARN of the data store that uses the authorizer (the persona roles' trust and the function's resource policy).
+    It may be an output resolved after the data store is created (``pulumi.deferred_output()``)."""
+    jwks_uri: NotRequired[str]
+    """Default: ``<issuer>/.well-known/jwks.json``. Where the issuer publishes its signing keys (an https URL)."""
+    groups_claim: NotRequired[str]
+    """Default: ``cognito:groups``. The claim that lists the caller's groups (a list, or names separated by spaces or
+    commas), for example ``groups`` for Entra ID or Okta."""
+    provisioned_concurrency: NotRequired[int]
+    """Default: 1. Provisioned concurrency of the function's alias ``live`` (0 to 1,000, at most
+    ``reserved_concurrency``). 0 turns it off: a cold start may then exceed the one second HealthImaging waits."""
+    reserved_concurrency: NotRequired[int]
+    """Default: 10. Reserved concurrency of the function: the most requests it decides at once (1 to 1,000)."""
+    log_retention_days: NotRequired[int]
+    """Default: 365. Days the function's log group keeps its logs (a value CloudWatch Logs accepts)."""
+    path: NotRequired[str]
+    """Default: ``/``. IAM path of the function's role and of the persona roles."""
+    permissions_boundary_arn: NotRequired[str]
+    """Default: none. Managed policy ARN set as the permissions boundary of the function's role and the persona
+    roles."""
+    protect_data: NotRequired[bool]
+    """Default: True. ``protect`` and ``retain_on_delete`` on the component's KMS key (it encrypts the function's
+    environment and logs)."""
+    tags: NotRequired[Mapping[str, str]]
+    """Default: none. Tags of every resource of the component."""
+
+
+@dataclass(frozen=True)
+class AuthorizerNames(FunctionNames):
+    """The AWS names of the component's resources, from the name prefix."""
+
+    @property
+    def function(self) -> str:
+        return f"{self.prefix}-dicomweb-authorizer"
+
+    @property
+    def role(self) -> str:
+        return f"{self.prefix}-DicomwebAuthorizerFunction"
+
+    @property
+    def key_alias(self) -> str:
+        return f"{self.prefix}-dicomweb-authorizer"
+
+    def persona_role(self, persona: str) -> str:
+        return f"{self.prefix}-dicomweb-{persona}"
+
+
+def persona_role_arns_of(args: Mapping[str, Any]) -> dict[str, str]:
+    """Persona -> the ARN of its role, from the account, the path and the role names (known before the roles exist)."""
+    value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
+    names = AuthorizerNames(args["name_prefix"])
+    return {
+        persona: role_arn(args["account_id"], value("path"), names.persona_role(persona))
+        for persona in function_config.PERSONAS_BY_PRIVILEGE
+        if persona in args["personas"]
+    }
+
+
+def authorizer_environment(args: Mapping[str, Any]) -> dict[str, str]:
+    """The function's environment variables (named by ``healthimaging_functions/dicomweb_authorizer/config.py``,
+    which reads them). Public values and names only: no secrets."""
+    value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
+    personas = args["personas"]
+    return {
+        function_config.ISSUER: args["issuer"],
+        function_config.AUDIENCES: json.dumps(list(args["audiences"])),
+        function_config.JWKS_URI: value("jwks_uri") or function_config.default_jwks_uri(args["issuer"]),
+        function_config.GROUPS_CLAIM: value("groups_claim"),
+        function_config.TOKEN_USES: ",".join(function_config.DEFAULT_TOKEN_USES),
+        function_config.PERSONA_GROUPS: json.dumps(
+            {p: list(personas[p]) for p in function_config.PERSONAS_BY_PRIVILEGE if p in personas}
+        ),
+        function_config.PERSONA_ROLE_ARNS: json.dumps(persona_role_arns_of(args)),
+    }
+
+
+def _https_problems(setting: str, value: Any, example: str) -> list[str]:
+    if not isinstance(value, str) or not function_config.is_https_url(value):
+        return [f"{setting} = {show(value)}: give an https URL, for example {example}."]
+    return []
+
+
+def _personas_problems(setting: str, personas: Any) -> list[str]:
+    known = ", ".join(repr(p) for p in function_config.PERSONAS_BY_PRIVILEGE)
+    example = '{"reader": ["radiology"], "admin": ["imaging-admins"]}'
+    if not isinstance(personas, Mapping) or not personas:
+        return [
+            f"{setting} = {show(personas)}: map at least one persona ({known}) to its groups, for example {example}."
+        ]
+    problems: list[str] = []
+    for persona, groups in personas.items():
+        if persona not in function_config.PERSONAS_BY_PRIVILEGE:
+            problems.append(
+                f"{setting} names the persona {show(persona)}, which does not exist; the personas are {known}."
+            )
+        if (
+            isinstance(groups, str)
+            or not isinstance(groups, Sequence)
+            or not groups
+            or not all(isinstance(group, str) and group.strip() for group in groups)
+        ):
+            problems.append(
+                f'{setting}.{persona} = {show(groups)}: give a non-empty list of group names, for example ["radiology"].'
+            )
+    return problems
+
+
+def _audiences_problems(setting: str, audiences: Any) -> list[str]:
+    if (
+        isinstance(audiences, str)
+        or not isinstance(audiences, Sequence)
+        or not audiences
+        or not all(isinstance(a, str) and a.strip() for a in audiences)
+    ):
+        return [
+            f"{setting} = {show(audiences)}: give the list of accepted audiences (the app client IDs a token's aud or "
+            "client_id may name), at least one."
+        ]
+    return []
+
+
+def _datastore_arn_problems(setting: str, arn: Any, account_id: Any, region: Any) -> list[str]:
+    """A plain ARN is checked now; an output is checked by the data store that produces it."""
+    if not isinstance(arn, str):
+        return []
+    match = _DATASTORE_ARN.fullmatch(arn)
+    if match is None:
+        return [
+            f"{setting} = {show(arn)} is not a data store ARN (arn:aws:medical-imaging:<region>:<account>:datastore/<id>)."
+        ]
+    if (match.group(1), match.group(2)) != (region, account_id):
+        return [f"{setting} = {show(arn)} is not a data store of account {account_id} in {region}."]
+    return []
+
+
+def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem with the plain-valued arguments (empty when valid).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys).
+    """
+    n = shown_as(names)
+    value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
+
+    problems: list[str] = []
+    problems += validation.placement_problems(args, names)
+    problems += _https_problems(n("issuer"), args.get("issuer"), "https://cognito-idp.<region>.amazonaws.com/<pool ID>")
+    problems += _audiences_problems(n("audiences"), args.get("audiences"))
+    if value("jwks_uri") is not None:
+        problems += _https_problems(n("jwks_uri"), value("jwks_uri"), "https://login.example.org/.well-known/jwks.json")
+    groups_claim = value("groups_claim")
+    if not isinstance(groups_claim, str) or not groups_claim.strip():
+        problems.append(
+            f"{n('groups_claim')} = {show(groups_claim)}: give the name of the claim that lists the groups."
+        )
+    problems += _personas_problems(n("personas"), args.get("personas"))
+    problems += _datastore_arn_problems(
+        n("datastore_arn"), args.get("datastore_arn"), args.get("account_id"), args.get("region")
+    )
+    provisioned_problems = validation.whole_number_problems(
+        n("provisioned_concurrency"), value("provisioned_concurrency"), 0, MAX_CONCURRENCY
+    )
+    reserved_problems = validation.whole_number_problems(
+        n("reserved_concurrency"), value("reserved_concurrency"), 1, MAX_CONCURRENCY
+    )
+    problems += provisioned_problems + reserved_problems
+    if not provisioned_problems and not reserved_problems:
+        provisioned = validation.as_whole_number(value("provisioned_concurrency"))
+        reserved = validation.as_whole_number(value("reserved_concurrency"))
+        if provisioned > reserved:
+            problems.append(
+                f"{n('provisioned_concurrency')} = {provisioned} exceeds {n('reserved_concurrency')} = {reserved}: "
+                "Lambda cannot keep more copies ready than the function may run. Lower the first or raise the second."
+            )
+    problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
+    problems += validation.iam_settings_problems(args, value("path"), names)
+    if not problems:
+        size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
+        if size > MAX_ENVIRONMENT_BYTES:
+            problems.append(
+                f"{n('personas')} and {n('audiences')} make the function's settings {size} bytes long, more than the "
+                f"{MAX_ENVIRONMENT_BYTES} Lambda allows: map fewer or shorter group names."
+            )
+    return problems
+
+
+def dicomweb_authorizer_warnings(args: DicomwebAuthorizerArgs) -> list[str]:
+    """One warning per default that the arguments switch off or weaken."""
+    value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
+    warnings: list[str] = []
+    if validation.whole_number(value("provisioned_concurrency")) == 0:
+        warnings.append(
+            "The DICOMweb authorizer has no provisioned concurrency (provisioned_concurrency = 0): HealthImaging waits "
+            "one second for its answer, and a cold start (loading the function and fetching the issuer's keys) can "
+            "take longer, so the first requests after a quiet time may be refused. Keep at least 1."
+        )
+    return warnings + function_setup_warnings(
+        args, DICOMWEB_AUTHORIZER_DEFAULTS, function="The DICOMweb authorizer", key="the DICOMweb authorizer's key"
+    )
+
+
+_Setup = FunctionSetup[AuthorizerNames]
+
+
+class DicomwebAuthorizer(pulumi.ComponentResource):
+    """A Lambda authorizer for HealthImaging's DICOMweb bearer tokens from an OIDC issuer, with one role per persona
+    (see the module docstring)."""
+
+    function_arn: pulumi.Output[str]
+    """The ARN to give CreateDatastore as ``lambdaAuthorizerArn``: the alias ``live`` when provisioned concurrency is
+    on, else the function. Known without the data store; resolves once the function (and its provisioned concurrency)
+    exists."""
+    function_name: pulumi.Output[str]
+    """Name of the function (its logs are in ``/aws/lambda/<name>``)."""
+    persona_role_arns: pulumi.Output[dict[str, str]]
+    """Persona -> ARN of the role HealthImaging assumes for callers of that persona."""
+
+    def __init__(self, name: str, args: DicomwebAuthorizerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        validation.raise_if_problems(f"DicomwebAuthorizer {name!r}", validate_dicomweb_authorizer_args(args))
+        super().__init__(f"{PACKAGE}:index:DicomwebAuthorizer", name, None, opts)
+        remember_caller_options(self, opts)
+        for warning in dicomweb_authorizer_warnings(args):
+            pulumi.log.warn(warning, resource=self)
+
+        setup = function_setup(self, name, args, DICOMWEB_AUTHORIZER_DEFAULTS, AuthorizerNames(args["name_prefix"]))
+        provisioned = validation.as_whole_number(setup.value("provisioned_concurrency"))
+        function = _create_function(setup, args, publish=provisioned > 0)
+        if provisioned > 0:
+            alias = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=ALIAS_NAME,
+                function_name=function.name,
+                function_version=function.version,
+                description="The version HealthImaging invokes, kept warm by provisioned concurrency",
+                opts=setup.options(),
+            )
+            ready: pulumi.Resource = aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned-concurrency",
+                function_name=function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=provisioned,
+                opts=setup.options(),
+            )
+            invoked_arn, qualifier = f"{setup.function_arn}:{ALIAS_NAME}", alias.name
+        else:
+            ready, invoked_arn, qualifier = function, setup.function_arn, None
+        roles = _create_persona_roles(setup, args)
+        aws.lambda_.Permission(
+            f"{name}-healthimaging-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            qualifier=qualifier,
+            principal=healthimaging_regional_principal(setup.region),
+            source_arn=args["datastore_arn"],
+            source_account=setup.account_id,
+            opts=setup.options(),
+        )
+
+        # Known from the names, but an output of the resources that must exist first: a data store created with it
+        # waits for the function (and its warm copies).
+        self.function_arn = ready.urn.apply(lambda _: invoked_arn)
+        self.function_name = function.name
+        self.persona_role_arns = pulumi.Output.all(**{p: role.arn for p, role in roles.items()}).apply(dict)
+        self.register_outputs(
+            {
+                "function_arn": self.function_arn,
+                "function_name": self.function_name,
+                "persona_role_arns": self.persona_role_arns,
+            }
+        )
+
+
+def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bool) -> aws.lambda_.Function:
+    key = function_key(
+        setup,
+        description=f"Encrypts the HealthImaging DICOMweb authorizer of {setup.names.prefix} (environment, logs)",
+        policy=authorizer_key_policy(setup.account_id, setup.region, setup.log_group_arn),
+    )
+    return python_function(
+        setup,
+        code=FUNCTION_CODE,
+        permission_policy_name=PERMISSION_POLICY_NAME,
+        permission_policy=json_when_known(
+            authorizer_function_policy, region=setup.region, key_arn=key.arn, log_group_arn=setup.log_group_arn
+        ),
+        key_arn=key.arn,
+        reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
+        environment=authorizer_environment(args),
+        publish=publish,
+    ).function
+
+
+def _create_persona_roles(setup: _Setup, args: DicomwebAuthorizerArgs) -> dict[str, aws.iam.Role]:
+    """One role per persona given, in order of privilege, each with its DICOMweb actions on the data store."""
+    roles: dict[str, aws.iam.Role] = {}
+    for persona in function_config.PERSONAS_BY_PRIVILEGE:
+        if persona not in args["personas"]:
+            continue
+        role = aws.iam.Role(
+            f"{setup.name}-{persona}-role",
+            name=setup.names.persona_role(persona),
+            path=setup.role_path,
+            description=f"Assumed by HealthImaging for DICOMweb requests of {persona} callers of this data store",
+            assume_role_policy=json_when_known(
+                persona_trust_policy, account_id=setup.account_id, datastore_arn=args["datastore_arn"]
+            ),
+            permissions_boundary=setup.permissions_boundary_arn or None,
+            tags=setup.tags,
+            opts=setup.options(),
+        )
+        aws.iam.RolePolicy(
+            f"{setup.name}-{persona}-permissions",
+            name=PERSONA_POLICY_NAME,
+            role=role.id,
+            policy=json_when_known(persona_permission_policy, persona=persona, datastore_arn=args["datastore_arn"]),
+            opts=setup.options(),
+        )
+        roles[persona] = role
+    return roles
