@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import botocore
 import pulumi
@@ -40,6 +40,7 @@ from . import datastore_creator_policies as creator_policies
 from ._documents import json_when_known
 from ._resource_options import child_options
 from .datastore_options import DICOMWEB_OIDC_DEFAULTS, FORMAT_HTJ2K
+from .dicomweb_authorizer import DicomwebAuthorizer, DicomwebAuthorizerArgs
 from .function_constants import literal_constants
 from .lambda_package import FUNCTIONS_DIR
 from .python_function import FunctionCode, FunctionNames, FunctionSetup, function_key, function_setup, python_function
@@ -275,9 +276,10 @@ def _authorizer(
     owner: pulumi.ComponentResource, name: str, args: Mapping[str, Any], defaults: Mapping[str, Any]
 ) -> tuple[Any, Any]:
     """The DicomwebAuthorizer built from ``dicomweb_oidc``, and the function that gives it the data store's ARN."""
-    from .dicomweb_authorizer import DicomwebAuthorizer
 
     oidc = args["dicomweb_oidc"]
+    datastore_arn: pulumi.Output[str]
+    resolve: Callable[[pulumi.Output[str]], None]
     datastore_arn, resolve = pulumi.deferred_output()
     authorizer_args: dict[str, Any] = {
         "account_id": args["account_id"],
@@ -299,5 +301,7 @@ def _authorizer(
         authorizer_args["permissions_boundary_arn"] = args["permissions_boundary_arn"]
     if args.get("tags"):
         authorizer_args["tags"] = dict(args["tags"])
-    authorizer = DicomwebAuthorizer(f"{name}-authorizer", authorizer_args, opts=pulumi.ResourceOptions(parent=owner))
+    authorizer = DicomwebAuthorizer(
+        f"{name}-authorizer", cast(DicomwebAuthorizerArgs, authorizer_args), opts=pulumi.ResourceOptions(parent=owner)
+    )
     return authorizer, resolve

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from .function_policies import service_endpoint, write_own_logs_statement
 from .log_group_policies import log_group_key_statement
-from .policies import PolicyDocument, account_administration_statement, datastore_key_creator_statement, document
+from .policies import (
+    PolicyDocument,
+    Statement,
+    account_administration_statement,
+    datastore_key_creator_statement,
+    document,
+)
 
 #: Name of the inline policy on the creator's role.
 PERMISSION_POLICY_NAME = "DatastoreCreatorFunction"
@@ -26,7 +32,7 @@ def creator_permission_policy(
     *, account_id: str, region: str, log_group_arn: str, creator_key_arn: str, datastore_key_arn: str | None
 ) -> PolicyDocument:
     """What the creator function may do (see the module docstring)."""
-    statements = [
+    statements: list[Statement] = [
         {
             "Sid": "CreateAndListDatastores",
             "Effect": "Allow",

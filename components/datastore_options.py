@@ -176,11 +176,12 @@ def creation_option_problems(args: Mapping[str, Any], n: Callable[[str], str]) -
             f"Keep {n('dicomweb_oidc')} to have the authorizer built, or {n('lambda_authorizer_arn')} to use your own."
         )
     if oidc:
-        problems += dicomweb_oidc_problems(
-            n("dicomweb_oidc"),
-            oidc,
-            lambda field: n(f"dicomweb_oidc.{field}").replace("dicomweb_oidc.", f"{n('dicomweb_oidc')}.", 1),
-        )
+
+        def field_name(field: str) -> str:
+            shown = n(f"dicomweb_oidc.{field}")  # a stack key's field (dicomwebOidc.jwksUri), when the caller maps it
+            return shown if shown != f"dicomweb_oidc.{field}" else f"{n('dicomweb_oidc')}.{field}"
+
+        problems += dicomweb_oidc_problems(n("dicomweb_oidc"), oidc, field_name)
     if authorizer_arn and isinstance(args.get("account_id"), str) and isinstance(args.get("region"), str):
         problems += lambda_authorizer_arn_problems(
             n("lambda_authorizer_arn"), authorizer_arn, account_id=args["account_id"], region=args["region"]

@@ -27,7 +27,7 @@ from components.datastore import generated_datastore_name, validate_datastore_ar
 from components.import_alerts import validate_import_alerts_args
 from components.import_role import generated_role_name, validate_import_role_args
 from program import component_args
-from program.settings_spec import SETTINGS_SPEC, StackSettings, derived_name_prefix
+from program.settings_spec import DICOMWEB_OIDC_FIELDS, SETTINGS_SPEC, StackSettings, derived_name_prefix
 
 #: The rules of the components the stack composes, by the short name settings use in ``feeds``.
 COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
@@ -74,6 +74,8 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
         names["datastore_name"] = f"datastoreName (not set, so {generated_datastore_name('<namePrefix>')!r})"
+    if component == "datastore":
+        names.update({f"dicomweb_oidc.{field}": f"dicomwebOidc.{key}" for key, field in DICOMWEB_OIDC_FIELDS.items()})
     derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
         names["role_name"] = f"importRoleName (not set, so {generated_role_name('<namePrefix>')!r}{derived})"

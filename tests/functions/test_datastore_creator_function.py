@@ -165,7 +165,7 @@ def test_an_update_with_other_options_is_refused_and_changes_nothing(
 def test_an_update_that_finds_no_such_data_store_creates_none(
     aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
 ) -> None:
-    with pytest.raises(handler.DatastoreCreationError, match="found 0 .*nothing was created"):
+    with pytest.raises(handler.DatastoreCreationError, match=r"found 0 .*nothing was created"):
         handler.handle(event("update", previous=INPUT))
     assert creates(healthimaging) == []
 
@@ -182,7 +182,8 @@ def test_an_input_the_component_never_sends_is_refused_before_any_call() -> None
 def test_the_token_depends_on_every_member_and_fits_the_model() -> None:
     members = {key: value for key, value in INPUT.items() if key != IDENTITY_MEMBER}
     token = client_token("a", members)
-    assert len(token) == 64 and token.isalnum()
+    assert len(token) == 64
+    assert token.isalnum()
     assert token == client_token("a", json.loads(json.dumps(members)))
     assert token != client_token("a", {**members, "losslessStorageFormat": "HTJ2K"})
     assert token != client_token("b", members)
