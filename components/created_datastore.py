@@ -25,13 +25,13 @@ otherwise the change is ignored with a warning, as for the aws-native resource's
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import botocore
 import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -78,7 +78,11 @@ class CreatorNames(FunctionNames):
 
 def installed_model_path() -> Path:
     """The installed botocore's ``medical-imaging`` service model (gzip-compressed in botocore's wheel)."""
-    directory = Path(botocore.__file__).parent / "data" / "medical-imaging" / MODEL_API_VERSION
+    # Located without importing botocore: the program never calls AWS itself.
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("botocore is not installed beside the components: reinstall healthimaging-setup")
+    directory = Path(next(iter(spec.submodule_search_locations))) / "data" / "medical-imaging" / MODEL_API_VERSION
     for name in ("service-2.json", "service-2.json.gz"):
         if (directory / name).is_file():
             return directory / name
