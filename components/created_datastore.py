@@ -37,6 +37,7 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from . import datastore_creator_policies as creator_policies
+from . import validation
 from ._documents import json_when_known
 from ._resource_options import child_options
 from .datastore_options import DICOMWEB_OIDC_DEFAULTS, FORMAT_HTJ2K
@@ -245,7 +246,8 @@ def create_datastore(
     return CreatedDatastore(
         datastore_id=read.datastore_id,
         datastore_arn=read.datastore_arn,
-        datastore_status=read.datastore_status.apply(lambda status: str(status) if status is not None else ""),
+        # The read's status is the SDK's enum (a str subclass): its value is the status HealthImaging gives.
+        datastore_status=read.datastore_status.apply(lambda status: str(getattr(status, "value", status) or "")),
         authorizer_function_arn=pulumi.Output.from_input(authorizer_arn),
         persona_role_arns=authorizer.persona_role_arns if authorizer is not None else pulumi.Output.from_input({}),
     )
@@ -293,8 +295,9 @@ def _authorizer(
         "audiences": list(oidc["audiences"]),
         "personas": {persona: list(groups) for persona, groups in oidc["personas"].items()},
         "datastore_arn": datastore_arn,
-        "provisioned_concurrency": oidc.get(
-            "provisioned_concurrency", DICOMWEB_OIDC_DEFAULTS["provisioned_concurrency"]
+        # Another language's whole numbers arrive as floats (30.0): the authorizer gets an int.
+        "provisioned_concurrency": validation.as_whole_number(
+            oidc.get("provisioned_concurrency", DICOMWEB_OIDC_DEFAULTS["provisioned_concurrency"])
         ),
         "path": args.get("path", defaults["path"]),
     }
