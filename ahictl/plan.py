@@ -190,7 +190,14 @@ def build_plan(run: mockrun.ProgramRun, *, account_id: str, region: str) -> dict
         # Existing resources the program reads on every preview and update (``<Resource>.get``), such as the data
         # store the creator function made.
         document["reads"] = [
-            {"name": r.name, "type": r.type, "parent": names_by_urn.get(r.parent_urn, ""), "id": r.id}
+            {
+                "name": r.name,
+                "type": r.type,
+                "urn": r.urn,
+                "parent": names_by_urn.get(r.parent_urn, ""),
+                "id": r.id,
+                "dependsOn": sorted(r.depends_on),
+            }
             for r in run.reads
         ]
     return document

@@ -239,7 +239,7 @@ def create_datastore(
 
     created_id = invocation.result.apply(lambda result: str(json.loads(result)["datastoreId"]))
     read = aws_native.healthimaging.Datastore.get(
-        f"{name}-read", id=created_id, opts=pulumi.ResourceOptions(parent=owner)
+        f"{name}-read", id=created_id, opts=pulumi.ResourceOptions(parent=owner, depends_on=[invocation])
     )
     if resolve_datastore_arn is not None:
         resolve_datastore_arn(read.datastore_arn)
