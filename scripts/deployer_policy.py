@@ -372,6 +372,14 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
         # A customer managed key on the function's environment: Lambda uses it with the caller's permissions.
         Access("lambda-key", _kms("CreateGrant", "Decrypt", "Encrypt")),
     ),
+    # The data store creator's invocation (components/created_datastore.py): the deployer invokes the function, whose
+    # own role creates the data store; the program then reads the data store back (aws-native's Datastore.get,
+    # through the Cloud Control API) on every preview and update.
+    "aws:lambda/invocation:Invocation": (
+        Access("lambda-function", _in("lambda", "InvokeFunction")),
+        Access("*", ("cloudformation:GetResource",)),
+        Access("datastore", ("medical-imaging:GetDatastore",)),
+    ),
     "aws:lambda/permission:Permission": (
         Access("lambda-function", _in("lambda", "AddPermission", "GetPolicy", "RemovePermission")),
     ),
