@@ -4,8 +4,8 @@ every access route, with actions that exist, on resources scoped to the stack, a
 from __future__ import annotations
 
 import copy
-import functools
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Iterator
