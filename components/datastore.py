@@ -290,7 +290,11 @@ def default_key_alias(name: str) -> str:
 
 class ImagingDatastore(pulumi.ComponentResource):
     """An ``aws-native:healthimaging:Datastore``, encrypted with a customer managed key by default,
-    protected, retained on delete and never replaced by a configuration edit unless explicitly allowed."""
+    protected, retained on delete and never replaced by a configuration edit unless explicitly allowed.
+
+    With ``lossless_storage_format="JPEG_2000_LOSSLESS"`` or an authorizer (``lambda_authorizer_arn``,
+    ``dicomweb_oidc``), which CloudFormation cannot set, the data store is created by the data store creator function
+    instead, and read back with aws-native (:mod:`components.created_datastore`); the outputs are the same."""
 
     datastore_id: pulumi.Output[str]
     """The data store ID (32 lowercase letters and digits), used by import jobs."""
