@@ -271,3 +271,27 @@ def test_the_model_text_is_the_installed_botocores() -> None:
     model = json.load(io.BytesIO(gzip.decompress(raw) if installed_model_path().suffix == ".gz" else raw))
     members = model["shapes"]["CreateDatastoreRequest"]["members"]
     assert {"losslessStorageFormat", "lambdaAuthorizerArn"} <= set(members)
+
+
+def test_every_action_of_the_creators_policy_exists_and_takes_its_resource() -> None:
+    from policy_sentry.querying.actions import get_action_data
+
+    document = creator_permission_policy(
+        account_id=DEV_ACCOUNT,
+        region=DEV_REGION,
+        log_group_arn=f"arn:aws:logs:{DEV_REGION}:{DEV_ACCOUNT}:log-group:/aws/lambda/x",
+        creator_key_arn=f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/1",
+        datastore_key_arn=f"arn:aws:kms:{DEV_REGION}:{DEV_ACCOUNT}:key/2",
+    )
+    for statement in document["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            service, name = action.split(":")
+            if name.endswith("*"):
+                continue
+            formats = [row["resource_arn_format"] for row in get_action_data(service, name).get(service, [])]
+            assert formats, f"{action} is not an IAM action"
+            if statement["Resource"] == "*":
+                assert "*" in formats, f"{action} takes a resource type: scope it"
+            else:
+                assert any(f != "*" for f in formats), f"{action} takes no resource type"
