@@ -216,8 +216,14 @@ def _verb(action: str) -> str | None:
     return "uses"
 
 
+#: Types drawn as a resource of another service: the creator's invocation is the data store it creates.
+_DRAWN_AS_MODULE = {"aws:lambda/invocation:Invocation": ("aws", "healthimaging")}
+
+
 def _type_modules(token: str) -> tuple[str, str]:
     """``aws:s3/bucket:Bucket`` -> (``aws``, ``s3``); ``aws-native:healthimaging:Datastore`` -> (..., ``healthimaging``)."""
+    if token in _DRAWN_AS_MODULE:
+        return _DRAWN_AS_MODULE[token]
     parts = token.split(":")
     return parts[0], parts[1].split("/", 1)[0] if len(parts) > 1 else ""
 
