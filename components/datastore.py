@@ -237,7 +237,14 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
                 "refuses while it holds image sets)."
             )
     if not value("protect_data"):
-        warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
+        if uses_created_datastore(args):
+            warnings.append(
+                "Data protection is OFF for the data store and its key: `pulumi destroy` deletes the key, but NOT the "
+                "data store, which the data store creator function made and never deletes; delete it yourself "
+                "(`aws medical-imaging delete-datastore --datastore-id <datastoreId>`, once it holds no image set)."
+            )
+        else:
+            warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
     return warnings
 
 

@@ -295,3 +295,10 @@ def test_every_action_of_the_creators_policy_exists_and_takes_its_resource() -> 
                 assert "*" in formats, f"{action} takes a resource type: scope it"
             else:
                 assert any(f != "*" for f in formats), f"{action} takes no resource type"
+
+
+def test_an_unprotected_created_data_store_warns_that_destroy_leaves_it() -> None:
+    run = datastore(lossless_storage_format="JPEG_2000_LOSSLESS", protect_data=False)
+    invocation = run.one(INVOCATION)
+    assert (invocation.protect, invocation.retain_on_delete) == (False, False)
+    assert any("but NOT the data store, which the data store creator function made" in w for w in run.warnings)
