@@ -101,6 +101,7 @@ def validate_settings(s: StackSettings) -> list[str]:
     for component, args in arguments.items():
         problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
     problems += audit_bucket_name_problems(s)
+    problems += dicomweb_oidc_spelling_problems(s)
     problems += auto_import_alert_problems(s)
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
@@ -111,6 +112,17 @@ def validate_settings(s: StackSettings) -> list[str]:
         advice = f" Set namePrefix, for example {suggested_name_prefix(s)!r}."
         problems = [p + advice if "derived from the stack name" in p else p for p in problems]
     return list(dict.fromkeys(problems))
+
+
+def dicomweb_oidc_spelling_problems(s: StackSettings) -> list[str]:
+    """A ``dicomwebOidc`` field written as the component's argument (``jwks_uri``) instead of the stack's
+    (``jwksUri``): the component would take it, but the stack's spelling is the contract."""
+    stack_names = {argument: key for key, argument in DICOMWEB_OIDC_FIELDS.items() if key != argument}
+    return [
+        f"dicomwebOidc.{field} is spelt as the component's argument; in the stack write it {stack_names[field]}."
+        for field in s.dicomweb_oidc
+        if field in stack_names
+    ]
 
 
 def audit_bucket_name_problems(s: StackSettings) -> list[str]:

@@ -162,3 +162,9 @@ def test_a_bad_option_on_the_command_line_is_explained_without_a_traceback() -> 
     assert result.returncode != 0
     assert "datastoreLosslessStorageFormat = 'PNG' is not one of" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_field_spelt_as_the_components_argument_is_refused() -> None:
+    assert problems_of(dicomwebOidc={**OIDC, "jwks_uri": "https://keys.example.org"}) == [
+        "dicomwebOidc.jwks_uri is spelt as the component's argument; in the stack write it jwksUri."
+    ]
