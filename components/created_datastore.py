@@ -56,8 +56,6 @@ LAMBDA_TASK_ROOT = "/var/task"
 MODEL_API_VERSION = "2023-07-19"
 #: Reserved concurrency: a create and the delete of a replaced invocation never need more.
 RESERVED_CONCURRENCY = 2
-#: Seconds between two GetDatastore calls while the data store is CREATING.
-POLL_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -113,11 +111,8 @@ def creator_code() -> FunctionCode:
 
 
 def creator_environment() -> dict[str, str]:
-    """The function's environment: where botocore finds the bundled model, how often to poll."""
-    return {
-        creator_request.DATA_PATH_VARIABLE: f"{LAMBDA_TASK_ROOT}/{creator_request.MODEL_DIRECTORY}",
-        "POLL_SECONDS": str(POLL_SECONDS),
-    }
+    """The function's environment: where botocore finds the bundled model (the function polls at its default pace)."""
+    return {creator_request.DATA_PATH_VARIABLE: f"{LAMBDA_TASK_ROOT}/{creator_request.MODEL_DIRECTORY}"}
 
 
 def invocation_input(

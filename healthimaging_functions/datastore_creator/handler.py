@@ -79,11 +79,10 @@ def handle(event: Mapping[str, Any], context: Any = None, *, client: Any = None)
         )
         return {"action": ACTION_DELETE, "retained": True, "datastoreName": request.members["datastoreName"]}
     client = client or medical_imaging_client()
-    remaining = _remaining_seconds(context)
-    poll_seconds = float(os.environ.get(POLL_SECONDS_VARIABLE, DEFAULT_POLL_SECONDS))
     if request.action == ACTION_UPDATE:
         return reread(client, request)
-    return create(client, request, remaining=remaining, poll_seconds=poll_seconds)
+    poll_seconds = float(os.environ.get(POLL_SECONDS_VARIABLE, DEFAULT_POLL_SECONDS))
+    return create(client, request, remaining=_remaining_seconds(context), poll_seconds=poll_seconds)
 
 
 def _remaining_seconds(context: Any) -> Callable[[], float]:
