@@ -302,3 +302,27 @@ def test_an_unprotected_created_data_store_warns_that_destroy_leaves_it() -> Non
     invocation = run.one(INVOCATION)
     assert (invocation.protect, invocation.retain_on_delete) == (False, False)
     assert any("but NOT the data store, which the data store creator function made" in w for w in run.warnings)
+
+
+def test_a_deployed_invocation_with_other_options_warns_instead_of_replacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ahictl import mockrun
+
+    answer = mockrun.PlanMocks.new_resource
+
+    def deployed_with_htj2k(self: mockrun.PlanMocks, args: Any) -> Any:
+        resource_id, state = answer(self, args)
+        if args.typ == INVOCATION:  # the state as deployed before the format was changed in the configuration
+            deployed = json.loads(state["input"])
+            deployed.pop("losslessStorageFormat")
+            state["input"] = json.dumps(deployed)
+        return resource_id, state
+
+    monkeypatch.setattr(mockrun.PlanMocks, "new_resource", deployed_with_htj2k)
+    run = datastore(lossless_storage_format="JPEG_2000_LOSSLESS")
+    assert run.one(INVOCATION).ignore_changes == ["input"]
+    assert [w for w in run.warnings if w.startswith("The deployed data store's")] == [
+        "The deployed data store's lossless storage format ('HTJ2K') differs from the configuration "
+        "('JPEG_2000_LOSSLESS'). It was fixed when the data store was created and replacing a data store loses access "
+        "to its image sets, so the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, "
+        "'Changing the data store', to move the images to a new data store deliberately."
+    ]
