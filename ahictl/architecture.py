@@ -216,8 +216,14 @@ def _verb(action: str) -> str | None:
     return "uses"
 
 
+#: Types drawn as a resource of another service: the creator's invocation is the data store it creates.
+_DRAWN_AS_MODULE = {"aws:lambda/invocation:Invocation": ("aws", "healthimaging")}
+
+
 def _type_modules(token: str) -> tuple[str, str]:
     """``aws:s3/bucket:Bucket`` -> (``aws``, ``s3``); ``aws-native:healthimaging:Datastore`` -> (..., ``healthimaging``)."""
+    if token in _DRAWN_AS_MODULE:
+        return _DRAWN_AS_MODULE[token]
     parts = token.split(":")
     return parts[0], parts[1].split("/", 1)[0] if len(parts) > 1 else ""
 
@@ -248,6 +254,24 @@ class _Builder:
         self.resources: list[Resource] = [
             r for r in plan["resources"] if not str(r["type"]).startswith("pulumi:providers:")
         ]
+        # A resource the program reads (the data store the creator function made) is drawn as the resource it
+        # depends on (the creator's invocation): references to the read point there.
+        read_as = {
+            read["urn"]: next(u for u in read.get("dependsOn", []) if u in {r["urn"] for r in self.resources})
+            for read in plan.get("reads", [])
+            if any(u in {r["urn"] for r in self.resources} for u in read.get("dependsOn", []))
+        }
+        if read_as:
+            self.resources = [
+                {
+                    **r,
+                    "propertyDependencies": {
+                        key: [read_as.get(u, u) for u in urns]
+                        for key, urns in r.get("propertyDependencies", {}).items()
+                    },
+                }
+                for r in self.resources
+            ]
         self.by_urn: dict[str, Resource] = {r["urn"]: r for r in self.resources}
         self.pointer: dict[str, str] = {}  # urn -> urn of what it is folded into
         self.extra_tags: dict[str, list[tuple[int, str]]] = {}  # urn -> (order, tag) of folded resources

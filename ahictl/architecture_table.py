@@ -10,6 +10,7 @@ the view folds it into its component's "other resources" node.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,24 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def _creation_input(inputs: Inputs) -> Mapping[str, Any]:
+    """The data store creator's input (a JSON string in the plan)."""
+    value = inputs.get("input")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def _creation_tags(document: Mapping[str, Any]) -> list[str]:
+    tags = [str(document.get("losslessStorageFormat", "HTJ2K"))]
+    if document.get("lambdaAuthorizerArn"):
+        tags.append("OIDC authorizer")
+    return tags
 
 
 def _public_access_block(inputs: Inputs) -> list[str]:
@@ -264,6 +283,21 @@ SHAPES: dict[str, Shape] = {
     # HealthImaging
     "aws-native:healthimaging:Datastore": Shape(
         "HealthImaging data store", "datastore", names=("datastoreName",), references={"kmsKeyArn": ENCRYPTS}
+    ),
+    # The data store with creation-time options: created by the creator function's invocation
+    # (components/created_datastore.py), drawn as the data store it makes.
+    "aws:lambda/invocation:Invocation": Shape(
+        "HealthImaging data store (created by a function)",
+        "datastore",
+        names=(),
+        title=lambda inputs, _noun: (
+            f"HealthImaging data store {_creation_input(inputs).get('datastoreName', '')}".strip()
+        ),
+        tags=lambda inputs: _creation_tags(_creation_input(inputs)),
+        references={
+            "functionName": Reference("created by"),
+            "input": Reference("set at creation", reverse=True, dotted=True),
+        },
     ),
     # IAM and IAM Identity Center (routes of a persona are listed in this order)
     "aws:iam/group:Group": Shape("IAM group", "group", route=lambda _i: "IAM group"),

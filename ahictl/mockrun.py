@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import runpy
 import sys
@@ -51,6 +52,7 @@ class PlannedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    replace_on_changes: list[str] = field(default_factory=list)
 
     @property
     def parent_name(self) -> str:
@@ -77,6 +79,8 @@ class ProgramRun:
     resources: list[PlannedResource]
     outputs: dict[str, Any]
     warnings: list[str]
+    #: Existing resources the program read (``<Resource>.get``): type, name, ``id`` and the state the mocks answered.
+    reads: list[PlannedResource] = field(default_factory=list)
 
     def by_type(self, type_: str) -> list[PlannedResource]:
         """Resources of one type token, in registration order."""
@@ -154,19 +158,33 @@ class PlanMocks(pulumi.runtime.Mocks):
             state.update(name=iam_name, arn=f"arn:aws:iam::{account}:{kind}{inputs.get('path', '/')}{iam_name}")
             rid = state["arn"] if id_is_arn else iam_name
         elif args.typ == "aws-native:healthimaging:Datastore":
-            datastore_id = _short_hash(f"{account}/{region}/{name}", 32)
+            # A read (Datastore.get) names the data store by its ID; a registration gets one from its name.
+            datastore_id = args.resource_id or _short_hash(f"{account}/{region}/{name}", 32)
             state.update(
                 datastoreId=datastore_id,
                 datastoreArn=f"arn:aws:medical-imaging:{region}:{account}:datastore/{datastore_id}",
                 datastoreStatus="ACTIVE",
             )
             rid = datastore_id
+        elif args.typ == "aws:lambda/invocation:Invocation":
+            # The data store creator's answer (healthimaging_functions/datastore_creator): a data store per input.
+            datastore_id = _short_hash(f"{account}/{region}/{inputs.get('input', name)}", 32)
+            state["result"] = json.dumps(
+                {
+                    "datastoreId": datastore_id,
+                    "datastoreArn": f"arn:aws:medical-imaging:{region}:{account}:datastore/{datastore_id}",
+                    "datastoreStatus": "ACTIVE",
+                }
+            )
         elif args.typ in _NAMED_ARN_TYPES:
             # Resources whose ARN is built from their name (SNS, SQS, DynamoDB, Lambda, CloudWatch, CloudTrail).
             service, kind = _NAMED_ARN_TYPES[args.typ]
             own_name = inputs.get("name", name)
             state["name"] = own_name
             state["arn"] = f"arn:aws:{service}:{region}:{account}:{kind}{own_name}"
+            if args.typ == "aws:lambda/function:Function":
+                # Lambda numbers published versions from 1; an unpublished function answers $LATEST.
+                state["version"] = "1" if inputs.get("publish") else "$LATEST"
             if args.typ == "aws:sqs/queue:Queue":
                 state["url"] = f"https://sqs.{region}.amazonaws.com/{account}/{own_name}"
                 rid = state["url"]
@@ -202,6 +220,7 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: PlanMocks, recorded: list[PlannedResource] | None = None) -> None:
         super().__init__(mocks)
         self.recorded: list[PlannedResource] = [] if recorded is None else recorded
+        self.reads: list[PlannedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -227,6 +246,30 @@ class RecordingMonitor(MockMonitor):
                 inputs=inputs,
                 outputs=dict(registration.state) if registration else {},
                 id=registration.id if registration else "",
+                replace_on_changes=list(request.replaceOnChanges),
+            )
+        )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().ReadResource(request)
+        registration = self.resources.get(response.urn)
+        self.reads.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent_urn=request.parent,
+                custom=True,
+                protect=False,
+                retain_on_delete=False,
+                provider=request.provider,
+                ignore_changes=[],
+                depends_on=list(request.dependencies),
+                property_dependencies={},
+                inputs={},
+                outputs=dict(registration.state) if registration else {},
+                id=request.id,
             )
         )
         return response
@@ -326,5 +369,10 @@ def run(
     _sync_await(wait_for_rpcs())
     logger.removeHandler(collector)
     return ProgramRun(
-        project=project, stack=stack, resources=monitor.recorded, outputs=outputs, warnings=collector.messages
+        project=project,
+        stack=stack,
+        resources=monitor.recorded,
+        outputs=outputs,
+        warnings=collector.messages,
+        reads=monitor.reads,
     )

@@ -176,7 +176,7 @@ def build_plan(run: mockrun.ProgramRun, *, account_id: str, region: str) -> dict
                 "inputs": _parse_json_inputs(r.inputs),
             }
         )
-    return {
+    document: dict[str, Any] = {
         "formatVersion": PLAN_FORMAT_VERSION,
         "project": run.project,
         "stack": run.stack,
@@ -186,6 +186,21 @@ def build_plan(run: mockrun.ProgramRun, *, account_id: str, region: str) -> dict
         "outputs": dict(sorted(run.outputs.items())),
         "warnings": list(run.warnings),
     }
+    if run.reads:
+        # Existing resources the program reads on every preview and update (``<Resource>.get``), such as the data
+        # store the creator function made.
+        document["reads"] = [
+            {
+                "name": r.name,
+                "type": r.type,
+                "urn": r.urn,
+                "parent": names_by_urn.get(r.parent_urn, ""),
+                "id": r.id,
+                "dependsOn": sorted(r.depends_on),
+            }
+            for r in run.reads
+        ]
+    return document
 
 
 def to_json(plan: dict[str, Any]) -> str:
@@ -224,6 +239,10 @@ def render_text(plan: dict[str, Any]) -> str:
                 out.append(f"{indent}    {key}: (see Policies below)")
             else:
                 out.append(f"{indent}    {key}: {json.dumps(value, sort_keys=True)}")
+    if plan.get("reads"):
+        out.append("")
+        out.append(f"Existing resources read on every preview and update ({len(plan['reads'])}):")
+        out.extend(f"  = {read['type']}  {read['name']}  id={read['id']}" for read in plan["reads"])
     out.append("")
     out.append(f"Policies ({len(policies)}):")
     for name, key, document in policies:

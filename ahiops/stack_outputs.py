@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ _DATASTORE_ARN = re.compile(
     r"arn:aws(-[a-z]+)*:medical-imaging:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):datastore/(?P<id>[0-9a-z]{32})"
 )
 _ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::[0-9]{12}:role/[\x21-\x7e]+")
+_LAMBDA_ARN = re.compile(r"arn:aws(-[a-z]+)*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?")
 
 #: What ``pulumi stack output --json`` prints for a secret output unless ``--show-secrets`` is given.
 _SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 - a placeholder Pulumi prints, not a secret
@@ -52,6 +53,12 @@ class StackOutputs:
     import_role_arn: str
     #: Where the values came from, for messages: ``outputs file 'x.json'`` or ``stack 'dev'``.
     source: str
+    #: The data store's lossless storage format (HTJ2K when the outputs predate the key).
+    datastore_lossless_storage_format: str = "HTJ2K"
+    #: The authorizer HealthImaging was given at creation; None: none.
+    datastore_lambda_authorizer_arn: str | None = None
+    #: With the built authorizer: persona -> role ARN HealthImaging assumes.
+    dicomweb_persona_role_arns: Mapping[str, str] = field(default_factory=dict)
 
 
 # key -> (rule as shown to the user, check)
@@ -75,6 +82,11 @@ _RULES: dict[str, tuple[str, Callable[[str], bool]]] = {
         lambda v: bool(_KMS_KEY_ARN.fullmatch(v)),
     ),
     "importRoleArn": ("an IAM role ARN (arn:aws:iam::<account>:role/<name>)", lambda v: bool(_ROLE_ARN.fullmatch(v))),
+    "datastoreLosslessStorageFormat": ("HTJ2K or JPEG_2000_LOSSLESS", lambda v: v in ("HTJ2K", "JPEG_2000_LOSSLESS")),
+    "datastoreLambdaAuthorizerArn": (
+        "a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<alias>])",
+        lambda v: bool(_LAMBDA_ARN.fullmatch(v)),
+    ),
 }
 _REQUIRED = (
     "accountId",
@@ -85,7 +97,13 @@ _REQUIRED = (
     "datastoreArn",
     "importRoleArn",
 )
-_OPTIONAL = ("logBucketName", "bucketKmsKeyArn", "datastoreKmsKeyArn")
+_OPTIONAL = (
+    "logBucketName",
+    "bucketKmsKeyArn",
+    "datastoreKmsKeyArn",
+    "datastoreLosslessStorageFormat",
+    "datastoreLambdaAuthorizerArn",
+)
 
 
 def _value(data: Mapping[str, Any], key: str, source: str, *, required: bool) -> str | None:
@@ -152,7 +170,23 @@ def outputs_from_mapping(data: Mapping[str, Any], source: str) -> StackOutputs:
         datastore_kms_key_arn=values["datastoreKmsKeyArn"],
         import_role_arn=required("importRoleArn"),
         source=source,
+        datastore_lossless_storage_format=values["datastoreLosslessStorageFormat"] or "HTJ2K",
+        datastore_lambda_authorizer_arn=values["datastoreLambdaAuthorizerArn"],
+        dicomweb_persona_role_arns=_persona_role_arns(data, source),
     )
+
+
+def _persona_role_arns(data: Mapping[str, Any], source: str) -> dict[str, str]:
+    """``dicomwebPersonaRoleArns``: persona -> IAM role ARN (absent or empty: none)."""
+    value = data.get("dicomwebPersonaRoleArns") or {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(arn, str) and _ROLE_ARN.fullmatch(arn) for arn in value.values()
+    ):
+        raise StackOutputsError(
+            f"{source}: key 'dicomwebPersonaRoleArns' has the value {value!r}, which is not a mapping of persona to IAM "
+            "role ARN. Use the file that `pulumi stack output --json` prints, unedited."
+        )
+    return {str(persona): arn for persona, arn in value.items()}
 
 
 def _parse_json(text: str, source: str) -> Mapping[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from . import checks_account, checks_buckets, checks_datastore, checks_import_role
+from . import checks_account, checks_buckets, checks_datastore, checks_datastore_options, checks_import_role
 from .canary import CanaryOptions, check_canary
 from .errors import OpsError
 from .stack_outputs import StackOutputs
@@ -64,7 +64,13 @@ def planned_checks(ctx: VerifyContext, *, canary: CanaryOptions | None = None) -
         Check("healthimaging-api", checks_account.check_healthimaging_api),
         Check("datastore.status", checks_datastore.check_datastore_active),
         Check("datastore.kms-key", checks_datastore.check_datastore_key),
+        Check("datastore.lossless-storage-format", checks_datastore_options.check_lossless_storage_format),
+        Check("datastore.authorizer", checks_datastore_options.check_authorizer),
     ]
+    if ctx.outputs.datastore_lambda_authorizer_arn:
+        checks.append(Check("authorizer.resource-policy", checks_datastore_options.check_authorizer_policy))
+    for persona, role_arn in sorted(ctx.outputs.dicomweb_persona_role_arns.items()):
+        checks.append(Check(f"authorizer.{persona}-role.trust-policy", _persona_check(persona, role_arn)))
     for bucket in checks_buckets.stack_buckets(ctx):
         for name, function in checks_buckets.BUCKET_CHECKS.items():
             checks.append(Check(f"{bucket.role}-bucket.{name}", _bucket_check(function, bucket)))
@@ -82,6 +88,10 @@ def _bucket_check(
     bucket: checks_buckets.BucketExpectation,
 ) -> Callable[[VerifyContext], Outcome]:
     return lambda ctx: function(ctx, bucket)
+
+
+def _persona_check(persona: str, role_arn: str) -> Callable[[VerifyContext], Outcome]:
+    return lambda ctx: checks_datastore_options.check_persona_role(ctx, persona, role_arn)
 
 
 def _simulation_check(simulation: checks_import_role.Simulation) -> Callable[[VerifyContext], Outcome]:

@@ -11,7 +11,10 @@ import pulumi_aws_native as aws_native
 from . import policies, validation
 from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
+from .created_datastore import create_datastore
+from .datastore_options import FORMAT_HTJ2K, creation_option_problems, dicomweb_url, uses_created_datastore
 from .kms import customer_managed_key, key_policy
+from .validation import logs
 
 ENCRYPTION_CUSTOMER_MANAGED_KEY = "customer-managed-key"
 ENCRYPTION_AWS_OWNED_KEY = "aws-owned-key"
@@ -25,11 +28,34 @@ DATASTORE_DEFAULTS: dict[str, Any] = {
     "allow_replacement": False,
     "retained_datastore_ids": [],
     "protect_data": True,
+    "lossless_storage_format": FORMAT_HTJ2K,
+    "path": "/",
+    "log_retention_days": 365,
 }
 
 #: Properties of ``aws-native:healthimaging:Datastore`` that are create-only: pulumi-aws-native replaces
 #: the data store when any of them changes (a single tag edit included).
 CREATE_ONLY_PROPERTIES = ("datastoreName", "kmsKeyArn", "tags")
+
+
+class DicomwebOidcArgs(TypedDict):
+    """The OIDC identity provider whose bearer tokens the built authorizer accepts for DICOMweb
+    (``ImagingDatastoreArgs.dicomweb_oidc``)."""
+
+    issuer: str
+    """The issuer (an https URL): tokens must carry it in ``iss``."""
+    audiences: Sequence[str]
+    """At least one: a token must carry one of them in ``aud`` or ``client_id``."""
+    jwks_uri: NotRequired[str]
+    """Default: ``<issuer>/.well-known/jwks.json``. Where the issuer publishes its signing keys (https)."""
+    groups_claim: NotRequired[str]
+    """Default: ``cognito:groups``. The token claim that lists the caller's groups."""
+    personas: Mapping[str, Sequence[str]]
+    """Which groups get which persona (``reader``, ``importer``, ``admin``), for example
+    ``{"reader": ["radiology"], "admin": ["imaging-admins"]}``; each persona listed maps at least one group."""
+    provisioned_concurrency: NotRequired[int]
+    """Default: 1. Provisioned concurrency of the authorizer function (0 to 10): HealthImaging waits at most one
+    second for its answer, which a cold start can exceed. 0 turns it off (logs a warning)."""
 
 
 class ImagingDatastoreArgs(TypedDict):
@@ -89,6 +115,30 @@ class ImagingDatastoreArgs(TypedDict):
     current data store's. Only with the key the component creates (a supplied key's policy is its owner's)."""
     protect_data: NotRequired[bool]
     """Default: True. ``protect`` and ``retain_on_delete`` on the data store and its key."""
+    lossless_storage_format: NotRequired[str]
+    """Default: ``HTJ2K`` (HealthImaging's default). How HealthImaging stores lossless frames, fixed when the data
+    store is created: ``HTJ2K`` or ``JPEG_2000_LOSSLESS`` (frames kept as transfer syntax 1.2.840.10008.1.2.4.90, for
+    viewers and archives that want JPEG 2000 without transcoding). ``JPEG_2000_LOSSLESS`` creates the data store
+    through the data store creator function (:mod:`components.created_datastore`); ``HTJ2K`` without an authorizer
+    keeps the aws-native resource. Changing it later is a replacement (``allow_replacement``)."""
+    lambda_authorizer_arn: NotRequired[str]
+    """Default: none. An existing Lambda function of this account and region (``arn:aws:lambda:<region>:<account>:
+    function:<name>[:<alias>]``) that checks OIDC bearer tokens for DICOMweb, given to HealthImaging at creation.
+    Its resource policy must let ``medical-imaging.<region>.amazonaws.com`` invoke it for this data store. Not with
+    ``dicomweb_oidc``. Fixed at creation: adding one later takes an AWS Support case."""
+    dicomweb_oidc: NotRequired[DicomwebOidcArgs]
+    """Default: none. Build the authorizer (:class:`~components.dicomweb_authorizer.DicomwebAuthorizer`) for this
+    OIDC provider: a function that verifies bearer tokens, one role per persona that HealthImaging assumes for this
+    data store only, and the function's resource policy. Not with ``lambda_authorizer_arn``. Fixed at creation."""
+    name_prefix: NotRequired[str]
+    """Default: none; required with ``JPEG_2000_LOSSLESS`` or an authorizer. Prefix of the names of the data store
+    creator (function ``<prefix>-datastore-creator``, its role and key alias) and of the authorizer."""
+    path: NotRequired[str]
+    """Default: ``/``. IAM path of the creator's and the authorizer's roles (only with an option above)."""
+    permissions_boundary_arn: NotRequired[str]
+    """Default: none. Permissions boundary of the creator's and the authorizer's roles (only with an option above)."""
+    log_retention_days: NotRequired[int]
+    """Default: 365. Days the creator function's log group keeps its logs (only with an option above)."""
 
 
 def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
@@ -147,6 +197,14 @@ def validate_datastore_args(args: Mapping[str, Any], names: Mapping[str, str] | 
         problems += validation.kms_alias_name_problems(n("key_alias"), args["key_alias"])
     if args.get("tags"):
         problems += validation.datastore_tags_problems(n("tags"), args["tags"])
+    problems += creation_option_problems(args, n)
+    if uses_created_datastore(args):
+        if args.get("name_prefix"):
+            problems += validation.name_prefix_problems(n("name_prefix"), args["name_prefix"])
+        problems += validation.iam_settings_problems(
+            {key: value for key, value in args.items() if key != "tags"}, value("path"), names
+        )
+        problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
     return problems
 
 
@@ -162,8 +220,8 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
     if value("allow_replacement"):
         if value("protect_data"):
             warnings.append(
-                "Data store replacement is ALLOWED: the data store is not protected, and a change of its name or "
-                "tags creates a new, EMPTY data store. The old one and its image sets stay in the account "
+                "Data store replacement is ALLOWED: the data store is not protected, and a change of its name, "
+                "tags, lossless storage format or authorizer creates a new, EMPTY data store. The old one and its image sets stay in the account "
                 "(retained, no longer managed by the stack). BEFORE replacing, add the current data store's ID "
                 "(datastore_id; the stack output datastoreId) to retained_datastore_ids (the stack setting "
                 "retainedDatastoreIds), so that the key's policy keeps HealthImaging's statement for the retained "
@@ -175,11 +233,18 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
         else:
             warnings.append(
                 "Data store replacement is ALLOWED and data protection is OFF: a change of the data store's name, "
-                "key or tags creates a new, EMPTY data store, and Pulumi tries to delete the old one (HealthImaging "
+                "key, tags, lossless storage format or authorizer creates a new, EMPTY data store, and Pulumi tries to delete the old one (HealthImaging "
                 "refuses while it holds image sets)."
             )
     if not value("protect_data"):
-        warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
+        if uses_created_datastore(args):
+            warnings.append(
+                "Data protection is OFF for the data store and its key: `pulumi destroy` deletes the key, but NOT the "
+                "data store, which the data store creator function made and never deletes; delete it yourself "
+                "(`aws medical-imaging delete-datastore --datastore-id <datastoreId>`, once it holds no image set)."
+            )
+        else:
+            warnings.append("Data protection is OFF for the data store and its key: `pulumi destroy` deletes them.")
     return warnings
 
 
@@ -232,7 +297,11 @@ def default_key_alias(name: str) -> str:
 
 class ImagingDatastore(pulumi.ComponentResource):
     """An ``aws-native:healthimaging:Datastore``, encrypted with a customer managed key by default,
-    protected, retained on delete and never replaced by a configuration edit unless explicitly allowed."""
+    protected, retained on delete and never replaced by a configuration edit unless explicitly allowed.
+
+    With ``lossless_storage_format="JPEG_2000_LOSSLESS"`` or an authorizer (``lambda_authorizer_arn``,
+    ``dicomweb_oidc``), which CloudFormation cannot set, the data store is created by the data store creator function
+    instead, and read back with aws-native (:mod:`components.created_datastore`); the outputs are the same."""
 
     datastore_id: pulumi.Output[str]
     """The data store ID (32 lowercase letters and digits), used by import jobs."""
@@ -242,6 +311,15 @@ class ImagingDatastore(pulumi.ComponentResource):
     """CREATING, ACTIVE, CREATE_FAILED, DELETING or DELETED."""
     kms_key_arn: pulumi.Output[Optional[str]]
     """ARN of the customer managed key that encrypts the data store, or None with an AWS owned key."""
+    dicomweb_url: pulumi.Output[str]
+    """The data store's DICOMweb root, ``https://dicom-medical-imaging.<region>.amazonaws.com/datastore/<id>``: sign
+    requests with SigV4 (service ``medical-imaging``), or send an OIDC bearer token when an authorizer is set."""
+    authorizer_function_arn: pulumi.Output[Optional[str]]
+    """The authorizer given to HealthImaging (``lambda_authorizer_arn``, or the function built from
+    ``dicomweb_oidc``), or None."""
+    persona_role_arns: pulumi.Output[Mapping[str, str]]
+    """With ``dicomweb_oidc``: persona -> ARN of the role HealthImaging assumes for a token of that persona; else
+    empty."""
 
     def __init__(self, name: str, args: ImagingDatastoreArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         validation.raise_if_problems(f"ImagingDatastore {name!r}", validate_datastore_args(args))
@@ -282,6 +360,29 @@ class ImagingDatastore(pulumi.ComponentResource):
                 key_arn = key.arn
 
         allow_replacement = value("allow_replacement")
+        if uses_created_datastore(args):
+            created = create_datastore(
+                self,
+                name,
+                args,
+                DATASTORE_DEFAULTS,
+                key_arn=key_arn,
+                protect_data=protect_data,
+                allow_replacement=allow_replacement,
+            )
+            self._finish(
+                args,
+                name,
+                key=key,
+                key_arn=key_arn,
+                protect_data=protect_data,
+                datastore_id=created.datastore_id,
+                datastore_arn=created.datastore_arn,
+                datastore_status=created.datastore_status,
+                authorizer_function_arn=created.authorizer_function_arn,
+                persona_role_arns=created.persona_role_arns,
+            )
+            return
         datastore = aws_native.healthimaging.Datastore(
             name,
             datastore_name=args["datastore_name"],
@@ -295,18 +396,7 @@ class ImagingDatastore(pulumi.ComponentResource):
                 ignore_changes=None if allow_replacement else list(CREATE_ONLY_PROPERTIES),
             ),
         )
-        if key is not None:
-            account_id = args["account_id"]
-            retained = list(value("retained_datastore_ids"))
-            key_policy(
-                f"{name}-key-policy",
-                parent=self,
-                key=key,
-                policy=pulumi.Output.all(key.arn, datastore.datastore_id).apply(
-                    lambda v: json.dumps(policies.datastore_key_policy(account_id, v[0], v[1], retained))
-                ),
-                protect_data=protect_data,
-            )
+        self._key_policy(args, name, key=key, datastore_id=datastore.datastore_id, protect_data=protect_data)
         if not allow_replacement:
             desired = {"datastoreName": args["datastore_name"], "kmsKeyArn": key_arn, "tags": tags}
 
@@ -319,17 +409,81 @@ class ImagingDatastore(pulumi.ComponentResource):
                 datastore.datastore_name, datastore.kms_key_arn, datastore.tags, pulumi.Output.from_input(key_arn)
             ).apply(report_drift)
 
-        self.datastore_id = datastore.datastore_id
-        self.datastore_arn = datastore.datastore_arn
-        self.datastore_status = datastore.datastore_status.apply(
-            lambda status: str(status) if status is not None else ""
+        self._register(
+            args,
+            key_arn=key_arn,
+            datastore_id=datastore.datastore_id,
+            datastore_arn=datastore.datastore_arn,
+            datastore_status=datastore.datastore_status.apply(lambda status: str(status) if status is not None else ""),
+            authorizer_function_arn=pulumi.Output.from_input(None),
+            persona_role_arns=pulumi.Output.from_input({}),
         )
+
+    def _finish(
+        self,
+        args: ImagingDatastoreArgs,
+        name: str,
+        *,
+        key: Optional[aws.kms.Key],
+        key_arn: Optional[pulumi.Input[str]],
+        protect_data: bool,
+        **outputs: Any,
+    ) -> None:
+        """The key policy for the created data store, then the outputs."""
+        self._key_policy(args, name, key=key, datastore_id=outputs["datastore_id"], protect_data=protect_data)
+        self._register(args, key_arn=key_arn, **outputs)
+
+    def _key_policy(
+        self,
+        args: ImagingDatastoreArgs,
+        name: str,
+        *,
+        key: Optional[aws.kms.Key],
+        datastore_id: pulumi.Output[str],
+        protect_data: bool,
+    ) -> None:
+        """Once the data store exists, the whole policy of the key this component created (none for other keys)."""
+        if key is None:
+            return
+        account_id = args["account_id"]
+        retained = list(with_defaults(args, DATASTORE_DEFAULTS)("retained_datastore_ids"))
+        key_policy(
+            f"{name}-key-policy",
+            parent=self,
+            key=key,
+            policy=pulumi.Output.all(key.arn, datastore_id).apply(
+                lambda v: json.dumps(policies.datastore_key_policy(account_id, v[0], v[1], retained))
+            ),
+            protect_data=protect_data,
+        )
+
+    def _register(
+        self,
+        args: ImagingDatastoreArgs,
+        *,
+        key_arn: Optional[pulumi.Input[str]],
+        datastore_id: pulumi.Output[str],
+        datastore_arn: pulumi.Output[str],
+        datastore_status: pulumi.Output[str],
+        authorizer_function_arn: pulumi.Output[Any],
+        persona_role_arns: pulumi.Output[Any],
+    ) -> None:
+        region = args["region"]
+        self.datastore_id = datastore_id
+        self.datastore_arn = datastore_arn
+        self.datastore_status = datastore_status
         self.kms_key_arn = pulumi.Output.from_input(key_arn)
+        self.dicomweb_url = datastore_id.apply(lambda datastore: dicomweb_url(region, datastore))
+        self.authorizer_function_arn = authorizer_function_arn
+        self.persona_role_arns = persona_role_arns
         self.register_outputs(
             {
                 "datastore_id": self.datastore_id,
                 "datastore_arn": self.datastore_arn,
                 "datastore_status": self.datastore_status,
                 "kms_key_arn": self.kms_key_arn,
+                "dicomweb_url": self.dicomweb_url,
+                "authorizer_function_arn": self.authorizer_function_arn,
+                "persona_role_arns": self.persona_role_arns,
             }
         )

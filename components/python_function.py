@@ -67,6 +67,18 @@ class FunctionCode:
     role_description: str
     memory_mb: int
     timeout_seconds: int
+    #: Data files added to the archive beside the code: (archive name, text), such as an AWS API model.
+    data_files: tuple[tuple[str, str], ...] = ()
+
+    def archive(self) -> pulumi.AssetArchive:
+        """The deployment package: the package and the modules it imports (:mod:`components.lambda_package`), and
+        the data files."""
+        code = function_archive(self.package, runtime=RUNTIME, architecture=ARCHITECTURE)
+        if not self.data_files:
+            return code
+        return pulumi.AssetArchive(
+            {**code.assets, **{name: pulumi.StringAsset(text) for name, text in self.data_files}}
+        )
 
 
 @dataclass(frozen=True)
@@ -268,7 +280,7 @@ def python_function(
         role=role.arn,
         runtime=RUNTIME,
         handler=code.handler,
-        code=function_archive(code.package, runtime=RUNTIME, architecture=ARCHITECTURE),
+        code=code.archive(),
         architectures=[ARCHITECTURE],
         memory_size=code.memory_mb,
         timeout=code.timeout_seconds,

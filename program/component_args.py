@@ -9,7 +9,7 @@ functions give the plain-valued arguments, which the stack's rules check before 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -27,11 +27,11 @@ from components import audit_trail as audit_trail_component
 from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
-from components.datastore import generated_datastore_name, prefixed_key_alias
+from components.datastore import DicomwebOidcArgs, generated_datastore_name, prefixed_key_alias
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from components.import_role import generated_role_name
 from program.provider_keys import AssumeRole
-from program.settings_spec import StackSettings
+from program.settings_spec import DICOMWEB_OIDC_FIELDS, StackSettings
 
 
 def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
@@ -144,7 +144,19 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
         "protect_data": s.protect_data,
         "allow_unlisted_region": s.allow_unlisted_region,
         "allow_cross_account_key": s.allow_cross_account_keys,
+        "lossless_storage_format": s.datastore_lossless_storage_format,
+        "lambda_authorizer_arn": s.datastore_lambda_authorizer_arn,
+        "dicomweb_oidc": cast(DicomwebOidcArgs, dicomweb_oidc_argument(s.dicomweb_oidc)),
+        "name_prefix": s.name_prefix,
+        "path": s.iam_path,
+        "permissions_boundary_arn": s.permissions_boundary_arn,
     }
+
+
+def dicomweb_oidc_argument(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``dicomwebOidc`` as ``ImagingDatastore``'s ``dicomweb_oidc``: the fields renamed; a field the program does not
+    know keeps its name, so that the component's rules report it."""
+    return {DICOMWEB_OIDC_FIELDS.get(field, field): item for field, item in value.items()}
 
 
 def import_role_plain_args(s: StackSettings) -> dict[str, Any]:

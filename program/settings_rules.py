@@ -27,7 +27,7 @@ from components.datastore import generated_datastore_name, validate_datastore_ar
 from components.import_alerts import validate_import_alerts_args
 from components.import_role import generated_role_name, validate_import_role_args
 from program import component_args
-from program.settings_spec import SETTINGS_SPEC, StackSettings, derived_name_prefix
+from program.settings_spec import DICOMWEB_OIDC_FIELDS, SETTINGS_SPEC, StackSettings, derived_name_prefix
 
 #: The rules of the components the stack composes, by the short name settings use in ``feeds``.
 COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], list[str]]] = {
@@ -74,6 +74,8 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
         names["name_prefix"] = f"namePrefix (not set, so derived from the stack name {s.stack!r})"
     if component == "datastore" and not s.datastore_name:
         names["datastore_name"] = f"datastoreName (not set, so {generated_datastore_name('<namePrefix>')!r})"
+    if component == "datastore":
+        names.update({f"dicomweb_oidc.{field}": f"dicomwebOidc.{key}" for key, field in DICOMWEB_OIDC_FIELDS.items()})
     derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
         names["role_name"] = f"importRoleName (not set, so {generated_role_name('<namePrefix>')!r}{derived})"
@@ -99,6 +101,7 @@ def validate_settings(s: StackSettings) -> list[str]:
     for component, args in arguments.items():
         problems += COMPONENT_VALIDATORS[component](args, argument_names(s, component))
     problems += audit_bucket_name_problems(s)
+    problems += dicomweb_oidc_spelling_problems(s)
     problems += auto_import_alert_problems(s)
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
@@ -109,6 +112,17 @@ def validate_settings(s: StackSettings) -> list[str]:
         advice = f" Set namePrefix, for example {suggested_name_prefix(s)!r}."
         problems = [p + advice if "derived from the stack name" in p else p for p in problems]
     return list(dict.fromkeys(problems))
+
+
+def dicomweb_oidc_spelling_problems(s: StackSettings) -> list[str]:
+    """A ``dicomwebOidc`` field written as the component's argument (``jwks_uri``) instead of the stack's
+    (``jwksUri``): the component would take it, but the stack's spelling is the contract."""
+    stack_names = {argument: key for key, argument in DICOMWEB_OIDC_FIELDS.items() if key != argument}
+    return [
+        f"dicomwebOidc.{field} is spelt as the component's argument; in the stack write it {stack_names[field]}."
+        for field in s.dicomweb_oidc
+        if field in stack_names
+    ]
 
 
 def audit_bucket_name_problems(s: StackSettings) -> list[str]:

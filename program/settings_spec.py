@@ -47,11 +47,20 @@ from components.bucket_pair import (
     NAMING_GENERATED,
     generated_bucket_name,
 )
+from components.created_datastore import CreatorNames
 from components.datastore import (
     DATASTORE_DEFAULTS,
     ENCRYPTION_AWS_OWNED_KEY,
     ENCRYPTION_CUSTOMER_MANAGED_KEY,
     generated_datastore_name,
+)
+from components.datastore_options import (
+    DICOMWEB_OIDC_DEFAULTS,
+    DICOMWEB_PERSONAS,
+    FORMAT_HTJ2K,
+    FORMAT_JPEG_2000_LOSSLESS,
+    MAX_PROVISIONED_CONCURRENCY,
+    default_jwks_uri,
 )
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS, MAX_SWEEP_LOOKBACK_HOURS
 from components.import_role import IMPORT_ROLE_DEFAULTS, generated_role_name
@@ -99,6 +108,19 @@ class Setting:
             component, _, argument = self.feeds[0].partition(".")
             default = COMPONENT_DEFAULTS[component][argument]
             object.__setattr__(self, "default", list(default) if isinstance(default, (list, tuple)) else default)
+
+
+#: The fields of ``dicomwebOidc`` as the stack writes them -> ``ImagingDatastore``'s ``dicomweb_oidc`` fields.
+DICOMWEB_OIDC_FIELDS = {
+    "issuer": "issuer",
+    "audiences": "audiences",
+    "jwksUri": "jwks_uri",
+    "groupsClaim": "groups_claim",
+    "personas": "personas",
+    "provisionedConcurrency": "provisioned_concurrency",
+}
+#: Where the built authorizer and the creator function live, as the descriptions show them.
+CREATOR_FUNCTION_NAME = CreatorNames("<namePrefix>").function
 
 
 def derived_name_prefix(stack: str) -> str:
@@ -164,6 +186,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.name_prefix",
             "audit_trail.name_prefix",
             "auto_import.name_prefix",
+            "datastore.name_prefix",
         ),
         derives=(
             "datastore.datastore_name",  # when datastoreName is empty
@@ -335,6 +358,39 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         feeds=("datastore.retained_datastore_ids",),
     ),
     Setting(
+        "datastoreLosslessStorageFormat",
+        "string",
+        FROM_COMPONENT,
+        f"How HealthImaging stores lossless frames, fixed when the data store is created: {FORMAT_HTJ2K!r} "
+        f"(HealthImaging's default) or {FORMAT_JPEG_2000_LOSSLESS!r} (for viewers and archives that want JPEG 2000). "
+        f"{FORMAT_JPEG_2000_LOSSLESS!r} creates the data store with the function {CREATOR_FUNCTION_NAME!r} "
+        "(CloudFormation cannot set it). Changing it later means a new, empty data store (allowDatastoreReplacement).",
+        feeds=("datastore.lossless_storage_format",),
+    ),
+    Setting(
+        "dicomwebOidc",
+        "object",
+        {},
+        "Empty: no bearer tokens (DICOMweb with SigV4 only). An OIDC provider whose bearer tokens DICOMweb accepts, "
+        "fixed when the data store is created; the program builds the authorizer function, one role per persona and "
+        "the function's resource policy: {issuer: <https URL>, audiences: [<client id>, ...], personas: "
+        f"{{<{'|'.join(DICOMWEB_PERSONAS)}>: [<group>, ...]}}}}, optional jwksUri (default "
+        f"{default_jwks_uri('<issuer>')!r}), groupsClaim (default {DICOMWEB_OIDC_DEFAULTS['groups_claim']!r}), "
+        f"provisionedConcurrency (default {DICOMWEB_OIDC_DEFAULTS['provisioned_concurrency']}, 0 to "
+        f"{MAX_PROVISIONED_CONCURRENCY}; 0 logs a warning: HealthImaging waits one second at most). Not with "
+        "datastoreLambdaAuthorizerArn.",
+        feeds=("datastore.dicomweb_oidc",),
+    ),
+    Setting(
+        "datastoreLambdaAuthorizerArn",
+        "string",
+        "",
+        "An existing authorizer function of this account and region (arn:aws:lambda:<region>:<account>:function:"
+        "<name>[:<alias>]) for DICOMweb bearer tokens, fixed when the data store is created; its resource policy must "
+        "let medical-imaging.<region>.amazonaws.com invoke it for this data store. Not with dicomwebOidc. Empty: none.",
+        feeds=("datastore.lambda_authorizer_arn",),
+    ),
+    Setting(
         "allowCrossAccountKeys",
         "boolean",
         FROM_COMPONENT,
@@ -362,6 +418,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.path",
             "audit_trail.path",
             "auto_import.path",
+            "datastore.path",
         ),
     ),
     Setting(
@@ -375,6 +432,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.permissions_boundary_arn",
             "audit_trail.permissions_boundary_arn",
             "auto_import.permissions_boundary_arn",
+            "datastore.permissions_boundary_arn",
         ),
     ),
     # Access for people (docs/access-for-people.md, 'Access for people').
@@ -646,6 +704,9 @@ class StackSettings:
     datastore_kms_key_arn: str
     allow_datastore_replacement: bool
     retained_datastore_ids: list[str]
+    datastore_lossless_storage_format: str
+    dicomweb_oidc: dict[str, Any]
+    datastore_lambda_authorizer_arn: str
     allow_cross_account_keys: bool
     import_role_name: str
     iam_path: str

@@ -18,6 +18,10 @@ Choices where AWS documents nothing (so the code under test must not rely on the
 - ListDICOMImportJobs lists the newest job first; without ``maxResults`` a page holds 50 jobs.
 - A job started without ``jobName`` is named after its job id.
 - Requests signed for another region see none of this region's data stores (as a regional endpoint would).
+- CreateDatastore: a data store is CREATING until ``seconds_until_datastore_active`` have passed, then ACTIVE (or
+  CREATE_FAILED, see ``fail_datastore_creation_when``). The same ``clientToken`` with the same parameters returns the
+  same data store; with other parameters it is a ConflictException. GetDatastore has no member for why creation
+  failed (the model has none): the stand-in keeps the reason in ``Datastore.failure_message`` only.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ class Datastore:
     kms_key_arn: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    lossless_storage_format: str = "HTJ2K"
+    lambda_authorizer_arn: str | None = None
+    #: A CREATING data store created through CreateDatastore: when (time.monotonic()) its creation ends.
+    ready_at: float | None = None
+    #: Why creation ends in CREATE_FAILED (``fail_datastore_creation_when``); None: it becomes ACTIVE.
+    failure_message: str | None = None
 
 
 @dataclass
@@ -193,6 +203,9 @@ class FakeHealthImaging:
       fails alone (AccessDeniedException). Policies are judged by :mod:`sandbox.policy_evaluator`.
     - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
       ``AWS_RATE_LIMITS`` holds the documented ones.
+    - ``seconds_until_datastore_active`` (0.0): a data store created by CreateDatastore stays CREATING this long.
+    - ``fail_datastore_creation_when(predicate)``: a truthy ``predicate(params)`` (the CreateDatastore request's
+      members) makes that data store end in CREATE_FAILED instead of ACTIVE (a string is the reason kept).
     - ``freeze(operation, seconds, times)``: the next ``times`` calls of the operation are carried out at once but
       answered only after ``seconds`` (at most :data:`MAX_FREEZE_SECONDS`): a client with a shorter read timeout
       loses the answer of a request that took effect.
@@ -229,6 +242,7 @@ class FakeHealthImaging:
         self.max_nested_folders = 10_000
         self.check_data_access_role = False
         self.rate_limits: dict[str, tuple[float, int]] = {}
+        self.seconds_until_datastore_active = 0.0
 
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.request_log: list[ParsedRequest] = []
@@ -237,6 +251,9 @@ class FakeHealthImaging:
         self.image_sets: dict[str, ImageSet] = {}
 
         self._tokens: dict[tuple[str, str], str] = {}
+        #: CreateDatastore's clientToken -> (data store id, the request's other members).
+        self._datastore_tokens: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._datastore_failure_predicates: list[Callable[[dict[str, Any]], str | bool | None]] = []
         self._injected: dict[str, list[tuple[str, str | None]]] = {}
         self._frozen: dict[str, list[float]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -244,6 +261,7 @@ class FakeHealthImaging:
         self._file_failure_predicates: list[Callable[[str], str | None]] = []
         self._file_warning_predicates: list[Callable[[str], str | None]] = []
         self._handlers: dict[str, Callable[[ParsedRequest], dict[str, Any]]] = {
+            "CreateDatastore": self._create_datastore,
             "GetDatastore": self._get_datastore,
             "ListDatastores": self._list_datastores,
             "StartDICOMImportJob": self._start_import_job,
@@ -281,18 +299,44 @@ class FakeHealthImaging:
 
     # --- control API -----------------------------------------------------------------------------------
 
-    def create_datastore(self, name: str, kms_key_arn: str | None = None, status: str = "ACTIVE") -> tuple[str, str]:
+    def create_datastore(
+        self,
+        name: str,
+        kms_key_arn: str | None = None,
+        status: str = "ACTIVE",
+        *,
+        lossless_storage_format: str = "HTJ2K",
+        lambda_authorizer_arn: str | None = None,
+    ) -> tuple[str, str]:
         """A data store of this account and region; returns (datastore_id, datastore_arn)."""
         self._check("DatastoreName", name)
         self._check("DatastoreStatus", status)
+        self._check("LosslessStorageFormat", lossless_storage_format)
         if kms_key_arn is not None:
             self._check("KmsKeyArn", kms_key_arn)
+        if lambda_authorizer_arn is not None:
+            self._check("LambdaArn", lambda_authorizer_arn)
         datastore_id = _new_id()
         arn = f"arn:aws:medical-imaging:{self.region}:{self.account_id}:datastore/{datastore_id}"
         now = _now()
         with self._lock:
-            self.datastores[datastore_id] = Datastore(datastore_id, name, arn, status, kms_key_arn, now, now)
+            self.datastores[datastore_id] = Datastore(
+                datastore_id,
+                name,
+                arn,
+                status,
+                kms_key_arn,
+                now,
+                now,
+                lossless_storage_format=lossless_storage_format,
+                lambda_authorizer_arn=lambda_authorizer_arn,
+            )
         return datastore_id, arn
+
+    def fail_datastore_creation_when(self, predicate: Callable[[dict[str, Any]], str | bool | None]) -> None:
+        """A truthy ``predicate(params)`` (CreateDatastore's members) makes that data store end in CREATE_FAILED; a
+        string is the reason, kept in ``Datastore.failure_message`` (GetDatastore has no member for it)."""
+        self._datastore_failure_predicates.append(predicate)
 
     def set_datastore_status(self, datastore_id: str, status: str) -> None:
         self._check("DatastoreStatus", status)
@@ -409,7 +453,16 @@ class FakeHealthImaging:
         datastore = self.datastores.get(parsed.params["datastoreId"])
         if datastore is None or parsed.region != self.region:
             raise ServiceError("ResourceNotFoundException", f"Datastore {parsed.params['datastoreId']} not found")
+        self._end_creation_if_due(datastore)
         return datastore
+
+    @staticmethod
+    def _end_creation_if_due(datastore: Datastore) -> None:
+        """A CREATING data store whose creation time is up becomes ACTIVE, or CREATE_FAILED with a reason."""
+        if datastore.status == "CREATING" and datastore.ready_at is not None and time.monotonic() >= datastore.ready_at:
+            datastore.status = "CREATE_FAILED" if datastore.failure_message is not None else "ACTIVE"
+            datastore.ready_at = None
+            datastore.updated_at = _now()
 
     @staticmethod
     def _datastore_properties(datastore: Datastore) -> dict[str, Any]:
@@ -418,23 +471,71 @@ class FakeHealthImaging:
             "datastoreName": datastore.name,
             "datastoreStatus": datastore.status,
             "kmsKeyArn": datastore.kms_key_arn,
+            "lambdaAuthorizerArn": datastore.lambda_authorizer_arn,
+            "losslessStorageFormat": datastore.lossless_storage_format,
             "datastoreArn": datastore.arn,
             "createdAt": datastore.created_at,
             "updatedAt": datastore.updated_at,
         }
+
+    def _create_datastore(self, parsed: ParsedRequest) -> dict[str, Any]:
+        params = parsed.params
+        if parsed.region != self.region:
+            raise ServiceError("ValidationException", f"the stand-in serves region {self.region}, not {parsed.region}")
+        comparable = {key: value for key, value in params.items() if key != "clientToken"}
+        known = self._datastore_tokens.get(params["clientToken"])
+        if known is not None:
+            datastore_id, earlier = known
+            if earlier != comparable:
+                raise ServiceError(
+                    "ConflictException",
+                    f"clientToken {params['clientToken']} was already used for datastore {datastore_id} with other "
+                    "parameters",
+                )
+            datastore = self.datastores[datastore_id]
+            self._end_creation_if_due(datastore)
+            return {"datastoreId": datastore_id, "datastoreStatus": datastore.status}
+        failure: str | None = None
+        for predicate in self._datastore_failure_predicates:
+            verdict = predicate(dict(params))
+            if verdict:
+                failure = verdict if isinstance(verdict, str) else "Datastore creation failed"
+                break
+        datastore_id = _new_id()
+        now = _now()
+        datastore = Datastore(
+            datastore_id,
+            params["datastoreName"],
+            f"arn:aws:medical-imaging:{self.region}:{self.account_id}:datastore/{datastore_id}",
+            "CREATING",
+            params.get("kmsKeyArn"),
+            now,
+            now,
+            lossless_storage_format=params.get("losslessStorageFormat", "HTJ2K"),
+            lambda_authorizer_arn=params.get("lambdaAuthorizerArn"),
+            ready_at=time.monotonic() + self.seconds_until_datastore_active,
+            failure_message=failure,
+        )
+        self.datastores[datastore_id] = datastore
+        self._datastore_tokens[params["clientToken"]] = (datastore_id, comparable)
+        return {"datastoreId": datastore_id, "datastoreStatus": datastore.status}
 
     def _get_datastore(self, parsed: ParsedRequest) -> dict[str, Any]:
         return {"datastoreProperties": self._datastore_properties(self._datastore(parsed))}
 
     def _list_datastores(self, parsed: ParsedRequest) -> dict[str, Any]:
         found = [] if parsed.region != self.region else sorted(self.datastores.values(), key=lambda d: d.created_at)
+        for datastore in found:
+            self._end_creation_if_due(datastore)
         if "datastoreStatus" in parsed.params:
             found = [d for d in found if d.status == parsed.params["datastoreStatus"]]
         page, next_token = self._page(parsed, found)
         summaries = []
         for datastore in page:
             properties = self._datastore_properties(datastore)
-            properties.pop("kmsKeyArn")
+            # DatastoreSummary has none of these members.
+            for member in ("kmsKeyArn", "lambdaAuthorizerArn", "losslessStorageFormat"):
+                properties.pop(member)
             summaries.append(properties)
         return {"datastoreSummaries": summaries, "nextToken": next_token}
 

@@ -361,6 +361,7 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
                 "GetRuntimeManagementConfig",
                 "ListTags",
                 "ListVersionsByFunction",
+                "PublishVersion",
                 "PutFunctionConcurrency",
                 "TagResource",
                 "UntagResource",
@@ -371,6 +372,29 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
         Access("role/pass-to-lambda", _iam("PassRole")),
         # A customer managed key on the function's environment: Lambda uses it with the caller's permissions.
         Access("lambda-key", _kms("CreateGrant", "Decrypt", "Encrypt")),
+    ),
+    # The data store creator's invocation (components/created_datastore.py): the deployer invokes the function, whose
+    # own role creates the data store; the program then reads the data store back (aws-native's Datastore.get,
+    # through the Cloud Control API) on every preview and update.
+    "aws:lambda/invocation:Invocation": (
+        Access("lambda-function", _in("lambda", "InvokeFunction")),
+        Access("*", ("cloudformation:GetResource",)),
+        Access("datastore", ("medical-imaging:GetDatastore",)),
+    ),
+    # The authorizer's alias and its provisioned concurrency (components/dicomweb_authorizer.py).
+    "aws:lambda/alias:Alias": (
+        Access("lambda-function", _in("lambda", "CreateAlias", "DeleteAlias", "GetAlias", "UpdateAlias")),
+    ),
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
+        Access(
+            "lambda-function-alias",
+            _in(
+                "lambda",
+                "DeleteProvisionedConcurrencyConfig",
+                "GetProvisionedConcurrencyConfig",
+                "PutProvisionedConcurrencyConfig",
+            ),
+        ),
     ),
     "aws:lambda/permission:Permission": (
         Access("lambda-function", _in("lambda", "AddPermission", "GetPolicy", "RemovePermission")),
@@ -646,6 +670,15 @@ def _named_arn(type_: str, arn: Callable[[StackScope, str], str], *refs: str) ->
     return arns
 
 
+def _function_alias_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    """The alias a provisioned concurrency configuration is for (its ``qualifier``): Lambda authorizes those actions on
+    the alias's qualified ARN, ``function:<name>:<alias>``."""
+    (function_arn,) = _named_arn("aws:lambda/function:Function", _regional("lambda", "function:"), "functionName")(
+        plan, scope, resource
+    )
+    return [f"{function_arn}:{resource['inputs']['qualifier']}"]
+
+
 def _passed_role_arns(role_input: str) -> Callable[[dict[str, Any], StackScope, Resource], list[str]]:
     def arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
         if not resource["inputs"].get(role_input):
@@ -755,6 +788,7 @@ TARGETS: dict[str, Target] = {
         "LambdaFunctions",
         _named_arn("aws:lambda/function:Function", _regional("lambda", "function:"), "function", "functionName"),
     ),
+    "lambda-function-alias": Target("LambdaFunctionAliases", _function_alias_arns),
     "role/pass-to-lambda": Target(
         "PassFunctionRolesToLambda", _passed_role_arns("role"), _passed_to("lambda.amazonaws.com")
     ),

@@ -24,6 +24,7 @@ from components.access import ACCESS_DEFAULTS, resource_name
 from components.aws_cli_command import start_dicom_import_job_command
 from components.bucket_pair import generated_bucket_name
 from components.datastore import generated_datastore_name, prefixed_key_alias
+from components.datastore_options import dicomweb_url
 from components.import_alerts import AlertNames
 from components.import_role import PERMISSION_POLICY_NAME, generated_role_name
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
@@ -46,6 +47,10 @@ EXPORTED_KEYS = (
     "datastoreId",
     "datastoreArn",
     "datastoreKmsKeyArn",
+    "datastoreLosslessStorageFormat",
+    "datastoreLambdaAuthorizerArn",
+    "dicomwebUrl",
+    "dicomwebPersonaRoleArns",
     "importRoleArn",
     "accessPolicyArns",
     "accessGroupNames",
@@ -262,6 +267,11 @@ def deploy_stack(
         "datastoreId": datastore_id,
         "datastoreArn": datastore_arn,
         "datastoreKmsKeyArn": datastore_key_arn,
+        # The dev stack keeps the data store's creation-time options at their defaults.
+        "datastoreLosslessStorageFormat": "HTJ2K",
+        "datastoreLambdaAuthorizerArn": None,
+        "dicomwebUrl": dicomweb_url(region, datastore_id),
+        "dicomwebPersonaRoleArns": {},
         "importRoleArn": role_arn,
         "accessPolicyArns": policy_arns,
         "accessGroupNames": group_names,

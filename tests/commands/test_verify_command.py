@@ -280,6 +280,8 @@ ALL_CHECK_IDS = [
     "healthimaging-api",
     "datastore.status",
     "datastore.kms-key",
+    "datastore.lossless-storage-format",
+    "datastore.authorizer",
     *[
         f"{role}-bucket.{name}"
         for role in ("input", "output", "log")
@@ -574,6 +576,8 @@ def test_one_failing_call_is_an_error_for_its_check_only(
     assert not_passing(report) == {
         "datastore.status": "error",
         "datastore.kms-key": "error",
+        "datastore.lossless-storage-format": "error",
+        "datastore.authorizer": "error",
         "import-role.may-list-buckets": "error",
     }
     found = details(report)

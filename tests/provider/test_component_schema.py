@@ -69,7 +69,15 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
         (
             "healthimaging:index:ImagingDatastore",
             ["accountId", "datastoreName", "region"],
-            ["datastoreArn", "datastoreId", "datastoreStatus", "kmsKeyArn"],
+            [
+                "authorizerFunctionArn",
+                "datastoreArn",
+                "datastoreId",
+                "datastoreStatus",
+                "dicomwebUrl",
+                "kmsKeyArn",
+                "personaRoleArns",
+            ],
         ),
         (
             "healthimaging:index:ImportJobAlerts",

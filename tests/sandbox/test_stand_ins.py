@@ -475,10 +475,10 @@ def test_an_operation_the_stand_in_does_not_implement_is_a_clear_400(
     aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
 ) -> None:
     with pytest.raises(ClientError) as error:
-        medical_imaging.create_datastore(datastoreName="new")
+        medical_imaging.delete_datastore(datastoreId="0" * 32)
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "does not implement CreateDatastore" in error.value.response["Error"]["Message"]
-    assert healthimaging.requests[-1][0] == "CreateDatastore"
+    assert "does not implement DeleteDatastore" in error.value.response["Error"]["Message"]
+    assert healthimaging.requests[-1][0] == "DeleteDatastore"
 
 
 # --- The IAM policy simulator stand-in ----------------------------------------------------------------------

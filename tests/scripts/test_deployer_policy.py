@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -35,6 +36,12 @@ EVERY_ROUTE = {
     "importAlertHttpsEndpoints": ["https://hooks.example.org/imaging"],
     "autoImport": True,
 }
+#: The same with the data store created by the creator function, with a built authorizer.
+CREATED_DATASTORE = {
+    **EVERY_ROUTE,
+    "datastoreLosslessStorageFormat": "JPEG_2000_LOSSLESS",
+    "dicomwebOidc": {"issuer": "https://login.example.org", "audiences": ["viewer"], "personas": {"reader": ["x"]}},
+}
 EVERY_ROUTE_SCOPE = deployer.StackScope(account_id=DEV_ACCOUNT, region=DEV_REGION, permissions_boundary_arn=BOUNDARY)
 #: A name pulumi-aws could give a bucket from its prefix (a timestamp and a counter, 26 characters).
 GENERATED_SUFFIX = "20240102030405123400000001"
@@ -52,9 +59,16 @@ def stack_plan(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any], Any
     return stack, plan_module.plan_stack(PROJECT_DIR, stack), deployer.stack_scope(PROJECT_DIR, stack)
 
 
+@functools.cache
+def created_datastore_plan() -> dict[str, Any]:
+    run = run_program(**CREATED_DATASTORE)
+    return plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)
+
+
 def _cases(stack_plan: tuple[str, dict[str, Any], Any], every_route_plan: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     yield stack_plan[1], stack_plan[2]
     yield every_route_plan, EVERY_ROUTE_SCOPE
+    yield created_datastore_plan(), EVERY_ROUTE_SCOPE
 
 
 def _listed(value: Any) -> list[Any]:
@@ -532,3 +546,13 @@ def test_the_readme_says_what_the_policy_rests_on_and_how_names_are_granted() ->
     assert "Nothing here calls AWS, so no test can show" in words
     assert "by its exact ARN" in words
     assert "<namePrefix>-*" not in section  # no prefix wildcard is granted any more
+
+
+def test_the_created_data_store_is_invoked_and_read_back_by_the_deployer() -> None:
+    policy = deployer.deployer_policy(created_datastore_plan(), EVERY_ROUTE_SCOPE)
+    creator = f"arn:aws:lambda:{DEV_REGION}:{DEV_ACCOUNT}:function:ahi-dev-datastore-creator"
+    assert allowed(policy, "lambda:InvokeFunction", creator)
+    assert not allowed(policy, "lambda:InvokeFunction", f"arn:aws:lambda:{DEV_REGION}:{DEV_ACCOUNT}:function:other")
+    assert allowed(policy, "cloudformation:GetResource", "*")
+    datastore = f"arn:aws:medical-imaging:{DEV_REGION}:{DEV_ACCOUNT}:datastore/{'0' * 32}"
+    assert allowed(policy, "medical-imaging:GetDatastore", datastore)
