@@ -4,9 +4,11 @@ Reads the stack's configuration once (``program/settings.py``), creates explicit
 providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
 import job role, the access for people, the import job alerts and the audit trail, with arguments mapped from
 the settings in ``program/component_args.py``; with ``autoImport``, batches written into the input bucket become
-import jobs.
+import jobs; with ``viewer``, the team's OHIF Viewer on CloudFront signs users in and reads DICOMweb.
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
+
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +20,7 @@ from components import (
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
+    ImagingViewer,
     ImportJobAlerts,
     ImportJobRole,
 )
@@ -39,7 +42,14 @@ native_provider = aws_native.Provider("aws-native", **component_args.native_prov
 providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 
 buckets = ImagingBucketPair("import-buckets", component_args.bucket_pair_args(s), providers)
-datastore = ImagingDatastore("datastore", component_args.datastore_args(s), providers)
+# The viewer (off by default) comes first: the data store's authorizer takes its client ID and issuer at creation,
+# and the viewer's configuration takes the data store's DICOMweb root once it exists (resolved below).
+dicomweb_url: pulumi.Output[str]
+resolve_dicomweb_url: Callable[[pulumi.Output[str]], None]
+dicomweb_url, resolve_dicomweb_url = pulumi.deferred_output()
+viewer = ImagingViewer("viewer", component_args.viewer_args(s, buckets, dicomweb_url), providers) if s.viewer else None
+datastore = ImagingDatastore("datastore", component_args.datastore_args(s, viewer), providers)
+resolve_dicomweb_url(datastore.dicomweb_url)
 import_role = ImportJobRole("import-job-role", component_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
 access = HealthImagingAccess("access", component_args.access_args(s, buckets, datastore, import_role), providers)
@@ -90,4 +100,6 @@ pulumi.export("auditTrailArn", audit.trail_arn if audit else None)
 pulumi.export("auditBucketName", audit.bucket_name if audit else None)
 pulumi.export("autoImportQueueUrl", auto_import.queue_url if auto_import else None)
 pulumi.export("autoImportFunctionName", auto_import.function_name if auto_import else None)
+pulumi.export("viewerUrl", viewer.viewer_url if viewer else None)
+pulumi.export("viewerUserPoolId", viewer.user_pool_id if viewer else None)
 pulumi.export("startImportJobCommand", exports.start_import_job_command(s, buckets, datastore, import_role))

@@ -287,7 +287,8 @@ def _authorizer(
         "region": args["region"],
         "name_prefix": args["name_prefix"],
         "issuer": oidc["issuer"],
-        "audiences": list(oidc["audiences"]),
+        # An output (the viewer's client ID) passes as it is.
+        "audiences": oidc["audiences"] if isinstance(oidc["audiences"], pulumi.Output) else list(oidc["audiences"]),
         "personas": {persona: list(groups) for persona, groups in oidc["personas"].items()},
         "datastore_arn": datastore_arn,
         # Another language's whole numbers arrive as floats (30.0): the authorizer gets an int.

@@ -19,6 +19,8 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import pulumi
+
 from . import validation
 from .validation._text import show
 
@@ -107,8 +109,11 @@ def dicomweb_oidc_problems(setting: str, value: Any, field_name: Callable[[str],
         for field in value
         if field not in DICOMWEB_OIDC_DEFAULTS
     ]
-    problems += _https_url_problems(name("issuer"), value.get("issuer"), "issuer")
-    problems += _strings_problems(name("audiences"), value.get("audiences"), "audience", "my-viewer-client-id")
+    # An output (the viewer's user pool and client, created by the same program) is checked where it is made.
+    if not isinstance(value.get("issuer"), pulumi.Output):
+        problems += _https_url_problems(name("issuer"), value.get("issuer"), "issuer")
+    if not isinstance(value.get("audiences"), pulumi.Output):
+        problems += _strings_problems(name("audiences"), value.get("audiences"), "audience", "my-viewer-client-id")
     if value.get("jwks_uri") is not None:
         problems += _https_url_problems(name("jwks_uri"), value["jwks_uri"], "JWKS location")
     claim = value.get("groups_claim", DICOMWEB_OIDC_DEFAULTS["groups_claim"])

@@ -257,8 +257,13 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
-    problems += _https_problems(n("issuer"), args.get("issuer"), "https://cognito-idp.<region>.amazonaws.com/<pool ID>")
-    problems += _audiences_problems(n("audiences"), args.get("audiences"))
+    # An issuer or audiences that are outputs (a user pool and client of the same program) are checked where made.
+    if not isinstance(args.get("issuer"), pulumi.Output):
+        problems += _https_problems(
+            n("issuer"), args.get("issuer"), "https://cognito-idp.<region>.amazonaws.com/<pool ID>"
+        )
+    if not isinstance(args.get("audiences"), pulumi.Output):
+        problems += _audiences_problems(n("audiences"), args.get("audiences"))
     if value("jwks_uri") is not None:
         problems += _https_problems(n("jwks_uri"), value("jwks_uri"), "https://login.example.org/.well-known/jwks.json")
     groups_claim = value("groups_claim")
@@ -287,7 +292,7 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
             )
     problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
     problems += validation.iam_settings_problems(args, value("path"), names)
-    if not problems:
+    if not problems and not _has_outputs(args):
         size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
         if size > MAX_ENVIRONMENT_BYTES:
             problems.append(
@@ -295,6 +300,19 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
                 f"{MAX_ENVIRONMENT_BYTES} Lambda allows: map fewer or shorter group names."
             )
     return problems
+
+
+def _has_outputs(args: Mapping[str, Any]) -> bool:
+    return isinstance(args.get("issuer"), pulumi.Output) or isinstance(args.get("audiences"), pulumi.Output)
+
+
+def environment_input(args: Mapping[str, Any]) -> pulumi.Input[dict[str, str]]:
+    """:func:`authorizer_environment`, once an issuer or audiences given as outputs are known."""
+    if not _has_outputs(args):
+        return authorizer_environment(args)
+    return pulumi.Output.all(args["issuer"], args["audiences"]).apply(
+        lambda v: authorizer_environment({**args, "issuer": v[0], "audiences": v[1]})
+    )
 
 
 def dicomweb_authorizer_warnings(args: DicomwebAuthorizerArgs) -> list[str]:
@@ -398,7 +416,7 @@ def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bo
         ),
         key_arn=key.arn,
         reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
-        environment=authorizer_environment(args),
+        environment=environment_input(args),
         publish=publish,
     ).function
 
