@@ -40,7 +40,7 @@ from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .datastore_options import dicomweb_url as dicomweb_root
 from .secure_bucket import SecureBucket
 from .viewer_app_config import CALLBACK_PATH, LOGOUT_PATH, SCOPE, ViewerSignIn, app_config, app_config_js
-from .viewer_files import APP_CONFIG, INDEX, REVALIDATE, app_files, inline_script_hashes
+from .viewer_files import APP_CONFIG, INDEX, REVALIDATE, app_dir_problems, app_files, inline_script_hashes
 from .viewer_options import (
     CUSTOM_DOMAIN_SECURITY_POLICY,
     MIN_PASSWORD_LENGTH,
@@ -131,7 +131,9 @@ class ImagingViewer(pulumi.ComponentResource):
     """The created user pool's ID, or None with the team's own provider."""
 
     def __init__(self, name: str, args: ImagingViewerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        validation.raise_if_problems(f"ImagingViewer {name!r}", validate_viewer_args(args))
+        validation.raise_if_problems(
+            f"ImagingViewer {name!r}", validate_viewer_args(args) + app_dir_problems("app_dir", args.get("app_dir"))
+        )
         super().__init__(f"{PACKAGE}:index:ImagingViewer", name, None, opts)
         remember_caller_options(self, opts)
         for warning in viewer_warnings(args):
@@ -160,7 +162,7 @@ class ImagingViewer(pulumi.ComponentResource):
         domain_prefix = user_pool_domain_prefix(prefix, account_id)
         pool_creation = creates_user_pool(args)
         identity_origin = (
-            hosted_sign_in_origin(domain_prefix, region) if pool_creation else origin_of(value("oidc_issuer"))
+            hosted_sign_in_origin(domain_prefix, region) if pool_creation else origin_of(args.get("oidc_issuer"))
         )
         connect = [origin_of(dicomweb_root(region, "x")), identity_origin]
         if pool_creation:
@@ -171,7 +173,7 @@ class ImagingViewer(pulumi.ComponentResource):
         distribution = self._distribution(name, args, bucket, csp)
         viewer_url = (
             pulumi.Output.from_input(f"https://{value('custom_domain')}")
-            if value("custom_domain")
+            if args.get("custom_domain")
             else distribution.domain_name.apply(lambda domain: f"https://{domain}")
         )
         aws.s3.BucketPolicy(
@@ -192,8 +194,8 @@ class ImagingViewer(pulumi.ComponentResource):
             issuer = pool_id.apply(lambda pool: cognito_issuer(region, pool))
             user_pool_id: pulumi.Output[Optional[str]] = pool_id
         else:
-            issuer = pulumi.Output.from_input(value("oidc_issuer"))
-            client_id = pulumi.Output.from_input(value("oidc_client_id"))
+            issuer = pulumi.Output.from_input(args.get("oidc_issuer"))
+            client_id = pulumi.Output.from_input(args.get("oidc_client_id"))
             user_pool_id = pulumi.Output.from_input(None)
 
         for file in app_files(app_dir):
@@ -284,10 +286,10 @@ class ImagingViewer(pulumi.ComponentResource):
             publish=True,
             opts=opts,
         )
-        domain = value("custom_domain")
+        domain = args.get("custom_domain")
         certificate = (
             {
-                "acm_certificate_arn": value("certificate_arn"),
+                "acm_certificate_arn": args.get("certificate_arn"),
                 "ssl_support_method": "sni-only",
                 "minimum_protocol_version": CUSTOM_DOMAIN_SECURITY_POLICY,
             }
@@ -302,7 +304,7 @@ class ImagingViewer(pulumi.ComponentResource):
             "price_class": value("price_class"),
             "default_root_object": INDEX,
             "aliases": [domain] if domain else None,
-            "web_acl_id": value("web_acl_arn") or None,
+            "web_acl_id": args.get("web_acl_arn") or None,
             "origins": [
                 {
                     "origin_id": ORIGIN_ID,

@@ -11,7 +11,6 @@ from . import validation
 from ._arguments import shown_as, with_defaults
 from .datastore_options import DICOMWEB_PERSONAS
 from .validation._text import show
-from .viewer_files import app_dir_problems
 
 #: CloudFront takes the certificate of a custom domain from ACM in this region only.
 CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
@@ -25,11 +24,6 @@ MAX_DOMAIN_PREFIX_LENGTH = 63
 #: Default of every optional argument of :class:`ImagingViewer` (the one place each default lives).
 VIEWER_DEFAULTS: dict[str, Any] = {
     "personas": {persona: [persona] for persona in DICOMWEB_PERSONAS},
-    "oidc_issuer": "",
-    "oidc_client_id": "",
-    "custom_domain": "",
-    "certificate_arn": "",
-    "web_acl_arn": "",
     "price_class": "PriceClass_100",
     "protect_data": True,
 }
@@ -109,7 +103,7 @@ def identity_problems(n: Callable[[str], str], args: Mapping[str, Any]) -> list[
     """The team's own provider (issuer and client ID, both or neither), and the persona groups."""
     value = with_defaults(args, VIEWER_DEFAULTS)
     problems: list[str] = []
-    issuer, client_id = value("oidc_issuer"), value("oidc_client_id")
+    issuer, client_id = args.get("oidc_issuer") or "", args.get("oidc_client_id") or ""
     if issuer:
         problems += _https_problems(n("oidc_issuer"), issuer)
         if not client_id:
@@ -139,15 +133,16 @@ def identity_problems(n: Callable[[str], str], args: Mapping[str, Any]) -> list[
 
 
 def validate_viewer_args(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
-    """Every problem with the plain-valued arguments, as sentences naming the argument (empty when valid)."""
+    """Every problem with the plain-valued arguments, as sentences naming the argument (empty when valid). The app's
+    directory is checked by :func:`components.viewer_files.app_dir_problems` when the component is created (the stack
+    finds or fetches it only once its settings pass these rules)."""
     n = shown_as(names)
     value = with_defaults(args, VIEWER_DEFAULTS)
     problems = validation.placement_problems(args, names)
-    problems += app_dir_problems(n("app_dir"), args.get("app_dir"))
     problems += custom_domain_problems(
-        n, value("custom_domain"), value("certificate_arn"), account_id=args.get("account_id")
+        n, args.get("custom_domain") or "", args.get("certificate_arn") or "", account_id=args.get("account_id")
     )
-    web_acl = value("web_acl_arn")
+    web_acl = args.get("web_acl_arn") or ""
     if web_acl and (not isinstance(web_acl, str) or not _WEB_ACL_ARN.fullmatch(web_acl)):
         problems.append(
             f"{n('web_acl_arn')} = {show(web_acl)}: give the ARN of a WAF web ACL with scope CLOUDFRONT "
@@ -160,7 +155,7 @@ def validate_viewer_args(args: Mapping[str, Any], names: Mapping[str, str] | Non
 
 def viewer_warnings(args: Mapping[str, Any]) -> list[str]:
     """One warning per protection the arguments leave out."""
-    if not with_defaults(args, VIEWER_DEFAULTS)("web_acl_arn"):
+    if not args.get("web_acl_arn"):
         return [
             "The viewer's distribution has no WAF web ACL (viewerWebAclArn): requests are not rate-limited or "
             "filtered before they reach CloudFront; the app is static and every DICOMweb request needs a token."

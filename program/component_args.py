@@ -195,7 +195,6 @@ def viewer_plain_args(s: StackSettings) -> dict[str, Any]:
         "account_id": s.account_id,
         "region": s.region,
         "name_prefix": s.name_prefix,
-        "app_dir": str(viewer_app_dir()),
         "personas": viewer_personas(s),
         "oidc_issuer": s.dicomweb_oidc.get("issuer", "") if own_provider else "",
         "oidc_client_id": (audiences[0] if isinstance(audiences, list) and audiences else "") if own_provider else "",
@@ -208,9 +207,14 @@ def viewer_plain_args(s: StackSettings) -> dict[str, Any]:
 
 
 def viewer_args(s: StackSettings, buckets: ImagingBucketPair, dicomweb_url: Any) -> ImagingViewerArgs:
-    """The viewer of this stack's data store (``dicomweb_url``, possibly resolved later); access logs go to the log
+    """The viewer of this stack's data store (``dicomweb_url``, possibly resolved later) with the pinned OHIF build
+    (:mod:`program.viewer_app_source`: found or fetched here, after the rules passed); access logs go to the log
     bucket when access logging is on."""
-    args: ImagingViewerArgs = {**viewer_plain_args(s), "dicomweb_url": dicomweb_url}  # type: ignore[typeddict-item]
+    args: ImagingViewerArgs = {
+        **viewer_plain_args(s),  # type: ignore[typeddict-item]
+        "app_dir": str(viewer_app_dir()),
+        "dicomweb_url": dicomweb_url,
+    }
     if s.access_logging:
         args["log_bucket_arn"] = buckets.log_bucket_name.apply(lambda name: f"arn:aws:s3:::{name}")
     return args

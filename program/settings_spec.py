@@ -176,7 +176,10 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "auto_import.region",
             "viewer.region",
         ),
-        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
+        derives=(
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket, by its ARN
+            "datastore.dicomweb_oidc",  # with viewer: the user pool's issuer
+        ),
     ),
     Setting(
         "allowUnlistedRegion",
