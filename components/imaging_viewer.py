@@ -65,7 +65,7 @@ ORIGIN_ID = "viewer-app"
 #: Where the distribution's access logs go in the log bucket.
 ACCESS_LOG_PREFIX = "cloudfront/viewer/"
 #: CloudFront's log delivery sources live in this region, whatever the stack's.
-LOG_DELIVERY_REGION = "us-east-1"
+LOG_DELIVERY_REGION = policies.CLOUDFRONT_LOG_DELIVERY_REGION
 
 
 class ImagingViewerArgs(TypedDict):
@@ -84,7 +84,8 @@ class ImagingViewerArgs(TypedDict):
     """The data store's DICOMweb root (``ImagingDatastore.dicomweb_url``); may be an output resolved later."""
     log_bucket_arn: NotRequired[pulumi.Input[str]]
     """Default: none (no access logs). ARN of the bucket that receives the distribution's access logs (under
-    ``cloudfront/viewer/``); its policy must let ``delivery.logs.amazonaws.com`` write there."""
+    ``cloudfront/viewer/``); its policy must let ``delivery.logs.amazonaws.com`` write there
+    (:func:`components.policies.vended_log_delivery_statement`; ``ImagingBucketPair``'s ``log_delivery_prefixes``)."""
     personas: NotRequired[Mapping[str, Sequence[str]]]
     """Default: ``{"reader": ["reader"], "importer": ["importer"], "admin": ["admin"]}``. Persona -> the groups
     whose members get it; the created user pool gets one group per name."""
@@ -162,7 +163,7 @@ class ImagingViewer(pulumi.ComponentResource):
         domain_prefix = user_pool_domain_prefix(prefix, account_id)
         pool_creation = creates_user_pool(args)
         identity_origin = (
-            hosted_sign_in_origin(domain_prefix, region) if pool_creation else origin_of(args.get("oidc_issuer"))
+            hosted_sign_in_origin(domain_prefix, region) if pool_creation else origin_of(args.get("oidc_issuer") or "")
         )
         connect = [origin_of(dicomweb_root(region, "x")), identity_origin]
         if pool_creation:
@@ -194,8 +195,8 @@ class ImagingViewer(pulumi.ComponentResource):
             issuer = pool_id.apply(lambda pool: cognito_issuer(region, pool))
             user_pool_id: pulumi.Output[Optional[str]] = pool_id
         else:
-            issuer = pulumi.Output.from_input(args.get("oidc_issuer"))
-            client_id = pulumi.Output.from_input(args.get("oidc_client_id"))
+            issuer = pulumi.Output.from_input(args.get("oidc_issuer") or "")
+            client_id = pulumi.Output.from_input(args.get("oidc_client_id") or "")
             user_pool_id = pulumi.Output.from_input(None)
 
         for file in app_files(app_dir):

@@ -28,6 +28,7 @@ from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
 from components.datastore import DicomwebOidcArgs, generated_datastore_name, prefixed_key_alias
+from components.imaging_viewer import ACCESS_LOG_PREFIX as VIEWER_ACCESS_LOG_PREFIX
 from components.imaging_viewer import ImagingViewer, ImagingViewerArgs, viewer_identity
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from components.import_role import generated_role_name
@@ -125,6 +126,8 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "allow_cross_account_key": s.allow_cross_account_keys,
         # The automatic importer picks up batches from the input bucket's events.
         "input_eventbridge_notifications": s.auto_import,
+        # The viewer's distribution delivers its access logs to the log bucket.
+        "log_delivery_prefixes": [VIEWER_ACCESS_LOG_PREFIX] if s.viewer and s.access_logging else [],
         # The audit trail's bucket logs its requests to the log bucket too (CIS 3.6).
         "extra_access_log_sources": [audit_trail_component.bucket_arn_pattern(audit_trail_plain_args(s))]
         if s.audit_trail and s.access_logging

@@ -311,9 +311,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessLogging",
         "boolean",
         FROM_COMPONENT,
-        "Server access logs of the input and output buckets go to a separate log bucket (S3.9). false logs a warning.",
+        "Server access logs of the input and output buckets go to a separate log bucket (S3.9), and the viewer's "
+        "CloudFront access logs too. false logs a warning.",
         feeds=("bucket_pair.access_logging",),
-        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket logs there too
+        derives=(
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket logs there too
+            "bucket_pair.log_delivery_prefixes",  # the viewer's distribution logs there too
+        ),
     ),
     Setting(
         "noncurrentVersionExpirationDays",
@@ -420,7 +424,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "dicomwebOidc.personas, default reader, importer, admin) and becomes dicomwebOidc's issuer and audience; with "
         "dicomwebOidc.issuer, that provider signs users in and its first audience is the viewer's client ID. Needs the "
         "authorizer the data store is created with: not with datastoreLambdaAuthorizerArn.",
-        derives=("datastore.dicomweb_oidc",),
+        derives=("datastore.dicomweb_oidc", "bucket_pair.log_delivery_prefixes"),
     ),
     Setting(
         "viewerCustomDomain",
