@@ -24,8 +24,6 @@ configuration needs the data store's DICOMweb root: ``dicomweb_url`` may be an o
 DICOMweb host, which the region decides), and the client depends on the distribution: no cycle.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -112,6 +110,12 @@ class ImagingViewerArgs(TypedDict):
     """Default: none. Tags of every resource that takes them."""
 
 
+def validate_imaging_viewer_args(args: Mapping[str, Any], names: Optional[Mapping[str, str]] = None) -> list[str]:
+    """Every problem with the arguments (the stack's rules, and the app's directory), naming each argument."""
+    shown = (names or {}).get("app_dir", "app_dir")
+    return validate_viewer_args(args, names) + app_dir_problems(shown, args.get("app_dir"))
+
+
 def group_names(personas: Mapping[str, Sequence[str]]) -> list[str]:
     """Every group named by the personas, once, in order."""
     return list(dict.fromkeys(group for groups in personas.values() for group in groups))
@@ -132,9 +136,7 @@ class ImagingViewer(pulumi.ComponentResource):
     """The created user pool's ID, or None with the team's own provider."""
 
     def __init__(self, name: str, args: ImagingViewerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        validation.raise_if_problems(
-            f"ImagingViewer {name!r}", validate_viewer_args(args) + app_dir_problems("app_dir", args.get("app_dir"))
-        )
+        validation.raise_if_problems(f"ImagingViewer {name!r}", validate_imaging_viewer_args(args))
         super().__init__(f"{PACKAGE}:index:ImagingViewer", name, None, opts)
         remember_caller_options(self, opts)
         for warning in viewer_warnings(args):
