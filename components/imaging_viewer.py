@@ -175,7 +175,7 @@ class ImagingViewer(pulumi.ComponentResource):
         )
         distribution = self._distribution(name, args, bucket, csp)
         viewer_url = (
-            pulumi.Output.from_input(f"https://{value('custom_domain')}")
+            pulumi.Output.from_input(f"https://{args.get('custom_domain')}")
             if args.get("custom_domain")
             else distribution.domain_name.apply(lambda domain: f"https://{domain}")
         )
