@@ -83,10 +83,9 @@ def test_the_bucket_is_private_and_has_no_website(viewer: ProgramRun) -> None:
     assert not [r for r in viewer.resources if "Website" in r.type]
     origin = distribution_of(viewer)["origins"][0]
     assert origin["domainName"].endswith(f".s3.{DEV_REGION}.amazonaws.com")
-    assert origin["originAccessControlId"] == viewer.one(
-        "aws:cloudfront/originAccessControl:OriginAccessControl"
-    ).id
-    assert "s3OriginConfig" not in origin and "customOriginConfig" not in origin
+    assert origin["originAccessControlId"] == viewer.one("aws:cloudfront/originAccessControl:OriginAccessControl").id
+    assert "s3OriginConfig" not in origin
+    assert "customOriginConfig" not in origin
 
 
 def test_the_origin_access_control_signs_every_request(viewer: ProgramRun) -> None:
@@ -119,10 +118,12 @@ def test_the_cache_policy_follows_each_files_cache_control(viewer: ProgramRun) -
     cache = viewer.one("aws:cloudfront/cachePolicy:CachePolicy").inputs
     assert (cache["minTtl"], cache["defaultTtl"], cache["maxTtl"]) == (0, 0, 31536000)
     parameters = cache["parametersInCacheKeyAndForwardedToOrigin"]
-    assert parameters["enableAcceptEncodingGzip"] and parameters["enableAcceptEncodingBrotli"]
-    assert distribution_of(viewer)["defaultCacheBehavior"]["cachePolicyId"] == viewer.one(
-        "aws:cloudfront/cachePolicy:CachePolicy"
-    ).id
+    assert parameters["enableAcceptEncodingGzip"]
+    assert parameters["enableAcceptEncodingBrotli"]
+    assert (
+        distribution_of(viewer)["defaultCacheBehavior"]["cachePolicyId"]
+        == viewer.one("aws:cloudfront/cachePolicy:CachePolicy").id
+    )
 
 
 def test_the_headers_policy_is_exact(viewer: ProgramRun) -> None:
@@ -194,7 +195,8 @@ def test_the_user_pool_admits_only_administrator_created_users_with_mfa_and_long
     assert pool.inputs["softwareTokenMfaConfiguration"] == {"enabled": True}
     assert pool.inputs["passwordPolicy"]["minimumLength"] == 12
     assert pool.inputs["deletionProtection"] == "ACTIVE"
-    assert pool.protect and pool.retain_on_delete
+    assert pool.protect
+    assert pool.retain_on_delete
     assert viewer.outputs["userPoolId"] == pool.id
     assert viewer.outputs["issuer"] == f"https://cognito-idp.{DEV_REGION}.amazonaws.com/{pool.id}"
 
