@@ -141,7 +141,6 @@ class ImagingViewer(pulumi.ComponentResource):
         remember_caller_options(self, opts)
         for warning in viewer_warnings(args):
             pulumi.log.warn(warning, resource=self)
-        value = with_defaults(args, VIEWER_DEFAULTS)
         self._tags = tags_of(args)
         account_id, region, prefix = args["account_id"], args["region"], args["name_prefix"]
         app_dir = Path(args["app_dir"])
