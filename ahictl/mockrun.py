@@ -132,6 +132,10 @@ def _short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+_LOG_DELIVERY_TYPES = {
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": "delivery-source",
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": "delivery-destination",
+}
 #: CloudFront resources whose mock ARN is built from their kind and name.
 _CLOUDFRONT_POLICY_TYPES = {
     "aws:cloudfront/function:Function": "function",
@@ -214,6 +218,12 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["arn"] = (
                 f"arn:aws:cloudfront::{account}:{_CLOUDFRONT_POLICY_TYPES[args.typ]}/{inputs.get('name', name)}"
             )
+        elif args.typ in _LOG_DELIVERY_TYPES:
+            # CloudWatch Logs delivery sources and destinations: named, in the region they name (CloudFront's: us-east-1).
+            own_name = inputs.get("name", name)
+            kind = _LOG_DELIVERY_TYPES[args.typ]
+            state.update(name=own_name, arn=f"arn:aws:logs:{inputs.get('region', region)}:{account}:{kind}:{own_name}")
+            rid = own_name
         elif args.typ == "aws:cognito/userPool:UserPool":
             pool_id = f"{region}_{_short_hash(f'{account}/{name}', 9)}"
             state.update(

@@ -224,7 +224,7 @@ class ImagingViewer(pulumi.ComponentResource):
         )
 
         if args.get("log_bucket_arn"):
-            self._access_logs(name, args["log_bucket_arn"], distribution)
+            self._access_logs(name, prefix, args["log_bucket_arn"], distribution)
 
         self.viewer_url = viewer_url
         self.distribution_id = distribution.id
@@ -390,14 +390,14 @@ class ImagingViewer(pulumi.ComponentResource):
         return pool.id, client.id
 
     def _access_logs(
-        self, name: str, log_bucket_arn: pulumi.Input[str], distribution: aws.cloudfront.Distribution
+        self, name: str, prefix: str, log_bucket_arn: pulumi.Input[str], distribution: aws.cloudfront.Distribution
     ) -> None:
         """CloudFront standard logging (v2) into the log bucket: the log bucket enforces bucket ownership (no ACLs),
         which the legacy logging needs."""
         opts = child_options(self)
         source = aws.cloudwatch.LogDeliverySource(
             f"{name}-access-log-source",
-            name=f"{self._name_of(name)}-viewer-access-logs",
+            name=f"{prefix}-viewer-access-logs",
             log_type="ACCESS_LOGS",
             resource_arn=distribution.arn,
             region=LOG_DELIVERY_REGION,
@@ -405,7 +405,7 @@ class ImagingViewer(pulumi.ComponentResource):
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
             f"{name}-access-log-destination",
-            name=f"{self._name_of(name)}-viewer-log-bucket",
+            name=f"{prefix}-viewer-log-bucket",
             output_format="parquet",
             delivery_destination_configuration={
                 "destination_resource_arn": pulumi.Output.from_input(log_bucket_arn).apply(
@@ -422,10 +422,6 @@ class ImagingViewer(pulumi.ComponentResource):
             region=LOG_DELIVERY_REGION,
             opts=opts,
         )
-
-    @staticmethod
-    def _name_of(name: str) -> str:
-        return f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"[:50]
 
 
 def viewer_identity(viewer: ImagingViewer) -> dict[str, Any]:
