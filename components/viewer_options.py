@@ -95,7 +95,7 @@ def custom_domain_problems(n: Callable[[str], str], domain: Any, certificate_arn
 def _https_problems(setting: str, value: Any) -> list[str]:
     parts = urllib.parse.urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme != "https" or not parts.hostname:
-        return [f"{setting} = {show(value)}: the issuer must be an https URL (sign-in and tokens only over TLS)."]
+        return [f"{setting} = {show(value)}: the issuer must be an https URL (tokens and keys only over TLS)."]
     return []
 
 
@@ -119,8 +119,9 @@ def identity_problems(n: Callable[[str], str], args: Mapping[str, Any]) -> list[
     else:
         for persona, groups in personas.items():
             if persona not in DICOMWEB_PERSONAS:
+                known = ", ".join(repr(p) for p in DICOMWEB_PERSONAS)
                 problems.append(
-                    f"{n('personas')} names the persona {show(persona)}; the personas are {', '.join(DICOMWEB_PERSONAS)}."
+                    f"{n('personas')} names the persona {show(persona)}, which does not exist; the personas are {known}."
                 )
             if isinstance(groups, str) or not isinstance(groups, Sequence) or not groups:
                 problems.append(f"{n('personas')}.{persona} = {show(groups)}: give a non-empty list of group names.")

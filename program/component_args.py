@@ -177,7 +177,7 @@ def datastore_oidc(s: StackSettings, identity: Mapping[str, Any] | None = None) 
     its issuer and audience (``identity``: the viewer's outputs; a stand-in for the rules before anything exists) and
     the default personas when none are given."""
     oidc = dicomweb_oidc_argument(s.dicomweb_oidc)
-    if not viewer_creates_user_pool(s):
+    if not viewer_creates_user_pool(s) or s.datastore_lambda_authorizer_arn:  # the latter: refused by the rules
         return oidc
     stand_in = {"issuer": cognito_issuer(s.region, "<user pool ID>"), "audiences": [VIEWER_CLIENT_STAND_IN]}
     return {"personas": viewer_personas(s), **oidc, **(identity or stand_in)}

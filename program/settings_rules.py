@@ -78,6 +78,14 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
         names["datastore_name"] = f"datastoreName (not set, so {generated_datastore_name('<namePrefix>')!r})"
     if component == "datastore":
         names.update({f"dicomweb_oidc.{field}": f"dicomwebOidc.{key}" for key, field in DICOMWEB_OIDC_FIELDS.items()})
+    if component == "viewer":  # the viewer's identity comes from dicomwebOidc
+        names.update(
+            {
+                "oidc_issuer": "dicomwebOidc.issuer",
+                "oidc_client_id": "dicomwebOidc.audiences",
+                "personas": "dicomwebOidc.personas",
+            }
+        )
     derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
         names["role_name"] = f"importRoleName (not set, so {generated_role_name('<namePrefix>')!r}{derived})"

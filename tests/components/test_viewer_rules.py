@@ -69,7 +69,7 @@ def test_the_stack_keys_are_named_when_the_stack_maps_them() -> None:
 
 def test_an_issuer_without_https_is_refused() -> None:
     assert problems(oidc_issuer="http://login.example.org", oidc_client_id="viewer") == [
-        "oidc_issuer = 'http://login.example.org': the issuer must be an https URL (sign-in and tokens only over TLS)."
+        "oidc_issuer = 'http://login.example.org': the issuer must be an https URL (tokens and keys only over TLS)."
     ]
 
 
@@ -87,7 +87,7 @@ def test_a_web_acl_that_is_not_a_cloudfront_one_is_refused() -> None:
 
 def test_an_unknown_persona_and_a_bad_group_name_are_refused() -> None:
     assert problems(personas={"viewer": ["radiology"], "reader": ["has space"]}) == [
-        "personas names the persona 'viewer'; the personas are reader, importer, admin.",
+        "personas names the persona 'viewer', which does not exist; the personas are 'reader', 'importer', 'admin'.",
         "personas.reader = ['has space']: group names are 1 to 128 letters, digits or +=,.@_- (Cognito's rule).",
     ]
 
