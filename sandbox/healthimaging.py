@@ -8,7 +8,7 @@ files into image sets by StudyInstanceUID + SeriesInstanceUID, and writes the jo
 ``<outputS3Uri>/<datastoreId>-DicomImport-<jobId>/`` (``job-output-manifest.json``, ``SUCCESS/success.ndjson``,
 ``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings).
 
-Tests steer it in-process: see the control methods and attributes of :class:`FakeHealthImaging`.
+Tests steer it in-process: see the control methods and attributes of :class:`HealthImagingEmulator`.
 
 Choices where AWS documents nothing (so the code under test must not rely on them):
 - ``inputFile`` in the ndjson files is the object's full ``s3://bucket/key`` URI.
@@ -102,7 +102,7 @@ class FileResult:
 
 @dataclass
 class ImportJob:
-    """One import job as the stand-in keeps it (``FakeHealthImaging.jobs[job_id]``)."""
+    """One import job as the stand-in keeps it (``HealthImagingEmulator.jobs[job_id]``)."""
 
     job_id: str
     datastore_id: str
@@ -170,7 +170,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-class FakeHealthImaging:
+class HealthImagingEmulator:
     """The HealthImaging stand-in. ``start()`` serves it on 127.0.0.1 (free port); ``stop()`` ends it.
 
     Control attributes (set them in a test; each takes effect at the next request):
