@@ -15,12 +15,15 @@ from .rest_json import HttpRequest, HttpResponse
 SOCKET_TIMEOUT_SECONDS = 10
 #: Seconds ``stop()`` waits for the serving thread.
 STOP_TIMEOUT_SECONDS = 5
+#: Connections the kernel queues before the server accepts them: a browser opens dozens at once for frames.
+LISTEN_BACKLOG = 128
 
 Application = Callable[[HttpRequest], HttpResponse]
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
     # Handler threads are daemons and end by themselves within SOCKET_TIMEOUT_SECONDS; do not wait for them.
     block_on_close = False
 
