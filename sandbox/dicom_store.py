@@ -35,7 +35,7 @@ import io
 import sys
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,18 +96,9 @@ class StoredInstance:
     frame_ids: list[str]
     #: The dataset in the PS3.18 DICOM JSON model (no pixel data).
     dicom_json: dict[str, Any]
-
-    @property
-    def study_instance_uid(self) -> str:
-        return str(self.dataset.StudyInstanceUID)
-
-    @property
-    def series_instance_uid(self) -> str:
-        return str(self.dataset.SeriesInstanceUID)
-
-    @property
-    def sop_instance_uid(self) -> str:
-        return str(self.dataset.SOPInstanceUID)
+    study_instance_uid: str
+    series_instance_uid: str
+    sop_instance_uid: str
 
     @property
     def sop_class_uid(self) -> str:
@@ -150,6 +141,9 @@ def parse_part10(data: bytes) -> StoredInstance:
         frames=frames,
         frame_ids=[uuid.uuid4().hex for _ in frames],
         dicom_json=dicom_json,
+        study_instance_uid=str(dataset.StudyInstanceUID),
+        series_instance_uid=str(dataset.SeriesInstanceUID),
+        sop_instance_uid=str(dataset.SOPInstanceUID),
     )
 
 
@@ -242,6 +236,8 @@ class DicomStore:
         self._lock = threading.Lock()
         #: frame id -> (image set id, SOPInstanceUID, frame index)
         self._frames: dict[str, tuple[str, str, int]] = {}
+        #: (datastore id, StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID) -> ids of the image sets holding it
+        self._instances: dict[tuple[str, str, str, str], set[str]] = {}
 
     def add(self, datastore_id: str, instances: Sequence[StoredInstance]) -> AddResult:
         """Add instances by HealthImaging's grouping rule (module docstring): one call is one job (or one STOW)."""
@@ -327,6 +323,8 @@ class DicomStore:
             for frame_id in replaced.frame_ids:
                 self._frames.pop(frame_id, None)
         image_set.instances[instance.sop_instance_uid] = instance
+        key = (image_set.datastore_id, instance.study_instance_uid, instance.series_instance_uid)
+        self._instances.setdefault((*key, instance.sop_instance_uid), set()).add(image_set.image_set_id)
         for index, frame_id in enumerate(instance.frame_ids):
             self._frames[frame_id] = (image_set.image_set_id, instance.sop_instance_uid, index)
 
@@ -351,6 +349,21 @@ class DicomStore:
                 if image_set.datastore_id == datastore_id and image_set.is_primary and not image_set.deleted
             ]
 
-    def primary_instances(self, datastore_id: str) -> Iterable[StoredInstance]:
-        for image_set in self.primary_image_sets(datastore_id):
-            yield from list(image_set.instances.values())
+    def primary_instances(self, datastore_id: str) -> list[StoredInstance]:
+        """Every instance of the data store's primary, not deleted image sets."""
+        with self._lock:
+            return [
+                instance
+                for image_set in self.image_sets.values()
+                if image_set.datastore_id == datastore_id and image_set.is_primary and not image_set.deleted
+                for instance in image_set.instances.values()
+            ]
+
+    def primary_instance(self, datastore_id: str, study: str, series: str, sop: str) -> StoredInstance | None:
+        """One instance of the data store's primary, not deleted image sets, by its UIDs."""
+        with self._lock:
+            for image_set_id in self._instances.get((datastore_id, study, series, sop), ()):
+                image_set = self.image_sets[image_set_id]
+                if image_set.is_primary and not image_set.deleted and sop in image_set.instances:
+                    return image_set.instances[sop]
+        return None

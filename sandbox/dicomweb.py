@@ -259,14 +259,10 @@ class DicomWeb:
         return sorted(instances, key=_instance_number)
 
     def _instance(self, datastore_id: str, study: str, series: str, sop: str) -> StoredInstance:
-        for instance in self.store.primary_instances(datastore_id):
-            if (instance.study_instance_uid, instance.series_instance_uid, instance.sop_instance_uid) == (
-                study,
-                series,
-                sop,
-            ):
-                return instance
-        raise DicomwebError(404, f"Instance {sop} of series {series} of study {study} not found")
+        instance = self.store.primary_instance(datastore_id, study, series, sop)
+        if instance is None:
+            raise DicomwebError(404, f"Instance {sop} of series {series} of study {study} not found")
+        return instance
 
     def _frames(self, accept: str, instance: StoredInstance, numbers: str) -> HttpResponse:
         try:

@@ -1,12 +1,14 @@
-"""A stand-in for the AWS HealthImaging control plane, on loopback, for offline tests.
+"""An emulator of AWS HealthImaging on loopback, for the sandbox and offline tests: control plane, runtime, DICOMweb.
 
 It speaks rest-json exactly as botocore's model ``medical-imaging/2023-07-19`` describes (routes, members,
 status codes; every request validated against the model, every response checked against it), keeps data
 stores, import jobs and image sets in memory, and runs an import job against the S3 it is given (moto):
-it reads every object under ``inputS3Uri``, checks the DICOM Part 10 header with pydicom, groups imported
-files into image sets by StudyInstanceUID + SeriesInstanceUID, and writes the job's folder
+it reads every object under ``inputS3Uri``, parses each file with pydicom, adds the instances to image sets as
+HealthImaging groups them (sandbox/dicom_store.py), and writes the job's folder
 ``<outputS3Uri>/<datastoreId>-DicomImport-<jobId>/`` (``job-output-manifest.json``, ``SUCCESS/success.ndjson``,
-``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings).
+``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings). The runtime operations
+are in sandbox/imaging_runtime.py, DICOMweb under ``/datastore/<id>`` in sandbox/dicomweb.py; every request must
+be signed with SigV4 for ``medical-imaging`` (sandbox/sigv4.py). What is not emulated: docs/sandbox.md.
 
 Tests steer it in-process: see the control methods and attributes of :class:`HealthImagingEmulator`.
 
@@ -161,7 +163,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 class HealthImagingEmulator:
-    """The HealthImaging stand-in. ``start()`` serves it on 127.0.0.1 (free port); ``stop()`` ends it.
+    """The HealthImaging emulator. ``start()`` serves it on 127.0.0.1 (free port) and returns the endpoint URL;
+    ``stop()`` ends it. ``dicomweb_url(datastore_id)`` is a data store's DICOMweb root on the same endpoint;
+    ``set_authorizer(callable, datastore_id=None)`` sets the function bearer tokens go to.
 
     Control attributes (set them in a test; each takes effect at the next request):
 
@@ -189,7 +193,10 @@ class HealthImagingEmulator:
 
     Records: ``requests`` [(operation, params)] for every request routed to an operation (also those answered
     with an error), ``request_log`` (the same with the caller's access key id and signing region), ``jobs``
-    {job_id: ImportJob}, ``datastores`` {datastore_id: Datastore}, ``image_sets`` {image_set_id: ImageSet}.
+    {job_id: ImportJob}, ``datastores`` {datastore_id: Datastore}, ``image_sets`` {image_set_id: ImageSet} (with
+    their instances and frames: ``store``, a :class:`sandbox.dicom_store.DicomStore`), ``refused`` [(method, path,
+    error code)] for requests refused before routing (unsigned, wrong signature), ``dicomweb.requests`` for every
+    DICOMweb request (operation, how it was authenticated, status).
     """
 
     def __init__(

@@ -85,7 +85,7 @@ def verify_sigv4(
             "InvalidSignatureException",
             f"Credential should be scoped to correct service: '{SIGNING_NAME}', not '{found['service']}'",
         )
-    secret = (secrets or {}).get(found["key"]) if secrets is not None else DUMMY_SECRET_ACCESS_KEY
+    secret = DUMMY_SECRET_ACCESS_KEY if secrets is None else secrets.get(found["key"])
     if secret is None:
         raise AuthenticationError(
             "UnrecognizedClientException", "The security token included in the request is invalid"

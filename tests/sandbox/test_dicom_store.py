@@ -169,3 +169,18 @@ def test_a_frame_is_found_by_its_id_only_in_its_image_set() -> None:
     assert found is not None
     assert found[1] == ct.frames[0]
     assert store.frame(mr_set, ct.frame_ids[0]) is None
+
+
+def test_only_instances_of_primary_image_sets_that_are_not_deleted_are_served() -> None:
+    store = DicomStore("us-east-1", "123456789012")
+    ct = parse_part10(part10(sample("CT_small.dcm")))
+    first = store.add(DATASTORE, [ct])
+    conflicting = parse_part10(part10(sample("CT_small.dcm"), PatientID="OTHER", SOPInstanceUID="1.2.3.4.7"))
+    store.add(DATASTORE, [conflicting])
+    uids = (ct.study_instance_uid, ct.series_instance_uid)
+    assert store.primary_instance(DATASTORE, *uids, ct.sop_instance_uid) is ct
+    assert store.primary_instance(DATASTORE, *uids, "1.2.3.4.7") is None  # in the non-primary image set
+    assert [i.sop_instance_uid for i in store.primary_instances(DATASTORE)] == [ct.sop_instance_uid]
+    store.image_sets[first.placements[0].image_set_id].deleted = True
+    assert store.primary_instance(DATASTORE, *uids, ct.sop_instance_uid) is None
+    assert store.primary_instances(DATASTORE) == []
