@@ -340,6 +340,11 @@ class DicomStore:
             return None
         return instance, instance.frames[found[2]]
 
+    def image_sets_of(self, datastore_id: str) -> list[ImageSet]:
+        """The data store's image sets that are not deleted (primary or not), oldest first."""
+        with self._lock:
+            return [s for s in self.image_sets.values() if s.datastore_id == datastore_id and not s.deleted]
+
     def primary_image_sets(self, datastore_id: str) -> list[ImageSet]:
         """The data store's primary, not deleted image sets (what DICOMweb serves), oldest first."""
         with self._lock:

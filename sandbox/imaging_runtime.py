@@ -190,11 +190,7 @@ class ImagingRuntime:
     def search_image_sets(self, parsed: ParsedRequest) -> dict[str, Any]:
         datastore = self._datastore(parsed)
         criteria = parsed.params.get("searchCriteria") or {}
-        candidates = [
-            image_set
-            for image_set in list(self.store.image_sets.values())
-            if image_set.datastore_id == datastore.datastore_id and not image_set.deleted
-        ]
+        candidates = self.store.image_sets_of(datastore.datastore_id)
         for search_filter in criteria.get("filters") or []:
             candidates = [s for s in candidates if _matches(s, search_filter)]
         sort = criteria.get("sort") or DEFAULT_SORT
