@@ -22,9 +22,9 @@ cannot import, so this is an inference): a file without the Part 10 header (128-
 pydicom cannot read, and a file without StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID each fail with
 ``ValidationException``.
 
-What is stored (not HealthImaging's HTJ2K, see docs/sandbox.md): frames of native (uncompressed) files as explicit
-VR little endian bytes (big endian files are byte-swapped), frames of encapsulated files as their original
-compressed bytes, in their original transfer syntax.
+What is stored: frames of native (uncompressed) files as explicit VR little endian bytes (big endian files are
+byte-swapped), frames of encapsulated files as their original compressed bytes, in their original transfer syntax.
+HTJ2K codestreams are derived from the native ones when asked for (sandbox/htj2k.py; docs/sandbox.md).
 """
 
 from __future__ import annotations
@@ -330,15 +330,16 @@ class DicomStore:
 
     # --- reading ---------------------------------------------------------------------------------------
 
-    def frame(self, image_set: ImageSet, frame_id: str) -> tuple[StoredInstance, bytes] | None:
-        """A frame of the image set by its id (None when the image set has no such frame)."""
+    def frame(self, image_set: ImageSet, frame_id: str) -> tuple[StoredInstance, int] | None:
+        """The instance and index of a frame of the image set, by its id (None when the image set has no such
+        frame)."""
         found = self._frames.get(frame_id)
         if found is None or found[0] != image_set.image_set_id:
             return None
         instance = image_set.instances.get(found[1])
         if instance is None:
             return None
-        return instance, instance.frames[found[2]]
+        return instance, found[2]
 
     def image_sets_of(self, datastore_id: str) -> list[ImageSet]:
         """The data store's image sets that are not deleted (primary or not), oldest first."""

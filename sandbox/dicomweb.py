@@ -12,7 +12,8 @@ Services (HealthImaging's operation names, used for the authorizer event and the
   (GetDICOMInstanceMetadata): DICOM JSON without the pixel data; ``.../instances/{sop}`` (GetDICOMInstance):
   multipart ``application/dicom``, the file as imported; ``.../instances/{sop}/frames/{n,m,...}``
   (GetDICOMInstanceFrames): multipart ``application/octet-stream``, each frame as stored (uncompressed little
-  endian for native files; the original compressed bytes with their transfer syntax otherwise; never transcoded).
+  endian for native files; the original compressed bytes with their transfer syntax otherwise) or, when asked for,
+  in HTJ2K (sandbox/htj2k.py); nothing is decoded.
 - STOW-RS ``POST /studies`` (StoreDICOM) and ``POST /studies/{study}`` (StoreDICOMStudy): multipart
   ``application/dicom`` parts added to image sets by the import jobs' grouping rule.
 
@@ -35,6 +36,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from . import htj2k
 from .dicom_store import NATIVE_TRANSFER_SYNTAX, DicomStore, StoredInstance, UnimportableFileError, parse_part10
 from .dicomweb_media import multipart_related, negotiate_multipart, split_multipart
 from .rest_json import HttpRequest, HttpResponse
@@ -113,8 +115,15 @@ class DicomwebError(Exception):
 class DicomWeb:
     """The DICOMweb service of one emulator (``handles(path)``, ``handle(request)``)."""
 
-    def __init__(self, store: DicomStore, datastores: DatastoreDirectory, base_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        store: DicomStore,
+        datastores: DatastoreDirectory,
+        base_url: Callable[[], str],
+        htj2k_cache: htj2k.Htj2kCache,
+    ) -> None:
         self.store = store
+        self.htj2k = htj2k_cache
         self._datastores = datastores
         self._base_url = base_url
         self._lock = threading.Lock()
@@ -183,10 +192,10 @@ class DicomWeb:
         if operation == "GetDICOMInstance":
             instance = self._instance(datastore_id, segments[1], segments[3], segments[5])
             syntax = instance.original_transfer_syntax_uid
-            part_type = negotiate_multipart(accept, "application/dicom", syntax, syntax)
-            if part_type is None:
+            negotiated = negotiate_multipart(accept, "application/dicom", [syntax], syntax)
+            if negotiated is None:
                 raise DicomwebError(406, f"The instance is kept in {syntax}; the emulator does not transcode")
-            content_type, body = multipart_related([(part_type, instance.part10)], "application/dicom")
+            content_type, body = multipart_related([(negotiated[0], instance.part10)], "application/dicom")
             return HttpResponse(200, {"Content-Type": content_type}, body)
         if operation == "GetDICOMInstanceFrames":
             instance = self._instance(datastore_id, segments[1], segments[3], segments[5])
@@ -274,16 +283,21 @@ class DicomWeb:
         bad = [number for number in wanted if not 1 <= number <= len(instance.frames)]
         if bad:
             raise DicomwebError(404, f"Instance {instance.sop_instance_uid} has frames 1 to {len(instance.frames)}")
-        part_type = negotiate_multipart(
-            accept, "application/octet-stream", instance.transfer_syntax_uid, NATIVE_TRANSFER_SYNTAX
-        )
-        if part_type is None:
+        syntaxes = [instance.transfer_syntax_uid]
+        if htj2k.encodable(instance):
+            syntaxes += [htj2k.HTJ2K_LOSSLESS_RPCL, htj2k.HTJ2K_LOSSLESS]
+        negotiated = negotiate_multipart(accept, "application/octet-stream", syntaxes, NATIVE_TRANSFER_SYNTAX)
+        if negotiated is None:
             raise DicomwebError(
                 406,
-                f"Frames of this instance are kept in {instance.transfer_syntax_uid}; ask for that transfer syntax "
-                "or transfer-syntax=* (the emulator does not transcode)",
+                f"Frames of this instance can be answered in {', '.join(syntaxes)} or with transfer-syntax=*; "
+                "the emulator does not transcode otherwise",
             )
-        parts = [(part_type, instance.frames[number - 1]) for number in wanted]
+        part_type, syntax = negotiated
+        if syntax == instance.transfer_syntax_uid:
+            parts = [(part_type, instance.frames[number - 1]) for number in wanted]
+        else:
+            parts = [(part_type, self.htj2k.frame(instance, number - 1)) for number in wanted]
         content_type, body = multipart_related(parts, "application/octet-stream")
         return HttpResponse(200, {"Content-Type": content_type}, body)
 

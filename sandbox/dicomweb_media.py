@@ -52,25 +52,29 @@ def _split_outside_quotes(header: str) -> list[str]:
     return parts
 
 
-def negotiate_multipart(accept: str, part_type: str, stored_syntax: str, default_syntax: str) -> str | None:
-    """The Content-Type of each part for a multipart answer of ``part_type`` kept in ``stored_syntax``, or None.
+def negotiate_multipart(
+    accept: str, part_type: str, syntaxes: Sequence[str], default_syntax: str
+) -> tuple[str, str] | None:
+    """(Content-Type of each part, transfer syntax) for a multipart answer of ``part_type``, or None.
 
-    Acceptable: no Accept, ``*/*``, ``multipart/related`` (or ``multipart/*``) whose ``type`` is ``part_type`` (or
-    absent) and whose ``transfer-syntax`` is ``*``, the stored one, or absent while the stored one is
-    ``default_syntax``. The emulator does not transcode: any other transfer syntax is not acceptable.
+    ``syntaxes`` are those the answer can be given in, the one it is kept in first. Acceptable: no Accept, ``*/*``,
+    ``multipart/related`` (or ``multipart/*``) whose ``type`` is ``part_type`` (or absent) and whose
+    ``transfer-syntax`` is ``*`` (the kept one), one of ``syntaxes``, or absent when ``default_syntax`` is one of
+    them. Anything else is not acceptable: the emulator decodes nothing.
     """
+    kept = syntaxes[0]
     ranges = parse_accept(accept) if accept.strip() else [MediaRange("*/*", {})]
     for media_range in ranges:
         if media_range.media_type in ("*/*", "multipart/*") and not media_range.parameters:
-            return f"{part_type}; transfer-syntax={stored_syntax}" if stored_syntax != default_syntax else part_type
+            return f"{part_type}; transfer-syntax={kept}", kept
         if media_range.media_type not in ("multipart/related", "multipart/*"):
             continue
-        wanted_type = media_range.get("type") or part_type
-        if wanted_type != part_type:
+        if (media_range.get("type") or part_type) != part_type:
             continue
-        wanted_syntax = media_range.get("transfer-syntax")
-        if wanted_syntax in ("*", stored_syntax) or (wanted_syntax is None and stored_syntax == default_syntax):
-            return f"{part_type}; transfer-syntax={stored_syntax}"
+        wanted = media_range.get("transfer-syntax")
+        chosen = kept if wanted == "*" else (default_syntax if wanted is None else wanted)
+        if chosen in syntaxes:
+            return f"{part_type}; transfer-syntax={chosen}", chosen
     return None
 
 

@@ -41,6 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import MOTO_ACCOUNT_ID, TEST_REGION
 from .dicom_store import DicomStore, ImageSet, StoredInstance, UnimportableFileError, parse_part10
 from .dicomweb import DicomWeb
+from .htj2k import Htj2kCache
 from .http_server import LoopbackHttpServer
 from .iam_simulator import IamError, principal_policies
 from .imaging_runtime import ImagingRuntime
@@ -235,7 +236,8 @@ class HealthImagingEmulator:
         self.store = DicomStore(region, account_id)
         self.image_sets: dict[str, ImageSet] = self.store.image_sets
         #: DICOMweb under /datastore/<id> on the same endpoint (sandbox/dicomweb.py), with its request records.
-        self.dicomweb = DicomWeb(self.store, self, lambda: self.endpoint_url)
+        self.htj2k = Htj2kCache()
+        self.dicomweb = DicomWeb(self.store, self, lambda: self.endpoint_url, self.htj2k)
         #: Every request refused before routing: (method, path, error code).
         self.refused: list[tuple[str, str, str]] = []
 
@@ -255,7 +257,9 @@ class HealthImagingEmulator:
             "GetImageSet": self._get_image_set,
             "DeleteImageSet": self._delete_image_set,
         }
-        runtime = ImagingRuntime(self.store, image_set=self._image_set, datastore=self._datastore, page=self._page)
+        runtime = ImagingRuntime(
+            self.store, image_set=self._image_set, datastore=self._datastore, page=self._page, htj2k_cache=self.htj2k
+        )
         self._handlers.update(runtime.handlers())
 
     # --- lifecycle -------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ Attribute values are plain JSON by keyword (inference from AWS's published examp
 IS and DS as their text, binary integers and floats as numbers, multiple values as lists, sequences as lists of
 objects; binary attributes (OB, OW, UN, ...) are left out. The checksum is the CRC32 of the frame's stored bytes.
 
-GetImageFrame answers a frame's bytes as the emulator stores them (not HTJ2K: docs/sandbox.md).
+GetImageFrame answers a frame in the transfer syntax ``StoredTransferSyntaxUID`` names: HTJ2K lossless RPCL
+(1.2.840.10008.1.2.4.202) for native grayscale frames when imagecodecs is installed (sandbox/htj2k.py), otherwise
+the frame as the emulator keeps it (docs/sandbox.md).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
+from . import htj2k
 from .dicom_store import (
     METADATA_SCHEMA_VERSION,
     PATIENT_KEYWORDS,
@@ -121,7 +124,7 @@ def image_set_metadata(image_set: ImageSet) -> dict[str, Any]:
     series_instances = {
         instance.sop_instance_uid: {
             "DICOM": plain_attributes(instance.dataset, _instance_level),
-            "StoredTransferSyntaxUID": instance.transfer_syntax_uid,
+            "StoredTransferSyntaxUID": htj2k.runtime_transfer_syntax(instance),
             "ImageFrames": image_frames(instance),
         }
         for instance in instances
@@ -154,8 +157,17 @@ def _instance_order(instance: StoredInstance) -> tuple[int, str]:
 class ImagingRuntime:
     """The runtime operations' handlers (``handlers()``), for the emulator's dispatch table."""
 
-    def __init__(self, store: DicomStore, *, image_set: ImageSetLookup, datastore: DatastoreCheck, page: Pager) -> None:
+    def __init__(
+        self,
+        store: DicomStore,
+        *,
+        image_set: ImageSetLookup,
+        datastore: DatastoreCheck,
+        page: Pager,
+        htj2k_cache: htj2k.Htj2kCache,
+    ) -> None:
         self.store = store
+        self.htj2k = htj2k_cache
         self._image_set = image_set
         self._datastore = datastore
         self._page = page
@@ -185,7 +197,9 @@ class ImagingRuntime:
         found = self.store.frame(image_set, frame_id)
         if found is None:
             raise ServiceError("ResourceNotFoundException", f"Image frame {frame_id} not found")
-        return {"imageFrameBlob": found[1], "contentType": "application/octet-stream"}
+        instance, index = found
+        blob = self.htj2k.frame(instance, index) if htj2k.encodable(instance) else instance.frames[index]
+        return {"imageFrameBlob": blob, "contentType": "application/octet-stream"}
 
     def search_image_sets(self, parsed: ParsedRequest) -> dict[str, Any]:
         datastore = self._datastore(parsed)

@@ -167,7 +167,7 @@ def test_a_frame_is_found_by_its_id_only_in_its_image_set() -> None:
     ct_set, mr_set = (store.image_sets[p.image_set_id] for p in result.placements)
     found = store.frame(ct_set, ct.frame_ids[0])
     assert found is not None
-    assert found[1] == ct.frames[0]
+    assert found == (ct, 0)
     assert store.frame(mr_set, ct.frame_ids[0]) is None
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from sandbox.dicom_store import parse_part10
 from sandbox.healthimaging import HealthImagingEmulator
+from testkit.codecs import require_imagecodecs
 from testkit.dicom_samples import sample
 from testkit.dicomweb_client import OHIF_FRAMES_ACCEPT, Answer, pixel_data, send, stow_body
 
@@ -189,10 +190,19 @@ def test_several_frames_of_a_multi_frame_instance(root: str) -> None:
 
 def test_frames_in_a_transfer_syntax_the_emulator_would_have_to_transcode_to_are_refused(root: str) -> None:
     url = f"{root}/studies/{CT.StudyInstanceUID}/series/{CT.SeriesInstanceUID}/instances/{CT.SOPInstanceUID}/frames/1"
-    accept = "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.202"
+    accept = "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.50"
     answer = get(url, headers={"Accept": accept})
     assert answer.status == 406
     assert "does not transcode" in answer.json()["message"]
+
+
+def test_frames_in_htj2k_when_asked_for_decode_to_the_pixel_data(root: str) -> None:
+    imagecodecs = require_imagecodecs()
+    url = f"{root}/studies/{CT.StudyInstanceUID}/series/{CT.SeriesInstanceUID}/instances/{CT.SOPInstanceUID}/frames/1"
+    accept = "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.202"
+    [(content_type, payload)] = get(url, headers={"Accept": accept}).parts()
+    assert content_type == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.202"
+    assert imagecodecs.htj2k_decode(payload).tobytes() == pixel_data(CT_SMALL)
 
 
 def test_an_unknown_series_is_404(root: str) -> None:

@@ -9,6 +9,7 @@ from sandbox.dicomweb_media import multipart_related, negotiate_multipart, parse
 OHIF_FRAMES_ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
 LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 RLE = "1.2.840.10008.1.2.5"
+HTJ2K = "1.2.840.10008.1.2.4.202"
 
 
 def test_accept_parameters_are_read_quoted_or_not() -> None:
@@ -18,21 +19,23 @@ def test_accept_parameters_are_read_quoted_or_not() -> None:
 
 
 def test_ohifs_frame_request_gets_the_stored_transfer_syntax() -> None:
-    part = negotiate_multipart(OHIF_FRAMES_ACCEPT, "application/octet-stream", LITTLE_ENDIAN, LITTLE_ENDIAN)
-    assert part == f"application/octet-stream; transfer-syntax={LITTLE_ENDIAN}"
-    compressed = negotiate_multipart(OHIF_FRAMES_ACCEPT, "application/octet-stream", RLE, LITTLE_ENDIAN)
-    assert compressed == f"application/octet-stream; transfer-syntax={RLE}"
+    part = negotiate_multipart(OHIF_FRAMES_ACCEPT, "application/octet-stream", [LITTLE_ENDIAN, HTJ2K], LITTLE_ENDIAN)
+    assert part == (f"application/octet-stream; transfer-syntax={LITTLE_ENDIAN}", LITTLE_ENDIAN)
+    compressed = negotiate_multipart(OHIF_FRAMES_ACCEPT, "application/octet-stream", [RLE], LITTLE_ENDIAN)
+    assert compressed == (f"application/octet-stream; transfer-syntax={RLE}", RLE)
 
 
 def test_uncompressed_frames_are_the_default_without_a_transfer_syntax() -> None:
     accept = "multipart/related; type=application/octet-stream"
-    assert negotiate_multipart(accept, "application/octet-stream", LITTLE_ENDIAN, LITTLE_ENDIAN) is not None
-    assert negotiate_multipart(accept, "application/octet-stream", RLE, LITTLE_ENDIAN) is None
+    assert negotiate_multipart(accept, "application/octet-stream", [LITTLE_ENDIAN], LITTLE_ENDIAN) is not None
+    assert negotiate_multipart(accept, "application/octet-stream", [RLE], LITTLE_ENDIAN) is None
 
 
-def test_a_transfer_syntax_the_emulator_would_have_to_transcode_to_is_not_acceptable() -> None:
-    accept = "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.202"
-    assert negotiate_multipart(accept, "application/octet-stream", LITTLE_ENDIAN, LITTLE_ENDIAN) is None
+def test_a_transfer_syntax_the_answer_cannot_be_given_in_is_not_acceptable() -> None:
+    accept = f"multipart/related; type=application/octet-stream; transfer-syntax={HTJ2K}"
+    assert negotiate_multipart(accept, "application/octet-stream", [LITTLE_ENDIAN], LITTLE_ENDIAN) is None
+    part = negotiate_multipart(accept, "application/octet-stream", [LITTLE_ENDIAN, HTJ2K], LITTLE_ENDIAN)
+    assert part == (f"application/octet-stream; transfer-syntax={HTJ2K}", HTJ2K)
 
 
 def test_a_multipart_body_splits_back_into_its_parts() -> None:

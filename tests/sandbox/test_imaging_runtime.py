@@ -8,6 +8,7 @@ import io
 import json
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import pydicom
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox import htj2k
 from sandbox.healthimaging import HealthImagingEmulator
+from testkit.codecs import require_imagecodecs
 from testkit.dicom_samples import sample
 from testkit.dicomweb_client import OHIF_FRAMES_ACCEPT, pixel_data, send
 from testkit.fakes import MOTO_ACCOUNT_ID
@@ -32,6 +35,21 @@ CT = pydicom.dcmread(CT_SMALL, stop_before_pixels=True)
 @pytest.fixture
 def medical_imaging(aws_env: AwsEnv) -> Any:
     return aws_env.client("medical-imaging")
+
+
+@pytest.fixture
+def without_htj2k(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator as it runs where imagecodecs is not installed: frames answered as it keeps them."""
+    monkeypatch.setattr(htj2k, "available", lambda: False)
+
+
+def frame_ids(client: Any, datastore_id: str, image_set_id: str) -> tuple[str, dict[str, Any]]:
+    """The first frame id of CT_small's instance, and that instance's entry in the image set metadata."""
+    blob = client.get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetMetadataBlob"]
+    instance = json.loads(gzip.decompress(blob.read()))["Study"]["Series"][CT.SeriesInstanceUID]["Instances"][
+        CT.SOPInstanceUID
+    ]
+    return instance["ImageFrames"][0]["ID"], instance
 
 
 def import_files(
@@ -118,7 +136,7 @@ def test_a_conflicting_import_of_a_known_series_makes_a_non_primary_image_set(
 
 
 def test_image_set_metadata_is_gzip_json_in_healthimagings_shape(
-    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any, without_htj2k: None
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("runtime")
     summary = import_files(aws_env, healthimaging, datastore_id, {"ct.dcm": CT_SMALL.read_bytes()})
@@ -146,20 +164,13 @@ def test_image_set_metadata_is_gzip_json_in_healthimagings_shape(
     assert frame["PixelDataChecksumFromBaseToFullResolution"][0]["Width"] == 128
 
 
-def test_get_image_frame_answers_the_pixel_data_of_the_imported_file(
-    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
+def test_without_htj2k_get_image_frame_answers_the_pixel_data_of_the_imported_file(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any, without_htj2k: None
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("runtime")
     summary = import_files(aws_env, healthimaging, datastore_id, {"ct.dcm": CT_SMALL.read_bytes()})
     [image_set] = summary["imageSetsSummary"]
-    metadata = json.loads(
-        gzip.decompress(
-            medical_imaging.get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set["imageSetId"])[
-                "imageSetMetadataBlob"
-            ].read()
-        )
-    )
-    frame_id = metadata["Study"]["Series"][CT.SeriesInstanceUID]["Instances"][CT.SOPInstanceUID]["ImageFrames"][0]["ID"]
+    frame_id, _ = frame_ids(medical_imaging, datastore_id, image_set["imageSetId"])
     frame = medical_imaging.get_image_frame(
         datastoreId=datastore_id, imageSetId=image_set["imageSetId"], imageFrameInformation={"imageFrameId": frame_id}
     )
@@ -171,6 +182,25 @@ def test_get_image_frame_answers_the_pixel_data_of_the_imported_file(
             imageFrameInformation={"imageFrameId": "0" * 32},
         )
     assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_get_image_frame_answers_htj2k_that_decodes_to_the_pixel_data_as_the_metadata_says(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
+) -> None:
+    imagecodecs = require_imagecodecs()
+    datastore_id, _ = healthimaging.create_datastore("runtime")
+    summary = import_files(aws_env, healthimaging, datastore_id, {"ct.dcm": CT_SMALL.read_bytes()})
+    [image_set] = summary["imageSetsSummary"]
+    frame_id, instance = frame_ids(medical_imaging, datastore_id, image_set["imageSetId"])
+    assert instance["StoredTransferSyntaxUID"] == "1.2.840.10008.1.2.4.202"
+    blob = medical_imaging.get_image_frame(
+        datastoreId=datastore_id, imageSetId=image_set["imageSetId"], imageFrameInformation={"imageFrameId": frame_id}
+    )["imageFrameBlob"].read()
+    assert blob[:2] == b"\xff\x4f"  # a JPEG 2000 codestream, not the raw pixels
+    assert imagecodecs.htj2k_decode(blob).tobytes() == pixel_data(CT_SMALL)
+    assert instance["ImageFrames"][0]["PixelDataChecksumFromBaseToFullResolution"][0]["Checksum"] == zlib.crc32(
+        pixel_data(CT_SMALL)
+    )
 
 
 def test_search_image_sets_by_patient_id_and_study_uid(
