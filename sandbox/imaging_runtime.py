@@ -177,6 +177,28 @@ class ImagingRuntime:
             "SearchImageSets": self.search_image_sets,
             "GetImageSetMetadata": self.get_image_set_metadata,
             "GetImageFrame": self.get_image_frame,
+            "ListImageSetVersions": self.list_image_set_versions,
+        }
+
+    def list_image_set_versions(self, parsed: ParsedRequest) -> dict[str, Any]:
+        """Every version number of the image set, newest first (their content is not kept: docs/sandbox.md)."""
+        image_set = self._image_set(parsed)
+        versions = list(range(image_set.version, 0, -1))
+        page, next_token = self._page(parsed, versions)
+        return {
+            "imageSetPropertiesList": [
+                {
+                    "imageSetId": image_set.image_set_id,
+                    "versionId": str(version),
+                    "imageSetState": "ACTIVE",
+                    "ImageSetWorkflowStatus": "IMPORTED",
+                    "createdAt": image_set.created_at,
+                    "updatedAt": image_set.updated_at if version == image_set.version else image_set.created_at,
+                    "isPrimary": image_set.is_primary,
+                }
+                for version in page
+            ],
+            "nextToken": next_token,
         }
 
     def get_image_set_metadata(self, parsed: ParsedRequest) -> dict[str, Any]:

@@ -203,6 +203,18 @@ def test_get_image_frame_answers_htj2k_that_decodes_to_the_pixel_data_as_the_met
     )
 
 
+def test_list_image_set_versions_counts_the_imports_of_a_series(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
+) -> None:
+    datastore_id, _ = healthimaging.create_datastore("runtime")
+    [first] = import_files(aws_env, healthimaging, datastore_id, {"ct.dcm": CT_SMALL.read_bytes()})["imageSetsSummary"]
+    [second] = import_files(aws_env, healthimaging, datastore_id, {"ct.dcm": CT_SMALL.read_bytes()})["imageSetsSummary"]
+    assert second["imageSetId"] == first["imageSetId"]
+    versions = medical_imaging.list_image_set_versions(datastoreId=datastore_id, imageSetId=first["imageSetId"])
+    assert [v["versionId"] for v in versions["imageSetPropertiesList"]] == ["2", "1"]
+    assert all(v["isPrimary"] for v in versions["imageSetPropertiesList"])
+
+
 def test_search_image_sets_by_patient_id_and_study_uid(
     aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
