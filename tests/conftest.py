@@ -14,7 +14,7 @@ from testkit.mock_runs import run_program
 
 if TYPE_CHECKING:
     # Imported inside the fixtures: moto, pydicom and the stand-ins load only for the tests that use them.
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.iam_simulator import IamSimulator
     from sandbox.moto_server import ObservedMotoServer
     from testkit.fakes.deployed_stack import DeployedStack
@@ -96,26 +96,26 @@ def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
 
 
 @pytest.fixture
-def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging]:
-    """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
+def healthimaging(moto_server: ObservedMotoServer) -> Iterator[HealthImagingEmulator]:
+    """The HealthImaging emulator on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
 
     Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
     ``sandbox/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
     """
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
 
-    fake = FakeHealthImaging(moto_server=moto_server)
-    fake.start()
+    emulator = HealthImagingEmulator(moto_server=moto_server)
+    emulator.start()
     try:
-        yield fake
+        yield emulator
     finally:
-        fake.stop()
+        emulator.stop()
 
 
 @pytest.fixture
 def aws_env(
     moto_server: ObservedMotoServer,
-    healthimaging: FakeHealthImaging,
+    healthimaging: HealthImagingEmulator,
     iam_simulator: IamSimulator,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -144,7 +144,7 @@ def aws_env(
 
 
 @pytest.fixture
-def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+def deployed_stack(aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path) -> DeployedStack:
     """The dev stack as ``pulumi up`` creates it, in moto and the HealthImaging stand-in (ACTIVE data store, role
     checked by the stand-in), and its ``pulumi stack output --json`` file at ``outputs_path``.
 
@@ -157,7 +157,9 @@ def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: 
 
 
 @pytest.fixture
-def deployed_stack_with_tls_policy(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+def deployed_stack_with_tls_policy(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path
+) -> DeployedStack:
     """``deployed_stack`` with the program's TLS-only bucket policy on all three buckets: for read-only checks
     (moto then refuses every object read and write in them). Use one of the two fixtures in a test, not both."""
     from testkit.fakes.deployed_stack import deploy_stack
