@@ -23,7 +23,7 @@ from ahiops.checks_datastore_options import (
 from ahiops.stack_outputs import StackOutputs, outputs_from_mapping
 from ahiops.verify_context import FailedCheckError, VerifyContext
 from components import policies
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.environment import AwsEnv
 
@@ -157,7 +157,7 @@ def context(outputs: StackOutputs) -> VerifyContext:
 
 
 def test_the_format_and_authorizer_checks_compare_getdatastore_with_the_outputs(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore(
         "ds", lossless_storage_format="JPEG_2000_LOSSLESS", lambda_authorizer_arn=FUNCTION_ARN
@@ -181,7 +181,7 @@ def test_the_format_and_authorizer_checks_compare_getdatastore_with_the_outputs(
 
 
 def test_the_resource_policy_check_reads_lambdas_policy_from_moto(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, lambda_in_moto: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, lambda_in_moto: Any
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore("ds", lambda_authorizer_arn=FUNCTION_ARN)
     outputs = stack_outputs(datastore_id, arn, datastoreLambdaAuthorizerArn=FUNCTION_ARN)
@@ -208,7 +208,7 @@ def test_the_resource_policy_check_reads_lambdas_policy_from_moto(
 
 
 def test_a_missing_authorizer_function_fails(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, monkeypatch: pytest.MonkeyPatch
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", aws_env.moto_endpoint)
     datastore_id, arn = healthimaging.create_datastore("ds", lambda_authorizer_arn=FUNCTION_ARN)
@@ -220,7 +220,7 @@ def test_a_missing_authorizer_function_fails(
 
 
 def test_persona_roles_must_trust_healthimaging_for_this_data_store_only(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore("ds")
     iam = aws_env.client("iam")
