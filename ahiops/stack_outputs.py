@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .dicomweb import checked_dicomweb_url
 from .errors import StackOutputsError
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -52,6 +53,8 @@ class StackOutputs:
     import_role_arn: str
     #: Where the values came from, for messages: ``outputs file 'x.json'`` or ``stack 'dev'``.
     source: str
+    #: The data store's DICOMweb root (``dicomwebUrl``); None: not exported (see ahiops.dicomweb.stack_dicomweb_url).
+    dicomweb_url: str | None = None
 
 
 # key -> (rule as shown to the user, check)
@@ -140,7 +143,11 @@ def outputs_from_mapping(data: Mapping[str, Any], source: str) -> StackOutputs:
         assert value is not None
         return value
 
+    dicomweb = data.get("dicomwebUrl")
+    if dicomweb is not None and dicomweb != "":
+        dicomweb = checked_dicomweb_url(str(dicomweb), required("datastoreId"), source)
     return StackOutputs(
+        dicomweb_url=dicomweb,
         account_id=required("accountId"),
         region=required("region"),
         input_bucket_name=required("inputBucketName"),
