@@ -122,7 +122,9 @@ class ViewerServer:
         if self._server is not None:
             return
         self._server = _Server(("127.0.0.1", self.settings.port), _Handler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="viewer-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="viewer-server", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
