@@ -141,11 +141,16 @@ def _npm_pack(npm: str, destination: Path) -> Path:
 def _unpack_app(tarball: Path, destination: Path) -> None:
     """Unpack the package's ``dist/`` into ``destination`` (tarfile's data filter: no links out, no devices)."""
     destination.mkdir(parents=True)
-    with tarfile.open(tarball, "r:gz") as archive:
-        for member in archive:
-            if not member.name.startswith(_APP_PREFIX) or member.name == _APP_PREFIX:
-                continue
-            member.name = member.name[len(_APP_PREFIX) :]
-            archive.extract(member, destination, filter="data")
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            for member in archive:
+                if not member.name.startswith(_APP_PREFIX) or member.name == _APP_PREFIX:
+                    continue
+                member.name = member.name[len(_APP_PREFIX) :]
+                archive.extract(member, destination, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise ViewerAppError(
+            f"{OHIF_PACKAGE} {OHIF_VERSION} could not be unpacked ({type(error).__name__}: {error}); it was not used."
+        ) from None
     if not (destination / "index.html").is_file():
         raise ViewerAppError(f"{OHIF_PACKAGE} {OHIF_VERSION} holds no dist/index.html; it was not used.")

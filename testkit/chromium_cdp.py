@@ -8,6 +8,7 @@ Chromium reads commands (JSON, each ended by a NUL byte) on its file descriptor 
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -60,7 +61,7 @@ class Chromium:
             os.dup2(write_end, 4)
 
         with self._log.open("wb") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - a fixed browser binary with fixed flags
+            self._process = subprocess.Popen(
                 [
                     binary,
                     *SOFTWARE_WEBGL_FLAGS,
@@ -74,7 +75,7 @@ class Chromium:
                 stdout=log,
                 stderr=log,
                 pass_fds=(3, 4),
-                preexec_fn=child_fds,  # noqa: PLW1509 - the only way to place the pipe on descriptors 3 and 4
+                preexec_fn=child_fds,  # the only way to place the pipe on descriptors 3 and 4
             )
         os.close(commands_read)
         os.close(answers_write)
@@ -177,10 +178,8 @@ class Chromium:
 
     def close(self) -> None:
         if self._process.poll() is None:
-            try:
+            with contextlib.suppress(CdpError):
                 self.command("Browser.close", timeout=5)
-            except CdpError:
-                pass
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
