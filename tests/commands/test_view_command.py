@@ -7,10 +7,7 @@ import hashlib
 import http.client
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +19,7 @@ import pytest
 from ahictl import cli
 from ahiops.viewer_app import OHIF_VERSION
 from testkit.fakes.dicomweb_origin import DATASTORE_ID, DicomwebOrigin
-from testkit.mock_runs import PROJECT_DIR
+from testkit.view_process import ViewProcess
 
 ACCOUNT = "123456789012"
 SSO_CONFIG = """\
@@ -209,32 +206,20 @@ def test_a_port_in_use_is_a_usage_error(
     assert "Viewer:" not in captured.out
 
 
-def start_view(outputs_path: Path, *extra: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """`python -m ahictl view --no-browser` in a process of its own; the process and the URL it printed."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ahictl", "view", "--outputs", str(outputs_path), "--no-browser", *extra],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("Viewer: "):
-        process.kill()
-        raise AssertionError(f"no Viewer: line: {line!r} {process.communicate(timeout=30)}")
-    return process, line.removeprefix("Viewer: ").strip()
-
-
 @pytest.mark.server
 def test_a_run_prints_one_viewer_line_serves_and_stops_on_ctrl_c(
     aws_home: Path, tmp_path: Path, viewer_dir: Path, dicomweb_origin: DicomwebOrigin
 ) -> None:
     outputs_path = write_outputs(tmp_path, outputs(dicomwebUrl=dicomweb_origin.root))
-    process, url = start_view(
-        outputs_path, "--viewer-dir", str(viewer_dir), "--study", dicomweb_origin.study_uid, env=dict(os.environ)
+    running = ViewProcess(
+        outputs_path,
+        "--viewer-dir",
+        str(viewer_dir),
+        "--study",
+        dicomweb_origin.study_uid,
+        environment=dict(os.environ),
     )
+    url = running.url
     try:
         parts = urlsplit(url)
         assert (parts.scheme, parts.hostname) == ("http", "127.0.0.1")
@@ -251,9 +236,8 @@ def test_a_run_prints_one_viewer_line_serves_and_stops_on_ctrl_c(
         assert dicomweb_origin.study_uid in studies.read().decode()
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0
+        code, stdout, stderr = running.stop()
+    assert code == 0
     assert stdout == ""  # the Viewer: line was the only one
     assert "stopped" in stderr
     assert "Traceback" not in stderr
