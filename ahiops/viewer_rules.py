@@ -33,6 +33,8 @@ _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 #: The DICOMweb path below the data store's root: ``/studies`` and what follows (UIDs, frame lists, resource names).
 _DICOMWEB_REST = re.compile(r"/studies(/[0-9A-Za-z][0-9A-Za-z.,_-]*)*")
 _DATASTORE = re.compile(r"/datastore/(?P<id>[^/]*)(?P<rest>/.*)?")
+#: Backslashes and control characters: never in a path answered.
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
 #: The longest request target taken (OHIF's longest QIDO queries are a few hundred characters).
 MAX_TARGET_LENGTH = 4096
 
@@ -109,7 +111,7 @@ def parse_target(target: str) -> Target:
         query = parse_qsl(raw_query, keep_blank_values=True, strict_parsing=False, errors="strict")
     except UnicodeDecodeError:
         raise RefusedPathError(400, "the path or query is not UTF-8") from None
-    if "\\" in path or any(ord(character) < 0x20 or ord(character) == 0x7F for character in path):
+    if _UNSAFE_IN_PATH.search(path):
         raise RefusedPathError(400, "backslashes or control characters in the path")
     segments = path.split("/")[1:]
     if any(segment in (".", "..") for segment in segments) or "" in segments[:-1]:

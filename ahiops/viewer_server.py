@@ -3,13 +3,14 @@
 One HTTP/1.1 server (a thread per connection, keep-alive) answers the browser. Requests under
 ``/datastore/<this data store>/studies`` are signed with SigV4 (credentials taken fresh from the session for every
 request, so refreshed temporary credentials and SSO keep working) and sent to the data store's DICOMweb root over a
-pool of reused connections; the answer is streamed back in chunks. Everything else is a file of the viewer app
+pool of reused connections (:mod:`ahiops.upstream_pool`); the answer is streamed back in chunks through one buffer. Everything else is a file of the viewer app
 (``app-config.js`` generated, unknown paths answered with ``index.html``). What is answered at all is decided by
 :mod:`ahiops.viewer_rules`. Nothing is logged: request targets carry the secret, and answers carry PHI.
 """
 
 from __future__ import annotations
 
+import http.client
 import mimetypes
 import secrets
 import sys
@@ -19,16 +20,18 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
 from . import viewer_rules
 from .dicomweb import SIGNING_NAME
+from .upstream_pool import UpstreamPool
 
-#: Parallel requests to the DICOMweb host (connections kept in the pool); OHIF asks for frames in parallel.
+#: Parallel requests to the DICOMweb host (connections kept in the pool); OHIF asks for frames in parallel, and
+#: Chromium opens at most 6 connections to the viewer's server: more requests wait for a free connection.
 UPSTREAM_CONNECTIONS = 32
 #: Bytes read from the DICOMweb host and written to the browser at a time.
 CHUNK_BYTES = 256 * 1024
@@ -103,13 +106,12 @@ class ViewerServer:
 
     def __init__(self, settings: ViewerSettings) -> None:
         self.settings = settings
-        self._http = urllib3.PoolManager(
-            num_pools=2,
-            maxsize=UPSTREAM_CONNECTIONS,
-            block=True,
-            ca_certs=settings.ca_bundle,
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS),
-            retries=urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=False),
+        self.upstream = UpstreamPool(
+            settings.dicomweb_root,
+            size=UPSTREAM_CONNECTIONS,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            ca_bundle=settings.ca_bundle,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -135,7 +137,7 @@ class ViewerServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None
-        self._http.clear()
+        self.upstream.clear()
 
     def __enter__(self) -> ViewerServer:
         self.start()
@@ -164,17 +166,6 @@ class ViewerServer:
         request = AWSRequest(method=method, url=url, headers=headers)
         SigV4Auth(self.settings.credentials(), SIGNING_NAME, self.settings.region).add_auth(request)
         return dict(request.headers.items())
-
-    def upstream(self, method: str, url: str, headers: dict[str, str]) -> Any:
-        """Send a signed request to the DICOMweb host; the streaming response (the caller releases it)."""
-        return self._http.request(
-            method,
-            url,
-            headers=self.signed_headers(method, url, headers),
-            redirect=False,
-            preload_content=False,
-            decode_content=False,
-        )
 
     def report(self, message: str) -> None:
         """Tell the user about a problem once (the same message is not repeated for every frame)."""
@@ -296,58 +287,60 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _forward(self, rest: str, query: list[tuple[str, str]]) -> None:
-        settings = self.viewer.settings
-        url = settings.dicomweb_root + rest
+        viewer = self.viewer
+        root = viewer.settings.dicomweb_root
         encoded = viewer_rules.encoded_query(query)
-        if encoded:
-            url += "?" + encoded
+        target = urlsplit(root).path + rest + (f"?{encoded}" if encoded else "")
         headers = {name: value for name in FORWARDED_REQUEST_HEADERS if (value := self.headers.get(name)) is not None}
         try:
-            response = self.viewer.upstream(self.command, url, headers)
-        except urllib3.exceptions.HTTPError as error:
-            self.viewer.report(f"the DICOMweb host could not be reached: {type(error).__name__}")
-            self._plain(502, "the DICOMweb host could not be reached")
-            return
+            signed = viewer.signed_headers(self.command, root + rest + (f"?{encoded}" if encoded else ""), headers)
         except Exception as error:  # credentials errors of any provider: no traceback, no detail
-            self.viewer.report(_credentials_problem(error))
+            viewer.report(_credentials_problem(error))
             self._plain(502, "the request could not be signed: see the terminal of `ahictl view`")
+            return
+        try:
+            connection, response = viewer.upstream.request(self.command, target, signed)
+        except (OSError, http.client.HTTPException) as error:
+            viewer.report(f"the DICOMweb host could not be reached: {type(error).__name__}")
+            self._plain(502, "the DICOMweb host could not be reached")
             return
         try:
             self._relay(response)
         finally:
-            response.release_conn()
+            viewer.upstream.release(connection, response)
 
-    def _relay(self, response: Any) -> None:
+    def _relay(self, response: http.client.HTTPResponse) -> None:
+        """Send the origin's status, the allowed headers and the body, read into one buffer and written from it."""
         self.send_response(response.status)
         for name in FORWARDED_RESPONSE_HEADERS:
-            value = response.headers.get(name)
+            value = response.getheader(name)
             if value is not None:
                 self.send_header(name, value)
-        length = response.headers.get("Content-Length")
-        chunked = length is None and self.command != "HEAD" and response.status not in (204, 304)
+        bodiless = self.command == "HEAD" or response.status in (204, 304)
+        chunked = response.getheader("Content-Length") is None and not bodiless
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
-        elif length is None:
+        elif response.getheader("Content-Length") is None:
             self.send_header("Content-Length", "0")
         self._security_headers()
         self.end_headers()
-        if self.command == "HEAD" or response.status in (204, 304):
+        if bodiless:
+            response.read()
             return
+        buffer = bytearray(CHUNK_BYTES)
+        view = memoryview(buffer)
         try:
-            for chunk in response.stream(CHUNK_BYTES, decode_content=False):
-                if not chunk:
-                    continue
+            while count := response.readinto(buffer):
                 if chunked:
-                    self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.write(f"{count:X}\r\n".encode())
+                    self.wfile.write(view[:count])
+                    self.wfile.write(b"\r\n")
                 else:
-                    self.wfile.write(chunk)
+                    self.wfile.write(view[:count])
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
-        except urllib3.exceptions.HTTPError:
-            # The DICOMweb host broke off mid-answer: the browser sees the connection end, and retries.
-            self.close_connection = True
-            response.close()
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            # The origin broke off mid-answer, or the browser went away: the browser sees the connection end.
             self.close_connection = True
             response.close()
 

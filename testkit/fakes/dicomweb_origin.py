@@ -5,7 +5,8 @@ The study is pydicom's ``CT_small.dcm`` (128 x 128, 16-bit, Explicit VR Little E
 with UIDs of their own. Served as OHIF asks for it: study and series searches (with filters on StudyInstanceUID,
 PatientID and SeriesInstanceUID), series and study metadata (DICOM JSON without the pixel data), and frames
 (``multipart/related``, the uncompressed pixel bytes). Anything else is 404; an unsigned or wrongly signed request
-403. ``frame_bytes`` serves frames of that size instead (the pixels repeated), for throughput figures.
+403. ``frame_bytes`` serves frames of that size instead (the pixels repeated) and ``latency_seconds`` delays every
+answer, for throughput figures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -68,6 +70,8 @@ class DicomwebOrigin:
     token: str | None = None
     instances: int = 5
     frame_bytes: int | None = None
+    #: Seconds each answer waits before it is sent (a distant service's latency, for throughput figures).
+    latency_seconds: float = 0.0
     seen: list[SeenRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -123,6 +127,8 @@ class DicomwebOrigin:
                     request.method, request.path, request.query, frozenset(request.headers), not problem, problem
                 )
             )
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
         if problem:
             return _json(403, {"message": problem})
         match = _PREFIX.fullmatch(request.path)
