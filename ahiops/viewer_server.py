@@ -198,6 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ahictl-view"
     sys_version = ""
     timeout = IDLE_TIMEOUT_SECONDS
+    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the browser's delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     # Nothing is logged: request lines carry the secret (the open URL) and DICOM UIDs.

@@ -255,8 +255,11 @@ def summarize(figures: list[Figures], rss_mb: float, requests: int) -> dict[str,
 
 
 def render(summary: dict[str, Any]) -> str:
+    machine = summary["machine"]
     lines = [
-        f"{summary['rounds']} rounds at {summary['concurrency']} concurrent requests; load average {summary['machine']['loadAverage']:.2f}"
+        f"{summary['rounds']} rounds at {summary['concurrency']} concurrent requests of {summary['frameBytes'] // 1024} "
+        f"KiB frames, origin latency {summary['originLatencyMs']:g} ms; load average {machine['loadAverage']:.2f} "
+        f"on {machine['cores']} cores"
     ]
     for mode in ("direct", "proxy"):
         figures = summary[mode]
@@ -264,12 +267,11 @@ def render(summary: dict[str, Any]) -> str:
             f"{mode:6}  {figures['framesPerSecond']:8.1f} frames/s  {figures['megabytesPerSecond']:7.1f} MB/s  "
             f"first frame {figures['firstFrameSeconds'] * 1000:6.1f} ms"
         )
-    lines.append(
-        f"ratio proxy/direct (median of rounds): {summary['ratio']:.2f} (goal >= {RATIO_GOAL}: {'met' if summary['ratioGoalMet'] else 'NOT met'})"
-    )
-    lines.append(
-        f"peak RSS of ahictl view: {summary['peakRssMb']:.0f} MB (goal <= {RSS_GOAL_MB} MB: {'met' if summary['rssGoalMet'] else 'NOT met'})"
-    )
+    ratio_met = "met" if summary["ratioGoalMet"] else "NOT met"
+    rss_met = "met" if summary["rssGoalMet"] else "NOT met"
+    lines.append(f"ratio proxy/direct (median of rounds): {summary['ratio']:.2f} (goal >= {RATIO_GOAL}: {ratio_met})")
+    lines.append(f"CPU of ahictl view: {summary['proxyCpuSecondsPer1000Frames']:.2f} s per 1,000 frames")
+    lines.append(f"peak RSS of ahictl view: {summary['peakRssMb']:.0f} MB (goal <= {RSS_GOAL_MB} MB: {rss_met})")
     return "\n".join(lines) + "\n"
 
 

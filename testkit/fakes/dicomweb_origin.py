@@ -17,7 +17,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,7 +31,6 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, TEST_REGION
-from sandbox.http_server import LoopbackHttpServer
 from sandbox.rest_json import HttpRequest, HttpResponse
 from testkit.dicom_samples import sample
 
@@ -76,7 +77,8 @@ class DicomwebOrigin:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = LoopbackHttpServer(self._answer)
+        self._thread: threading.Thread | None = None
+        self._server = _Server(self._answer)
         base = pydicom.dcmread(sample("CT_small.dcm"))
         self.study_uid = generate_uid(entropy_srcs=["dicomweb-origin-study"])
         self.series_uid = generate_uid(entropy_srcs=["dicomweb-origin-series"])
@@ -98,15 +100,22 @@ class DicomwebOrigin:
 
     # --- life cycle and what a test reads -------------------------------------------------------------------
     def start(self) -> None:
-        self._server.start()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dicomweb-origin", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
 
     @property
     def root(self) -> str:
         """``http://127.0.0.1:<port>/datastore/<id>``."""
-        return f"{self._server.url}/datastore/{self.datastore_id}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/datastore/{self.datastore_id}"
 
     def requests(self) -> list[SeenRequest]:
         with self._lock:
@@ -239,3 +248,44 @@ class DicomwebOrigin:
 
 def _json(status: int, document: Any) -> HttpResponse:
     return HttpResponse(status, {"Content-Type": "application/dicom+json"}, json.dumps(document).encode())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, application: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.application = application
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; TCP_NODELAY, as a service's front end: the body, written after the head, does not
+    wait for the client's delayed ACK."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response = self.server.application(HttpRequest(self.command, path, query, headers, body))
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's names
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
