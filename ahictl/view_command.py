@@ -55,7 +55,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _view(args: argparse.Namespace) -> int:
-    from ahiops.dicomweb import stack_dicomweb_url
     from ahiops.errors import AwsAccessError, UsageError
     from ahiops.session import translate_client_errors
     from ahiops.viewer_app import OHIF_VERSION, cached_app_dir, viewer_app_dir
@@ -82,7 +81,7 @@ def _view(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     app_dir = viewer_app_dir(args.viewer_dir)
-    root = stack_dicomweb_url(outputs)
+    root = outputs.dicomweb_root
     server = ViewerServer(
         ViewerSettings(
             datastore_id=outputs.datastore_id,

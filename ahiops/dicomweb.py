@@ -8,13 +8,9 @@ under the signing name :data:`SIGNING_NAME`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import StackOutputsError
-
-if TYPE_CHECKING:
-    from .stack_outputs import StackOutputs
 
 #: SigV4 signing name of the DICOMweb host (the service's signing name, as for the control and runtime hosts).
 SIGNING_NAME = "medical-imaging"
@@ -66,9 +62,3 @@ def checked_dicomweb_url(url: str, datastore_id: str, source: str) -> str:
             "unedited."
         )
     return url.rstrip("/")
-
-
-def stack_dicomweb_url(outputs: StackOutputs) -> str:
-    """The stack's DICOMweb root: its ``dicomwebUrl`` output, or (stacks deployed before that output) derived from
-    its region and data store."""
-    return outputs.dicomweb_url or dicomweb_url(outputs.region, outputs.datastore_id)

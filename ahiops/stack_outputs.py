@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .dicomweb import checked_dicomweb_url
+from .dicomweb import checked_dicomweb_url, dicomweb_url
 from .errors import StackOutputsError
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -53,8 +53,14 @@ class StackOutputs:
     import_role_arn: str
     #: Where the values came from, for messages: ``outputs file 'x.json'`` or ``stack 'dev'``.
     source: str
-    #: The data store's DICOMweb root (``dicomwebUrl``); None: not exported (see ahiops.dicomweb.stack_dicomweb_url).
+    #: The data store's DICOMweb root (``dicomwebUrl``); None: not exported (see :attr:`dicomweb_root`).
     dicomweb_url: str | None = None
+
+    @property
+    def dicomweb_root(self) -> str:
+        """The data store's DICOMweb root: the ``dicomwebUrl`` output, or for a stack deployed before that output,
+        derived from its region and data store."""
+        return self.dicomweb_url or dicomweb_url(self.region, self.datastore_id)
 
 
 # key -> (rule as shown to the user, check)

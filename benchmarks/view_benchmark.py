@@ -44,8 +44,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from ahictl.repository import REPOSITORY_ROOT
 from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, TEST_REGION
-from testkit.view_process import PROJECT_DIR, ViewProcess, dummy_aws_environment, write_outputs
+from testkit.view_process import ViewProcess, dummy_aws_environment, write_outputs
 
 CONCURRENCY = 32
 ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
@@ -165,7 +166,7 @@ def run(rounds: int, frames: int, frame_bytes: int, instances: int, latency_ms: 
             "--latency-ms",
             str(latency_ms),
         ],
-        cwd=PROJECT_DIR,
+        cwd=REPOSITORY_ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

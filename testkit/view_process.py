@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ahictl.repository import REPOSITORY_ROOT
 from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def write_outputs(path: Path, datastore_id: str, dicomweb_url: str | None) -> Path:
@@ -52,7 +51,7 @@ class ViewProcess:
     def __init__(self, outputs: Path, *arguments: str, environment: dict[str, str]) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ahictl", "view", "--outputs", str(outputs), "--no-browser", *arguments],
-            cwd=PROJECT_DIR,
+            cwd=REPOSITORY_ROOT,
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

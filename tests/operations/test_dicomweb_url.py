@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ahiops.dicomweb import dicomweb_url, dicomweb_url_problem, stack_dicomweb_url
+from ahiops.dicomweb import dicomweb_url, dicomweb_url_problem
 from ahiops.errors import StackOutputsError
 from ahiops.stack_outputs import load_outputs_file
 
@@ -44,12 +44,12 @@ def test_the_url_is_derived_from_region_and_data_store() -> None:
 def test_a_stack_without_the_output_gets_the_derived_url(tmp_path: Path) -> None:
     loaded = load_outputs_file(write(tmp_path, outputs()))
     assert loaded.dicomweb_url is None
-    assert stack_dicomweb_url(loaded) == dicomweb_url("eu-west-1", DATASTORE_ID)
+    assert loaded.dicomweb_root == dicomweb_url("eu-west-1", DATASTORE_ID)
 
 
 def test_the_output_is_used_when_present(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:4566/datastore/{DATASTORE_ID}"
-    assert stack_dicomweb_url(load_outputs_file(write(tmp_path, outputs(dicomwebUrl=url)))) == url
+    assert load_outputs_file(write(tmp_path, outputs(dicomwebUrl=url))).dicomweb_root == url
 
 
 @pytest.mark.parametrize(
