@@ -14,6 +14,7 @@ from botocore.credentials import ReadOnlyCredentials
 
 from ahiops import viewer_rules
 from ahiops.viewer_server import ViewerServer, ViewerSettings
+from sandbox.rest_json import HttpRequest, HttpResponse
 from testkit.fakes.dicomweb_origin import DicomwebOrigin
 
 pytestmark = pytest.mark.server
@@ -292,6 +293,24 @@ def test_the_cookie_and_other_headers_never_reach_the_origin(
     assert seen.signed, seen.problem
     assert "cookie" not in seen.header_names
     assert "x-custom" not in seen.header_names
+
+
+def test_the_origins_cookies_and_cors_headers_are_not_passed_on(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
+) -> None:
+    answer = dicomweb_origin._server.application
+
+    def with_extra_headers(incoming: HttpRequest) -> HttpResponse:
+        response = answer(incoming)
+        response.headers.update({"Set-Cookie": "tracker=1", "Access-Control-Allow-Origin": "*", "X-Amz-Id": "1"})
+        return response
+
+    dicomweb_origin._server.application = with_extra_headers
+    status, headers, _ = request(viewer, root_path(dicomweb_origin))
+    assert status == 200
+    assert "set-cookie" not in headers
+    assert "access-control-allow-origin" not in headers
+    assert "x-amz-id" not in headers
 
 
 def test_a_frame_is_streamed_back_whole(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
