@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 #: The path of the URL the command prints: it checks the secret, sets the cookie and redirects to the viewer.
@@ -60,16 +59,14 @@ def secret_matches(given: str | None, secret: str) -> bool:
 
 
 def cookie_secret(cookie_headers: list[str], port: int) -> str | None:
-    """The value of this server's cookie among the request's ``Cookie`` headers (None when absent or unreadable)."""
+    """The value of this server's cookie among the request's ``Cookie`` headers (``name=value; name=value``, as
+    browsers send them); None when absent."""
     name = cookie_name(port)
     for header in cookie_headers:
-        cookies: SimpleCookie = SimpleCookie()
-        try:
-            cookies.load(header)
-        except CookieError:
-            continue
-        if name in cookies:
-            return cookies[name].value
+        for pair in header.split(";"):
+            key, separator, value = pair.strip().partition("=")
+            if separator and key == name:
+                return value
     return None
 
 
