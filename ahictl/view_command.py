@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from . import ops_common
 
@@ -55,6 +56,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _view(args: argparse.Namespace) -> int:
+    from ahiops.dicomweb import proxy_for
     from ahiops.errors import AwsAccessError, UsageError
     from ahiops.session import translate_client_errors
     from ahiops.viewer_app import OHIF_VERSION, cached_app_dir, viewer_app_dir
@@ -82,18 +84,28 @@ def _view(args: argparse.Namespace) -> int:
         )
     app_dir = viewer_app_dir(args.viewer_dir)
     root = outputs.dicomweb_root
-    server = ViewerServer(
-        ViewerSettings(
-            datastore_id=outputs.datastore_id,
-            dicomweb_root=root,
-            region=region,
-            credentials=credentials.get_frozen_credentials,
-            app_dir=app_dir,
-            app_config=app_config_js(outputs.datastore_id),
-            port=args.port or 0,
-            on_problem=lambda message: print(f"warning: {message}", file=sys.stderr, flush=True),
+    proxy = proxy_for(root)
+    try:
+        server = ViewerServer(
+            ViewerSettings(
+                datastore_id=outputs.datastore_id,
+                dicomweb_root=root,
+                region=region,
+                credentials=credentials.get_frozen_credentials,
+                app_dir=app_dir,
+                app_config=app_config_js(outputs.datastore_id),
+                port=args.port or 0,
+                ca_bundle=session._session.get_config_variable("ca_bundle"),
+                proxy=proxy,
+                on_problem=lambda message: print(f"warning: {message}", file=sys.stderr, flush=True),
+            )
         )
-    )
+    except ValueError as error:
+        # Only the proxy's host is named: its URL may carry a password.
+        raise UsageError(
+            f"the HTTPS proxy (HTTPS_PROXY, host {urlsplit(proxy or '').hostname}) cannot be used: {error}. Set "
+            "HTTPS_PROXY to http://host:port, or name the DICOMweb host in NO_PROXY."
+        ) from None
     try:
         server.start()
     except OSError as error:

@@ -62,3 +62,18 @@ def checked_dicomweb_url(url: str, datastore_id: str, source: str) -> str:
             "unedited."
         )
     return url.rstrip("/")
+
+
+def proxy_for(url: str) -> str | None:
+    """The HTTP proxy to reach ``url`` through, as boto3 would: ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY``
+    names the host; never for this machine's loopback address."""
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in LOOPBACK_HOSTS or proxy_bypass(host):
+        return None
+    proxy = getproxies().get(parts.scheme)
+    if proxy and "://" not in proxy:
+        proxy = "http://" + proxy  # HTTPS_PROXY=host:port, as curl and botocore take it
+    return proxy or None

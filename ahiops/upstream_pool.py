@@ -3,22 +3,32 @@ connections reused, answers read straight into the caller's buffer (``readinto``
 
 The standard library's http.client does the HTTP; this module only keeps its connections: a connection is put back
 when its answer was read to the end and the origin keeps it open, else closed. A request on a reused connection that
-the origin had closed meanwhile is sent once more on a new one (GET and HEAD only are sent here).
+the origin had closed meanwhile is sent once more on a new one (GET and HEAD only are sent here). Through an HTTP
+proxy (``proxy``: ``http://[user:password@]host:port``), each connection is a CONNECT tunnel to the origin, and TLS
+runs inside it from end to end.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ssl
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class UpstreamPool:
     """Connections to the origin of ``root`` (``https://host[:port]/...``; ``http://`` for loopback tests)."""
 
     def __init__(
-        self, root: str, *, size: int, connect_timeout: float, read_timeout: float, ca_bundle: str | None = None
+        self,
+        root: str,
+        *,
+        size: int,
+        connect_timeout: float,
+        read_timeout: float,
+        ca_bundle: str | None = None,
+        proxy: str | None = None,
     ) -> None:
         parts = urlsplit(root)
         if parts.hostname is None or parts.scheme not in ("http", "https"):
@@ -27,6 +37,9 @@ class UpstreamPool:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self._context = ssl.create_default_context(cafile=ca_bundle) if parts.scheme == "https" else None
+        self._proxy = urlsplit(proxy) if proxy else None
+        if self._proxy is not None and (self._proxy.scheme != "http" or self._proxy.hostname is None):
+            raise ValueError("the proxy must be an http://host:port URL")
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._slots = threading.BoundedSemaphore(size)
@@ -34,13 +47,21 @@ class UpstreamPool:
         self._lock = threading.Lock()
 
     def _new_connection(self) -> http.client.HTTPConnection:
+        host, port = self.host, self.port
+        if self._proxy is not None:
+            assert self._proxy.hostname is not None
+            host, port = self._proxy.hostname, self._proxy.port or 80
         connection: http.client.HTTPConnection
         if self._context is not None:
-            connection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self._connect_timeout, context=self._context
-            )
+            connection = http.client.HTTPSConnection(host, port, timeout=self._connect_timeout, context=self._context)
         else:
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=self._connect_timeout)
+            connection = http.client.HTTPConnection(host, port, timeout=self._connect_timeout)
+        if self._proxy is not None:
+            headers = {}
+            if self._proxy.username is not None:
+                user = f"{unquote(self._proxy.username)}:{unquote(self._proxy.password or '')}"
+                headers["Proxy-Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+            connection.set_tunnel(self.host, self.port, headers=headers)
         connection.connect()
         assert connection.sock is not None
         connection.sock.settimeout(self._read_timeout)

@@ -99,6 +99,8 @@ class ViewerSettings:
     on_problem: Callable[[str], None] | None = None
     #: Verify the DICOMweb host's TLS certificate against this CA bundle (None: the system's).
     ca_bundle: str | None = None
+    #: Reach the DICOMweb host through this HTTP proxy (``http://host:port``; None: directly).
+    proxy: str | None = None
 
 
 class ViewerServer:
@@ -112,6 +114,7 @@ class ViewerServer:
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
             ca_bundle=settings.ca_bundle,
+            proxy=settings.proxy,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

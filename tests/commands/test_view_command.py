@@ -185,6 +185,22 @@ def test_npm_missing_and_no_viewer_dir_is_an_error_with_advice(
     assert "Viewer:" not in captured.out
 
 
+def test_a_proxy_that_cannot_be_used_is_a_usage_error_that_hides_its_password(
+    aws_home: Path,
+    tmp_path: Path,
+    viewer_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://user:hunter2@proxy.example:1080")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert view(tmp_path, "--viewer-dir", str(viewer_dir)) == 2
+    captured = capsys.readouterr()
+    assert "the HTTPS proxy (HTTPS_PROXY, host proxy.example) cannot be used" in captured.err
+    assert "hunter2" not in captured.err
+
+
 def test_a_viewer_dir_without_the_app_is_a_usage_error(
     aws_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ahiops.dicomweb import dicomweb_url, dicomweb_url_problem
+from ahiops.dicomweb import dicomweb_url, dicomweb_url_problem, proxy_for
 from ahiops.errors import StackOutputsError
 from ahiops.stack_outputs import load_outputs_file
 
@@ -72,3 +72,29 @@ def test_a_wrong_output_names_the_file_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, outputs(dicomwebUrl="http://dicom.example.com/datastore/x"))
     with pytest.raises(StackOutputsError, match=r"outputs file .*key 'dicomwebUrl' has the value"):
         load_outputs_file(path)
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_https_proxy_of_the_environment_is_used(no_proxies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
+    assert proxy_for(dicomweb_url("eu-west-1", DATASTORE_ID)) == "http://proxy.example:3128"
+
+
+def test_no_proxy_for_a_host_in_no_proxy(no_proxies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".amazonaws.com")
+    assert proxy_for(dicomweb_url("eu-west-1", DATASTORE_ID)) is None
+
+
+def test_never_a_proxy_for_loopback(no_proxies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    assert proxy_for(f"http://127.0.0.1:4000/datastore/{DATASTORE_ID}") is None
+
+
+def test_without_proxy_settings_the_host_is_reached_directly(no_proxies: None) -> None:
+    assert proxy_for(dicomweb_url("eu-west-1", DATASTORE_ID)) is None

@@ -119,6 +119,72 @@ def test_no_more_than_size_requests_at_a_time(keeping: RawOrigin) -> None:
     pool.clear()
 
 
+class ConnectProxy:
+    """An HTTP proxy that opens CONNECT tunnels and records each CONNECT's request line and headers."""
+
+    def __init__(self) -> None:
+        self.connects: list[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += client.recv(4096)
+        self.connects.append(head)
+        host, port = head.split(b" ")[1].decode().rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        def pipe(source: socket.socket, sink: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                sink.close()
+
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_through_a_proxy_each_connection_is_a_connect_tunnel(keeping: RawOrigin) -> None:
+    proxy = ConnectProxy()
+    try:
+        pool = UpstreamPool(
+            f"http://127.0.0.1:{keeping.port}/datastore/x",
+            size=2,
+            connect_timeout=5,
+            read_timeout=5,
+            proxy=f"http://user:p%40ss@127.0.0.1:{proxy.port}",
+        )
+        assert [get(pool) for _ in range(2)] == [b"ok", b"ok"]
+        pool.clear()
+    finally:
+        proxy.close()
+    [connect] = proxy.connects  # one tunnel, reused
+    assert connect.startswith(f"CONNECT 127.0.0.1:{keeping.port} HTTP/1.".encode())
+    assert b"Proxy-Authorization: Basic dXNlcjpwQHNz" in connect  # user:p@ss
+
+
+def test_a_proxy_that_is_not_http_is_refused() -> None:
+    with pytest.raises(ValueError, match="the proxy must be an http://host:port URL"):
+        UpstreamPool("https://h.example/", size=1, connect_timeout=1, read_timeout=1, proxy="socks5://p:1080")
+
+
 def test_a_host_that_cannot_be_reached_is_an_os_error() -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
