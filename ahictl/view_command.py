@@ -45,7 +45,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--port", type=_port, metavar="N", help="listen on 127.0.0.1:N (default: a free port chosen for this run)"
     )
     parser.add_argument("--study", metavar="STUDY_UID", help="open this study (default: the study list)")
-    parser.add_argument("--no-browser", action="store_true", help="only print the URL; do not open the default browser")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="only print the URL (default: also open it in the default browser)"
+    )
     parser.add_argument(
         "--viewer-dir",
         type=Path,
