@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -430,3 +431,40 @@ def test_32_parallel_frame_requests_on_reused_connections(
     assert results == [[200, 200]] * 32
     assert len(dicomweb_origin.requests()) == 64
     assert all(seen.signed for seen in dicomweb_origin.requests())
+
+
+class _ChunkedOrigin(BaseHTTPRequestHandler):
+    """Answers every GET with a body in three chunks and no Content-Length, as a streaming service may."""
+
+    protocol_version = "HTTP/1.1"
+    chunks = (b"first-", b"x" * 300_000, b"-last")
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in self.chunks:
+            self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_chunked_answer_is_passed_on_chunked_and_whole(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            first = request(server, f"/datastore/{datastore}/studies")
+            second = request(server, f"/datastore/{datastore}/studies")
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    for status, headers, body in (first, second):
+        assert status == 200
+        assert headers["transfer-encoding"] == "chunked"
+        assert body == b"".join(_ChunkedOrigin.chunks)
