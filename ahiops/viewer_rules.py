@@ -5,6 +5,8 @@ process, any web page in the user's browser) must not be able to use it. A reque
 
 - its ``Host`` header is exactly ``127.0.0.1:<port>`` (a page on a foreign name that resolves to 127.0.0.1, DNS
   rebinding, is refused);
+- a browser's ``Sec-Fetch-Site`` says it comes from the viewer's own page or from the user (a page of another site
+  or of another port of 127.0.0.1 is refused);
 - its method is GET or HEAD;
 - it carries the run's secret: once in the printed URL (:data:`OPEN_PATH`), then in an HttpOnly SameSite=Strict
   cookie that the browser sends only with the viewer's own requests;
@@ -51,6 +53,17 @@ def expected_host(port: int) -> str:
 def host_allowed(host_headers: list[str], port: int) -> bool:
     """Exactly one ``Host`` header, and it names this server's loopback address and port."""
     return len(host_headers) == 1 and host_headers[0].strip().lower() == expected_host(port)
+
+
+#: ``Sec-Fetch-Site`` values answered: the viewer's own requests, and the user opening the URL. Browsers send
+#: ``same-site`` for a page on another port of 127.0.0.1, which SameSite=Strict does not tell apart.
+ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def fetch_site_allowed(fetch_site_headers: list[str]) -> bool:
+    """No ``Sec-Fetch-Site`` header (a client that is not a browser), or one that is the viewer's own request or the
+    user's navigation."""
+    return all(value.strip().lower() in ALLOWED_FETCH_SITES for value in fetch_site_headers)
 
 
 def secret_matches(given: str | None, secret: str) -> bool:

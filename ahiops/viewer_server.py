@@ -228,6 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not viewer_rules.host_allowed(self.headers.get_all("Host") or [], port):
             self._plain(403, f"only requests to {viewer_rules.expected_host(port)} are answered")
             return
+        if not viewer_rules.fetch_site_allowed(self.headers.get_all("Sec-Fetch-Site") or []):
+            self._plain(
+                403,
+                "only the viewer's own page is answered: paste the URL that `ahictl view` printed into the address bar",
+            )
+            return
         try:
             target = viewer_rules.parse_target(self.path)
         except viewer_rules.RefusedPathError as refused:

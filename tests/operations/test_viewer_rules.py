@@ -99,3 +99,12 @@ def test_a_study_that_is_not_a_uid_is_explained(value: str, problem: str) -> Non
 
 def test_a_uid_is_a_study() -> None:
     assert viewer_rules.study_uid_problem("1.2.840.113619.2.1.1.322987881") == ""
+
+
+def test_fetch_metadata_from_the_viewer_or_the_user_only() -> None:
+    assert viewer_rules.fetch_site_allowed([])
+    assert viewer_rules.fetch_site_allowed(["same-origin"])
+    assert viewer_rules.fetch_site_allowed(["none"])
+    assert not viewer_rules.fetch_site_allowed(["same-site"])
+    assert not viewer_rules.fetch_site_allowed(["cross-site"])
+    assert not viewer_rules.fetch_site_allowed(["same-origin", "cross-site"])

@@ -185,6 +185,23 @@ def test_a_foreign_host_header_is_refused_even_with_the_secret(
     assert dicomweb_origin.requests() == []
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_request_from_another_site_or_port_is_refused_even_with_the_secret(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+) -> None:
+    status, _, body = request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})
+    assert status == 403
+    assert b"only the viewer's own page" in body
+    assert dicomweb_origin.requests() == []
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none"])
+def test_the_viewers_own_requests_and_the_users_navigation_are_answered(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+) -> None:
+    assert request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})[0] == 200
+
+
 # --- methods -------------------------------------------------------------------------------------------------------
 
 
