@@ -93,3 +93,36 @@ def test_the_viewer_shows_the_study_signed_through_the_proxy(
     assert elsewhere == []
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     assert code == 0, stderr
+
+
+def wait_for_text(browser: Chromium, text: str) -> bool:
+    """Poll the page until its text holds ``text`` (bounded)."""
+    deadline = time.monotonic() + IMAGE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if text in (browser.evaluate("document.body ? document.body.innerText : ''") or ""):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_the_study_list_shows_the_data_stores_study(
+    chromium: str, dicomweb_origin: DicomwebOrigin, tmp_path: Path
+) -> None:
+    outputs = write_outputs(tmp_path / "outputs.json", dicomweb_origin.datastore_id, dicomweb_origin.root)
+    view = ViewProcess(outputs, environment=dummy_aws_environment(tmp_path))
+    try:
+        with Chromium(chromium) as browser:
+            browser.navigate(view.url)
+            listed = wait_for_text(browser, "CT_small")
+            location = browser.evaluate("window.location.pathname + window.location.search")
+            family_name = str(dicomweb_origin.slices[0].PatientName.family_name)
+            shown = browser.evaluate("document.body.innerText")
+    finally:
+        code, _, stderr = view.stop()
+    assert listed, shown
+    assert location == "/"  # the secret left the address bar
+    assert family_name in shown
+    searches = [request for request in dicomweb_origin.requests() if request.path.endswith("/studies")]
+    assert searches
+    assert all(request.signed for request in dicomweb_origin.requests())
+    assert code == 0, stderr
