@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sandbox.iam_simulator import IamSimulator
     from sandbox.moto_server import ObservedMotoServer
     from testkit.fakes.deployed_stack import DeployedStack
+    from testkit.fakes.dicomweb_origin import DicomwebOrigin
     from testkit.fakes.environment import AwsEnv
 
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 #: The fixtures that start a server on loopback (moto's, the HealthImaging and IAM stand-ins): a test that uses one,
 #: directly or through another fixture, is marked ``server``. Modules that start servers of their own say so with
 #: ``pytestmark = pytest.mark.server``; the drawings in Chromium and Graphviz with ``pytest.mark.browser``.
-SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging"})
+SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging", "dicomweb_origin"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -165,3 +166,18 @@ def deployed_stack_with_tls_policy(
     from testkit.fakes.deployed_stack import deploy_stack
 
     return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json", tls_policy=True)
+
+
+@pytest.fixture
+def dicomweb_origin() -> Iterator[DicomwebOrigin]:
+    """A data store's DICOMweb (QIDO-RS, WADO-RS) on 127.0.0.1 serving pydicom's sample CT as a 5-slice study,
+    answering only requests SigV4-signed with the dummy credentials for us-east-1, and recording each request
+    (``requests()``); its root is ``dicomweb_origin.root``. Stopped after the test."""
+    from testkit.fakes.dicomweb_origin import DicomwebOrigin
+
+    origin = DicomwebOrigin()
+    origin.start()
+    try:
+        yield origin
+    finally:
+        origin.stop()
