@@ -8,9 +8,10 @@ assumes that persona's role for the request. The component creates:
 - the function with its own key, log group and least-privilege role (:mod:`components.python_function`), its settings
   in its environment (issuer, audiences, JWKS URI, groups claim, persona -> groups and persona -> role ARN: names and
   public values, no secret);
-- with ``provisioned_concurrency`` (default 1) a published version, the alias ``live`` and provisioned concurrency on
-  it, so that a request never waits for a cold start (HealthImaging allows the authorizer one second); the ARN to give
-  CreateDatastore is then the alias's;
+- a published version and the alias ``live``, whose ARN is the one to give CreateDatastore (always the alias: the ARN
+  is fixed when the data store is created, and provisioned concurrency may be turned on or off later); with
+  ``provisioned_concurrency`` (default 1) provisioned concurrency on the alias, so that a request never waits for a
+  cold start (HealthImaging allows the authorizer one second);
 - one role per persona that HealthImaging may assume only for this account's data store, with only that persona's
   DICOMweb actions on it (:mod:`components.dicomweb_authorizer_policies`);
 - the function's resource policy: HealthImaging's regional service principal may invoke it, for this account and this
@@ -72,7 +73,7 @@ FUNCTION_CODE = FunctionCode(
     # HealthImaging waits one second; a longer timeout only lets a slow key set fetch finish for the next request.
     timeout_seconds=3,
 )
-#: The alias HealthImaging invokes when provisioned concurrency is on.
+#: The alias HealthImaging invokes (and provisioned concurrency keeps warm, when it is on).
 ALIAS_NAME = "live"
 #: Name of the inline policy on the function's role, and on each persona role.
 PERMISSION_POLICY_NAME = "DicomwebAuthorizerFunction"
@@ -355,7 +356,8 @@ def dicomweb_authorizer_warnings(args: DicomwebAuthorizerArgs) -> list[str]:
     warnings: list[str] = []
     if validation.whole_number(value("provisioned_concurrency")) == 0:
         warnings.append(
-            "The DICOMweb authorizer has no provisioned concurrency (provisioned_concurrency = 0): HealthImaging waits "
+            "The DICOMweb authorizer has no provisioned concurrency (provisioned_concurrency = 0; in a stack, "
+            "dicomwebOidc.provisionedConcurrency = 0): HealthImaging waits "
             "one second for its answer, and a cold start (loading the function and fetching the issuer's keys) can "
             "take longer, so the first requests after a quiet time may be refused. Keep at least 1."
         )
@@ -372,9 +374,8 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
     (see the module docstring)."""
 
     function_arn: pulumi.Output[str]
-    """The ARN to give CreateDatastore as ``lambdaAuthorizerArn``: the alias ``live`` when provisioned concurrency is
-    on, else the function. Known without the data store; resolves once the function (and its provisioned concurrency)
-    exists."""
+    """The ARN to give CreateDatastore as ``lambdaAuthorizerArn``: the alias ``live``, with or without provisioned
+    concurrency. Known without the data store; resolves once the alias (and its provisioned concurrency) exists."""
     function_name: pulumi.Output[str]
     """Name of the function (its logs are in ``/aws/lambda/<name>``)."""
     persona_role_arns: pulumi.Output[dict[str, str]]
@@ -389,32 +390,33 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
 
         setup = function_setup(self, name, args, DICOMWEB_AUTHORIZER_DEFAULTS, AuthorizerNames(args["name_prefix"]))
         provisioned = validation.as_whole_number(setup.value("provisioned_concurrency"))
-        function = _create_function(setup, args, publish=provisioned > 0)
+        function = _create_function(setup, args)
+        # HealthImaging always invokes the alias, whatever the provisioned concurrency: the ARN is fixed when the data
+        # store is created, so turning provisioned concurrency on or off later must not change it.
+        alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS_NAME,
+            function_name=function.name,
+            function_version=function.version,
+            description="The version HealthImaging invokes, kept warm by provisioned concurrency when it is on",
+            opts=setup.options(),
+        )
+        ready: pulumi.Resource = alias
         if provisioned > 0:
-            alias = aws.lambda_.Alias(
-                f"{name}-alias",
-                name=ALIAS_NAME,
-                function_name=function.name,
-                function_version=function.version,
-                description="The version HealthImaging invokes, kept warm by provisioned concurrency",
-                opts=setup.options(),
-            )
-            ready: pulumi.Resource = aws.lambda_.ProvisionedConcurrencyConfig(
+            ready = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{name}-provisioned-concurrency",
                 function_name=function.name,
                 qualifier=alias.name,
                 provisioned_concurrent_executions=provisioned,
                 opts=setup.options(),
             )
-            invoked_arn, qualifier = f"{setup.function_arn}:{ALIAS_NAME}", alias.name
-        else:
-            ready, invoked_arn, qualifier = function, setup.function_arn, None
+        invoked_arn = f"{setup.function_arn}:{ALIAS_NAME}"
         roles = _create_persona_roles(setup, args)
         aws.lambda_.Permission(
             f"{name}-healthimaging-invoke",
             action="lambda:InvokeFunction",
             function=function.name,
-            qualifier=qualifier,
+            qualifier=alias.name,
             principal=healthimaging_regional_principal(setup.region),
             source_arn=args["datastore_arn"],
             source_account=setup.account_id,
@@ -435,7 +437,7 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
         )
 
 
-def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bool) -> aws.lambda_.Function:
+def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs) -> aws.lambda_.Function:
     key = function_key(
         setup,
         description=f"Encrypts the HealthImaging DICOMweb authorizer of {setup.names.prefix} (environment, logs)",
@@ -451,7 +453,7 @@ def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bo
         key_arn=key.arn,
         reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
         environment=authorizer_environment(args),
-        publish=publish,
+        publish=True,
     ).function
 
 

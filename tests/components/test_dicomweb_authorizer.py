@@ -207,14 +207,26 @@ def test_provisioned_concurrency_keeps_the_alias_warm_and_the_arn_names_the_alia
     assert default_run.outputs["functionArn"] == f"{FUNCTION_ARN}:live"
 
 
-def test_without_provisioned_concurrency_the_function_itself_is_invoked_and_a_warning_says_why_not() -> None:
+def test_without_provisioned_concurrency_the_alias_is_still_invoked_and_a_warning_says_why_not() -> None:
     cold = run(provisioned_concurrency=0.0)
-    assert not cold.by_type("aws:lambda/alias:Alias")
+    assert cold.one("aws:lambda/alias:Alias", "dicomweb-alias").inputs["name"] == "live"
     assert not cold.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
-    assert "publish" not in cold.one("aws:lambda/function:Function").inputs
-    assert "qualifier" not in cold.one("aws:lambda/permission:Permission").inputs
-    assert cold.outputs["functionArn"] == FUNCTION_ARN
-    assert any("no provisioned concurrency" in w and "one second" in w for w in cold.warnings)
+    assert cold.one("aws:lambda/function:Function").inputs["publish"] is True
+    assert cold.one("aws:lambda/permission:Permission").inputs["qualifier"] == "live"
+    assert cold.outputs["functionArn"] == f"{FUNCTION_ARN}:live"
+    [warning] = [w for w in cold.warnings if "no provisioned concurrency" in w]
+    assert "dicomwebOidc.provisionedConcurrency = 0" in warning
+    assert "HealthImaging waits one second for its answer" in warning
+
+
+def test_the_arn_fixed_at_creation_does_not_depend_on_provisioned_concurrency(default_run: ProgramRun) -> None:
+    for provisioned in (0, 3):
+        other = run(provisioned_concurrency=provisioned)
+        assert other.outputs["functionArn"] == default_run.outputs["functionArn"]
+        assert (
+            other.one("aws:lambda/permission:Permission").inputs
+            == default_run.one("aws:lambda/permission:Permission").inputs
+        )
 
 
 def test_only_healthimaging_may_invoke_it_for_this_account_and_data_store(default_run: ProgramRun) -> None:
