@@ -329,3 +329,14 @@ def test_a_deployed_invocation_with_other_options_warns_instead_of_replacing(mon
         "to its image sets, so the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, "
         "'Changing the data store', to move the images to a new data store deliberately."
     ]
+
+
+def test_an_authorizer_without_provisioned_concurrency_warns_about_healthimagings_one_second() -> None:
+    run = datastore(dicomweb_oidc={**OIDC, "provisioned_concurrency": 0})
+    [warning] = [w for w in run.warnings if "no provisioned concurrency" in w]
+    assert "dicomwebOidc.provisionedConcurrency = 0" in warning
+    assert "HealthImaging waits one second for its answer" in warning
+    assert not run.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    # The data store is still given the alias, as with provisioned concurrency.
+    arn = json.loads(run.one(INVOCATION).inputs["input"])["lambdaAuthorizerArn"]
+    assert arn == f"arn:aws:lambda:{DEV_REGION}:{DEV_ACCOUNT}:function:ahi-test-dicomweb-authorizer:live"
