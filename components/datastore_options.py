@@ -51,6 +51,27 @@ _LAMBDA_ARN = re.compile(
 )
 
 
+#: How a drift warning names each create-only member of the data store (CreateDatastore's and aws-native's names).
+CREATE_ONLY_LABELS = {
+    "datastoreName": "name",
+    "kmsKeyArn": "KMS key",
+    "tags": "tags",
+    "losslessStorageFormat": "lossless storage format",
+    "lambdaAuthorizerArn": "authorizer",
+}
+
+
+def create_only_drift_warning(member: str, deployed: Any, desired: Any) -> str:
+    """The warning for a create-only member whose configured value is not the deployed data store's: the change is
+    ignored (replacing the data store would lose access to its image sets)."""
+    return (
+        f"The deployed data store's {CREATE_ONLY_LABELS[member]} ({deployed!r}) differs from the configuration "
+        f"({desired!r}). It was fixed when the data store was created and replacing a data store loses access to its "
+        "image sets, so the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, 'Changing "
+        "the data store', to move the images to a new data store deliberately."
+    )
+
+
 def dicomweb_url(region: str, datastore_id: str) -> str:
     """The DICOMweb root of a data store (QIDO-RS, WADO-RS and STOW-RS paths go below it)."""
     return f"https://dicom-medical-imaging.{region}.amazonaws.com/datastore/{datastore_id}"
