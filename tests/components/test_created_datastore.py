@@ -340,3 +340,17 @@ def test_an_authorizer_without_provisioned_concurrency_warns_about_healthimaging
     # The data store is still given the alias, as with provisioned concurrency.
     arn = json.loads(run.one(INVOCATION).inputs["input"])["lambdaAuthorizerArn"]
     assert arn == f"arn:aws:lambda:{DEV_REGION}:{DEV_ACCOUNT}:function:ahi-test-dicomweb-authorizer:live"
+
+
+@pytest.mark.parametrize(
+    "oidc",
+    [
+        {**OIDC, "provisioned_concurrency": 10.0},
+        {**OIDC, "jwks_uri": "https://login.example.org/keys?client_id=viewer", "groups_claim": "groups"},
+        {**OIDC, "personas": {"reader": ["r"], "importer": ["i"], "admin": ["a"]}, "audiences": ["a", "b"]},
+    ],
+)
+def test_options_the_data_store_accepts_build_the_authorizer_without_a_later_refusal(oidc: dict[str, Any]) -> None:
+    run = datastore(dicomweb_oidc=oidc, permissions_boundary_arn=f"arn:aws:iam::{DEV_ACCOUNT}:policy/boundary")
+    assert run.one("healthimaging:index:DicomwebAuthorizer").parent_name == "datastore"
+    assert set(run.outputs["persona_role_arns"]) == set(oidc["personas"])
