@@ -189,3 +189,20 @@ def test_the_token_depends_on_every_member_and_fits_the_model() -> None:
     assert token == client_token("a", json.loads(json.dumps(members)))
     assert token != client_token("a", {**members, "losslessStorageFormat": "HTJ2K"})
     assert token != client_token("b", members)
+
+
+def test_a_retry_answered_with_the_failed_data_store_says_to_change_an_input(
+    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+) -> None:
+    healthimaging.fail_datastore_creation_when(lambda params: "KMS key is disabled")
+    with pytest.raises(handler.DatastoreCreationError, match="change an input") as first:
+        handler.handle(event("create"), Context(120))
+    with pytest.raises(handler.DatastoreCreationError) as retried:
+        handler.handle(event("create"), Context(120))
+    [datastore_id] = healthimaging.datastores
+    assert str(retried.value).startswith(
+        f"HealthImaging answered this request with the data store {datastore_id} ('ahi-dev-datastore') of an earlier "
+        "attempt, which is CREATE_FAILED: the same inputs give the same client token."
+    )
+    assert "for example add a tag" in str(retried.value)
+    assert "client token is derived from the inputs" in str(first.value)

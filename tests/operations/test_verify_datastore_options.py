@@ -3,9 +3,7 @@ and the HealthImaging stand-in, and the resource-policy rules on recorded docume
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +23,7 @@ from ahiops.verify_context import FailedCheckError, VerifyContext
 from components import policies
 from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes import MOTO_ACCOUNT_ID
+from testkit.fakes.authorizer_function import create_authorizer_function
 from testkit.fakes.environment import AwsEnv
 
 REGION = "us-east-1"
@@ -111,28 +110,8 @@ def test_a_policy_that_allows_nothing_fails() -> None:
 @pytest.fixture
 def lambda_in_moto(aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", aws_env.moto_endpoint)
-    role = aws_env.client("iam").create_role(
-        RoleName="authorizer-exec",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return {'isTokenValid': False}\n")
     client = aws_env.client("lambda")
-    client.create_function(
-        FunctionName=FUNCTION,
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handle",
-        Code={"ZipFile": code.getvalue()},
-    )
+    create_authorizer_function(aws_env.client("iam"), client, FUNCTION)
     return client
 
 
