@@ -8,6 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+from ahiops.dicomweb import dicomweb_url
+
 from . import policies, validation
 from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
@@ -16,7 +18,6 @@ from .datastore_options import (
     FORMAT_HTJ2K,
     create_only_drift_warning,
     creation_option_problems,
-    dicomweb_url,
     uses_created_datastore,
 )
 from .kms import customer_managed_key, key_policy

@@ -72,11 +72,6 @@ def create_only_drift_warning(member: str, deployed: Any, desired: Any) -> str:
     )
 
 
-def dicomweb_url(region: str, datastore_id: str) -> str:
-    """The DICOMweb root of a data store (QIDO-RS, WADO-RS and STOW-RS paths go below it)."""
-    return f"https://dicom-medical-imaging.{region}.amazonaws.com/datastore/{datastore_id}"
-
-
 def uses_created_datastore(args: Mapping[str, Any]) -> bool:
     """Whether the data store needs the creator function: a JPEG 2000 format or an authorizer. Without either it stays
     the aws-native resource, exactly as before these options existed."""

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ahiops.dicomweb import dicomweb_url
 from components import access_policies, audit_trail, policies
 from components.access import ACCESS_DEFAULTS, resource_name
 from components.aws_cli_command import start_dicom_import_job_command
 from components.bucket_pair import generated_bucket_name
 from components.datastore import generated_datastore_name, prefixed_key_alias
-from components.datastore_options import dicomweb_url
 from components.import_alerts import AlertNames
 from components.import_role import PERMISSION_POLICY_NAME, generated_role_name
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules

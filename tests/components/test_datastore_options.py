@@ -11,7 +11,6 @@ from components.datastore_options import (
     creation_option_problems,
     default_jwks_uri,
     dicomweb_oidc_problems,
-    dicomweb_url,
     lambda_authorizer_arn_problems,
     uses_created_datastore,
 )
@@ -164,11 +163,7 @@ def test_only_an_option_beyond_the_aws_native_resource_uses_the_creator(
     assert uses_created_datastore(overrides) is created
 
 
-def test_the_urls_are_built_from_region_and_id() -> None:
-    assert (
-        dicomweb_url("eu-west-2", "a" * 32)
-        == f"https://dicom-medical-imaging.eu-west-2.amazonaws.com/datastore/{'a' * 32}"
-    )
+def test_the_default_jwks_location_is_below_the_issuer() -> None:
     assert default_jwks_uri("https://login.example.org/") == "https://login.example.org/.well-known/jwks.json"
 
 

@@ -192,7 +192,7 @@ def test_the_token_depends_on_every_member_and_fits_the_model() -> None:
 
 
 def test_a_retry_answered_with_the_failed_data_store_says_to_change_an_input(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     healthimaging.fail_datastore_creation_when(lambda params: "KMS key is disabled")
     with pytest.raises(handler.DatastoreCreationError, match="change an input") as first:
