@@ -1,5 +1,5 @@
 """Command line: ``python -m ahictl plan --stack dev`` (offline), and, after ``pulumi up``,
-``verify``, ``import`` and ``jobs`` against the deployed stack."""
+``verify``, ``import``, ``jobs`` and ``view`` against the deployed stack."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ DETAILS = ("architecture", "resources", *detail_names())
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ahictl",
-        description="Tools for the AWS HealthImaging setup: `plan` runs offline; `verify`, `import` and `jobs` "
-        "work on the deployed stack with your AWS credentials.",
+        description="Tools for the AWS HealthImaging setup: `plan` runs offline; `verify`, `import`, `jobs` and "
+        "`view` work on the deployed stack with your AWS credentials.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
@@ -79,6 +79,7 @@ OPERATIONAL_COMMANDS = {
     "verify": "ahictl.verify_command",
     "import": "ahictl.import_command",
     "jobs": "ahictl.jobs_command",
+    "view": "ahictl.view_command",
 }
 
 

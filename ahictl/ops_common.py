@@ -26,8 +26,9 @@ INTERRUPTED_EXIT_CODE = 130
 DEFAULT_INTERRUPT_MESSAGE = "interrupted; nothing more was started. Run the same command again to continue."
 
 
-def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--outputs FILE`` | ``--stack NAME`` (one required), ``--profile``, ``--region`` and ``--json``."""
+def add_stack_arguments(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
+    """Add ``--outputs FILE`` | ``--stack NAME`` (one required), ``--profile``, ``--region`` and (unless
+    ``json_flag`` is false) ``--json``."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--outputs",
@@ -45,9 +46,10 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         help="AWS profile (default: boto3's chain: AWS_PROFILE, then the default profile)",
     )
     parser.add_argument("--region", help="AWS region (default: the stack's `region` output)")
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document on standard output instead of text"
-    )
+    if json_flag:
+        parser.add_argument(
+            "--json", action="store_true", help="print one JSON document on standard output instead of text"
+        )
 
 
 def stack_outputs_from_args(args: argparse.Namespace) -> StackOutputs:

@@ -18,7 +18,14 @@ import json
 from typing import Any
 
 from .checks_datastore import datastore_properties
-from .checks_import_role import _ACCOUNT_OPERATORS, _ARN_OPERATORS, _key_problem, role_name, trust_policy_problems
+from .checks_import_role import (
+    _ACCOUNT_OPERATORS,
+    _ARN_OPERATORS,
+    HEALTHIMAGING_SERVICE_PRINCIPAL,
+    _key_problem,
+    role_name,
+    trust_policy_problems,
+)
 from .verify_context import FailedCheckError, Outcome, VerifyContext, failed, passed
 
 #: The format HealthImaging uses when CreateDatastore names none.
@@ -30,7 +37,7 @@ def healthimaging_invokers(region: str) -> tuple[str, ...]:
     """The service principals that stand for HealthImaging in a function's resource policy: the regional one
     (``medical-imaging.<region>.amazonaws.com``, which HealthImaging's guide names for authorizers) and the global
     one."""
-    return (f"medical-imaging.{region}.amazonaws.com", "medical-imaging.amazonaws.com")
+    return (f"medical-imaging.{region}.amazonaws.com", HEALTHIMAGING_SERVICE_PRINCIPAL)
 
 
 def check_lossless_storage_format(ctx: VerifyContext) -> Outcome:

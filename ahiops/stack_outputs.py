@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .dicomweb import checked_dicomweb_url, dicomweb_url
 from .errors import StackOutputsError
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -59,6 +60,14 @@ class StackOutputs:
     datastore_lambda_authorizer_arn: str | None = None
     #: With the built authorizer: persona -> role ARN HealthImaging assumes.
     dicomweb_persona_role_arns: Mapping[str, str] = field(default_factory=dict)
+    #: The data store's DICOMweb root (``dicomwebUrl``); None: not exported (see :attr:`dicomweb_root`).
+    dicomweb_url: str | None = None
+
+    @property
+    def dicomweb_root(self) -> str:
+        """The data store's DICOMweb root: the ``dicomwebUrl`` output, or for a stack deployed before that output,
+        derived from its region and data store."""
+        return self.dicomweb_url or dicomweb_url(self.region, self.datastore_id)
 
 
 # key -> (rule as shown to the user, check)
@@ -158,7 +167,11 @@ def outputs_from_mapping(data: Mapping[str, Any], source: str) -> StackOutputs:
         assert value is not None
         return value
 
+    dicomweb = data.get("dicomwebUrl")
+    if dicomweb is not None and dicomweb != "":
+        dicomweb = checked_dicomweb_url(str(dicomweb), required("datastoreId"), source)
     return StackOutputs(
+        dicomweb_url=dicomweb,
         account_id=required("accountId"),
         region=required("region"),
         input_bucket_name=required("inputBucketName"),

@@ -479,7 +479,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from healthimaging_functions.auto_import import handler
     from healthimaging_functions.auto_import.config import AutoImportConfig
     from sandbox import http_server
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
 
     logging.getLogger("auto_import").setLevel(logging.WARNING)
     # The stand-in answers with headers and body in two writes: without TCP_NODELAY, each answer waits for the
@@ -492,7 +492,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         s3 = boto3.client("s3", region_name=REGION, endpoint_url=S3_ENDPOINT)
         for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
             s3.create_bucket(Bucket=bucket)
-        fake = scaled_stand_in(FakeHealthImaging)(s3_endpoint_url=S3_ENDPOINT, region=REGION, account_id=ACCOUNT)
+        fake = scaled_stand_in(HealthImagingEmulator)(s3_endpoint_url=S3_ENDPOINT, region=REGION, account_id=ACCOUNT)
         fake.start()
         try:
             fake.max_concurrent_jobs = args.quota

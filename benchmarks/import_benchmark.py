@@ -154,7 +154,7 @@ def full_import(root: Path, files: int) -> Run:
     """Import ``files`` valid DICOM files for real: moto (S3, STS) and the HealthImaging stand-in on loopback."""
     import boto3
 
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.moto_server import ObservedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -162,7 +162,7 @@ def full_import(root: Path, files: int) -> Run:
     make_dicom_folder(folder, files)
     moto = ObservedMotoServer()
     moto.start()
-    fake = FakeHealthImaging(moto_server=moto)
+    fake = HealthImagingEmulator(moto_server=moto)
     try:
         endpoint = fake.start()
         fake.polls_until_done = 0

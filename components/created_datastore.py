@@ -40,7 +40,12 @@ from . import datastore_creator_policies as creator_policies
 from . import validation
 from ._documents import json_when_known
 from ._resource_options import child_options
-from .datastore_options import DICOMWEB_OIDC_DEFAULTS, FORMAT_HTJ2K
+from .datastore_options import (
+    CREATE_ONLY_LABELS,
+    DICOMWEB_OIDC_DEFAULTS,
+    FORMAT_HTJ2K,
+    create_only_drift_warning,
+)
 from .dicomweb_authorizer import DicomwebAuthorizer, DicomwebAuthorizerArgs
 from .function_constants import literal_constants
 from .lambda_package import FUNCTIONS_DIR
@@ -138,30 +143,15 @@ def invocation_input(
     return document
 
 
-#: How a drift warning names each member of the input.
-_MEMBER_LABELS = {
-    "datastoreName": "name",
-    "kmsKeyArn": "KMS key",
-    "tags": "tags",
-    "losslessStorageFormat": "lossless storage format",
-    "lambdaAuthorizerArn": "authorizer",
-}
-
-
 def created_drift_warnings(desired: Mapping[str, Any], deployed: Mapping[str, Any]) -> list[str]:
     """Warnings for the creation-time members whose desired value differs from the deployed invocation's."""
     defaults = {"losslessStorageFormat": FORMAT_HTJ2K}
     warnings = []
-    for member, label in _MEMBER_LABELS.items():
+    for member in CREATE_ONLY_LABELS:
         want = desired.get(member, defaults.get(member))
         have = deployed.get(member, defaults.get(member))
         if want != have:
-            warnings.append(
-                f"The deployed data store's {label} ({have!r}) differs from the configuration ({want!r}). It was "
-                "fixed when the data store was created and replacing a data store loses access to its image sets, so "
-                "the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, 'Changing the "
-                "data store', to move the images to a new data store deliberately."
-            )
+            warnings.append(create_only_drift_warning(member, have, want))
     return warnings
 
 

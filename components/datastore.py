@@ -8,11 +8,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
+from ahiops.dicomweb import dicomweb_url
+
 from . import policies, validation
 from ._arguments import shown_as, tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
 from .created_datastore import create_datastore
-from .datastore_options import FORMAT_HTJ2K, creation_option_problems, dicomweb_url, uses_created_datastore
+from .datastore_options import (
+    FORMAT_HTJ2K,
+    create_only_drift_warning,
+    creation_option_problems,
+    uses_created_datastore,
+)
 from .kms import customer_managed_key, key_policy
 from .validation import logs
 
@@ -251,18 +258,12 @@ def datastore_warnings(args: ImagingDatastoreArgs) -> list[str]:
 def drift_warnings(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
     """Warnings for create-only properties whose desired value differs from the deployed one."""
     warnings = []
-    labels = {"datastoreName": "name", "kmsKeyArn": "KMS key", "tags": "tags"}
     for prop in CREATE_ONLY_PROPERTIES:
         want, have = desired.get(prop), actual.get(prop)
         if prop == "tags":
             want, have = dict(want or {}), dict(have or {})
         if want is not None and have is not None and want != have:
-            warnings.append(
-                f"The deployed data store's {labels[prop]} ({have!r}) differs from the configuration ({want!r}). "
-                "It is create-only and replacing a data store loses access to its image sets, so the change is "
-                "ignored. Restore the setting, or see docs/security-and-data-safety.md, 'Changing the data store', "
-                "to migrate deliberately."
-            )
+            warnings.append(create_only_drift_warning(prop, have, want))
     return warnings
 
 

@@ -15,33 +15,34 @@ than the aws-native resource can do (:func:`uses_created_datastore`).
 from __future__ import annotations
 
 import re
-import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import pulumi
-
+from . import dicomweb_authorizer as authorizer
 from . import validation
 from .validation._text import show
+
+# The authorizer function's personas, and where an issuer publishes its keys when ``jwks_uri`` is not given.
+from healthimaging_functions.dicomweb_authorizer import config as function_config  # isort: skip
+from healthimaging_functions.dicomweb_authorizer.config import default_jwks_uri as default_jwks_uri  # isort: skip
 
 FORMAT_HTJ2K = "HTJ2K"
 FORMAT_JPEG_2000_LOSSLESS = "JPEG_2000_LOSSLESS"
 #: ``losslessStorageFormat`` as HealthImaging's API model lists it; the first is the service's default.
 LOSSLESS_STORAGE_FORMATS = (FORMAT_HTJ2K, FORMAT_JPEG_2000_LOSSLESS)
 
-#: The personas a token's groups can map to (``dicomweb_oidc.personas``).
-DICOMWEB_PERSONAS = ("reader", "importer", "admin")
-#: The fields of ``dicomweb_oidc`` and their defaults (None: required, or derived as the description says).
+#: The personas a token's groups can map to (``dicomweb_oidc.personas``), least privileged first; the authorizer's
+#: own tuple (most privileged first) is the source.
+DICOMWEB_PERSONAS = tuple(reversed(function_config.PERSONAS_BY_PRIVILEGE))
+#: The fields of ``dicomweb_oidc``, which are :class:`~components.dicomweb_authorizer.DicomwebAuthorizer`'s arguments
+#: of the same names, with the authorizer's defaults (None: required, or derived as the description says).
 DICOMWEB_OIDC_DEFAULTS: dict[str, Any] = {
-    "issuer": None,
-    "audiences": None,
-    "jwks_uri": None,  # <issuer>/.well-known/jwks.json
-    "groups_claim": "cognito:groups",
-    "personas": None,
-    "provisioned_concurrency": 1,
+    field: authorizer.DICOMWEB_AUTHORIZER_DEFAULTS.get(field)
+    for field in ("issuer", "audiences", "jwks_uri", "groups_claim", "personas", "provisioned_concurrency")
 }
-#: The most provisioned concurrency ``dicomweb_oidc.provisioned_concurrency`` accepts (each instance costs money).
-MAX_PROVISIONED_CONCURRENCY = 10
+#: The most provisioned concurrency ``dicomweb_oidc.provisioned_concurrency`` accepts: the authorizer's default
+#: reserved concurrency, which the data store leaves as it is (Lambda keeps no more copies ready than may run).
+MAX_PROVISIONED_CONCURRENCY: int = authorizer.DICOMWEB_AUTHORIZER_DEFAULTS["reserved_concurrency"]
 
 #: A Lambda function ARN as HealthImaging's model accepts it (``LambdaArn``), with its parts; partition ``aws`` only.
 _LAMBDA_ARN = re.compile(
@@ -50,14 +51,25 @@ _LAMBDA_ARN = re.compile(
 )
 
 
-def default_jwks_uri(issuer: str) -> str:
-    """Where an issuer publishes its keys when ``jwks_uri`` is not given: ``<issuer>/.well-known/jwks.json``."""
-    return f"{issuer.rstrip('/')}/.well-known/jwks.json"
+#: How a drift warning names each create-only member of the data store (CreateDatastore's and aws-native's names).
+CREATE_ONLY_LABELS = {
+    "datastoreName": "name",
+    "kmsKeyArn": "KMS key",
+    "tags": "tags",
+    "losslessStorageFormat": "lossless storage format",
+    "lambdaAuthorizerArn": "authorizer",
+}
 
 
-def dicomweb_url(region: str, datastore_id: str) -> str:
-    """The DICOMweb root of a data store (QIDO-RS, WADO-RS and STOW-RS paths go below it)."""
-    return f"https://dicom-medical-imaging.{region}.amazonaws.com/datastore/{datastore_id}"
+def create_only_drift_warning(member: str, deployed: Any, desired: Any) -> str:
+    """The warning for a create-only member whose configured value is not the deployed data store's: the change is
+    ignored (replacing the data store would lose access to its image sets)."""
+    return (
+        f"The deployed data store's {CREATE_ONLY_LABELS[member]} ({deployed!r}) differs from the configuration "
+        f"({desired!r}). It was fixed when the data store was created and replacing a data store loses access to its "
+        "image sets, so the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, 'Changing "
+        "the data store', to move the images to a new data store deliberately."
+    )
 
 
 def uses_created_datastore(args: Mapping[str, Any]) -> bool:
@@ -70,33 +82,11 @@ def uses_created_datastore(args: Mapping[str, Any]) -> bool:
     )
 
 
-def _https_url_problems(setting: str, value: Any, what: str) -> list[str]:
-    if not isinstance(value, str) or not value:
-        return [f"{setting} = {show(value)}: give the {what} as an https URL, for example 'https://login.example.org'."]
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        return [f"{setting} = {show(value)}: the {what} must be an https URL (tokens and keys only over TLS)."]
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return [f"{setting} = {show(value)}: the {what} must have no query, fragment, user name or password."]
-    return []
-
-
-def _strings_problems(setting: str, value: Any, what: str, example: str) -> list[str]:
-    """A non-empty list of non-empty strings."""
-    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
-        return [f"{setting} = {show(value)}: give at least one {what} as a list, for example [{example}]."]
-    return [
-        f"{setting}[{index}] = {show(item)}: each {what} must be a non-empty string."
-        for index, item in enumerate(value)
-        if not isinstance(item, str) or not item.strip()
-    ]
-
-
 def dicomweb_oidc_problems(setting: str, value: Any, field_name: Callable[[str], str] | None = None) -> list[str]:
-    """Problems with ``dicomweb_oidc``: an https ``issuer``, at least one audience, an https ``jwks_uri`` if given, a
-    ``groups_claim``, ``personas`` that are known and each map at least one group, a provisioned concurrency from 0 to
-    :data:`MAX_PROVISIONED_CONCURRENCY`. ``field_name(field)`` names a field as the person wrote it (``jwksUri`` in a
-    stack setting); by default ``<setting>.<field>``."""
+    """Problems with ``dicomweb_oidc``: a mapping of known fields, which follow the authorizer's rules
+    (:func:`components.dicomweb_authorizer.token_settings_problems`, the one home of those rules; provisioned
+    concurrency up to :data:`MAX_PROVISIONED_CONCURRENCY`). ``field_name(field)`` names a field as the person wrote it
+    (``jwksUri`` in a stack setting); by default ``<setting>.<field>``."""
     name = field_name or (lambda field: f"{setting}.{field}")
     if not isinstance(value, Mapping):
         return [
@@ -109,41 +99,9 @@ def dicomweb_oidc_problems(setting: str, value: Any, field_name: Callable[[str],
         for field in value
         if field not in DICOMWEB_OIDC_DEFAULTS
     ]
-    # An output (the viewer's user pool and client, created by the same program) is checked where it is made.
-    if not isinstance(value.get("issuer"), pulumi.Output):
-        problems += _https_url_problems(name("issuer"), value.get("issuer"), "issuer")
-    if not isinstance(value.get("audiences"), pulumi.Output):
-        problems += _strings_problems(name("audiences"), value.get("audiences"), "audience", "my-viewer-client-id")
-    if value.get("jwks_uri") is not None:
-        problems += _https_url_problems(name("jwks_uri"), value["jwks_uri"], "JWKS location")
-    claim = value.get("groups_claim", DICOMWEB_OIDC_DEFAULTS["groups_claim"])
-    if not isinstance(claim, str) or not claim.strip():
-        problems.append(f"{name('groups_claim')} = {show(claim)}: name the token claim that lists the groups.")
-    problems += _personas_problems(name("personas"), value.get("personas"))
-    problems += validation.whole_number_problems(
-        name("provisioned_concurrency"),
-        value.get("provisioned_concurrency", DICOMWEB_OIDC_DEFAULTS["provisioned_concurrency"]),
-        0,
-        MAX_PROVISIONED_CONCURRENCY,
-    )
-    return problems
-
-
-def _personas_problems(setting: str, personas: Any) -> list[str]:
-    known = ", ".join(repr(p) for p in DICOMWEB_PERSONAS)
-    if not isinstance(personas, Mapping) or not personas:
-        return [
-            f"{setting} = {show(personas)}: map at least one persona ({known}) to the groups whose members get it, "
-            "for example {reader: [radiology], admin: [imaging-admins]}."
-        ]
-    problems = []
-    for persona, groups in personas.items():
-        if persona not in DICOMWEB_PERSONAS:
-            problems.append(
-                f"{setting} names the persona {show(persona)}, which does not exist; the personas are {known}."
-            )
-        problems += _strings_problems(f"{setting}.{persona}", groups, "group", "radiology")
-    return problems
+    fields = {field: value[field] for field in DICOMWEB_OIDC_DEFAULTS if field in value}
+    names = {field: name(field) for field in DICOMWEB_OIDC_DEFAULTS}
+    return problems + authorizer.token_settings_problems(fields, names, reserved_concurrency_settable=False)
 
 
 def lambda_authorizer_arn_problems(setting: str, arn: Any, *, account_id: str, region: str) -> list[str]:
@@ -186,7 +144,16 @@ def creation_option_problems(args: Mapping[str, Any], n: Callable[[str], str]) -
             shown = n(f"dicomweb_oidc.{field}")  # a stack key's field (dicomwebOidc.jwksUri), when the caller maps it
             return shown if shown != f"dicomweb_oidc.{field}" else f"{n('dicomweb_oidc')}.{field}"
 
-        problems += dicomweb_oidc_problems(n("dicomweb_oidc"), oidc, field_name)
+        oidc_problems = dicomweb_oidc_problems(n("dicomweb_oidc"), oidc, field_name)
+        problems += oidc_problems
+        if not oidc_problems and isinstance(args.get("account_id"), str) and isinstance(args.get("name_prefix"), str):
+            # The settings the built authorizer's function would carry must fit Lambda's environment.
+            built = {**oidc, "account_id": args["account_id"], "name_prefix": args["name_prefix"]}
+            if isinstance(args.get("path"), str):
+                built["path"] = args["path"]
+            problems += authorizer.environment_size_problems(
+                built, {field: field_name(field) for field in DICOMWEB_OIDC_DEFAULTS}
+            )
     if authorizer_arn and isinstance(args.get("account_id"), str) and isinstance(args.get("region"), str):
         problems += lambda_authorizer_arn_problems(
             n("lambda_authorizer_arn"), authorizer_arn, account_id=args["account_id"], region=args["region"]

@@ -8,9 +8,10 @@ assumes that persona's role for the request. The component creates:
 - the function with its own key, log group and least-privilege role (:mod:`components.python_function`), its settings
   in its environment (issuer, audiences, JWKS URI, groups claim, persona -> groups and persona -> role ARN: names and
   public values, no secret);
-- with ``provisioned_concurrency`` (default 1) a published version, the alias ``live`` and provisioned concurrency on
-  it, so that a request never waits for a cold start (HealthImaging allows the authorizer one second); the ARN to give
-  CreateDatastore is then the alias's;
+- a published version and the alias ``live``, whose ARN is the one to give CreateDatastore (always the alias: the ARN
+  is fixed when the data store is created, and provisioned concurrency may be turned on or off later); with
+  ``provisioned_concurrency`` (default 1) provisioned concurrency on the alias, so that a request never waits for a
+  cold start (HealthImaging allows the authorizer one second);
 - one role per persona that HealthImaging may assume only for this account's data store, with only that persona's
   DICOMweb actions on it (:mod:`components.dicomweb_authorizer_policies`);
 - the function's resource policy: HealthImaging's regional service principal may invoke it, for this account and this
@@ -26,7 +27,8 @@ to one data store ID in its environment: the resource policy (``source_arn``) an
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, Optional, TypedDict
 
@@ -71,7 +73,7 @@ FUNCTION_CODE = FunctionCode(
     # HealthImaging waits one second; a longer timeout only lets a slow key set fetch finish for the next request.
     timeout_seconds=3,
 )
-#: The alias HealthImaging invokes when provisioned concurrency is on.
+#: The alias HealthImaging invokes (and provisioned concurrency keeps warm, when it is on).
 ALIAS_NAME = "live"
 #: Name of the inline policy on the function's role, and on each persona role.
 PERMISSION_POLICY_NAME = "DicomwebAuthorizerFunction"
@@ -79,6 +81,9 @@ PERSONA_POLICY_NAME = "DicomwebPersona"
 #: Lambda's limit on a function's environment variables (names and values together).
 MAX_ENVIRONMENT_BYTES = 4096
 MAX_CONCURRENCY = 1000
+_ISSUER_EXAMPLE = "https://cognito-idp.<region>.amazonaws.com/<pool ID>"
+_AUDIENCE_EXAMPLE = "my-viewer-client-id"
+_JWKS_EXAMPLE = "https://login.example.org/.well-known/jwks.json"
 _DATASTORE_ARN = re.compile(r"arn:aws[a-z-]*:medical-imaging:([a-z0-9-]+):(\d{12}):datastore/[0-9a-z]{32}")
 
 #: Default of every optional argument of :class:`DicomwebAuthorizer` (the one place each default lives). ``jwks_uri``:
@@ -188,18 +193,39 @@ def authorizer_environment(args: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _https_problems(setting: str, value: Any, example: str) -> list[str]:
-    if not isinstance(value, str) or not function_config.is_https_url(value):
-        return [f"{setting} = {show(value)}: give an https URL, for example {example}."]
+def _https_url_problems(setting: str, value: Any, what: str, example: str, *, allow_query: bool = False) -> list[str]:
+    """An https URL with a host and no user name, password or fragment (nor a query, unless ``allow_query``)."""
+    if not isinstance(value, str) or not value:
+        return [f"{setting} = {show(value)}: give the {what} as an https URL, for example {example}."]
+    parts = urllib.parse.urlsplit(value)
+    if not function_config.is_https_url(value):
+        return [
+            f"{setting} = {show(value)}: the {what} must be an https URL (tokens and keys travel only over TLS), "
+            f"for example {example}."
+        ]
+    if (parts.query and not allow_query) or parts.fragment or parts.username or parts.password:
+        extras = "fragment, user name or password" if allow_query else "query, fragment, user name or password"
+        return [f"{setting} = {show(value)}: the {what} must have no {extras}."]
     return []
+
+
+def _strings_problems(setting: str, value: Any, what: str, example: str, hint: str = "") -> list[str]:
+    """A non-empty list of non-empty strings."""
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        return [f"{setting} = {show(value)}: give at least one {what}{hint} as a list, for example [{example}]."]
+    return [
+        f"{setting}[{index}] = {show(item)}: each {what} must be a non-empty string."
+        for index, item in enumerate(value)
+        if not isinstance(item, str) or not item.strip()
+    ]
 
 
 def _personas_problems(setting: str, personas: Any) -> list[str]:
     known = ", ".join(repr(p) for p in function_config.PERSONAS_BY_PRIVILEGE)
-    example = '{"reader": ["radiology"], "admin": ["imaging-admins"]}'
     if not isinstance(personas, Mapping) or not personas:
         return [
-            f"{setting} = {show(personas)}: map at least one persona ({known}) to its groups, for example {example}."
+            f"{setting} = {show(personas)}: map at least one persona ({known}) to the groups whose members get it, "
+            "for example {reader: [radiology], admin: [imaging-admins]}."
         ]
     problems: list[str] = []
     for persona, groups in personas.items():
@@ -207,28 +233,89 @@ def _personas_problems(setting: str, personas: Any) -> list[str]:
             problems.append(
                 f"{setting} names the persona {show(persona)}, which does not exist; the personas are {known}."
             )
-        if (
-            isinstance(groups, str)
-            or not isinstance(groups, Sequence)
-            or not groups
-            or not all(isinstance(group, str) and group.strip() for group in groups)
-        ):
-            problems.append(
-                f'{setting}.{persona} = {show(groups)}: give a non-empty list of group names, for example ["radiology"].'
-            )
+        problems += _strings_problems(f"{setting}.{persona}", groups, "group", "radiology")
     return problems
 
 
-def _audiences_problems(setting: str, audiences: Any) -> list[str]:
-    if (
-        isinstance(audiences, str)
-        or not isinstance(audiences, Sequence)
-        or not audiences
-        or not all(isinstance(a, str) and a.strip() for a in audiences)
-    ):
+def _concurrency_problems(
+    n: Callable[[str], str], provisioned: Any, reserved: Any, *, reserved_settable: bool
+) -> list[str]:
+    """Provisioned concurrency from 0 to the reserved concurrency (Lambda cannot keep more copies ready than the
+    function may run), reserved concurrency from 1 to :data:`MAX_CONCURRENCY`. Without ``reserved_settable`` the
+    reserved concurrency is the default, and provisioned concurrency is simply bounded by it."""
+    if not reserved_settable:
         return [
-            f"{setting} = {show(audiences)}: give the list of accepted audiences (the app client IDs a token's aud or "
-            "client_id may name), at least one."
+            f"{problem[:-1]} (the authorizer's reserved concurrency: Lambda keeps no more copies ready than the "
+            "function may run)."
+            for problem in validation.whole_number_problems(n("provisioned_concurrency"), provisioned, 0, reserved)
+        ]
+    provisioned_problems = validation.whole_number_problems(
+        n("provisioned_concurrency"), provisioned, 0, MAX_CONCURRENCY
+    )
+    reserved_problems = validation.whole_number_problems(n("reserved_concurrency"), reserved, 1, MAX_CONCURRENCY)
+    problems = provisioned_problems + reserved_problems
+    if not problems and validation.as_whole_number(provisioned) > validation.as_whole_number(reserved):
+        problems.append(
+            f"{n('provisioned_concurrency')} = {validation.as_whole_number(provisioned)} exceeds "
+            f"{n('reserved_concurrency')} = {validation.as_whole_number(reserved)}: Lambda cannot keep more copies "
+            "ready than the function may run. Lower the first or raise the second."
+        )
+    return problems
+
+
+def token_settings_problems(
+    args: Mapping[str, Any], names: Mapping[str, str] | None = None, *, reserved_concurrency_settable: bool = True
+) -> list[str]:
+    """Every problem with the settings that decide which tokens are accepted and how fast: an https ``issuer``, at
+    least one audience, an https ``jwks_uri`` if given, a ``groups_claim``, known ``personas`` that each map at least
+    one group, and the function's concurrency. The one home of these rules: ``ImagingDatastore``'s ``dicomweb_oidc``
+    (whose fields are these arguments) is checked here too, with ``reserved_concurrency_settable=False`` (it leaves
+    the reserved concurrency at its default, so that bounds provisioned concurrency).
+
+    ``names`` maps argument names to the names a person set (stack configuration keys).
+    """
+    n = shown_as(names)
+    value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
+    problems: list[str] = []
+    # An issuer or audiences given as outputs (a user pool and client of the same program, the viewer's) are checked
+    # where they are made.
+    if not isinstance(args.get("issuer"), pulumi.Output):
+        problems += _https_url_problems(n("issuer"), args.get("issuer"), "issuer", _ISSUER_EXAMPLE)
+    if not isinstance(args.get("audiences"), pulumi.Output):
+        problems += _strings_problems(
+            n("audiences"),
+            args.get("audiences"),
+            "audience",
+            _AUDIENCE_EXAMPLE,
+            " (the app client IDs a token may name in aud or client_id)",
+        )
+    if value("jwks_uri") is not None:
+        problems += _https_url_problems(
+            n("jwks_uri"), value("jwks_uri"), "JWKS location", _JWKS_EXAMPLE, allow_query=True
+        )
+    groups_claim = value("groups_claim")
+    if not isinstance(groups_claim, str) or not groups_claim.strip():
+        problems.append(
+            f"{n('groups_claim')} = {show(groups_claim)}: give the name of the claim that lists the groups."
+        )
+    problems += _personas_problems(n("personas"), args.get("personas"))
+    problems += _concurrency_problems(
+        n,
+        value("provisioned_concurrency"),
+        value("reserved_concurrency"),
+        reserved_settable=reserved_concurrency_settable,
+    )
+    return problems
+
+
+def environment_size_problems(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """The function's settings must fit Lambda's environment (only meaningful on otherwise valid arguments)."""
+    n = shown_as(names)
+    size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
+    if size > MAX_ENVIRONMENT_BYTES:
+        return [
+            f"{n('personas')} and {n('audiences')} make the function's settings {size} bytes long, more than the "
+            f"{MAX_ENVIRONMENT_BYTES} Lambda allows: map fewer or shorter group names."
         ]
     return []
 
@@ -257,48 +344,14 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
 
     problems: list[str] = []
     problems += validation.placement_problems(args, names)
-    # An issuer or audiences that are outputs (a user pool and client of the same program) are checked where made.
-    if not isinstance(args.get("issuer"), pulumi.Output):
-        problems += _https_problems(
-            n("issuer"), args.get("issuer"), "https://cognito-idp.<region>.amazonaws.com/<pool ID>"
-        )
-    if not isinstance(args.get("audiences"), pulumi.Output):
-        problems += _audiences_problems(n("audiences"), args.get("audiences"))
-    if value("jwks_uri") is not None:
-        problems += _https_problems(n("jwks_uri"), value("jwks_uri"), "https://login.example.org/.well-known/jwks.json")
-    groups_claim = value("groups_claim")
-    if not isinstance(groups_claim, str) or not groups_claim.strip():
-        problems.append(
-            f"{n('groups_claim')} = {show(groups_claim)}: give the name of the claim that lists the groups."
-        )
-    problems += _personas_problems(n("personas"), args.get("personas"))
+    problems += token_settings_problems(args, names)
     problems += _datastore_arn_problems(
         n("datastore_arn"), args.get("datastore_arn"), args.get("account_id"), args.get("region")
     )
-    provisioned_problems = validation.whole_number_problems(
-        n("provisioned_concurrency"), value("provisioned_concurrency"), 0, MAX_CONCURRENCY
-    )
-    reserved_problems = validation.whole_number_problems(
-        n("reserved_concurrency"), value("reserved_concurrency"), 1, MAX_CONCURRENCY
-    )
-    problems += provisioned_problems + reserved_problems
-    if not provisioned_problems and not reserved_problems:
-        provisioned = validation.as_whole_number(value("provisioned_concurrency"))
-        reserved = validation.as_whole_number(value("reserved_concurrency"))
-        if provisioned > reserved:
-            problems.append(
-                f"{n('provisioned_concurrency')} = {provisioned} exceeds {n('reserved_concurrency')} = {reserved}: "
-                "Lambda cannot keep more copies ready than the function may run. Lower the first or raise the second."
-            )
     problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
     problems += validation.iam_settings_problems(args, value("path"), names)
     if not problems and not _has_outputs(args):
-        size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
-        if size > MAX_ENVIRONMENT_BYTES:
-            problems.append(
-                f"{n('personas')} and {n('audiences')} make the function's settings {size} bytes long, more than the "
-                f"{MAX_ENVIRONMENT_BYTES} Lambda allows: map fewer or shorter group names."
-            )
+        problems += environment_size_problems(args, names)
     return problems
 
 
@@ -321,7 +374,8 @@ def dicomweb_authorizer_warnings(args: DicomwebAuthorizerArgs) -> list[str]:
     warnings: list[str] = []
     if validation.whole_number(value("provisioned_concurrency")) == 0:
         warnings.append(
-            "The DICOMweb authorizer has no provisioned concurrency (provisioned_concurrency = 0): HealthImaging waits "
+            "The DICOMweb authorizer has no provisioned concurrency (provisioned_concurrency = 0; in a stack, "
+            "dicomwebOidc.provisionedConcurrency = 0): HealthImaging waits "
             "one second for its answer, and a cold start (loading the function and fetching the issuer's keys) can "
             "take longer, so the first requests after a quiet time may be refused. Keep at least 1."
         )
@@ -338,9 +392,8 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
     (see the module docstring)."""
 
     function_arn: pulumi.Output[str]
-    """The ARN to give CreateDatastore as ``lambdaAuthorizerArn``: the alias ``live`` when provisioned concurrency is
-    on, else the function. Known without the data store; resolves once the function (and its provisioned concurrency)
-    exists."""
+    """The ARN to give CreateDatastore as ``lambdaAuthorizerArn``: the alias ``live``, with or without provisioned
+    concurrency. Known without the data store; resolves once the alias (and its provisioned concurrency) exists."""
     function_name: pulumi.Output[str]
     """Name of the function (its logs are in ``/aws/lambda/<name>``)."""
     persona_role_arns: pulumi.Output[dict[str, str]]
@@ -355,32 +408,33 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
 
         setup = function_setup(self, name, args, DICOMWEB_AUTHORIZER_DEFAULTS, AuthorizerNames(args["name_prefix"]))
         provisioned = validation.as_whole_number(setup.value("provisioned_concurrency"))
-        function = _create_function(setup, args, publish=provisioned > 0)
+        function = _create_function(setup, args)
+        # HealthImaging always invokes the alias, whatever the provisioned concurrency: the ARN is fixed when the data
+        # store is created, so turning provisioned concurrency on or off later must not change it.
+        alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS_NAME,
+            function_name=function.name,
+            function_version=function.version,
+            description="The version HealthImaging invokes, kept warm by provisioned concurrency when it is on",
+            opts=setup.options(),
+        )
+        ready: pulumi.Resource = alias
         if provisioned > 0:
-            alias = aws.lambda_.Alias(
-                f"{name}-alias",
-                name=ALIAS_NAME,
-                function_name=function.name,
-                function_version=function.version,
-                description="The version HealthImaging invokes, kept warm by provisioned concurrency",
-                opts=setup.options(),
-            )
-            ready: pulumi.Resource = aws.lambda_.ProvisionedConcurrencyConfig(
+            ready = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{name}-provisioned-concurrency",
                 function_name=function.name,
                 qualifier=alias.name,
                 provisioned_concurrent_executions=provisioned,
                 opts=setup.options(),
             )
-            invoked_arn, qualifier = f"{setup.function_arn}:{ALIAS_NAME}", alias.name
-        else:
-            ready, invoked_arn, qualifier = function, setup.function_arn, None
+        invoked_arn = f"{setup.function_arn}:{ALIAS_NAME}"
         roles = _create_persona_roles(setup, args)
         aws.lambda_.Permission(
             f"{name}-healthimaging-invoke",
             action="lambda:InvokeFunction",
             function=function.name,
-            qualifier=qualifier,
+            qualifier=alias.name,
             principal=healthimaging_regional_principal(setup.region),
             source_arn=args["datastore_arn"],
             source_account=setup.account_id,
@@ -401,7 +455,7 @@ class DicomwebAuthorizer(pulumi.ComponentResource):
         )
 
 
-def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bool) -> aws.lambda_.Function:
+def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs) -> aws.lambda_.Function:
     key = function_key(
         setup,
         description=f"Encrypts the HealthImaging DICOMweb authorizer of {setup.names.prefix} (environment, logs)",
@@ -417,7 +471,7 @@ def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs, *, publish: bo
         key_arn=key.arn,
         reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
         environment=environment_input(args),
-        publish=publish,
+        publish=True,
     ).function
 
 

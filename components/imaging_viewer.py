@@ -32,10 +32,11 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from ahiops.dicomweb import dicomweb_url as dicomweb_root
+
 from . import policies, validation
 from ._arguments import tags_of, with_defaults
 from ._resource_options import PACKAGE, child_options, remember_caller_options
-from .datastore_options import dicomweb_url as dicomweb_root
 from .secure_bucket import SecureBucket
 from .viewer_app_config import CALLBACK_PATH, LOGOUT_PATH, SCOPE, ViewerSignIn, app_config, app_config_js
 from .viewer_files import APP_CONFIG, INDEX, REVALIDATE, app_dir_problems, app_files, inline_script_hashes

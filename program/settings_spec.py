@@ -411,6 +411,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "<name>[:<alias>]) for DICOMweb bearer tokens, fixed when the data store is created; its resource policy must "
         "let medical-imaging.<region>.amazonaws.com invoke it for this data store. Not with dicomwebOidc. Empty: none.",
         feeds=("datastore.lambda_authorizer_arn",),
+        derives=("datastore.dicomweb_oidc",),  # with viewer: the user pool is not wired in (and the rules refuse)
     ),
     Setting(
         "viewer",

@@ -1,14 +1,16 @@
-"""A stand-in for the AWS HealthImaging control plane, on loopback, for offline tests.
+"""An emulator of AWS HealthImaging on loopback, for the sandbox and offline tests: control plane, runtime, DICOMweb.
 
 It speaks rest-json exactly as botocore's model ``medical-imaging/2023-07-19`` describes (routes, members,
 status codes; every request validated against the model, every response checked against it), keeps data
 stores, import jobs and image sets in memory, and runs an import job against the S3 it is given (moto):
-it reads every object under ``inputS3Uri``, checks the DICOM Part 10 header with pydicom, groups imported
-files into image sets by StudyInstanceUID + SeriesInstanceUID, and writes the job's folder
+it reads every object under ``inputS3Uri``, parses each file with pydicom, adds the instances to image sets as
+HealthImaging groups them (sandbox/dicom_store.py), and writes the job's folder
 ``<outputS3Uri>/<datastoreId>-DicomImport-<jobId>/`` (``job-output-manifest.json``, ``SUCCESS/success.ndjson``,
-``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings).
+``FAILURE/failure.ndjson``, and ``WARNING/warning.ndjson`` when a file has warnings). The runtime operations
+are in sandbox/imaging_runtime.py, DICOMweb under ``/datastore/<id>`` in sandbox/dicomweb.py; every request must
+be signed with SigV4 for ``medical-imaging`` (sandbox/sigv4.py). What is not emulated: docs/sandbox.md.
 
-Tests steer it in-process: see the control methods and attributes of :class:`FakeHealthImaging`.
+Tests steer it in-process: see the control methods and attributes of :class:`HealthImagingEmulator`.
 
 Choices where AWS documents nothing (so the code under test must not rely on them):
 - ``inputFile`` in the ndjson files is the object's full ``s3://bucket/key`` URI.
@@ -29,7 +31,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import io
 import json
 import threading
 import time
@@ -39,17 +40,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pydicom
 from botocore.exceptions import BotoCoreError, ClientError
-from pydicom.errors import InvalidDicomError
 
 from . import MOTO_ACCOUNT_ID, TEST_REGION
+from .dicom_store import DicomStore, ImageSet, StoredInstance, UnimportableFileError, parse_part10
+from .dicomweb import DicomWeb
+from .htj2k import Htj2kCache
 from .http_server import LoopbackHttpServer
 from .iam_simulator import IamError, principal_policies
+from .imaging_runtime import ImagingRuntime
 from .moto_server import ObservedMotoServer
 from .policy_evaluator import ALLOWED, PolicySource, Request, evaluate
 from .rest_json import HttpRequest, HttpResponse, ParsedRequest, RestJsonService, ServiceError
 from .sessions import stand_in_client
+from .sigv4 import AuthenticationError, Authorizer, verify_sigv4
 
 SERVICE_NAME = "medical-imaging"
 MANIFEST_NAME = "job-output-manifest.json"
@@ -104,6 +108,9 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
     #: (StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID) of an imported file.
     uids: tuple[str, str, str] | None = None
+    #: The parsed file, until the job adds it to an image set.
+    instance: StoredInstance | None = None
+    is_primary: bool = True
 
     @property
     def imported(self) -> bool:
@@ -112,7 +119,7 @@ class FileResult:
 
 @dataclass
 class ImportJob:
-    """One import job as the stand-in keeps it (``FakeHealthImaging.jobs[job_id]``)."""
+    """One import job as the stand-in keeps it (``HealthImagingEmulator.jobs[job_id]``)."""
 
     job_id: str
     datastore_id: str
@@ -145,20 +152,6 @@ class ImportJob:
 
 
 @dataclass
-class ImageSet:
-    image_set_id: str
-    datastore_id: str
-    arn: str
-    study_instance_uid: str
-    series_instance_uid: str
-    version: int
-    sop_instance_uids: set[str]
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    deleted: bool = False
-
-
-@dataclass
 class _PendingOutput:
     """A completed job's folder, written once enough reads of it have missed (``manifest_delay_polls``)."""
 
@@ -180,8 +173,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return parsed.netloc, parsed.path.lstrip("/")
 
 
-class FakeHealthImaging:
-    """The HealthImaging stand-in. ``start()`` serves it on 127.0.0.1 (free port); ``stop()`` ends it.
+class HealthImagingEmulator:
+    """The HealthImaging emulator. ``start()`` serves it on 127.0.0.1 (free port) and returns the endpoint URL;
+    ``stop()`` ends it. ``dicomweb_url(datastore_id)`` is a data store's DICOMweb root on the same endpoint;
+    ``set_authorizer(callable, datastore_id=None)`` sets the function bearer tokens go to.
 
     Control attributes (set them in a test; each takes effect at the next request):
 
@@ -212,7 +207,10 @@ class FakeHealthImaging:
 
     Records: ``requests`` [(operation, params)] for every request routed to an operation (also those answered
     with an error), ``request_log`` (the same with the caller's access key id and signing region), ``jobs``
-    {job_id: ImportJob}, ``datastores`` {datastore_id: Datastore}, ``image_sets`` {image_set_id: ImageSet}.
+    {job_id: ImportJob}, ``datastores`` {datastore_id: Datastore}, ``image_sets`` {image_set_id: ImageSet} (with
+    their instances and frames: ``store``, a :class:`sandbox.dicom_store.DicomStore`), ``refused`` [(method, path,
+    error code)] for requests refused before routing (unsigned, wrong signature), ``dicomweb.requests`` for every
+    DICOMweb request (operation, how it was authenticated, status).
     """
 
     def __init__(
@@ -248,7 +246,14 @@ class FakeHealthImaging:
         self.request_log: list[ParsedRequest] = []
         self.jobs: dict[str, ImportJob] = {}
         self.datastores: dict[str, Datastore] = {}
-        self.image_sets: dict[str, ImageSet] = {}
+        #: Image sets with their instances and frames (sandbox/dicom_store.py); ``image_sets`` is its registry.
+        self.store = DicomStore(region, account_id)
+        self.image_sets: dict[str, ImageSet] = self.store.image_sets
+        #: DICOMweb under /datastore/<id> on the same endpoint (sandbox/dicomweb.py), with its request records.
+        self.htj2k = Htj2kCache()
+        self.dicomweb = DicomWeb(self.store, self, lambda: self.endpoint_url, self.htj2k)
+        #: Every request refused before routing: (method, path, error code).
+        self.refused: list[tuple[str, str, str]] = []
 
         self._tokens: dict[tuple[str, str], str] = {}
         #: CreateDatastore's clientToken -> (data store id, the request's other members).
@@ -270,6 +275,10 @@ class FakeHealthImaging:
             "GetImageSet": self._get_image_set,
             "DeleteImageSet": self._delete_image_set,
         }
+        runtime = ImagingRuntime(
+            self.store, image_set=self._image_set, datastore=self._datastore, page=self._page, htj2k_cache=self.htj2k
+        )
+        self._handlers.update(runtime.handlers())
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -296,6 +305,23 @@ class FakeHealthImaging:
     @property
     def supported_operations(self) -> tuple[str, ...]:
         return tuple(self._handlers)
+
+    def dicomweb_url(self, datastore_id: str) -> str:
+        """The DICOMweb root of a data store (QIDO-RS, WADO-RS, STOW-RS paths go below it)."""
+        return f"{self.endpoint_url}/datastore/{datastore_id}"
+
+    def set_authorizer(self, authorizer: Authorizer | None, datastore_id: str | None = None) -> None:
+        """The function bearer tokens go to for DICOMweb (HealthImaging's Lambda authorizer contract, in-process):
+        for one data store, or for every data store without one of its own (``datastore_id`` None)."""
+        if authorizer is None:
+            self.dicomweb.authorizers.pop(datastore_id, None)
+        else:
+            self.dicomweb.authorizers[datastore_id] = authorizer
+
+    def dicomweb_datastore_ready(self, datastore_id: str, region: str | None) -> bool:
+        """Whether DICOMweb serves this data store (it exists, is ACTIVE, and the request's region is its own)."""
+        datastore = self.datastores.get(datastore_id)
+        return datastore is not None and datastore.status == "ACTIVE" and region in (None, self.region)
 
     # --- control API -----------------------------------------------------------------------------------
 
@@ -392,6 +418,14 @@ class FakeHealthImaging:
     # --- HTTP ------------------------------------------------------------------------------------------
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
+        if self.dicomweb.handles(request.path):
+            return self.dicomweb.handle(request)
+        try:
+            verify_sigv4(request, secrets=self.dicomweb.secrets)
+        except AuthenticationError as error:
+            with self._lock:
+                self.refused.append((request.method, request.path, error.code))
+            return self.service.error_response(ServiceError(error.code, error.message, status=403))
         try:
             parsed = self.service.parse(request)
         except ServiceError as error:
@@ -820,78 +854,30 @@ class FakeHealthImaging:
             result.message = "Not a DICOM Part 10 file: no 128-byte preamble followed by DICM"
             return result
         try:
-            dataset = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        except (InvalidDicomError, ValueError, EOFError, OSError) as error:
-            result.exception_type, result.message = "ValidationException", f"Unreadable DICOM Part 10 file: {error}"
-            return result
-        uids = {name: str(dataset.get(name, "") or "") for name in ("StudyInstanceUID", "SeriesInstanceUID")}
-        missing = [name for name, value in uids.items() if not value]
-        if missing:
-            result.exception_type = "ValidationException"
-            result.message = f"The file has no {' and no '.join(missing)}"
+            instance = parse_part10(data)
+        except UnimportableFileError as failure:
+            result.exception_type, result.message = failure.exception_type, failure.message
             return result
         result.warnings += [message for predicate in self._file_warning_predicates if (message := predicate(key))]
-        result.uids = (
-            uids["StudyInstanceUID"],
-            uids["SeriesInstanceUID"],
-            str(dataset.get("SOPInstanceUID", "") or key),
-        )
+        result.instance = instance
+        result.uids = (instance.study_instance_uid, instance.series_instance_uid, instance.sop_instance_uid)
         return result
 
     def _results(self, job: ImportJob) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-        """Group imported files into image sets; the manifest and the folder's objects (manifest last)."""
-        now = _now()
-        by_series: dict[tuple[str, str], list[FileResult]] = {}
-        for result in job.files:
-            if result.imported and result.uids:
-                study, series, _ = result.uids
-                by_series.setdefault((study, series), []).append(result)
-        summaries = []
-        for (study, series), results in by_series.items():
-            image_set = next(
-                (
-                    s
-                    for s in self.image_sets.values()
-                    if s.datastore_id == job.datastore_id
-                    and not s.deleted
-                    and (s.study_instance_uid, s.series_instance_uid) == (study, series)
-                ),
-                None,
-            )
-            if image_set is None:
-                image_set_id = _new_id()
-                image_set = ImageSet(
-                    image_set_id=image_set_id,
-                    datastore_id=job.datastore_id,
-                    arn=f"arn:aws:medical-imaging:{self.region}:{self.account_id}:datastore/{job.datastore_id}"
-                    f"/imageset/{image_set_id}",
-                    study_instance_uid=study,
-                    series_instance_uid=series,
-                    version=1,
-                    sop_instance_uids=set(),
-                    created_at=now,
-                    updated_at=now,
-                )
-                self.image_sets[image_set_id] = image_set
-            else:
-                image_set.version += 1
-                image_set.updated_at = now
-            seen: set[str] = set()
-            for result in results:
+        """Add imported files to image sets (sandbox/dicom_store.py); the manifest and the folder's objects (manifest
+        last)."""
+        added = [r for r in job.files if r.imported and r.instance is not None]
+        seen: set[tuple[str, str, str]] = set()
+        for result in added:
+            if result.uids in seen:
                 sop = result.uids[2] if result.uids else result.key
-                if sop in seen:
-                    result.warnings.append(f"Duplicate SOPInstanceUID {sop} in this job: the last file imported wins")
-                seen.add(sop)
-                image_set.sop_instance_uids.add(sop)
-                result.image_set_id = image_set.image_set_id
-            summaries.append(
-                {
-                    "imageSetId": image_set.image_set_id,
-                    "imageSetVersion": image_set.version,
-                    "isPrimary": True,
-                    "numberOfMatchedSOPInstances": len(results),
-                }
-            )
+                result.warnings.append(f"Duplicate SOPInstanceUID {sop} in this job: the last file imported wins")
+            seen.add(result.uids or ("", "", result.key))
+        outcome = self.store.add(job.datastore_id, [r.instance for r in added if r.instance is not None])
+        for result, placement in zip(added, outcome.placements, strict=True):
+            result.image_set_id, result.is_primary = placement.image_set_id, placement.is_primary
+            result.instance = None  # kept by the store now
+        summaries = outcome.summaries
         imported = [r for r in job.files if r.imported]
         failed = [r for r in job.files if not r.imported]
         warned = [r for r in imported if r.warnings]
@@ -915,7 +901,7 @@ class FakeHealthImaging:
         }
         _, folder_key = split_s3_uri(folder)
         success = [
-            {"inputFile": r.input_file, "importResponse": {"imageSetId": r.image_set_id, "isPrimary": True}}
+            {"inputFile": r.input_file, "importResponse": {"imageSetId": r.image_set_id, "isPrimary": r.is_primary}}
             for r in imported
         ]
         failure = [
@@ -925,7 +911,7 @@ class FakeHealthImaging:
         warning = [
             {
                 "inputFile": r.input_file,
-                "importResponse": {"imageSetId": r.image_set_id, "isPrimary": True},
+                "importResponse": {"imageSetId": r.image_set_id, "isPrimary": r.is_primary},
                 "warnings": r.warnings,
             }
             for r in warned
@@ -1000,7 +986,7 @@ class FakeHealthImaging:
             "createdAt": image_set.created_at,
             "updatedAt": image_set.updated_at,
             "imageSetArn": image_set.arn,
-            "isPrimary": True,
+            "isPrimary": image_set.is_primary,
         }
 
     def _delete_image_set(self, parsed: ParsedRequest) -> dict[str, Any]:

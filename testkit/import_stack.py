@@ -22,7 +22,7 @@ from ahiops.folder_import import ImportCallbacks, ImportOptions
 from ahiops.import_ledger import LEDGER_PREFIX
 from ahiops.pacing import FakeClock
 from ahiops.stack_outputs import StackOutputs, load_outputs_file
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 
@@ -32,7 +32,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/ahi-import-role"
 
 
 class Stack:
-    def __init__(self, outputs_path: Path, fake: FakeHealthImaging, s3: Any) -> None:
+    def __init__(self, outputs_path: Path, fake: HealthImagingEmulator, s3: Any) -> None:
         self.outputs_path = outputs_path
         self.fake = fake
         self.s3 = s3

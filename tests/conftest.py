@@ -14,10 +14,11 @@ from testkit.mock_runs import run_program
 
 if TYPE_CHECKING:
     # Imported inside the fixtures: moto, pydicom and the stand-ins load only for the tests that use them.
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.iam_simulator import IamSimulator
     from sandbox.moto_server import ObservedMotoServer
     from testkit.fakes.deployed_stack import DeployedStack
+    from testkit.fakes.dicomweb_origin import DicomwebOrigin
     from testkit.fakes.environment import AwsEnv
 
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 #: The fixtures that start a server on loopback (moto's, the HealthImaging and IAM stand-ins): a test that uses one,
 #: directly or through another fixture, is marked ``server``. Modules that start servers of their own say so with
 #: ``pytestmark = pytest.mark.server``; the drawings in Chromium and Graphviz with ``pytest.mark.browser``.
-SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging"})
+SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging", "dicomweb_origin"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -96,26 +97,26 @@ def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
 
 
 @pytest.fixture
-def healthimaging(moto_server: ObservedMotoServer) -> Iterator[FakeHealthImaging]:
-    """The HealthImaging stand-in on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
+def healthimaging(moto_server: ObservedMotoServer) -> Iterator[HealthImagingEmulator]:
+    """The HealthImaging emulator on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
 
     Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
     ``sandbox/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
     """
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
 
-    fake = FakeHealthImaging(moto_server=moto_server)
-    fake.start()
+    emulator = HealthImagingEmulator(moto_server=moto_server)
+    emulator.start()
     try:
-        yield fake
+        yield emulator
     finally:
-        fake.stop()
+        emulator.stop()
 
 
 @pytest.fixture
 def aws_env(
     moto_server: ObservedMotoServer,
-    healthimaging: FakeHealthImaging,
+    healthimaging: HealthImagingEmulator,
     iam_simulator: IamSimulator,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -144,7 +145,7 @@ def aws_env(
 
 
 @pytest.fixture
-def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+def deployed_stack(aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path) -> DeployedStack:
     """The dev stack as ``pulumi up`` creates it, in moto and the HealthImaging stand-in (ACTIVE data store, role
     checked by the stand-in), and its ``pulumi stack output --json`` file at ``outputs_path``.
 
@@ -157,9 +158,26 @@ def deployed_stack(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: 
 
 
 @pytest.fixture
-def deployed_stack_with_tls_policy(aws_env: AwsEnv, healthimaging: FakeHealthImaging, tmp_path: Path) -> DeployedStack:
+def deployed_stack_with_tls_policy(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path
+) -> DeployedStack:
     """``deployed_stack`` with the program's TLS-only bucket policy on all three buckets: for read-only checks
     (moto then refuses every object read and write in them). Use one of the two fixtures in a test, not both."""
     from testkit.fakes.deployed_stack import deploy_stack
 
     return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json", tls_policy=True)
+
+
+@pytest.fixture
+def dicomweb_origin() -> Iterator[DicomwebOrigin]:
+    """A data store's DICOMweb (QIDO-RS, WADO-RS) on 127.0.0.1 serving pydicom's sample CT as a 5-slice study,
+    answering only requests SigV4-signed with the dummy credentials for us-east-1, and recording each request
+    (``requests()``); its root is ``dicomweb_origin.root``. Stopped after the test."""
+    from testkit.fakes.dicomweb_origin import DicomwebOrigin
+
+    origin = DicomwebOrigin()
+    origin.start()
+    try:
+        yield origin
+    finally:
+        origin.stop()

@@ -43,6 +43,13 @@ DEFAULT_POLL_SECONDS = 10.0
 SAFETY_MARGIN_SECONDS = 15.0
 #: How long to wait when invoked without a Lambda context (tests, a call by hand).
 DEFAULT_WAIT_SECONDS = 600.0
+#: Statuses a data store never leaves: one of them in CreateDatastore's answer is an earlier, failed attempt.
+_ENDED_STATUSES = frozenset({"CREATE_FAILED", "DELETING", "DELETED"})
+#: Why a retry needs a changed input: the client token is derived from the inputs, and HealthImaging may answer a
+#: token it has seen with the data store it created for it.
+RETRY_ADVICE = (
+    "the client token is derived from the inputs, so the same inputs may be answered with the failed data store."
+)
 #: Statuses in which a data store with the requested name can be the one an update re-reads.
 _LIVE_STATUSES = frozenset({"CREATING", "ACTIVE"})
 
@@ -106,6 +113,13 @@ def create(
         ) from None
     datastore_id = created["datastoreId"]
     LOG.info("CreateDatastore for %r answered data store %s (%s)", name, datastore_id, created.get("datastoreStatus"))
+    if created.get("datastoreStatus") in _ENDED_STATUSES:
+        raise DatastoreCreationError(
+            f"HealthImaging answered this request with the data store {datastore_id} ({name!r}) of an earlier attempt, "
+            f"which is {created['datastoreStatus']}: the same inputs give the same client token. Fix the cause of the "
+            "first failure, delete that data store if it is still there (aws medical-imaging delete-datastore), and "
+            f"change an input before pulumi up, for example add a tag; {RETRY_ADVICE}"
+        )
     while True:
         try:
             properties = client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]
@@ -124,7 +138,8 @@ def create(
                 "gives no reason: look for the 'Data Store Creation Failed' event (EventBridge source "
                 "aws.medical-imaging) and the CreateDatastore call in CloudTrail (a KMS key the data store creator "
                 "may not use, an authorizer function HealthImaging may not invoke). The failed data store holds "
-                "nothing: delete it (aws medical-imaging delete-datastore), fix the cause and run pulumi up again."
+                "nothing: delete it (aws medical-imaging delete-datastore), fix the cause, change an input (for "
+                f"example add a tag) and run pulumi up again; {RETRY_ADVICE}"
             )
         if remaining() - poll_seconds < SAFETY_MARGIN_SECONDS:
             raise DatastoreCreationError(

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ahiops.dicomweb import dicomweb_url
 from components import access_policies, audit_trail, policies
 from components.access import ACCESS_DEFAULTS, resource_name
 from components.aws_cli_command import start_dicom_import_job_command
 from components.bucket_pair import generated_bucket_name
 from components.datastore import generated_datastore_name, prefixed_key_alias
-from components.datastore_options import dicomweb_url
 from components.import_alerts import AlertNames
 from components.import_role import PERMISSION_POLICY_NAME, generated_role_name
 from components.secure_bucket import DEFAULT_NONCURRENT_VERSION_EXPIRATION_DAYS, lifecycle_rules
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 
 from .environment import AwsEnv
 
@@ -74,7 +74,7 @@ class DeployedStack:
     outputs_path: Path
     outputs: dict[str, Any]
     s3: Any  # a boto3 S3 client configured by the environment (moto)
-    healthimaging: FakeHealthImaging
+    healthimaging: HealthImagingEmulator
     env: AwsEnv
     account_id: str
     region: str
@@ -158,7 +158,7 @@ def _secure_bucket(s3: Any, name: str, *, role: str, kms_key_arn: str | None, po
 
 
 def deploy_stack(
-    env: AwsEnv, healthimaging: FakeHealthImaging, outputs_path: Path, *, tls_policy: bool = False
+    env: AwsEnv, healthimaging: HealthImagingEmulator, outputs_path: Path, *, tls_policy: bool = False
 ) -> DeployedStack:
     """Create the dev stack in moto and the stand-in (see the module docstring) and write ``outputs_path``."""
     account, region, prefix = env.account_id, env.region, NAME_PREFIX

@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 if TYPE_CHECKING:
-    from sandbox.healthimaging import FakeHealthImaging
+    from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.iam_simulator import IamSimulator
 
 from sandbox.sessions import new_session
@@ -89,7 +89,7 @@ class AwsEnv:
 
     moto_endpoint: str
     endpoints: Mapping[str, str]
-    healthimaging: FakeHealthImaging
+    healthimaging: HealthImagingEmulator
     iam_simulator: IamSimulator
     region: str = TEST_REGION
     account_id: str = MOTO_ACCOUNT_ID

@@ -460,7 +460,13 @@ def test_a_datastore_that_does_not_exist_fails(
 ) -> None:
     stack = deployed_stack_with_tls_policy
     missing = "f" * 32
-    rewrite_outputs(stack, datastoreId=missing, datastoreArn=stack.datastore_arn.replace(stack.datastore_id, missing))
+    outputs = json.loads(stack.outputs_path.read_text())
+    rewrite_outputs(
+        stack,
+        datastoreId=missing,
+        datastoreArn=stack.datastore_arn.replace(stack.datastore_id, missing),
+        dicomwebUrl=outputs["dicomwebUrl"].replace(stack.datastore_id, missing),
+    )
     code, report, _ = verify_json(capsys, stack.outputs_path)
     assert code == 1
     failing = not_passing(report)

@@ -4,15 +4,14 @@ HealthImaging)."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from typing import Any
 
 import pytest
 
 from ahictl.cli import main
 from components import policies
+from testkit.fakes.authorizer_function import create_authorizer_function
 from testkit.fakes.deployed_stack import DeployedStack
 
 FUNCTION = "ahi-dev-dicomweb-authorizer"
@@ -37,26 +36,7 @@ def stack_with_authorizer(
     stack = deployed_stack_with_tls_policy
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.env.moto_endpoint)
     iam, lam = stack.env.client("iam"), stack.env.client("lambda")
-    execution = iam.create_role(
-        RoleName="authorizer-exec",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ]
-            }
-        ),
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return {'isTokenValid': False}\n")
-    function_arn = lam.create_function(
-        FunctionName=FUNCTION,
-        Runtime="python3.12",
-        Role=execution,
-        Handler="handler.handle",
-        Code={"ZipFile": code.getvalue()},
-    )["FunctionArn"]
+    function_arn = create_authorizer_function(iam, lam, FUNCTION)
     lam.add_permission(
         FunctionName=FUNCTION,
         StatementId="HealthImagingForThisDatastoreOnly",

@@ -329,3 +329,28 @@ def test_a_deployed_invocation_with_other_options_warns_instead_of_replacing(mon
         "to its image sets, so the change is ignored. Restore the setting, or see docs/security-and-data-safety.md, "
         "'Changing the data store', to move the images to a new data store deliberately."
     ]
+
+
+def test_an_authorizer_without_provisioned_concurrency_warns_about_healthimagings_one_second() -> None:
+    run = datastore(dicomweb_oidc={**OIDC, "provisioned_concurrency": 0})
+    [warning] = [w for w in run.warnings if "no provisioned concurrency" in w]
+    assert "dicomwebOidc.provisionedConcurrency = 0" in warning
+    assert "HealthImaging waits one second for its answer" in warning
+    assert not run.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    # The data store is still given the alias, as with provisioned concurrency.
+    arn = json.loads(run.one(INVOCATION).inputs["input"])["lambdaAuthorizerArn"]
+    assert arn == f"arn:aws:lambda:{DEV_REGION}:{DEV_ACCOUNT}:function:ahi-test-dicomweb-authorizer:live"
+
+
+@pytest.mark.parametrize(
+    "oidc",
+    [
+        {**OIDC, "provisioned_concurrency": 10.0},
+        {**OIDC, "jwks_uri": "https://login.example.org/keys?client_id=viewer", "groups_claim": "groups"},
+        {**OIDC, "personas": {"reader": ["r"], "importer": ["i"], "admin": ["a"]}, "audiences": ["a", "b"]},
+    ],
+)
+def test_options_the_data_store_accepts_build_the_authorizer_without_a_later_refusal(oidc: dict[str, Any]) -> None:
+    run = datastore(dicomweb_oidc=oidc, permissions_boundary_arn=f"arn:aws:iam::{DEV_ACCOUNT}:policy/boundary")
+    assert run.one("healthimaging:index:DicomwebAuthorizer").parent_name == "datastore"
+    assert set(run.outputs["persona_role_arns"]) == set(oidc["personas"])

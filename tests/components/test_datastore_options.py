@@ -11,10 +11,10 @@ from components.datastore_options import (
     creation_option_problems,
     default_jwks_uri,
     dicomweb_oidc_problems,
-    dicomweb_url,
     lambda_authorizer_arn_problems,
     uses_created_datastore,
 )
+from components.dicomweb_authorizer import validate_dicomweb_authorizer_args
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -57,14 +57,14 @@ def test_an_issuer_without_https_is_refused() -> None:
 
 def test_no_audience_is_refused() -> None:
     [problem] = problems_of(dicomweb_oidc={**OIDC, "audiences": []})
-    assert problem.startswith("dicomweb_oidc.audiences = []: give at least one audience as a list")
+    assert problem.startswith("dicomweb_oidc.audiences = []: give at least one audience (the app client IDs")
 
 
 def test_an_unknown_persona_is_refused_naming_the_known_ones() -> None:
     [problem] = problems_of(dicomweb_oidc={**OIDC, "personas": {"viewer": ["radiology"]}})
     assert problem == (
-        "dicomweb_oidc.personas names the persona 'viewer', which does not exist; the personas are 'reader', "
-        "'importer', 'admin'."
+        "dicomweb_oidc.personas names the persona 'viewer', which does not exist; the personas are 'admin', "
+        "'importer', 'reader'."
     )
 
 
@@ -80,7 +80,10 @@ def test_an_unknown_field_is_refused() -> None:
 
 def test_a_provisioned_concurrency_out_of_range_is_refused() -> None:
     [problem] = problems_of(dicomweb_oidc={**OIDC, "provisioned_concurrency": 11})
-    assert problem == "dicomweb_oidc.provisioned_concurrency = 11: expected a whole number from 0 to 10."
+    assert problem == (
+        "dicomweb_oidc.provisioned_concurrency = 11: expected a whole number from 0 to 10 (the authorizer's reserved "
+        "concurrency: Lambda keeps no more copies ready than the function may run)."
+    )
 
 
 def test_both_authorizers_are_refused_naming_both() -> None:
@@ -160,14 +163,54 @@ def test_only_an_option_beyond_the_aws_native_resource_uses_the_creator(
     assert uses_created_datastore(overrides) is created
 
 
-def test_the_urls_are_built_from_region_and_id() -> None:
-    assert (
-        dicomweb_url("eu-west-2", "a" * 32)
-        == f"https://dicom-medical-imaging.eu-west-2.amazonaws.com/datastore/{'a' * 32}"
-    )
+def test_the_default_jwks_location_is_below_the_issuer() -> None:
     assert default_jwks_uri("https://login.example.org/") == "https://login.example.org/.well-known/jwks.json"
 
 
 def test_a_mapping_is_required() -> None:
     [problem] = dicomweb_oidc_problems("dicomwebOidc", "https://login.example.org")
     assert problem.startswith("dicomwebOidc = 'https://login.example.org': expected a mapping with issuer")
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"issuer": "http://login.example.org"},
+        {"audiences": "viewer-client"},
+        {"jwks_uri": "ftp://keys.example.org"},
+        {"groups_claim": " "},
+        {"personas": {"guest": ["g"], "reader": []}},
+    ],
+)
+def test_dicomweb_oidc_follows_the_authorizers_own_rules_word_for_word(field: dict[str, Any]) -> None:
+    # Provisioned concurrency differs on purpose: the data store leaves the reserved concurrency at its default.
+    oidc = {**OIDC, **field}
+    through_the_data_store = problems_of(dicomweb_oidc=oidc)
+    names = {argument: f"dicomweb_oidc.{argument}" for argument in oidc}
+    authorizer_args = {"account_id": ACCOUNT, "region": REGION, "name_prefix": "ahi-dev", **oidc}
+    assert through_the_data_store
+    assert through_the_data_store == validate_dicomweb_authorizer_args(authorizer_args, names)
+
+
+def test_a_jwks_location_may_have_a_query_but_an_issuer_may_not() -> None:
+    assert problems_of(dicomweb_oidc={**OIDC, "jwks_uri": "https://login.example.org/keys?client_id=viewer"}) == []
+    [problem] = problems_of(dicomweb_oidc={**OIDC, "issuer": "https://login.example.org/?tenant=x"})
+    assert problem == (
+        "dicomweb_oidc.issuer = 'https://login.example.org/?tenant=x': the issuer must have no query, fragment, "
+        "user name or password."
+    )
+
+
+def test_a_jwks_location_with_credentials_is_refused() -> None:
+    [problem] = problems_of(dicomweb_oidc={**OIDC, "jwks_uri": "https://user:pw@login.example.org/keys"})
+    assert problem.startswith("dicomweb_oidc.jwks_uri = 'https://user:pw@login.example.org/keys': the JWKS location")
+    assert problem.endswith("must have no fragment, user name or password.")
+
+
+def test_settings_too_long_for_the_authorizers_environment_are_refused_before_anything_is_built() -> None:
+    many = {"reader": [f"group-with-a-rather-long-name-{i}" for i in range(150)]}
+    names = {"dicomweb_oidc": "dicomwebOidc", "dicomweb_oidc.personas": "dicomwebOidc.personas"}
+    problems = creation_option_problems(args(dicomweb_oidc={**OIDC, "personas": many}), lambda a: names.get(a, a))
+    assert len(problems) == 1
+    assert problems[0].startswith("dicomwebOidc.personas and dicomwebOidc.audiences make the function's settings")
+    assert "more than the 4096 Lambda allows" in problems[0]

@@ -120,7 +120,8 @@ def test_admin_holds_every_dicomweb_action_iams_database_knows() -> None:
 
 def test_only_the_personas_given_get_a_role(default_run: ProgramRun) -> None:
     reader_only = run(personas={"reader": ["radiology"]})
-    assert [r.name for r in reader_only.by_type("aws:iam/role:Role")] == [
+    # Resources register concurrently under the mocks: their order is not the program's.
+    assert sorted(r.name for r in reader_only.by_type("aws:iam/role:Role")) == [
         "dicomweb-function-role",
         "dicomweb-reader-role",
     ]
@@ -206,14 +207,26 @@ def test_provisioned_concurrency_keeps_the_alias_warm_and_the_arn_names_the_alia
     assert default_run.outputs["functionArn"] == f"{FUNCTION_ARN}:live"
 
 
-def test_without_provisioned_concurrency_the_function_itself_is_invoked_and_a_warning_says_why_not() -> None:
+def test_without_provisioned_concurrency_the_alias_is_still_invoked_and_a_warning_says_why_not() -> None:
     cold = run(provisioned_concurrency=0.0)
-    assert not cold.by_type("aws:lambda/alias:Alias")
+    assert cold.one("aws:lambda/alias:Alias", "dicomweb-alias").inputs["name"] == "live"
     assert not cold.by_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
-    assert "publish" not in cold.one("aws:lambda/function:Function").inputs
-    assert "qualifier" not in cold.one("aws:lambda/permission:Permission").inputs
-    assert cold.outputs["functionArn"] == FUNCTION_ARN
-    assert any("no provisioned concurrency" in w and "one second" in w for w in cold.warnings)
+    assert cold.one("aws:lambda/function:Function").inputs["publish"] is True
+    assert cold.one("aws:lambda/permission:Permission").inputs["qualifier"] == "live"
+    assert cold.outputs["functionArn"] == f"{FUNCTION_ARN}:live"
+    [warning] = [w for w in cold.warnings if "no provisioned concurrency" in w]
+    assert "dicomwebOidc.provisionedConcurrency = 0" in warning
+    assert "HealthImaging waits one second for its answer" in warning
+
+
+def test_the_arn_fixed_at_creation_does_not_depend_on_provisioned_concurrency(default_run: ProgramRun) -> None:
+    for provisioned in (0, 3):
+        other = run(provisioned_concurrency=provisioned)
+        assert other.outputs["functionArn"] == default_run.outputs["functionArn"]
+        assert (
+            other.one("aws:lambda/permission:Permission").inputs
+            == default_run.one("aws:lambda/permission:Permission").inputs
+        )
 
 
 def test_only_healthimaging_may_invoke_it_for_this_account_and_data_store(default_run: ProgramRun) -> None:
@@ -267,16 +280,19 @@ def test_valid_arguments_have_no_problem() -> None:
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ({"issuer": "http://idp.example.org"}, "issuer = 'http://idp.example.org': give an https URL"),
-        ({"audiences": []}, "audiences = []: give the list of accepted audiences"),
-        ({"audiences": "viewer-client"}, "audiences = 'viewer-client': give the list of accepted audiences"),
-        ({"jwks_uri": "ftp://idp.example.org/keys"}, "jwks_uri = 'ftp://idp.example.org/keys': give an https URL"),
+        ({"issuer": "http://idp.example.org"}, "issuer = 'http://idp.example.org': the issuer must be an https URL"),
+        ({"audiences": []}, "audiences = []: give at least one audience (the app client IDs a token may name"),
+        ({"audiences": "viewer-client"}, "audiences = 'viewer-client': give at least one audience"),
+        (
+            {"jwks_uri": "ftp://idp.example.org/keys"},
+            "jwks_uri = 'ftp://idp.example.org/keys': the JWKS location must be an https URL",
+        ),
         ({"personas": {}}, "personas = {}: map at least one persona"),
         (
             {"personas": {"owner": ["x"]}},
             "personas names the persona 'owner', which does not exist; the personas are 'admin', 'importer', 'reader'",
         ),
-        ({"personas": {"reader": []}}, "personas.reader = []: give a non-empty list of group names"),
+        ({"personas": {"reader": []}}, "personas.reader = []: give at least one group as a list"),
         ({"provisioned_concurrency": -1}, "provisioned_concurrency = -1: expected a whole number from 0 to 1000"),
         ({"provisioned_concurrency": 1.5}, "provisioned_concurrency = 1.5: expected a whole number from 0 to 1000"),
         (

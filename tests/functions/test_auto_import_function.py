@@ -22,7 +22,7 @@ from ahiops import planning
 from components import auto_import_policies
 from healthimaging_functions.auto_import import config as env_names
 from healthimaging_functions.auto_import import handler
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes.environment import AwsEnv
 from testkit.fakes.sqs_lambda import EventSources, LambdaContext, SqsEventSource
 
@@ -45,7 +45,9 @@ def sample(name: str) -> bytes:
 class Deployment:
     """What the AutoImport component deploys, in moto, and the function wired to its queue."""
 
-    def __init__(self, aws_env: AwsEnv, fake: FakeHealthImaging, monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    def __init__(
+        self, aws_env: AwsEnv, fake: HealthImagingEmulator, monkeypatch: pytest.MonkeyPatch, **env: str
+    ) -> None:
         self.fake = fake
         self.s3 = aws_env.client("s3")
         self.sqs = aws_env.client("sqs")
@@ -190,7 +192,7 @@ class Deployment:
 
 
 @pytest.fixture
-def deploy(aws_env: AwsEnv, healthimaging: FakeHealthImaging, monkeypatch: pytest.MonkeyPatch) -> Any:
+def deploy(aws_env: AwsEnv, healthimaging: HealthImagingEmulator, monkeypatch: pytest.MonkeyPatch) -> Any:
     endpoint = aws_env.moto_endpoint
     for service in ("SQS", "SNS", "EVENTBRIDGE"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", endpoint)

@@ -16,7 +16,7 @@ from healthimaging_functions.datastore_creator.request import (
     client_token,
     parse_event,
 )
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.environment import AwsEnv
 
@@ -58,12 +58,12 @@ def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(handler.POLL_SECONDS_VARIABLE, "0.05")
 
 
-def creates(fake: FakeHealthImaging) -> list[dict[str, Any]]:
+def creates(fake: HealthImagingEmulator) -> list[dict[str, Any]]:
     return [params for operation, params in fake.requests if operation == "CreateDatastore"]
 
 
 def test_create_sends_every_option_with_a_derived_token_and_waits_for_active(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     healthimaging.seconds_until_datastore_active = 0.3
     result = handler.handle(event("create"), Context(120))
@@ -81,14 +81,16 @@ def test_create_sends_every_option_with_a_derived_token_and_waits_for_active(
     assert len(polls) >= 2  # CREATING at least once, then ACTIVE
 
 
-def test_only_the_options_set_are_sent(aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None) -> None:
+def test_only_the_options_set_are_sent(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
+) -> None:
     handler.handle(event("create", {IDENTITY_MEMBER: "p/s/d", "datastoreName": "plain", "kmsKeyArn": ""}))
     [sent] = creates(healthimaging)
     assert set(sent) == {"datastoreName", "clientToken"}
 
 
 def test_create_failed_fails_the_invocation_naming_the_data_store_and_where_the_reason_is(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     healthimaging.fail_datastore_creation_when(lambda params: "KMS key is disabled")
     with pytest.raises(handler.DatastoreCreationError, match="ended in CREATE_FAILED, not ACTIVE") as error:
@@ -99,7 +101,7 @@ def test_create_failed_fails_the_invocation_naming_the_data_store_and_where_the_
 
 
 def test_an_error_of_create_datastore_fails_with_healthimagings_own_message(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     healthimaging.inject_error(
         "CreateDatastore", "AccessDeniedException", message="not authorized to perform kms:CreateGrant on the key"
@@ -112,7 +114,7 @@ def test_an_error_of_create_datastore_fails_with_healthimagings_own_message(
 
 
 def test_a_retried_create_returns_the_same_data_store_and_creates_no_second(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     healthimaging.seconds_until_datastore_active = 0.5
     # The first attempt runs out of time while the data store is CREATING, as a Lambda timeout would.
@@ -126,7 +128,7 @@ def test_a_retried_create_returns_the_same_data_store_and_creates_no_second(
 
 
 def test_another_resource_asking_for_the_same_data_store_gets_its_own(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     one = handler.handle(event("create"))
     other = handler.handle(event("create", {**INPUT, IDENTITY_MEMBER: "healthimaging-setup/prod/datastore"}))
@@ -134,7 +136,7 @@ def test_another_resource_asking_for_the_same_data_store_gets_its_own(
 
 
 def test_delete_leaves_the_data_store_and_its_images_in_the_account(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     created = handler.handle(event("create"))
     result = handler.handle(event("delete", previous=INPUT))
@@ -144,7 +146,7 @@ def test_delete_leaves_the_data_store_and_its_images_in_the_account(
 
 
 def test_an_update_with_the_same_input_rereads_the_data_store_without_creating(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     created = handler.handle(event("create"))
     healthimaging.create_datastore("someone-elses")  # another data store in the account is left alone
@@ -153,7 +155,7 @@ def test_an_update_with_the_same_input_rereads_the_data_store_without_creating(
 
 
 def test_an_update_with_other_options_is_refused_and_changes_nothing(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     handler.handle(event("create"))
     changed = {**INPUT, "losslessStorageFormat": "HTJ2K"}
@@ -163,7 +165,7 @@ def test_an_update_with_other_options_is_refused_and_changes_nothing(
 
 
 def test_an_update_that_finds_no_such_data_store_creates_none(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, quick_polls: None
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
 ) -> None:
     with pytest.raises(handler.DatastoreCreationError, match=r"found 0 .*nothing was created"):
         handler.handle(event("update", previous=INPUT))
@@ -187,3 +189,20 @@ def test_the_token_depends_on_every_member_and_fits_the_model() -> None:
     assert token == client_token("a", json.loads(json.dumps(members)))
     assert token != client_token("a", {**members, "losslessStorageFormat": "HTJ2K"})
     assert token != client_token("b", members)
+
+
+def test_a_retry_answered_with_the_failed_data_store_says_to_change_an_input(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, quick_polls: None
+) -> None:
+    healthimaging.fail_datastore_creation_when(lambda params: "KMS key is disabled")
+    with pytest.raises(handler.DatastoreCreationError, match="change an input") as first:
+        handler.handle(event("create"), Context(120))
+    with pytest.raises(handler.DatastoreCreationError) as retried:
+        handler.handle(event("create"), Context(120))
+    [datastore_id] = healthimaging.datastores
+    assert str(retried.value).startswith(
+        f"HealthImaging answered this request with the data store {datastore_id} ('ahi-dev-datastore') of an earlier "
+        "attempt, which is CREATE_FAILED: the same inputs give the same client token."
+    )
+    assert "for example add a tag" in str(retried.value)
+    assert "client token is derived from the inputs" in str(first.value)

@@ -3,9 +3,7 @@ and the HealthImaging stand-in, and the resource-policy rules on recorded docume
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from dataclasses import replace
 from typing import Any
 
@@ -23,8 +21,9 @@ from ahiops.checks_datastore_options import (
 from ahiops.stack_outputs import StackOutputs, outputs_from_mapping
 from ahiops.verify_context import FailedCheckError, VerifyContext
 from components import policies
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes import MOTO_ACCOUNT_ID
+from testkit.fakes.authorizer_function import create_authorizer_function
 from testkit.fakes.environment import AwsEnv
 
 REGION = "us-east-1"
@@ -111,28 +110,8 @@ def test_a_policy_that_allows_nothing_fails() -> None:
 @pytest.fixture
 def lambda_in_moto(aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", aws_env.moto_endpoint)
-    role = aws_env.client("iam").create_role(
-        RoleName="authorizer-exec",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return {'isTokenValid': False}\n")
     client = aws_env.client("lambda")
-    client.create_function(
-        FunctionName=FUNCTION,
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handle",
-        Code={"ZipFile": code.getvalue()},
-    )
+    create_authorizer_function(aws_env.client("iam"), client, FUNCTION)
     return client
 
 
@@ -157,7 +136,7 @@ def context(outputs: StackOutputs) -> VerifyContext:
 
 
 def test_the_format_and_authorizer_checks_compare_getdatastore_with_the_outputs(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore(
         "ds", lossless_storage_format="JPEG_2000_LOSSLESS", lambda_authorizer_arn=FUNCTION_ARN
@@ -181,7 +160,7 @@ def test_the_format_and_authorizer_checks_compare_getdatastore_with_the_outputs(
 
 
 def test_the_resource_policy_check_reads_lambdas_policy_from_moto(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, lambda_in_moto: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, lambda_in_moto: Any
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore("ds", lambda_authorizer_arn=FUNCTION_ARN)
     outputs = stack_outputs(datastore_id, arn, datastoreLambdaAuthorizerArn=FUNCTION_ARN)
@@ -208,7 +187,7 @@ def test_the_resource_policy_check_reads_lambdas_policy_from_moto(
 
 
 def test_a_missing_authorizer_function_fails(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, monkeypatch: pytest.MonkeyPatch
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", aws_env.moto_endpoint)
     datastore_id, arn = healthimaging.create_datastore("ds", lambda_authorizer_arn=FUNCTION_ARN)
@@ -220,7 +199,7 @@ def test_a_missing_authorizer_function_fails(
 
 
 def test_persona_roles_must_trust_healthimaging_for_this_data_store_only(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator
 ) -> None:
     datastore_id, arn = healthimaging.create_datastore("ds")
     iam = aws_env.client("iam")

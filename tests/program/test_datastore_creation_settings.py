@@ -12,7 +12,9 @@ import pytest
 
 from ahictl import mockrun
 from components import InvalidInputError
+from components.datastore_options import DICOMWEB_OIDC_DEFAULTS
 from program.settings import read_settings
+from program.settings_spec import DICOMWEB_OIDC_FIELDS
 from testkit.mock_runs import PROJECT_DIR, dev_config, run_program
 
 ACCOUNT = "111122223333"
@@ -168,3 +170,7 @@ def test_a_field_spelt_as_the_components_argument_is_refused() -> None:
     assert problems_of(dicomwebOidc={**OIDC, "jwks_uri": "https://keys.example.org"}) == [
         "dicomwebOidc.jwks_uri is spelt as the component's argument; in the stack write it jwksUri."
     ]
+
+
+def test_every_dicomweb_oidc_field_of_the_component_has_its_stack_spelling() -> None:
+    assert sorted(DICOMWEB_OIDC_FIELDS.values()) == sorted(DICOMWEB_OIDC_DEFAULTS)

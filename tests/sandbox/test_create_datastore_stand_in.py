@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.healthimaging import FakeHealthImaging
+from sandbox.healthimaging import HealthImagingEmulator
 from testkit.fakes import MOTO_ACCOUNT_ID
 from testkit.fakes.environment import AwsEnv
 
@@ -23,7 +23,7 @@ def medical_imaging(aws_env: AwsEnv) -> Any:
 
 
 def test_create_datastore_keeps_every_option_and_get_datastore_returns_both_new_fields(
-    healthimaging: FakeHealthImaging, medical_imaging: Any
+    healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     created = medical_imaging.create_datastore(
         datastoreName="images",
@@ -70,7 +70,7 @@ def test_list_datastores_answers_summaries_without_the_fields_the_summary_lacks(
 
 
 def test_a_data_store_is_creating_until_its_delay_has_passed_then_active(
-    healthimaging: FakeHealthImaging, medical_imaging: Any
+    healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.seconds_until_datastore_active = 0.3
     created = medical_imaging.create_datastore(datastoreName="slow", clientToken="t")
@@ -99,7 +99,7 @@ def test_the_same_token_with_other_input_is_a_conflict(medical_imaging: Any) -> 
 
 
 def test_a_hook_makes_creation_end_in_create_failed_and_keeps_the_reason(
-    healthimaging: FakeHealthImaging, medical_imaging: Any
+    healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.fail_datastore_creation_when(
         lambda params: "KMS key is disabled" if params["datastoreName"] == "doomed" else None
@@ -122,7 +122,7 @@ def test_an_option_outside_the_model_is_a_validation_error(medical_imaging: Any)
 
 
 def test_the_control_api_creates_data_stores_with_the_options_too(
-    healthimaging: FakeHealthImaging, medical_imaging: Any
+    healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore(
         "direct", lossless_storage_format="JPEG_2000_LOSSLESS", lambda_authorizer_arn=AUTHORIZER_ARN

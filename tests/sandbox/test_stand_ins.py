@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from ahiops.stack_outputs import load_outputs_file
 from components import policies
 from components._source import parse_source
-from sandbox.healthimaging import AWS_RATE_LIMITS, FakeHealthImaging
+from sandbox.healthimaging import AWS_RATE_LIMITS, HealthImagingEmulator
 from sandbox.healthimaging import ImportJob as ImportJobRecord
 from sandbox.policy_evaluator import PolicySource, evaluate
 from sandbox.policy_evaluator import Request as EvalRequest
@@ -116,7 +116,7 @@ def read_ndjson(s3: Any, key: str) -> list[dict[str, Any]]:
 
 
 def test_a_job_goes_submitted_in_progress_completed_and_writes_its_manifest_and_results(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds", kms_key_arn=None)
     s3 = stage(aws_env, "study/", {"ct.dcm": CT_SMALL, "mr/mr.dcm": MR_SMALL, "nometa.dcm": NO_META})
@@ -185,7 +185,7 @@ def test_a_job_goes_submitted_in_progress_completed_and_writes_its_manifest_and_
 
 
 def test_importing_the_same_series_again_makes_a_new_image_set_version(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 0
     datastore_id, _ = healthimaging.create_datastore("ds")
@@ -202,7 +202,7 @@ def test_importing_the_same_series_again_makes_a_new_image_set_version(
 
 
 def test_the_same_client_token_returns_the_same_job_and_never_starts_a_second(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds")
     stage(aws_env, "x/", {"ct.dcm": CT_SMALL})
@@ -232,7 +232,7 @@ def test_the_same_client_token_returns_the_same_job_and_never_starts_a_second(
     ],
 )
 def test_a_value_that_breaks_the_model_is_a_validation_error_naming_the_member(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any, member: str, value: str, rule: str
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any, member: str, value: str, rule: str
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds")
     args = {
@@ -256,7 +256,7 @@ def test_a_value_that_breaks_the_model_is_a_validation_error_naming_the_member(
 
 
 def test_validation_covers_uri_labels_query_strings_and_required_members_on_the_wire(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds")
     with pytest.raises(ClientError) as error:
@@ -287,7 +287,7 @@ def test_validation_covers_uri_labels_query_strings_and_required_members_on_the_
 
 
 def test_throttling_and_quota_errors_are_injected_per_operation_and_then_stop(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds")
     healthimaging.throttle("StartDICOMImportJob", times=1)
@@ -310,7 +310,7 @@ def test_throttling_and_quota_errors_are_injected_per_operation_and_then_stop(
 
 
 def test_starts_beyond_the_concurrent_job_quota_are_refused_until_a_job_ends(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.max_concurrent_jobs = 2
     healthimaging.polls_until_done = 0
@@ -329,7 +329,7 @@ def test_starts_beyond_the_concurrent_job_quota_are_refused_until_a_job_ends(
 
 
 def test_the_documented_rate_limits_can_be_switched_on(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.rate_limits = dict(AWS_RATE_LIMITS)
     datastore_id, _ = healthimaging.create_datastore("ds")
@@ -344,7 +344,7 @@ def test_the_documented_rate_limits_can_be_switched_on(
 
 
 def test_a_failed_job_says_why_and_writes_no_results(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 0
     healthimaging.fail_job_when(lambda job: "Simulated failure of the job" if "doomed" in job.input_s3_uri else None)
@@ -371,7 +371,7 @@ def test_a_failed_job_says_why_and_writes_no_results(
 
 
 def test_server_errors_and_warnings_per_file_land_in_the_manifest(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 0
     healthimaging.fail_file_when(lambda key: "Simulated server error" if key.endswith("mr.dcm") else None)
@@ -390,7 +390,7 @@ def test_server_errors_and_warnings_per_file_land_in_the_manifest(
 
 
 def test_the_manifest_can_appear_only_after_some_reads_have_missed_it(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 0
     healthimaging.manifest_delay_polls = 2
@@ -405,7 +405,7 @@ def test_the_manifest_can_appear_only_after_some_reads_have_missed_it(
 
 
 def test_a_job_can_also_finish_after_wall_time(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 1_000
     healthimaging.seconds_until_done = 2.0  # long enough that the first listing below is surely before it
@@ -421,7 +421,7 @@ def test_a_job_can_also_finish_after_wall_time(
 
 
 def test_list_dicom_import_jobs_pages_newest_first_and_filters_by_status(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     datastore_id, _ = healthimaging.create_datastore("ds")
     started = [start_job(medical_imaging, datastore_id, "x/", f"t{i}")["jobId"] for i in range(7)]
@@ -444,7 +444,7 @@ def test_list_dicom_import_jobs_pages_newest_first_and_filters_by_status(
 
 
 def test_data_stores_their_status_and_region_are_as_the_test_sets_them(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     key_arn = f"arn:aws:kms:us-east-1:{MOTO_ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
     datastore_id, arn = healthimaging.create_datastore("ds", kms_key_arn=key_arn, status="CREATING")
@@ -472,7 +472,7 @@ def test_data_stores_their_status_and_region_are_as_the_test_sets_them(
 
 
 def test_an_operation_the_stand_in_does_not_implement_is_a_clear_400(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     with pytest.raises(ClientError) as error:
         medical_imaging.delete_datastore(datastoreId="0" * 32)
@@ -747,7 +747,7 @@ def test_the_evaluator_matches_principals_actions_and_resources_with_wildcards()
 
 
 def test_the_stand_in_can_assume_the_data_access_role_as_healthimaging_would(
-    aws_env: AwsEnv, healthimaging: FakeHealthImaging, medical_imaging: Any
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, medical_imaging: Any
 ) -> None:
     healthimaging.polls_until_done = 0
     healthimaging.check_data_access_role = True

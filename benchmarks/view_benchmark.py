@@ -1,0 +1,306 @@
+"""How much of the DICOMweb throughput `ahictl view`'s signing proxy keeps, against direct signed requests.
+
+Usage: ``venv/bin/python benchmarks/view_benchmark.py [--rounds 3] [--frames 2000] [--frame-kib 512] [--json]``
+
+A DICOMweb origin (testkit/fakes/dicomweb_origin.py: checks every SigV4 signature, serves ``--frame-kib`` KiB frames)
+runs in a process of its own, and ``python -m ahictl view --no-browser`` in another, pointed at it through a stack
+outputs file. In each round, alternately:
+
+- ``direct``: this process signs each frame request itself (botocore's SigV4Auth, as the proxy does) and sends it to
+  the origin, on 32 threads with one kept-alive connection each: the baseline;
+- ``proxy``: the same requests, unsigned, with the viewer's cookie, to the proxy, which signs and forwards them.
+
+Each mode fetches ``--frames`` frames (the origin's instances in turn) at 32 concurrent requests and records frames/s
+and MB/s; and, before that, the time to the first frame: one request on a new connection with nothing else running.
+Every answer must be 200 with the whole frame; the origin must have seen only signed requests. It prints the medians,
+the ratio proxy/direct (per round, then the median; goal >= 0.8) and the command's peak RSS (VmHWM of its process,
+which includes the Python interpreter; goal <= 150 MB). Not a timed test: the figures depend on the machine and its
+load (the client, the proxy and the origin share its cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+# Run as a file (python benchmarks/view_benchmark.py): the project's packages are one level up.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from ahictl.repository import REPOSITORY_ROOT
+from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, TEST_REGION
+from testkit.view_process import ViewProcess, dummy_aws_environment, write_outputs
+
+CONCURRENCY = 32
+ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
+RSS_GOAL_MB = 150
+RATIO_GOAL = 0.8
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one mode sends its requests, and how it makes their headers."""
+
+    host: str
+    port: int
+    sign: bool
+    cookie: str | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    mode: str
+    first_frame_seconds: float
+    frames_per_second: float
+    megabytes_per_second: float
+    #: CPU-seconds (user + system) of the ahictl view process per 1,000 frames (0 for direct requests).
+    proxy_cpu_per_1000: float
+
+
+def serve_origin(instances: int, frame_bytes: int, latency_ms: float) -> None:
+    """The origin in this process until standard input closes; prints its root, study and frame paths as JSON."""
+    from testkit.fakes.dicomweb_origin import DicomwebOrigin
+
+    origin = DicomwebOrigin(instances=instances, frame_bytes=frame_bytes, latency_seconds=latency_ms / 1000)
+    origin.start()
+    paths = [origin.frame_path(index) for index in range(instances)]
+    print(json.dumps({"root": origin.root, "datastore": origin.datastore_id, "paths": paths}), flush=True)
+    sys.stdin.read()
+    unsigned = [seen for seen in origin.requests() if not seen.signed]
+    print(json.dumps({"requests": len(origin.requests()), "unsigned": len(unsigned)}), flush=True)
+    origin.stop()
+
+
+def headers_for(target: Target, path: str) -> dict[str, str]:
+    headers = {"Accept": ACCEPT}
+    if target.sign:
+        request = AWSRequest(method="GET", url=f"http://{target.host}:{target.port}{path}", headers=headers)
+        credentials = Credentials(DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY)
+        SigV4Auth(credentials, "medical-imaging", TEST_REGION).add_auth(request)
+        return dict(request.headers.items())
+    if target.cookie:
+        headers["Cookie"] = target.cookie
+    return headers
+
+
+def fetch(connection: http.client.HTTPConnection, target: Target, path: str, frame_bytes: int) -> int:
+    connection.request("GET", path, headers=headers_for(target, path))
+    response = connection.getresponse()
+    body = response.read()
+    if response.status != 200 or len(body) < frame_bytes:
+        raise RuntimeError(f"{path}: HTTP {response.status}, {len(body)} bytes: {body[:200]!r}")
+    return len(body)
+
+
+def first_frame(target: Target, path: str, frame_bytes: int) -> float:
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(target.host, target.port, timeout=60)
+    try:
+        fetch(connection, target, path, frame_bytes)
+    finally:
+        connection.close()
+    return time.perf_counter() - started
+
+
+def throughput(target: Target, paths: list[str], frames: int, frame_bytes: int) -> tuple[float, float]:
+    """Frames/s and MB/s of ``frames`` requests at :data:`CONCURRENCY`, one kept-alive connection per thread."""
+    local = threading.local()
+    connections: list[http.client.HTTPConnection] = []
+
+    def one(index: int) -> int:
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = http.client.HTTPConnection(target.host, target.port, timeout=60)
+            connections.append(connection)
+        return fetch(connection, target, paths[index % len(paths)], frame_bytes)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        total = sum(pool.map(one, range(frames)))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    return frames / elapsed, total / elapsed / 1e6
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU-seconds of a running process (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc")
+
+
+def run(rounds: int, frames: int, frame_bytes: int, instances: int, latency_ms: float) -> dict[str, Any]:
+    origin = subprocess.Popen(  # noqa: S603 - this interpreter and this file, fixed arguments
+        [
+            sys.executable,
+            __file__,
+            "--serve-origin",
+            "--instances",
+            str(instances),
+            "--frame-bytes",
+            str(frame_bytes),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        cwd=REPOSITORY_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert origin.stdin is not None
+    assert origin.stdout is not None
+    served = json.loads(origin.stdout.readline())
+    with tempfile.TemporaryDirectory(prefix="view-benchmark-") as temp:
+        work = Path(temp)
+        (work / "app").mkdir()
+        (work / "app" / "index.html").write_text("<!doctype html>")
+        outputs = write_outputs(work / "outputs.json", served["datastore"], served["root"])
+        view = ViewProcess(outputs, "--viewer-dir", str(work / "app"), environment=dummy_aws_environment(work))
+        try:
+            figures: list[Figures] = []
+            parts = urlsplit(view.url)
+            assert parts.hostname is not None
+            assert parts.port is not None
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            connection.request("GET", f"{parts.path}?{parts.query}")
+            cookie = (connection.getresponse().getheader("Set-Cookie") or "").split(";", 1)[0]
+            connection.close()
+            origin_parts = urlsplit(served["root"])
+            assert origin_parts.hostname is not None
+            assert origin_parts.port is not None
+            targets = {
+                "direct": (Target(origin_parts.hostname, origin_parts.port, True, None), origin_parts.path),
+                "proxy": (Target(parts.hostname, parts.port, False, cookie), origin_parts.path),
+            }
+            for round_number in range(rounds):
+                order = ["direct", "proxy"] if round_number % 2 == 0 else ["proxy", "direct"]
+                for mode in order:
+                    target, root_path = targets[mode]
+                    paths = [root_path + path for path in served["paths"]]
+                    first = first_frame(target, paths[0], frame_bytes)
+                    cpu_before = cpu_seconds(view.pid)
+                    rate, megabytes = throughput(target, paths, frames, frame_bytes)
+                    cpu = (cpu_seconds(view.pid) - cpu_before) * 1000 / frames
+                    figures.append(Figures(mode, first, rate, megabytes, cpu))
+                    print(
+                        f"round {round_number + 1} {mode:6} {rate:8.1f} frames/s {megabytes:7.1f} MB/s "
+                        f"first frame {first * 1000:6.1f} ms; ahictl view CPU {cpu:.2f} s per 1,000 frames",
+                        file=sys.stderr,
+                    )
+            rss = peak_rss_mb(view.pid)
+        finally:
+            code, _, stderr = view.stop()
+    origin.stdin.close()
+    counts = json.loads(origin.stdout.readline())
+    origin.wait(timeout=30)
+    if code != 0 or counts["unsigned"]:
+        raise RuntimeError(f"view exited {code} ({stderr}); origin saw {counts['unsigned']} unsigned requests")
+    summary = summarize(figures, rss, counts["requests"])
+    summary["frameBytes"] = frame_bytes
+    summary["originLatencyMs"] = latency_ms
+    return summary
+
+
+def summarize(figures: list[Figures], rss_mb: float, requests: int) -> dict[str, Any]:
+    def median(mode: str, field: str) -> float:
+        return statistics.median(getattr(figure, field) for figure in figures if figure.mode == mode)
+
+    direct = [figure for figure in figures if figure.mode == "direct"]
+    proxy = [figure for figure in figures if figure.mode == "proxy"]
+    ratios = [p.frames_per_second / d.frames_per_second for d, p in zip(direct, proxy, strict=True)]
+    return {
+        "concurrency": CONCURRENCY,
+        "rounds": len(direct),
+        "direct": {
+            "framesPerSecond": median("direct", "frames_per_second"),
+            "megabytesPerSecond": median("direct", "megabytes_per_second"),
+            "firstFrameSeconds": median("direct", "first_frame_seconds"),
+        },
+        "proxy": {
+            "framesPerSecond": median("proxy", "frames_per_second"),
+            "megabytesPerSecond": median("proxy", "megabytes_per_second"),
+            "firstFrameSeconds": median("proxy", "first_frame_seconds"),
+        },
+        "proxyCpuSecondsPer1000Frames": median("proxy", "proxy_cpu_per_1000"),
+        "ratio": statistics.median(ratios),
+        "ratioGoalMet": statistics.median(ratios) >= RATIO_GOAL,
+        "peakRssMb": rss_mb,
+        "rssGoalMet": rss_mb <= RSS_GOAL_MB,
+        "originRequests": requests,
+        "machine": {"cores": os.cpu_count(), "loadAverage": os.getloadavg()[0]},
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    machine = summary["machine"]
+    lines = [
+        f"{summary['rounds']} rounds at {summary['concurrency']} concurrent requests of {summary['frameBytes'] // 1024} "
+        f"KiB frames, origin latency {summary['originLatencyMs']:g} ms; load average {machine['loadAverage']:.2f} "
+        f"on {machine['cores']} cores"
+    ]
+    for mode in ("direct", "proxy"):
+        figures = summary[mode]
+        lines.append(
+            f"{mode:6}  {figures['framesPerSecond']:8.1f} frames/s  {figures['megabytesPerSecond']:7.1f} MB/s  "
+            f"first frame {figures['firstFrameSeconds'] * 1000:6.1f} ms"
+        )
+    ratio_met = "met" if summary["ratioGoalMet"] else "NOT met"
+    rss_met = "met" if summary["rssGoalMet"] else "NOT met"
+    lines.append(f"ratio proxy/direct (median of rounds): {summary['ratio']:.2f} (goal >= {RATIO_GOAL}: {ratio_met})")
+    lines.append(f"CPU of ahictl view: {summary['proxyCpuSecondsPer1000Frames']:.2f} s per 1,000 frames")
+    lines.append(f"peak RSS of ahictl view: {summary['peakRssMb']:.0f} MB (goal <= {RSS_GOAL_MB} MB: {rss_met})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both modes (default 3)")
+    parser.add_argument("--frames", type=int, default=2000, help="frames fetched per mode and round (default 2000)")
+    parser.add_argument(
+        "--frame-kib", type=int, default=512, help="size of a frame in KiB (default 512: a 512x512 CT slice)"
+    )
+    parser.add_argument("--instances", type=int, default=64, help="instances of the origin's study (default 64)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the origin waits this long before each answer, as a distant service does (default 0: loopback)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    parser.add_argument("--serve-origin", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--frame-bytes", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_origin:
+        serve_origin(args.instances, args.frame_bytes, args.latency_ms)
+        return 0
+    summary = run(args.rounds, args.frames, args.frame_kib * 1024, args.instances, args.latency_ms)
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n" if args.json else render(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The viewer benchmark's summary: paired ratios per round, the goals, the figures it prints."""
+
+from __future__ import annotations
+
+from benchmarks.view_benchmark import Figures, render, summarize
+
+
+def figures() -> list[Figures]:
+    return [
+        Figures("direct", 0.002, 800.0, 400.0, 0.0),
+        Figures("proxy", 0.003, 400.0, 200.0, 0.8),
+        Figures("proxy", 0.004, 900.0, 450.0, 0.7),
+        Figures("direct", 0.003, 1000.0, 500.0, 0.0),
+    ]
+
+
+def test_the_ratio_is_the_median_of_each_rounds_proxy_over_direct() -> None:
+    summary = summarize(figures(), rss_mb=60.0, requests=4000)
+    assert summary["ratio"] == (0.5 + 0.9) / 2
+    assert summary["ratioGoalMet"] is False
+    assert summary["proxy"]["framesPerSecond"] == 650.0
+    assert summary["proxyCpuSecondsPer1000Frames"] == 0.75
+
+
+def test_the_rss_goal_is_150_mb() -> None:
+    assert summarize(figures(), rss_mb=150.0, requests=1)["rssGoalMet"] is True
+    assert summarize(figures(), rss_mb=151.0, requests=1)["rssGoalMet"] is False
+
+
+def test_the_text_names_the_goals_met_or_not() -> None:
+    summary = summarize(figures(), rss_mb=60.0, requests=4000) | {"frameBytes": 524288, "originLatencyMs": 0.0}
+    text = render(summary)
+    assert "ratio proxy/direct (median of rounds): 0.70 (goal >= 0.8: NOT met)" in text
+    assert "peak RSS of ahictl view: 60 MB (goal <= 150 MB: met)" in text
+    assert "512 KiB frames" in text

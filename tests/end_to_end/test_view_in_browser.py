@@ -1,0 +1,128 @@
+"""`ahictl view` end to end in Debian's headless Chromium with software WebGL: the printed URL opens the OHIF Viewer
+(the pinned package from the cache) on the DICOMweb origin's study, the viewport shows the image, every request
+reached the origin signed, and the page asked nothing of any other host.
+
+Needs Chromium and the pinned viewer app in the cache, which ``scripts/install_render_tools`` installs and CI runs.
+Where they are missing the test is skipped with the reason, except under ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from ahiops import viewer_app
+from testkit.chromium_cdp import Chromium, find_chromium
+from testkit.fakes.dicomweb_origin import DicomwebOrigin
+from testkit.view_process import ViewProcess, dummy_aws_environment, write_outputs
+
+pytestmark = pytest.mark.browser
+
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+#: Seconds the viewport may take to show the image (measured here: about 3 s after the app has loaded).
+IMAGE_TIMEOUT_SECONDS = 90
+#: Distinct colours the viewport must show: a CT slice in a grey ramp shows hundreds; a blank or uniform canvas one.
+MIN_DISTINCT_VALUES = 64
+
+#: The viewport canvases and how many distinct RGB values each holds (cornerstone draws each viewport on a 2D canvas).
+VIEWPORT_PIXELS = """(() => [...document.querySelectorAll('canvas.cornerstone-canvas')].map(canvas => {
+  if (!canvas.width || !canvas.height) return 0;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const values = new Set();
+  for (let i = 0; i < data.length; i += 4) values.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+  return values.size;
+}))()"""
+
+
+@pytest.fixture
+def chromium() -> str:
+    binary = find_chromium()
+    app_ready = (viewer_app.cached_app_dir() / "index.html").is_file()
+    missing = [
+        name
+        for name, ok in (("Chromium", binary), (f"the viewer app in {viewer_app.cached_app_dir()}", app_ready))
+        if not ok
+    ]
+    if missing:
+        reason = f"needs {' and '.join(missing)}; bash scripts/install_render_tools installs them"
+        if IN_CI:
+            pytest.fail(f"CI must run this check: {reason}")
+        pytest.skip(reason)
+    assert binary is not None
+    return binary
+
+
+def wait_for_image(browser: Chromium) -> list[int]:
+    """Poll the viewport canvases until one shows an image (bounded); their distinct-value counts."""
+    deadline = time.monotonic() + IMAGE_TIMEOUT_SECONDS
+    counts: list[int] = []
+    while time.monotonic() < deadline:
+        counts = browser.evaluate(VIEWPORT_PIXELS) or []
+        if any(count >= MIN_DISTINCT_VALUES for count in counts):
+            return counts
+        time.sleep(0.5)
+    return counts
+
+
+def test_the_viewer_shows_the_study_signed_through_the_proxy(
+    chromium: str, dicomweb_origin: DicomwebOrigin, tmp_path: Path
+) -> None:
+    outputs = write_outputs(tmp_path / "outputs.json", dicomweb_origin.datastore_id, dicomweb_origin.root)
+    view = ViewProcess(outputs, "--study", dicomweb_origin.study_uid, environment=dummy_aws_environment(tmp_path))
+    try:
+        with Chromium(chromium) as browser:
+            browser.navigate(view.url)
+            counts = wait_for_image(browser)
+            browser.screenshot(tmp_path / "viewer.png")
+            requested = browser.requested_urls()
+            log = browser.log_tail()
+    finally:
+        code, _, stderr = view.stop()
+
+    assert any(count >= MIN_DISTINCT_VALUES for count in counts), (counts, log)
+    seen = dicomweb_origin.requests()
+    frames = [request for request in seen if request.path.endswith("/frames/1")]
+    assert len(frames) >= 1
+    assert all(request.signed for request in seen), [request.problem for request in seen if not request.signed]
+    origin = f"http://{urlsplit(view.url).netloc}/"
+    elsewhere = [url for url in requested if not url.startswith((origin, "data:", "blob:"))]
+    assert elsewhere == []
+    assert (tmp_path / "viewer.png").stat().st_size > 10_000
+    assert code == 0, stderr
+
+
+def wait_for_text(browser: Chromium, text: str) -> bool:
+    """Poll the page until its text holds ``text`` (bounded)."""
+    deadline = time.monotonic() + IMAGE_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if text in (browser.evaluate("document.body ? document.body.innerText : ''") or ""):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_the_study_list_shows_the_data_stores_study(
+    chromium: str, dicomweb_origin: DicomwebOrigin, tmp_path: Path
+) -> None:
+    outputs = write_outputs(tmp_path / "outputs.json", dicomweb_origin.datastore_id, dicomweb_origin.root)
+    view = ViewProcess(outputs, environment=dummy_aws_environment(tmp_path))
+    try:
+        with Chromium(chromium) as browser:
+            browser.navigate(view.url)
+            listed = wait_for_text(browser, "CT_small")
+            location = browser.evaluate("window.location.pathname + window.location.search")
+            family_name = str(dicomweb_origin.slices[0].PatientName.family_name)
+            shown = browser.evaluate("document.body.innerText")
+    finally:
+        code, _, stderr = view.stop()
+    assert listed, shown
+    assert location == "/"  # the secret left the address bar
+    assert family_name in shown
+    searches = [request for request in dicomweb_origin.requests() if request.path.endswith("/studies")]
+    assert searches
+    assert all(request.signed for request in dicomweb_origin.requests())
+    assert code == 0, stderr

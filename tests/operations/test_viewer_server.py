@@ -1,0 +1,487 @@
+"""The viewer's server on 127.0.0.1: every security rule, and what it forwards (signed) to the DICOMweb origin."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from botocore.credentials import ReadOnlyCredentials
+
+from ahiops import viewer_rules
+from ahiops.viewer_server import ViewerServer, ViewerSettings
+from sandbox.rest_json import HttpRequest, HttpResponse
+from testkit.fakes.dicomweb_origin import DicomwebOrigin
+
+pytestmark = pytest.mark.server
+
+APP_CONFIG = b"window.config = {};\n"
+
+
+def dummy_credentials() -> ReadOnlyCredentials:
+    return ReadOnlyCredentials("testing", "testing", None)
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    app = tmp_path / "app"
+    (app / "assets").mkdir(parents=True)
+    (app / "index.html").write_text("<!doctype html><title>viewer</title>")
+    (app / "assets" / "main.js").write_text("console.log('viewer');")
+    (tmp_path / "private.txt").write_text("not part of the app")
+    (app / "escape.txt").symlink_to(tmp_path / "private.txt")
+    return app
+
+
+@pytest.fixture
+def viewer(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> Iterator[ViewerServer]:
+    server = ViewerServer(
+        ViewerSettings(
+            datastore_id=dicomweb_origin.datastore_id,
+            dicomweb_root=dicomweb_origin.root,
+            region="us-east-1",
+            credentials=dummy_credentials,
+            app_dir=app_dir,
+            app_config=APP_CONFIG,
+        )
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def request(
+    server: ViewerServer,
+    path: str,
+    *,
+    method: str = "GET",
+    cookie: bool = True,
+    host: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection: status, headers (lower-case names), body."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", host or f"127.0.0.1:{server.port}")
+        if cookie:
+            connection.putheader("Cookie", f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}")
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read()
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, body
+    finally:
+        connection.close()
+
+
+def root_path(origin: DicomwebOrigin, rest: str = "/studies") -> str:
+    return f"/datastore/{origin.datastore_id}{rest}"
+
+
+# --- the listener -------------------------------------------------------------------------------------------------
+
+
+def test_listens_on_127_0_0_1_only(viewer: ViewerServer) -> None:
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", viewer.port), timeout=5).close()
+    socket.create_connection(("127.0.0.1", viewer.port), timeout=5).close()
+
+
+def test_a_port_in_use_is_an_os_error(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    other = ViewerServer(
+        ViewerSettings(
+            datastore_id=dicomweb_origin.datastore_id,
+            dicomweb_root=dicomweb_origin.root,
+            region="us-east-1",
+            credentials=dummy_credentials,
+            app_dir=None,
+            port=viewer.port,
+        )
+    )
+    with pytest.raises(OSError, match="in use"):
+        other.start()
+
+
+# --- the secret -------------------------------------------------------------------------------------------------
+
+
+def test_without_the_secret_the_app_is_refused(viewer: ViewerServer) -> None:
+    status, _, body = request(viewer, "/", cookie=False)
+    assert status == 403
+    assert b"ahictl view" in body
+
+
+def test_without_the_secret_nothing_is_forwarded(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    status, _, _ = request(viewer, root_path(dicomweb_origin), cookie=False)
+    assert status == 403
+    assert dicomweb_origin.requests() == []
+
+
+def test_a_wrong_secret_in_the_cookie_is_refused(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    wrong = f"{viewer_rules.cookie_name(viewer.port)}={viewer.settings.secret[:-1]}x"
+    status, _, _ = request(viewer, root_path(dicomweb_origin), cookie=False, headers={"Cookie": wrong})
+    assert status == 403
+    assert dicomweb_origin.requests() == []
+
+
+def test_the_cookie_of_another_port_is_refused(viewer: ViewerServer) -> None:
+    other = f"{viewer_rules.cookie_name(viewer.port + 1)}={viewer.settings.secret}"
+    status, _, _ = request(viewer, "/", cookie=False, headers={"Cookie": other})
+    assert status == 403
+
+
+def test_the_printed_url_sets_an_httponly_strict_cookie_and_leaves_the_secret_behind(viewer: ViewerServer) -> None:
+    url = viewer.open_url()
+    status, headers, _ = request(viewer, url.split(str(viewer.port), 1)[1], cookie=False)
+    assert status == 303
+    assert headers["location"] == "/"
+    cookie = headers["set-cookie"]
+    assert cookie.startswith(f"{viewer_rules.cookie_name(viewer.port)}={viewer.settings.secret};")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+
+
+def test_the_printed_url_with_a_study_opens_that_study(viewer: ViewerServer) -> None:
+    url = viewer.open_url("1.2.3.4")
+    status, headers, _ = request(viewer, url.split(str(viewer.port), 1)[1], cookie=False)
+    assert status == 303
+    assert headers["location"] == "/viewer?StudyInstanceUIDs=1.2.3.4"
+
+
+def test_the_open_path_with_a_wrong_secret_sets_no_cookie(viewer: ViewerServer) -> None:
+    status, headers, _ = request(viewer, f"{viewer_rules.OPEN_PATH}?key=guess", cookie=False)
+    assert status == 403
+    assert "set-cookie" not in headers
+
+
+def test_each_run_has_a_new_long_secret(dicomweb_origin: DicomwebOrigin) -> None:
+    def settings() -> ViewerSettings:
+        return ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", dummy_credentials, None)
+
+    first, second = settings().secret, settings().secret
+    assert first != second
+    assert len(first) >= 40
+
+
+# --- Host (DNS rebinding) -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["attacker.example:{port}", "localhost:{port}", "127.0.0.1:1", "127.0.0.1", ""])
+def test_a_foreign_host_header_is_refused_even_with_the_secret(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, host: str
+) -> None:
+    status, _, body = request(viewer, root_path(dicomweb_origin), host=host.format(port=viewer.port) or " ")
+    assert status == 403
+    assert f"127.0.0.1:{viewer.port}".encode() in body
+    assert dicomweb_origin.requests() == []
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_request_from_another_site_or_port_is_refused_even_with_the_secret(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+) -> None:
+    status, _, body = request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})
+    assert status == 403
+    assert b"only the viewer's own page" in body
+    assert dicomweb_origin.requests() == []
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none"])
+def test_the_viewers_own_requests_and_the_users_navigation_are_answered(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+) -> None:
+    assert request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})[0] == 200
+
+
+# --- methods -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_only_get_and_head_are_answered(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, method: str) -> None:
+    status, headers, _ = request(viewer, root_path(dicomweb_origin), method=method, headers={"Content-Length": "0"})
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+    assert dicomweb_origin.requests() == []
+
+
+# --- paths ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/datastore/ffffffffffffffffffffffffffffffff/studies",
+        "/datastore/{id}",
+        "/datastore/{id}/",
+        "/datastore/{id}/studiesX",
+        "/datastore/{id}/series",
+        "/datastore",
+    ],
+)
+def test_a_path_outside_this_data_stores_studies_is_not_forwarded(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, path: str
+) -> None:
+    status, _, body = request(viewer, path.format(id=dicomweb_origin.datastore_id))
+    assert status == 404
+    assert b"forwarded" in body
+    assert dicomweb_origin.requests() == []
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "/studies/../../other/studies",
+        "/studies/%2e%2e/%2e%2e/x",
+        "/studies/..%2f..%2fx",
+        "/studies/..%5c..%5cx",
+        "/studies//x",
+        "/studies/./x",
+        "/studies/%00",
+    ],
+)
+def test_path_traversal_is_refused(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, rest: str) -> None:
+    status, _, _ = request(viewer, root_path(dicomweb_origin, rest))
+    assert status == 400
+    assert dicomweb_origin.requests() == []
+
+
+@pytest.mark.parametrize("path", ["/../private.txt", "/assets/%2e%2e/%2e%2e/private.txt", "http://127.0.0.1/x"])
+def test_traversal_out_of_the_app_is_refused(viewer: ViewerServer, path: str) -> None:
+    status, _, body = request(viewer, path)
+    assert status == 400
+    assert b"not part of the app" not in body
+
+
+def test_a_symlink_out_of_the_app_is_not_followed(viewer: ViewerServer) -> None:
+    status, _, body = request(viewer, "/escape.txt")
+    assert status == 200
+    assert b"not part of the app" not in body
+    assert body.startswith(b"<!doctype html>")
+
+
+# --- the app -------------------------------------------------------------------------------------------------------
+
+
+def test_the_app_files_and_the_generated_config_are_served(viewer: ViewerServer) -> None:
+    status, headers, body = request(viewer, "/assets/main.js")
+    assert (status, headers["content-type"], body) == (200, "text/javascript", b"console.log('viewer');")
+    assert request(viewer, "/app-config.js")[2] == APP_CONFIG
+
+
+def test_unknown_paths_are_answered_with_index_html(viewer: ViewerServer) -> None:
+    status, _, body = request(viewer, "/viewer/anything")
+    assert status == 200
+    assert body == b"<!doctype html><title>viewer</title>"
+
+
+def test_no_cors_headers_even_for_a_foreign_origin(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    status, headers, _ = request(viewer, root_path(dicomweb_origin), headers={"Origin": "https://attacker.example"})
+    assert status == 200
+    assert not [name for name in headers if name.startswith("access-control-")]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+# --- forwarding ----------------------------------------------------------------------------------------------------
+
+
+def test_a_search_is_forwarded_signed(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    status, headers, body = request(viewer, root_path(dicomweb_origin, "/studies?includefield=00081030%2C00080060"))
+    assert status == 200
+    assert dicomweb_origin.study_uid.encode() in body
+    assert headers["content-type"] == "application/dicom+json"
+    [seen] = dicomweb_origin.requests()
+    assert seen.signed, seen.problem
+    assert seen.query == "includefield=00081030%2C00080060"
+
+
+def test_the_cookie_and_other_headers_never_reach_the_origin(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
+) -> None:
+    request(viewer, root_path(dicomweb_origin), headers={"X-Custom": "1", "Authorization": "Bearer stolen"})
+    [seen] = dicomweb_origin.requests()
+    assert seen.signed, seen.problem
+    assert "cookie" not in seen.header_names
+    assert "x-custom" not in seen.header_names
+
+
+def test_the_origins_cookies_and_cors_headers_are_not_passed_on(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
+) -> None:
+    answer = dicomweb_origin._server.application
+
+    def with_extra_headers(incoming: HttpRequest) -> HttpResponse:
+        response = answer(incoming)
+        response.headers.update({"Set-Cookie": "tracker=1", "Access-Control-Allow-Origin": "*", "X-Amz-Id": "1"})
+        return response
+
+    dicomweb_origin._server.application = with_extra_headers
+    status, headers, _ = request(viewer, root_path(dicomweb_origin))
+    assert status == 200
+    assert "set-cookie" not in headers
+    assert "access-control-allow-origin" not in headers
+    assert "x-amz-id" not in headers
+
+
+def test_a_frame_is_streamed_back_whole(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    accept = "multipart/related; type=application/octet-stream; transfer-syntax=*"
+    status, headers, body = request(
+        viewer, root_path(dicomweb_origin, dicomweb_origin.frame_path()), headers={"Accept": accept}
+    )
+    assert status == 200
+    assert headers["content-type"].startswith("multipart/related")
+    assert bytes(dicomweb_origin.slices[0].PixelData) in body
+    assert headers["cache-control"] == "no-store"
+
+
+def test_head_is_forwarded_as_head(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+    status, _, body = request(viewer, root_path(dicomweb_origin), method="HEAD")
+    assert (status, body) == (200, b"")
+    assert [seen.method for seen in dicomweb_origin.requests()] == ["HEAD"]
+
+
+def test_the_origins_refusal_is_passed_on(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+    def wrong_key() -> ReadOnlyCredentials:
+        return ReadOnlyCredentials("testing", "not-the-secret-key", None)
+
+    settings = ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", wrong_key, app_dir)
+    with ViewerServer(settings) as server:
+        status, _, body = request(server, root_path(dicomweb_origin))
+    assert status == 403
+    assert b"signature does not match" in body
+
+
+def test_credentials_are_taken_for_every_request(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+    dicomweb_origin.token = "session-token-2"
+    tokens = iter(["session-token-1", "session-token-2"])
+
+    def refreshed() -> ReadOnlyCredentials:
+        return ReadOnlyCredentials("testing", "testing", next(tokens))
+
+    settings = ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", refreshed, app_dir)
+    with ViewerServer(settings) as server:
+        first = request(server, root_path(dicomweb_origin))[0]
+        second = request(server, root_path(dicomweb_origin))[0]
+    assert (first, second) == (403, 200)
+
+
+def test_a_signing_failure_is_reported_without_its_detail(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+    problems: list[str] = []
+
+    def expired() -> ReadOnlyCredentials:
+        raise RuntimeError("token eyJhbGciOi-secret-token-text expired")
+
+    settings = ViewerSettings(
+        dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", expired, app_dir, on_problem=problems.append
+    )
+    with ViewerServer(settings) as server:
+        status, _, body = request(server, root_path(dicomweb_origin))
+    assert status == 502
+    assert b"signed" in body
+    assert len(problems) == 1
+    assert "sign in again" in problems[0]
+    assert "secret-token-text" not in problems[0]
+    assert dicomweb_origin.requests() == []
+
+
+def test_an_unreachable_origin_is_a_502(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+    problems: list[str] = []
+    settings = ViewerSettings(
+        dicomweb_origin.datastore_id,
+        dicomweb_origin.root,
+        "us-east-1",
+        dummy_credentials,
+        app_dir,
+        on_problem=problems.append,
+    )
+    dicomweb_origin.stop()
+    with ViewerServer(settings) as server:
+        status, _, _ = request(server, root_path(dicomweb_origin))
+    assert status == 502
+    assert len(problems) == 1
+    assert "could not be reached" in problems[0]
+
+
+def test_nothing_is_logged(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, capfd: pytest.CaptureFixture[str]
+) -> None:
+    open_path = viewer.open_url().split(str(viewer.port), 1)[1]
+    request(viewer, open_path, cookie=False)
+    request(viewer, root_path(dicomweb_origin))
+    request(viewer, "/", cookie=False)
+    captured = capfd.readouterr()
+    assert viewer.settings.secret not in captured.out + captured.err
+    assert captured.err == ""
+
+
+def test_32_parallel_frame_requests_on_reused_connections(
+    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
+) -> None:
+    path = root_path(dicomweb_origin, dicomweb_origin.frame_path())
+    local = threading.local()
+
+    def fetch_twice(_: int) -> list[int]:
+        connection = getattr(local, "connection", None) or http.client.HTTPConnection(
+            "127.0.0.1", viewer.port, timeout=30
+        )
+        local.connection = connection
+        statuses = []
+        for _repeat in range(2):  # the second request goes over the same connection (keep-alive)
+            connection.request(
+                "GET", path, headers={"Cookie": f"{viewer_rules.cookie_name(viewer.port)}={viewer.settings.secret}"}
+            )
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+        return statuses
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(fetch_twice, range(32)))
+    assert results == [[200, 200]] * 32
+    assert len(dicomweb_origin.requests()) == 64
+    assert all(seen.signed for seen in dicomweb_origin.requests())
+
+
+class _ChunkedOrigin(BaseHTTPRequestHandler):
+    """Answers every GET with a body in three chunks and no Content-Length, as a streaming service may."""
+
+    protocol_version = "HTTP/1.1"
+    chunks = (b"first-", b"x" * 300_000, b"-last")
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in self.chunks:
+            self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_chunked_answer_is_passed_on_chunked_and_whole(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            first = request(server, f"/datastore/{datastore}/studies")
+            second = request(server, f"/datastore/{datastore}/studies")
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    for status, headers, body in (first, second):
+        assert status == 200
+        assert headers["transfer-encoding"] == "chunked"
+        assert body == b"".join(_ChunkedOrigin.chunks)
