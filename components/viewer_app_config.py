@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-#: The name of the one data source (OHIF's ``defaultDataSourceName``).
-DATA_SOURCE_NAME = "healthimaging"
-#: The OHIF tour that covers the viewport on a first visit; marked as shown before the app starts.
-TOURS = ("basicViewerTour",)
+from ahiops import viewer_config as local_viewer_config
+
+#: The name of the one data source and the tours marked as shown: ``ahictl view``'s.
+DATA_SOURCE_NAME = local_viewer_config.DATA_SOURCE_NAME
+TOURS = local_viewer_config.TOURS
 #: Where the identity provider sends the browser back after sign-in and sign-out, on the viewer's origin.
 CALLBACK_PATH = "/callback"
 LOGOUT_PATH = "/"
@@ -43,26 +44,16 @@ class ViewerSignIn:
 
 
 def data_source(dicomweb_url: str) -> dict[str, Any]:
-    """The ``configuration`` of OHIF's DICOMweb data source for the data store's DICOMweb root."""
+    """The ``configuration`` of OHIF's DICOMweb data source: ``ahictl view``'s (:mod:`ahiops.viewer_config`, the one
+    place these settings live) with its roots on the data store's DICOMweb root instead of the local proxy."""
+    datastore_id = dicomweb_url.rstrip("/").rsplit("/", 1)[-1]
     return {
+        **local_viewer_config.data_source(datastore_id),
         "friendlyName": "AWS HealthImaging",
-        "name": DATA_SOURCE_NAME,
         "qidoRoot": dicomweb_url,
         "wadoRoot": dicomweb_url,
         "wadoUriRoot": dicomweb_url,
-        "qidoSupportsIncludeField": True,
-        "imageRendering": "wadors",
-        "thumbnailRendering": "wadors",
-        "enableStudyLazyLoad": True,
-        "supportsFuzzyMatching": False,
-        "supportsWildcard": False,
-        "supportsReject": False,
-        "supportsStow": False,
-        "staticWado": False,
         "dicomUploadEnabled": False,
-        "singlepart": "bulkdata,video",
-        "bulkDataURI": {"enabled": True, "relativeResolution": "studies"},
-        "omitQuotationForMultipartRequest": True,
     }
 
 
