@@ -108,17 +108,14 @@ def check_plan(project_dir: Path, stack: str, account_id: str, region: str) -> N
     """Run the stack's program under the offline plan's mocks, creating nothing: an invalid configuration raises
     here (``InvalidInputError``, ``PlanError``) before the sandbox starts anything."""
     config, values, _ = plan_config(project_dir, stack, account_id, region)
-    try:
-        mockrun.run(
-            program_path(project_dir),
-            config=values,
-            project=config.project,
-            stack=stack,
-            account_id=account_id,
-            region=region,
-        )
-    finally:
-        mockrun.close_event_loop()
+    mockrun.run(
+        program_path(project_dir),
+        config=values,
+        project=config.project,
+        stack=stack,
+        account_id=account_id,
+        region=region,
+    )
 
 
 class SandboxMocks(mockrun.PlanMocks):
@@ -208,8 +205,6 @@ def deploy_stack(
         if mocks.failure is not None:
             raise mocks.failure from error
         raise
-    finally:
-        mockrun.close_event_loop()
     if mocks.failure is not None:
         raise mocks.failure
     outputs = {name: _plain(value) for name, value in run.outputs.items()}

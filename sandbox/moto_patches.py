@@ -83,7 +83,7 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        s3_models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+        s3_models.FakeBucket.get_permission = _get_permission  # type: ignore[method-assign,assignment]
         s3_models.FakeBucket._log_permissions_enabled_policy = staticmethod(  # type: ignore[method-assign]
             _log_permissions_enabled_policy
         )
