@@ -13,6 +13,7 @@ The stack runs in the sandbox's account and region: its ``accountId`` and ``regi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Mapping
@@ -54,13 +55,26 @@ class SkippedResource:
     name: str
 
 
+@dataclass(frozen=True)
+class CreatedResource:
+    """One resource the deployment created: its type, logical name, the inputs it was created with, its ID and
+    the outputs the sandbox answered with."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    id: str
+    outputs: dict[str, Any]
+
+
 @dataclass
 class Deployment:
     """What a deployment created and skipped, the stack's outputs, and the configuration overrides it made."""
 
     stack: str
     outputs: dict[str, Any]
-    created: list[tuple[str, str, str]] = field(default_factory=list)  # (type, name, id)
+    #: In the order of creation: each after everything it depends on.
+    created: list[CreatedResource] = field(default_factory=list)
     skipped: list[SkippedResource] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -127,7 +141,7 @@ class SandboxMocks(mockrun.PlanMocks):
     def __init__(self, target: Target) -> None:
         super().__init__(target.account_id, target.region)
         self.target = target
-        self.created: list[tuple[str, str, str]] = []
+        self.created: list[CreatedResource] = []
         self.skipped: list[SkippedResource] = []
         self.failure: DeployError | None = None
         self._lock = threading.Lock()
@@ -144,15 +158,16 @@ class SandboxMocks(mockrun.PlanMocks):
         with self._lock:
             if self.failure is not None:
                 return planned_id, state
+        inputs = dict(args.inputs)
         try:
-            resource_id, outputs = creator(self.target, args.name, dict(args.inputs))
+            resource_id, outputs = creator(self.target, args.name, dict(inputs))
         except (ClientError, BotoCoreError, ValueError, KeyError) as error:
             failure = DeployError(f"creating {args.typ} {args.name!r} failed: {_describe(error)}")
             with self._lock:
                 self.failure = self.failure or failure
             raise failure from error
         with self._lock:
-            self.created.append((args.typ, args.name, resource_id))
+            self.created.append(CreatedResource(args.typ, args.name, inputs, resource_id, outputs))
         return resource_id, {**state, **outputs, "id": resource_id}
 
 
@@ -218,6 +233,52 @@ def deploy_stack(
         overrides=overrides,
         warnings=run.warnings,
     )
+
+
+def replay_deployment(
+    recorded: Deployment,
+    endpoints: Mapping[str, str],
+    healthimaging: FakeHealthImaging,
+    *,
+    account_id: str,
+    region: str,
+) -> Deployment:
+    """Create again what ``recorded`` (a :func:`deploy_stack` of the same account and region) created, without
+    running the program again: each resource with its recorded inputs, in the recorded order, where every ID or ARN
+    that came out different this time (a KMS key ID, a data store ID) replaces the recorded one in later inputs
+    and in the outputs. For the test fixtures, which deploy the same stack into a freshly reset sandbox per test."""
+    target = Target(sandbox_clients(endpoints, region), healthimaging, account_id, region)
+    renamed: dict[str, str] = {}
+    created: list[CreatedResource] = []
+    for resource in recorded.created:
+        inputs = _renamed(resource.inputs, renamed)
+        try:
+            resource_id, outputs = CREATORS[resource.type](target, resource.name, dict(inputs))
+        except (ClientError, BotoCoreError, ValueError, KeyError) as error:
+            raise DeployError(f"creating {resource.type} {resource.name!r} failed: {_describe(error)}") from error
+        for key, old in [("id", resource.id), *resource.outputs.items()]:
+            new = resource_id if key == "id" else outputs.get(key)
+            if isinstance(old, str) and isinstance(new, str) and old != new:
+                renamed[old] = new
+        created.append(CreatedResource(resource.type, resource.name, inputs, resource_id, outputs))
+    outputs = _renamed(recorded.outputs, renamed)
+    if "dicomwebUrl" in outputs and outputs.get("datastoreId"):
+        outputs["dicomwebUrl"] = dicomweb_url(healthimaging, str(outputs["datastoreId"]))
+    return dataclasses.replace(recorded, outputs=outputs, created=created)
+
+
+def _renamed(value: Any, renamed: Mapping[str, str]) -> Any:
+    """``value`` with every recorded ID or ARN replaced by this deployment's (longest first, inside strings)."""
+    if isinstance(value, str):
+        for old in sorted(renamed, key=len, reverse=True):
+            if old in value:
+                value = value.replace(old, renamed[old])
+        return value
+    if isinstance(value, dict):
+        return {key: _renamed(item, renamed) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, renamed) for item in value]
+    return value
 
 
 def dicomweb_url(healthimaging: FakeHealthImaging, datastore_id: str) -> str:

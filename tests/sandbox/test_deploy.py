@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from ahictl.stack_files import stack_config
-from sandbox.deploy import DeployError, Deployment, deploy_stack, sandbox_config
+from sandbox.deploy import DeployError, Deployment, deploy_stack, replay_deployment, sandbox_config
 from sandbox.deploy_resources import CREATORS
+from sandbox.moto_server import ObservedMotoServer
 from testkit.fakes.environment import AwsEnv
 from testkit.mock_runs import PROJECT_DIR, run_program
 
@@ -52,7 +53,7 @@ def test_every_resource_the_plan_declares_is_created_or_reported_skipped(aws_env
     deployment = deploy(aws_env)
     plan = run_program()
     aws_resources = {(r.type, r.name) for r in plan.resources if r.custom and not r.type.startswith("pulumi:")}
-    created = {(type_, name) for type_, name, _ in deployment.created}
+    created = {(r.type, r.name) for r in deployment.created}
     skipped = {(s.type, s.name) for s in deployment.skipped}
     assert created | skipped == aws_resources
     assert not created & skipped
@@ -100,3 +101,21 @@ def test_a_resource_that_cannot_be_created_fails_the_deployment_with_its_name(aw
     message = str(error.value)
     assert "aws:iam/role:Role 'import-job-role" in message
     assert "EntityAlreadyExists" in message
+
+
+def test_a_replay_creates_the_same_resources_with_this_deployments_ids(
+    aws_env: AwsEnv, moto_server: ObservedMotoServer
+) -> None:
+    first = deploy(aws_env)
+    moto_server.reset()
+    emulator = aws_env.healthimaging
+    again = replay_deployment(first, aws_env.endpoints, emulator, account_id=ACCOUNT, region=REGION)
+    assert [(r.type, r.name) for r in again.created] == [(r.type, r.name) for r in first.created]
+    assert again.outputs["datastoreId"] != first.outputs["datastoreId"]
+    assert again.outputs["datastoreId"] in again.outputs["startImportJobCommand"]
+    assert first.outputs["datastoreId"] not in json.dumps(again.outputs)
+    role_name = again.outputs["importRoleArn"].rsplit("/", 1)[1]
+    trust = aws_env.client("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == again.outputs["datastoreArn"]
+    kms = aws_env.client("kms")
+    assert kms.describe_key(KeyId=again.outputs["bucketKmsKeyArn"])["KeyMetadata"]["Enabled"] is True
