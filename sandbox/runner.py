@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ahictl.repository import REPOSITORY_ROOT
+
 from . import MOTO_ACCOUNT_ID, TEST_REGION
 from .services import PORT_OFFSETS, SERVICE_DESCRIPTIONS, LoopbackAws, Ports, client_environment
 from .state import (
@@ -266,9 +268,7 @@ def _start_detached(options: Options, out: TextIO) -> int:
     if options.port_base is not None:
         command += ["--port-base", str(options.port_base)]
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(Path(__file__).resolve().parent.parent), environment.get("PYTHONPATH")])
-    )
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), environment.get("PYTHONPATH")]))
     with files.log.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this package
             command,
