@@ -99,6 +99,16 @@ def check_ports_free(ports: Ports) -> None:
             )
 
 
+def check_stack_file(options: Options) -> None:
+    """The stack file exists and reads (a quick check before a detached sandbox's process starts)."""
+    from ahictl.stack_files import PlanError, stack_config
+
+    try:
+        stack_config(options.project_dir, options.stack)
+    except PlanError as error:
+        raise UsageError(str(error)) from error
+
+
 def check_stack(options: Options) -> None:
     """The stack file exists and the stack's program plans without error (nothing is created)."""
     import warnings
@@ -145,17 +155,19 @@ def up(options: Options, *, detach: bool, out: TextIO = sys.stdout) -> int:
         return 0
     check_port_base(options.port_base)
     check_ports_free(options.ports)
-    check_stack(options)
+    check_stack_file(options)
     if detach:
         return _start_detached(options, out)
     return serve(options, out=out, detached=False)
 
 
 def serve(options: Options, *, out: TextIO, detached: bool) -> int:
-    """Start, deploy, write the files, serve until SIGINT (then remove every file: a foreground Ctrl-C) or SIGTERM
-    (then only the state file: ``down`` removes the rest unless ``--keep``)."""
+    """Check the stack's plan (a :class:`UsageError` before anything starts), then start, deploy, write the files
+    and serve until SIGINT (then remove every file: a foreground Ctrl-C) or SIGTERM (then only the state file:
+    ``down`` removes the rest unless ``--keep``)."""
     files = options.files
     started = time.monotonic()
+    check_stack(options)
     stop_signal: list[int] = []
 
     def stop(signum: int, frame: types.FrameType | None) -> None:
@@ -303,9 +315,13 @@ def _all_answer(state: dict[str, object]) -> bool:
 
 
 def _log_errors(files: SandboxFiles) -> str:
+    """The detached process's error message: its log from the first ``error:`` line on."""
     with contextlib.suppress(OSError):
-        lines = files.log.read_text().splitlines()
-        return "\n".join(line for line in lines if line.startswith("error:"))
+        text = files.log.read_text()
+        if text.startswith("error:"):
+            return text.rstrip()
+        _, found, rest = text.partition("\nerror:")
+        return f"error:{rest}".rstrip() if found else ""
     return ""
 
 
