@@ -7,6 +7,7 @@ them over the inputs. A type without a creator here is not emulated: :mod:`sandb
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -285,10 +286,20 @@ def add_user_to_groups(target: Target, name: str, inputs: dict[str, Any]) -> tup
 # --- HealthImaging -------------------------------------------------------------------------------------------------
 
 
+#: Data store options of HealthImaging's CreateDatastore (input name -> the emulator's keyword), passed on when the
+#: resource has them and the emulator takes them.
+DATASTORE_OPTIONS = {"losslessStorageFormat": "lossless_storage_format", "lambdaAuthorizerArn": "lambda_authorizer_arn"}
+
+
 def create_datastore(target: Target, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     datastore_name = inputs.get("datastoreName") or name
+    options = {keyword: inputs[key] for key, keyword in DATASTORE_OPTIONS.items() if inputs.get(key) is not None}
+    accepted = inspect.signature(target.healthimaging.create_datastore).parameters
+    refused = sorted(keyword for keyword in options if keyword not in accepted)
+    if refused:
+        raise ValueError(f"the HealthImaging emulator does not take the data store options {', '.join(refused)}")
     datastore_id, datastore_arn = target.healthimaging.create_datastore(
-        datastore_name, kms_key_arn=inputs.get("kmsKeyArn")
+        datastore_name, kms_key_arn=inputs.get("kmsKeyArn"), **options
     )
     return datastore_id, {
         "datastoreId": datastore_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -105,3 +106,13 @@ def test_boto3_reaches_the_data_store_through_the_env_file(sandbox: Sandbox) -> 
     result = run(f". {shlex.quote(str(sandbox.env))} && {shlex.quote(sys.executable)} -c {shlex.quote(script)}")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [outputs["datastoreId"]]
+
+
+def test_the_aws_cli_lists_the_stacks_buckets_through_the_env_file(sandbox: Sandbox) -> None:
+    if shutil.which("aws") is None:
+        pytest.skip("the AWS CLI is not installed")
+    outputs = json.loads(sandbox.outputs.read_text())
+    result = run(f". {shlex.quote(str(sandbox.env))} && aws s3 ls")
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[-1] for line in result.stdout.splitlines()}
+    assert {outputs["inputBucketName"], outputs["outputBucketName"], outputs["logBucketName"]} <= listed

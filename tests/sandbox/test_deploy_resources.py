@@ -3,6 +3,7 @@ emulator out, with the outputs AWS answers with."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -280,3 +281,13 @@ def test_a_data_store_is_created_in_the_emulator_with_its_key(target: Target) ->
     assert (found.name, found.kms_key_arn, found.status) == ("sbx-store", key_outputs["arn"], "ACTIVE")
     assert outputs["datastoreArn"] == f"arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/{datastore_id}"
     assert outputs["datastoreStatus"] == "ACTIVE"
+
+
+def test_a_data_store_option_the_emulator_does_not_take_is_an_error_not_dropped(target: Target) -> None:
+    inputs = {"datastoreName": "sbx-store", "losslessStorageFormat": "JPEG_2000_LOSSLESS"}
+    accepted = inspect.signature(target.healthimaging.create_datastore).parameters
+    if "lossless_storage_format" in accepted:
+        pytest.skip("the emulator takes losslessStorageFormat")
+    with pytest.raises(ValueError, match="does not take the data store options lossless_storage_format"):
+        dr.create_datastore(target, "ds", inputs)
+    assert target.healthimaging.datastores == {}
