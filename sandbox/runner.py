@@ -154,11 +154,32 @@ def up(options: Options, *, detach: bool, out: TextIO = sys.stdout) -> int:
         _print_endpoints(state, files, out)
         return 0
     check_port_base(options.port_base)
-    check_ports_free(options.ports)
-    check_stack_file(options)
-    if detach:
-        return _start_detached(options, out)
-    return serve(options, out=out, detached=False)
+    try:
+        lock = files.lock()
+    except OSError as error:
+        raise UsageError(
+            f"--dir {options.directory}: cannot create {files.directory} ({error.strerror or error}); choose a "
+            "directory you can write"
+        ) from error
+    if lock is None:
+        print(
+            f"The sandbox of stack {options.stack} is starting or runs (another `sandbox up` holds "
+            f"{files.lock_file}); `python -m ahictl sandbox status` says where.",
+            file=out,
+        )
+        return 0
+    try:
+        try:
+            check_ports_free(options.ports)
+            check_stack_file(options)
+        except UsageError:
+            files.remove(keep_results=True)
+            raise
+        if detach:
+            return _start_detached(options, out, lock)
+        return serve(options, out=out, detached=False)
+    finally:
+        lock.close()  # a detached sandbox's process holds its own copy
 
 
 def serve(options: Options, *, out: TextIO, detached: bool) -> int:
@@ -263,9 +284,9 @@ def _print_endpoints(state: dict[str, object], files: SandboxFiles, out: TextIO)
     print(f"Then: python -m ahictl verify --outputs {files.outputs}", file=out, flush=True)
 
 
-def _start_detached(options: Options, out: TextIO) -> int:
+def _start_detached(options: Options, out: TextIO, lock: TextIO) -> int:
+    """Start ``python -m sandbox`` in a session of its own, holding ``lock``; wait until it answers."""
     files = options.files
-    files.directory.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
         "-m",
@@ -289,6 +310,7 @@ def _start_detached(options: Options, out: TextIO) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=environment,
+            pass_fds=(lock.fileno(),),
         )
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -331,6 +353,8 @@ def _log_errors(files: SandboxFiles) -> str:
 def down(options: Options, *, keep: bool, out: TextIO = sys.stdout) -> int:
     files = options.files
     state = running_state(files)
+    if state is None and files.locked():
+        raise SandboxError(f"the sandbox of stack {options.stack} is starting; run `down` again once `up` has returned")
     if state is None:
         files.remove(keep_results=keep)
         print(f"No sandbox of stack {options.stack} runs in {options.directory} (nothing to stop).", file=out)
@@ -360,7 +384,8 @@ def status(options: Options, out: TextIO = sys.stdout) -> int:
     files = options.files
     state = running_state(files)
     if state is None:
-        print(f"No sandbox of stack {options.stack} runs in {options.directory}.", file=out)
+        starting = " (one is starting)" if files.locked() else ""
+        print(f"No sandbox of stack {options.stack} runs in {options.directory}{starting}.", file=out)
         return 1
     print(f"The sandbox of stack {options.stack} runs (pid {state['pid']}):", file=out)
     urls = state.get("urls")

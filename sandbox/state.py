@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import shlex
@@ -15,7 +16,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 #: Seconds one readiness probe of an endpoint may take.
 PROBE_TIMEOUT_SECONDS = 2.0
@@ -50,6 +51,32 @@ class SandboxFiles:
     def log(self) -> Path:
         return self.directory / "sandbox.log"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.directory / "lock"
+
+    def lock(self) -> TextIO | None:
+        """Take the stack's sandbox lock (an exclusive ``flock`` on ``lock``, held by the sandbox's process for its
+        whole life, and passed to a detached sandbox's process): None when another holds it."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle = self.lock_file.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle
+
+    def locked(self) -> bool:
+        """Whether a process holds the lock (a sandbox starts or runs)."""
+        if not self.lock_file.exists():
+            return False
+        handle = self.lock()
+        if handle is None:
+            return True
+        handle.close()
+        return False
+
     def read_state(self) -> dict[str, Any] | None:
         """The state file's content (None when there is none or it cannot be read)."""
         try:
@@ -62,9 +89,11 @@ class SandboxFiles:
         write_atomically(self.state, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
     def remove(self, *, keep_results: bool = False) -> None:
-        """Remove the state file and, unless ``keep_results``, the outputs, env and log files; then the stack's
+        """Remove the state and lock files and, unless ``keep_results``, the outputs, env and log files; then the stack's
         directory if it is empty (nothing else of the user's is touched)."""
-        paths = [self.state] if keep_results else [self.state, self.outputs, self.env, self.log]
+        paths = [self.state, self.lock_file]
+        if not keep_results:
+            paths += [self.outputs, self.env, self.log]
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

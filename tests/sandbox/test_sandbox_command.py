@@ -69,7 +69,13 @@ def test_up_detach_serves_until_down_which_frees_the_ports_and_removes_the_files
     urls = state["urls"]
     assert isinstance(urls, dict)
     assert all(answers(str(url)) for url in urls.values())
-    assert {p.name for p in (sandbox_dir / "dev").iterdir()} == {"state.json", "outputs.json", "env", "sandbox.log"}
+    assert {p.name for p in (sandbox_dir / "dev").iterdir()} == {
+        "state.json",
+        "lock",
+        "outputs.json",
+        "env",
+        "sandbox.log",
+    }
 
     stopped = ahictl("sandbox", "down", "--dir", str(sandbox_dir))
     assert stopped.returncode == 0, stopped.stderr
@@ -86,6 +92,24 @@ def test_a_second_up_of_a_running_sandbox_says_so_and_exits_0(sandbox_dir: Path)
     assert again.returncode == 0
     assert f"The sandbox of stack dev already runs (pid {pid})" in again.stdout
     assert state_of(sandbox_dir)["pid"] == pid
+    assert ahictl("sandbox", "down", "--dir", str(sandbox_dir)).returncode == 0
+
+
+def test_two_ups_at_once_start_one_sandbox(sandbox_dir: Path) -> None:
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    command = [sys.executable, "-m", "ahictl", "sandbox", "up", "--detach", "--dir", str(sandbox_dir)]
+    processes = [
+        subprocess.Popen(command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outs = [process.communicate(timeout=COMMAND_TIMEOUT)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
+    assert sum("Ready in" in out for out in outs) == 1
+    assert sum("is starting or runs" in out or "already runs" in out for out in outs) == 1
+    pid = state_of(sandbox_dir)["pid"]
+    sandboxes = subprocess.run(
+        ["pgrep", "-f", f"sandbox --stack dev --dir {sandbox_dir} "], capture_output=True, text=True
+    )
+    assert sandboxes.stdout.split() == [str(pid)]
     assert ahictl("sandbox", "down", "--dir", str(sandbox_dir)).returncode == 0
 
 
