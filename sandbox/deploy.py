@@ -165,6 +165,7 @@ class SandboxMocks(mockrun.PlanMocks):
             failure = DeployError(f"creating {args.typ} {args.name!r} failed: {_describe(error)}")
             with self._lock:
                 self.failure = self.failure or failure
+            self.target.stopped.set()
             raise failure from error
         with self._lock:
             self.created.append(CreatedResource(args.typ, args.name, inputs, resource_id, outputs))
@@ -214,10 +215,9 @@ def deploy_stack(
             region=region,
             mocks=mocks,
         )
-    except DeployError:
-        raise
     except Exception as error:
-        if mocks.failure is not None:
+        # The run raises whichever failed registration it awaited first: report the first failure instead.
+        if mocks.failure is not None and mocks.failure is not error:
             raise mocks.failure from error
         raise
     if mocks.failure is not None:

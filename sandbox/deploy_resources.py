@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,6 +32,8 @@ class Target:
     healthimaging: FakeHealthImaging
     account_id: str
     region: str
+    #: Set when the deployment failed: a creator that waits gives up.
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def client(self, service: str) -> Any:
         return self.clients[service]
@@ -149,7 +152,8 @@ def put_logging(target: Target, name: str, inputs: dict[str, Any]) -> tuple[str,
             # only some of its loggings after it): wait for it, as moto checks it and S3 does not.
             if error.response["Error"]["Code"] != "InvalidTargetBucketForLogging" or time.monotonic() > deadline:
                 raise
-            time.sleep(0.05)
+            if target.stopped.wait(0.05):
+                raise
 
 
 # --- KMS ---------------------------------------------------------------------------------------------------------

@@ -212,6 +212,8 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
         write_atomically(files.env, env_file_text(client_environment(aws.endpoints(), aws.region), options.stack))
         for note in deployment.overrides:
             print(f"  {note}", file=out)
+        for warning in deployment.warnings:
+            print(f"  warning from the program: {warning}", file=out)
         print(f"Created {len(deployment.created)} resources.", file=out)
         if deployment.skipped:
             print(f"Skipped {len(deployment.skipped)} resources the sandbox does not emulate:", file=out)
