@@ -79,6 +79,15 @@ class Options:
 # --- checks before anything starts -------------------------------------------------------------------------------
 
 
+def check_stack_name(stack: str) -> None:
+    """A stack's short name (as in ``Pulumi.<stack>.yaml``): it names the sandbox's folder under ``--dir``."""
+    if not stack or stack in (".", "..") or "/" in stack or "\\" in stack:
+        raise UsageError(
+            f"--stack {stack!r}: give the stack's short name (as in Pulumi.<name>.yaml), without a path or an "
+            "organisation or project part"
+        )
+
+
 def check_port_base(port_base: int | None) -> None:
     if port_base is None:
         return
@@ -147,6 +156,7 @@ def running_state(files: SandboxFiles) -> dict[str, object] | None:
 
 
 def up(options: Options, *, detach: bool, out: TextIO = sys.stdout) -> int:
+    check_stack_name(options.stack)
     files = options.files
     state = running_state(files)
     if state is not None:
@@ -353,6 +363,7 @@ def _log_errors(files: SandboxFiles) -> str:
 
 
 def down(options: Options, *, keep: bool, out: TextIO = sys.stdout) -> int:
+    check_stack_name(options.stack)
     files = options.files
     state = running_state(files)
     if state is None and files.locked():
@@ -383,6 +394,7 @@ def down(options: Options, *, keep: bool, out: TextIO = sys.stdout) -> int:
 
 def status(options: Options, out: TextIO = sys.stdout) -> int:
     """0 and what runs where when the sandbox runs; 1 and a sentence when it does not."""
+    check_stack_name(options.stack)
     files = options.files
     state = running_state(files)
     if state is None:

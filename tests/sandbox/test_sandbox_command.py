@@ -240,3 +240,12 @@ def test_an_unknown_action_is_a_usage_error() -> None:
     result = ahictl("sandbox", "restart")
     assert result.returncode == 2
     assert "invalid choice: 'restart'" in result.stderr
+
+
+@pytest.mark.parametrize("action", ["up", "down", "status"])
+def test_a_stack_name_with_a_path_is_refused(action: str, tmp_path: Path) -> None:
+    (tmp_path / "outputs.json").write_text("{}")
+    result = ahictl("sandbox", action, "--stack", "..", "--dir", str(tmp_path / "sbx"))
+    assert result.returncode == 2
+    assert "error: --stack '..': give the stack's short name" in result.stderr
+    assert (tmp_path / "outputs.json").exists()
