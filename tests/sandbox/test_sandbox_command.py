@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.state import answers, port_in_use, process_alive
+from testkit.fakes.deployed_stack import EXPORTED_KEYS
 from testkit.mock_runs import PROJECT_DIR
 
 pytestmark = pytest.mark.server
@@ -76,6 +77,8 @@ def test_up_detach_serves_until_down_which_frees_the_ports_and_removes_the_files
         "env",
         "sandbox.log",
     }
+
+    assert sorted(json.loads((sandbox_dir / "dev" / "outputs.json").read_text())) == sorted(EXPORTED_KEYS)
 
     stopped = ahictl("sandbox", "down", "--dir", str(sandbox_dir))
     assert stopped.returncode == 0, stopped.stderr
