@@ -79,6 +79,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("interrupted: the sandbox was stopped before it was ready (nothing runs)", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from sandbox.runner import Options, SandboxError, UsageError, down, status, up
 
     options = Options(

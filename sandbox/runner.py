@@ -182,7 +182,7 @@ def up(options: Options, *, detach: bool, out: TextIO = sys.stdout) -> int:
         try:
             check_ports_free(options.ports)
             check_stack_file(options)
-        except UsageError:
+        except BaseException:  # a usage error, or Ctrl-C: leave nothing
             files.remove(keep_results=True)
             raise
         if detach:
@@ -198,17 +198,26 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
     ``down`` removes the rest unless ``--keep``)."""
     files = options.files
     started = time.monotonic()
-    check_stack(options)
     stop_signal: list[int] = []
+    serving = False
 
     def stop(signum: int, frame: types.FrameType | None) -> None:
+        # While the program runs under Pulumi's mocks, an exception thrown into its event loop could leave the
+        # run waiting forever: the stop waits for the end of the step (checked below), unless asked twice.
         stop_signal.append(signum)
-        raise _Stop
+        if serving or len(stop_signal) > 1:
+            raise _Stop
+
+    def unless_stopped() -> None:
+        if stop_signal:
+            raise _Stop
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     aws: LoopbackAws | None = None
     code = 0
     try:
+        check_stack(options)
+        unless_stopped()
         try:
             aws = LoopbackAws(options.ports, region=TEST_REGION).start()
         except OSError as error:
@@ -217,6 +226,7 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
             ) from error
         print(f"Deploying the plan of stack {options.stack} into the sandbox on 127.0.0.1", file=out, flush=True)
         deployment = _deploy(options, aws)
+        unless_stopped()
         aws.healthimaging.check_data_access_role = True
         write_atomically(files.outputs, deployment.outputs_json())
         write_atomically(files.env, env_file_text(client_environment(aws.endpoints(), aws.region), options.stack))
@@ -246,6 +256,8 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
             file=out,
             flush=True,
         )
+        serving = True
+        unless_stopped()
         while True:
             signal.pause()
     except _Stop:
@@ -324,6 +336,16 @@ def _start_detached(options: Options, out: TextIO, lock: TextIO) -> int:
             env=environment,
             pass_fds=(lock.fileno(),),
         )
+    try:
+        return _wait_until_ready(process, files, out)
+    except KeyboardInterrupt:  # Ctrl-C while waiting: the sandbox, in a session of its own, would run on
+        _terminate(process.pid)
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        files.remove(keep_results=False)
+        raise
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], files: SandboxFiles, out: TextIO) -> int:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         code = process.poll()

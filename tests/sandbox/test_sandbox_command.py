@@ -180,6 +180,33 @@ def test_ctrl_c_stops_a_foreground_sandbox_cleanly(sandbox_dir: Path) -> None:
     assert not (sandbox_dir / "dev").exists()
 
 
+def test_ctrl_c_while_up_detach_waits_leaves_nothing_running(sandbox_dir: Path) -> None:
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ahictl", "sandbox", "up", "--detach", "--dir", str(sandbox_dir)],
+        cwd=PROJECT_DIR,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while not (sandbox_dir / "dev" / "sandbox.log").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)  # the sandbox's process has just started: it is not ready yet
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "interrupted: the sandbox was stopped before it was ready (nothing runs)" in err
+    assert "Traceback" not in err
+    sandboxes = subprocess.run(["pgrep", "-f", f"sandbox --stack dev --dir {sandbox_dir} "], capture_output=True)
+    assert sandboxes.stdout == b""
+    assert not (sandbox_dir / "dev").exists()
+
+
 # --- refusals -----------------------------------------------------------------------------------------------------
 
 
