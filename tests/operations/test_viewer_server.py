@@ -1,4 +1,5 @@
-"""The viewer's server on 127.0.0.1: every security rule, and what it forwards (signed) to the DICOMweb origin."""
+"""The viewer's server on 127.0.0.1: every security rule, and what it forwards (signed) to the DICOMweb service (the
+HealthImaging emulator serving pydicom's sample CT)."""
 
 from __future__ import annotations
 
