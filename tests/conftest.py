@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from sandbox.iam_simulator import IamSimulator
     from sandbox.moto_server import ObservedMotoServer
     from sandbox.services import LoopbackAws
+    from testkit.dicomweb_client import ServedSample
     from testkit.fakes.deployed_stack import DeployedStack
-    from testkit.fakes.dicomweb_origin import DicomwebOrigin
     from testkit.fakes.environment import AwsEnv
 
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 #: The fixtures that start a server on loopback (the sandbox's moto, HealthImaging emulator and IAM simulator): a test that uses one,
 #: directly or through another fixture, is marked ``server``. Modules that start servers of their own say so with
 #: ``pytestmark = pytest.mark.server``; the drawings in Chromium and Graphviz with ``pytest.mark.browser``.
-SERVER_FIXTURES = frozenset({"loopback_aws", "moto_server", "iam_simulator", "healthimaging", "dicomweb_origin"})
+SERVER_FIXTURES = frozenset({"loopback_aws", "moto_server", "iam_simulator", "healthimaging", "served_sample"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -146,15 +146,15 @@ def deployed_stack(aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_pa
 
 
 @pytest.fixture
-def dicomweb_origin() -> Iterator[DicomwebOrigin]:
-    """A data store's DICOMweb (QIDO-RS, WADO-RS) on 127.0.0.1 serving pydicom's sample CT as a 5-slice study,
-    answering only requests SigV4-signed with the dummy credentials for us-east-1, and recording each request
-    (``requests()``); its root is ``dicomweb_origin.root``. Stopped after the test."""
-    from testkit.fakes.dicomweb_origin import DicomwebOrigin
+def served_sample() -> Iterator[ServedSample]:
+    """The HealthImaging emulator (no S3) serving DICOMweb for one ACTIVE data store holding pydicom's sample CT,
+    with each DICOMweb request recorded as it arrived (``arrived``) and as the emulator judged it
+    (``emulator.dicomweb.requests``); its root is ``served_sample.root``. Stopped after the test."""
+    from testkit.dicomweb_client import ServedSample
 
-    origin = DicomwebOrigin()
-    origin.start()
+    served = ServedSample()
+    served.start()
     try:
-        yield origin
+        yield served
     finally:
-        origin.stop()
+        served.stop()
