@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -326,23 +326,44 @@ def _start_detached(options: Options, out: TextIO, lock: TextIO) -> int:
         command += ["--port-base", str(options.port_base)]
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), environment.get("PYTHONPATH")]))
-    with files.log.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - this interpreter, this package
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=environment,
-            pass_fds=(lock.fileno(),),
-        )
+    process: subprocess.Popen[bytes] | None = None
     try:
+        # A Ctrl-C while the process starts is raised once it has started, so that it is known and stopped below.
+        with _interrupt_deferred(), files.log.open("w") as log:
+            process = subprocess.Popen(  # noqa: S603 - this interpreter, this package
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=environment,
+                pass_fds=(lock.fileno(),),
+            )
         return _wait_until_ready(process, files, out)
     except KeyboardInterrupt:  # Ctrl-C while waiting: the sandbox, in a session of its own, would run on
-        _terminate(process.pid)
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if process is not None:
+            _terminate(process.pid)
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
         files.remove(keep_results=False)
         raise
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Run the block to its end even if Ctrl-C arrives meanwhile; raise KeyboardInterrupt after it if one did."""
+    interrupted = False
+
+    def remember(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    previous = signal.signal(signal.SIGINT, remember)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], files: SandboxFiles, out: TextIO) -> int:
