@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ahictl",
         description="Tools for the AWS HealthImaging setup: `plan` runs offline; `verify`, `import`, `jobs` and "
-        "`view` work on the deployed stack with your AWS credentials.",
+        "`view` work on the deployed stack with your AWS credentials; `sandbox` deploys the stack into a local AWS on "
+        "127.0.0.1 to try them without an account.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
@@ -74,12 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The commands that work on a deployed stack; each module has ``add_parser(commands)`` and ``run(args)``.
+#: The commands that work on a deployed stack, and the sandbox to deploy it into without AWS; each module has
+#: ``add_parser(commands)`` and ``run(args)``.
 OPERATIONAL_COMMANDS = {
     "verify": "ahictl.verify_command",
     "import": "ahictl.import_command",
     "jobs": "ahictl.jobs_command",
     "view": "ahictl.view_command",
+    "sandbox": "ahictl.sandbox_command",
 }
 
 

@@ -367,8 +367,12 @@ def run(
     account_id: str = DEFAULT_ACCOUNT_ID,
     region: str = DEFAULT_REGION,
     recorded: list[PlannedResource] | None = None,
+    mocks: PlanMocks | None = None,
 ) -> ProgramRun:
     """Run ``program`` (a ``__main__.py`` path or a function) under mocks and return what it declared.
+
+    ``mocks`` answers each registration (default: :class:`PlanMocks` for ``account_id`` and ``region``); the
+    sandbox passes mocks that create each resource and answer with what was created.
 
     ``config`` holds fully qualified keys (``<project>:<key>``) with string values, as the engine passes
     them. Exceptions the program raises (such as invalid configuration) propagate unchanged; pass a
@@ -377,7 +381,7 @@ def run(
     runtime_settings.ROOT.set(None)
     CONFIG.set({})
     _ensure_event_loop().set_exception_handler(_skip_failures_already_raised)
-    mocks = PlanMocks(account_id, region)
+    mocks = mocks or PlanMocks(account_id, region)
     monitor = RecordingMonitor(mocks, recorded)
     collector = _WarningCollector()
     logger = logging.getLogger(f"ahictl.mockrun.{id(collector)}")

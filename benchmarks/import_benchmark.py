@@ -154,28 +154,19 @@ def full_import(root: Path, files: int) -> Run:
     """Import ``files`` valid DICOM files for real: moto (S3, STS) and the HealthImaging stand-in on loopback."""
     import boto3
 
-    from sandbox.healthimaging import HealthImagingEmulator
-    from sandbox.moto_server import ObservedMotoServer
+    from sandbox.services import LoopbackAws, client_environment
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
     folder = root / "dicom"
     make_dicom_folder(folder, files)
-    moto = ObservedMotoServer()
-    moto.start()
-    fake = HealthImagingEmulator(moto_server=moto)
+    aws = LoopbackAws().start()  # what `ahictl sandbox up` starts
+    moto, fake = aws.moto, aws.healthimaging
     try:
-        endpoint = fake.start()
         fake.polls_until_done = 0
         datastore_id, datastore_arn = fake.create_datastore("benchmark")
         env = {
             **{name: value for name, value in os.environ.items() if not name.startswith("AWS_")},
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL_S3": moto.url,
-            "AWS_ENDPOINT_URL_STS": moto.url,
-            "AWS_ENDPOINT_URL_MEDICAL_IMAGING": endpoint,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **client_environment(aws.endpoints(), aws.region),
             "AWS_CONFIG_FILE": str(root / "no-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-credentials"),
         }
@@ -192,8 +183,7 @@ def full_import(root: Path, files: int) -> Run:
         outputs.write_text(json.dumps({**OUTPUTS, "datastoreId": datastore_id, "datastoreArn": datastore_arn}))
         return run_import(folder, outputs, json_output=True, dry_run=False, env=env)
     finally:
-        fake.stop()
-        moto.stop()
+        aws.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

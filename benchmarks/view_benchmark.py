@@ -1,27 +1,30 @@
-"""How much of the DICOMweb throughput `ahictl view`'s signing proxy keeps, against direct signed requests.
+"""How much of the DICOMweb throughput `ahictl view`'s signing proxy keeps, against direct signed requests, with
+the sandbox's HealthImaging emulator as the service.
 
-Usage: ``venv/bin/python benchmarks/view_benchmark.py [--rounds 3] [--frames 2000] [--frame-kib 512] [--json]``
+Usage: ``venv/bin/python benchmarks/view_benchmark.py [--rounds 3] [--frames 2000] [--size 512] [--json]``
 
-A DICOMweb origin (testkit/fakes/dicomweb_origin.py: checks every SigV4 signature, serves ``--frame-kib`` KiB frames)
-runs in a process of its own, and ``python -m ahictl view --no-browser`` in another, pointed at it through a stack
-outputs file. In each round, alternately:
+The HealthImaging emulator (sandbox/healthimaging.py: verifies every SigV4 signature) runs in a process of its own,
+with one data store holding ``--instances`` slices of pydicom's ``CT_small.dcm`` enlarged to ``--size`` x ``--size``
+(16-bit: 512 KiB frames by default), and ``python -m ahictl view --no-browser`` in another, pointed at the data
+store's DICOMweb root through a stack outputs file. In each round, alternately:
 
 - ``direct``: this process signs each frame request itself (botocore's SigV4Auth, as the proxy does) and sends it to
-  the origin, on 32 threads with one kept-alive connection each: the baseline;
+  the emulator, on 32 threads with one kept-alive connection each: the baseline;
 - ``proxy``: the same requests, unsigned, with the viewer's cookie, to the proxy, which signs and forwards them.
 
-Each mode fetches ``--frames`` frames (the origin's instances in turn) at 32 concurrent requests and records frames/s
-and MB/s; and, before that, the time to the first frame: one request on a new connection with nothing else running.
-Every answer must be 200 with the whole frame; the origin must have seen only signed requests. It prints the medians,
-the ratio proxy/direct (per round, then the median; goal >= 0.8) and the command's peak RSS (VmHWM of its process,
-which includes the Python interpreter; goal <= 150 MB). Not a timed test: the figures depend on the machine and its
-load (the client, the proxy and the origin share its cores).
+Each mode fetches ``--frames`` frames (the slices in turn) at 32 concurrent requests and records frames/s and MB/s;
+and, before that, the time to the first frame: one request on a new connection with nothing else running. Every
+answer must be 200 with the whole frame; every DICOMweb request the emulator saw must be SigV4-signed and answered
+200. It prints the medians, the ratio proxy/direct (per round, then the median; goal >= 0.8) and the command's peak
+RSS (VmHWM of its process, which includes the Python interpreter; goal <= 150 MB). Not a timed test: the figures
+depend on the machine and its load (the client, the proxy and the emulator share its cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import statistics
@@ -40,12 +43,15 @@ from urllib.parse import urlsplit
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pydicom
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from pydicom.uid import generate_uid
 
 from ahictl.repository import REPOSITORY_ROOT
 from sandbox import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, TEST_REGION
+from testkit.dicom_samples import sample
 from testkit.view_process import ViewProcess, dummy_aws_environment, write_outputs
 
 CONCURRENCY = 32
@@ -74,18 +80,60 @@ class Figures:
     proxy_cpu_per_1000: float
 
 
-def serve_origin(instances: int, frame_bytes: int, latency_ms: float) -> None:
-    """The origin in this process until standard input closes; prints its root, study and frame paths as JSON."""
-    from testkit.fakes.dicomweb_origin import DicomwebOrigin
+def enlarged_ct(size: int, number: int) -> bytes:
+    """pydicom's ``CT_small.dcm`` enlarged to ``size`` x ``size`` (its pixels tiled), as instance ``number`` of one
+    series: a Part 10 file to import."""
+    dataset = pydicom.dcmread(sample("CT_small.dcm"))
+    repeat = size // int(dataset.Columns)
+    row_bytes = int(dataset.Columns) * 2
+    rows = [dataset.PixelData[r * row_bytes : (r + 1) * row_bytes] * repeat for r in range(int(dataset.Rows))]
+    dataset.PixelData = b"".join(rows) * repeat
+    dataset.Rows = dataset.Columns = size
+    dataset.SeriesInstanceUID = generate_uid(entropy_srcs=["view-benchmark-series", str(size)])
+    dataset.SOPInstanceUID = generate_uid(entropy_srcs=["view-benchmark-instance", str(size), str(number)])
+    dataset.InstanceNumber = number
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
-    origin = DicomwebOrigin(instances=instances, frame_bytes=frame_bytes, latency_seconds=latency_ms / 1000)
-    origin.start()
-    paths = [origin.frame_path(index) for index in range(instances)]
-    print(json.dumps({"root": origin.root, "datastore": origin.datastore_id, "paths": paths}), flush=True)
-    sys.stdin.read()
-    unsigned = [seen for seen in origin.requests() if not seen.signed]
-    print(json.dumps({"requests": len(origin.requests()), "unsigned": len(unsigned)}), flush=True)
-    origin.stop()
+
+def serve_emulator(instances: int, size: int, latency_ms: float) -> None:
+    """The HealthImaging emulator in this process until standard input closes, with one data store holding
+    ``instances`` enlarged CT slices; prints its DICOMweb root, data store and frame paths as JSON, and at the end
+    how many DICOMweb requests it answered and how many of them were not SigV4-signed or not 200."""
+    from sandbox.dicom_store import parse_part10
+    from sandbox.healthimaging import HealthImagingEmulator
+    from sandbox.rest_json import HttpRequest, HttpResponse
+
+    emulator = HealthImagingEmulator()
+    emulator.start()
+    try:
+        datastore_id, _ = emulator.create_datastore("view-benchmark")
+        parsed = [parse_part10(enlarged_ct(size, number)) for number in range(1, instances + 1)]
+        emulator.store.add(datastore_id, parsed)
+        if latency_ms:
+            answer = emulator.dicomweb.handle
+
+            def distant(request: HttpRequest) -> HttpResponse:
+                time.sleep(latency_ms / 1000)
+                return answer(request)
+
+            emulator.dicomweb.handle = distant  # type: ignore[method-assign]
+        paths = [
+            f"/studies/{i.study_instance_uid}/series/{i.series_instance_uid}/instances/{i.sop_instance_uid}/frames/1"
+            for i in parsed
+        ]
+        root = emulator.dicomweb_url(datastore_id)
+        frame_bytes = len(parsed[0].frames[0])
+        print(
+            json.dumps({"root": root, "datastore": datastore_id, "paths": paths, "frameBytes": frame_bytes}), flush=True
+        )
+        sys.stdin.read()
+        seen = list(emulator.dicomweb.requests)
+        refused = [record for record in seen if not record.signed or record.status != 200]
+        print(json.dumps({"requests": len(seen), "refused": len(refused)}), flush=True)
+    finally:
+        emulator.stop()
 
 
 def headers_for(target: Target, path: str) -> dict[str, str]:
@@ -153,16 +201,16 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc")
 
 
-def run(rounds: int, frames: int, frame_bytes: int, instances: int, latency_ms: float) -> dict[str, Any]:
+def run(rounds: int, frames: int, size: int, instances: int, latency_ms: float) -> dict[str, Any]:
     origin = subprocess.Popen(  # noqa: S603 - this interpreter and this file, fixed arguments
         [
             sys.executable,
             __file__,
-            "--serve-origin",
+            "--serve-emulator",
             "--instances",
             str(instances),
-            "--frame-bytes",
-            str(frame_bytes),
+            "--size",
+            str(size),
             "--latency-ms",
             str(latency_ms),
         ],
@@ -174,6 +222,7 @@ def run(rounds: int, frames: int, frame_bytes: int, instances: int, latency_ms: 
     assert origin.stdin is not None
     assert origin.stdout is not None
     served = json.loads(origin.stdout.readline())
+    frame_bytes = served["frameBytes"]
     with tempfile.TemporaryDirectory(prefix="view-benchmark-") as temp:
         work = Path(temp)
         (work / "app").mkdir()
@@ -217,10 +266,13 @@ def run(rounds: int, frames: int, frame_bytes: int, instances: int, latency_ms: 
     origin.stdin.close()
     counts = json.loads(origin.stdout.readline())
     origin.wait(timeout=30)
-    if code != 0 or counts["unsigned"]:
-        raise RuntimeError(f"view exited {code} ({stderr}); origin saw {counts['unsigned']} unsigned requests")
+    if code != 0 or counts["refused"]:
+        raise RuntimeError(
+            f"view exited {code} ({stderr}); the emulator saw {counts['refused']} requests not signed or not answered"
+        )
     summary = summarize(figures, rss, counts["requests"])
     summary["frameBytes"] = frame_bytes
+    summary["instances"] = instances
     summary["originLatencyMs"] = latency_ms
     return summary
 
@@ -259,7 +311,7 @@ def render(summary: dict[str, Any]) -> str:
     machine = summary["machine"]
     lines = [
         f"{summary['rounds']} rounds at {summary['concurrency']} concurrent requests of {summary['frameBytes'] // 1024} "
-        f"KiB frames, origin latency {summary['originLatencyMs']:g} ms; load average {machine['loadAverage']:.2f} "
+        f"KiB frames ({summary['instances']} slices), emulator latency {summary['originLatencyMs']:g} ms; load average {machine['loadAverage']:.2f} "
         f"on {machine['cores']} cores"
     ]
     for mode in ("direct", "proxy"):
@@ -281,23 +333,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both modes (default 3)")
     parser.add_argument("--frames", type=int, default=2000, help="frames fetched per mode and round (default 2000)")
     parser.add_argument(
-        "--frame-kib", type=int, default=512, help="size of a frame in KiB (default 512: a 512x512 CT slice)"
+        "--size",
+        type=int,
+        default=512,
+        help="rows and columns of each slice, a multiple of 128 (default 512: a 512 KiB frame, a typical CT slice)",
     )
-    parser.add_argument("--instances", type=int, default=64, help="instances of the origin's study (default 64)")
+    parser.add_argument("--instances", type=int, default=64, help="slices imported into the data store (default 64)")
     parser.add_argument(
         "--latency-ms",
         type=float,
         default=0.0,
-        help="the origin waits this long before each answer, as a distant service does (default 0: loopback)",
+        help="the emulator waits this long before each DICOMweb answer, as a distant service does (default 0: loopback)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
-    parser.add_argument("--serve-origin", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--frame-bytes", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_origin:
-        serve_origin(args.instances, args.frame_bytes, args.latency_ms)
+    if args.size <= 0 or args.size % 128:
+        parser.error(f"--size {args.size}: give a positive multiple of 128 (the sample's 128 x 128 pixels are tiled)")
+    if args.serve_emulator:
+        serve_emulator(args.instances, args.size, args.latency_ms)
         return 0
-    summary = run(args.rounds, args.frames, args.frame_kib * 1024, args.instances, args.latency_ms)
+    summary = run(args.rounds, args.frames, args.size, args.instances, args.latency_ms)
     sys.stdout.write(json.dumps(summary, indent=2) + "\n" if args.json else render(summary))
     return 0
 

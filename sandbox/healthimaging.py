@@ -220,7 +220,9 @@ class HealthImagingEmulator:
         moto_server: ObservedMotoServer | None = None,
         region: str = TEST_REGION,
         account_id: str = MOTO_ACCOUNT_ID,
+        port: int = 0,
     ) -> None:
+        self.port = port  # 0: a free port
         self.region = region
         self.account_id = account_id
         self._s3_endpoint_url = s3_endpoint_url or (moto_server.url if moto_server else None)
@@ -284,7 +286,7 @@ class HealthImagingEmulator:
 
     def start(self) -> str:
         """Serve on 127.0.0.1 and a free port; returns the endpoint URL."""
-        self._server = LoopbackHttpServer(self._handle)
+        self._server = LoopbackHttpServer(self._handle, self.port)
         if self._moto_server is not None:
             self._moto_server.add_observer(self._observe_s3)
         return self._server.start()

@@ -28,8 +28,8 @@ class _Server(ThreadingHTTPServer):
     # Handler threads are daemons and end by themselves within SOCKET_TIMEOUT_SECONDS; do not wait for them.
     block_on_close = False
 
-    def __init__(self, application: Application) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, application: Application, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.application = application
 
 
@@ -86,10 +86,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LoopbackHttpServer:
-    """Serve ``application`` on 127.0.0.1 and a free port in a daemon thread until :meth:`stop`."""
+    """Serve ``application`` on 127.0.0.1 and ``port`` (0: a free port) in a daemon thread until :meth:`stop`.
 
-    def __init__(self, application: Application) -> None:
-        self._server = _Server(application)
+    The socket is bound at construction: a port in use raises :class:`OSError` (``errno.EADDRINUSE``) there."""
+
+    def __init__(self, application: Application, port: int = 0) -> None:
+        self._server = _Server(application, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="loopback-http", daemon=True
         )

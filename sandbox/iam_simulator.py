@@ -79,15 +79,16 @@ class Simulation:
 
 
 class IamSimulator:
-    """The proxy. ``start()`` serves it on 127.0.0.1 (free port); ``stop()`` ends it.
+    """The proxy. ``start()`` serves it on 127.0.0.1 and ``port`` (0: a free port); ``stop()`` ends it.
 
     Records ``simulations`` (every SimulatePrincipalPolicy understood) and ``forwarded`` (the Action of every
     request passed to moto). ``inject_error(action, code, status, times)`` makes the next calls of an IAM action
     (SimulatePrincipalPolicy or any forwarded one) answer that error, for example AccessDenied 403.
     """
 
-    def __init__(self, moto_endpoint: str, *, region: str = TEST_REGION) -> None:
+    def __init__(self, moto_endpoint: str, *, region: str = TEST_REGION, port: int = 0) -> None:
         self.moto_endpoint = moto_endpoint
+        self.port = port
         self.region = region
         self.model = load_service_model("iam")
         self.validator = ShapeValidator(self.model)
@@ -99,7 +100,7 @@ class IamSimulator:
         self._server: LoopbackHttpServer | None = None
 
     def start(self) -> str:
-        self._server = LoopbackHttpServer(self._handle)
+        self._server = LoopbackHttpServer(self._handle, self.port)
         return self._server.start()
 
     def stop(self) -> None:

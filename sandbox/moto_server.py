@@ -15,6 +15,8 @@ from typing import Any
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
 from werkzeug.serving import make_server
 
+from . import moto_patches
+
 #: Seconds a connection to moto may stay silent before its handler thread gives up.
 SOCKET_TIMEOUT_SECONDS = 30
 #: Seconds to wait for moto's reset endpoint.
@@ -66,17 +68,20 @@ class RequestRecorder:
 class _TimedRequestHandler(MotoRequestHandler):
     timeout = SOCKET_TIMEOUT_SECONDS
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return  # quiet: a sandbox's terminal and pytest show failures, not traffic
+
 
 class ObservedMotoServer(ThreadedMotoServer):
-    """:class:`moto.server.ThreadedMotoServer` on 127.0.0.1 and a free port, with request observers.
+    """:class:`moto.server.ThreadedMotoServer` on 127.0.0.1 and ``port`` (0: a free port), with request observers.
 
     Observers let a stand-in react to what a client asks moto for (the HealthImaging stand-in uses one to
-    make a job's output appear only after a number of reads). ``_server_entry`` is moto 5.2.5's, with the
-    application wrapped and a socket timeout on each connection.
+    make a job's output appear only after a number of reads). ``start`` serves moto 5.2.5's application wrapped,
+    with a socket timeout on each connection.
     """
 
-    def __init__(self) -> None:
-        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
         self._observers: list[RequestObserver] = []
         self._recorders: list[RequestRecorder] = []
         self._observers_lock = threading.Lock()
@@ -138,7 +143,11 @@ class ObservedMotoServer(ThreadedMotoServer):
                 self.observer_errors.append(error)
                 print(f"moto request observer failed: {error!r}", file=sys.stderr)
 
-    def _server_entry(self) -> None:
+    def start(self) -> None:
+        """Bind 127.0.0.1 and the port now (a port in use raises :class:`OSError` here, where moto's own
+        ``start`` would wait forever for a thread that failed), then serve in a daemon thread. Bucket policies are
+        judged with their conditions (:mod:`sandbox.moto_patches`)."""
+        moto_patches.install()
         moto_app = DomainDispatcherApplication(create_backend_app)
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -147,4 +156,5 @@ class ObservedMotoServer(ThreadedMotoServer):
 
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_TimedRequestHandler)
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()

@@ -17,17 +17,18 @@ if TYPE_CHECKING:
     from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.iam_simulator import IamSimulator
     from sandbox.moto_server import ObservedMotoServer
+    from sandbox.services import LoopbackAws
+    from testkit.dicomweb_client import ServedSample
     from testkit.fakes.deployed_stack import DeployedStack
-    from testkit.fakes.dicomweb_origin import DicomwebOrigin
     from testkit.fakes.environment import AwsEnv
 
 
 # --- Lanes: `bash scripts/test --fast` runs the tests marked neither `server` nor `browser` -----------------------
 
-#: The fixtures that start a server on loopback (moto's, the HealthImaging and IAM stand-ins): a test that uses one,
+#: The fixtures that start a server on loopback (the sandbox's moto, HealthImaging emulator and IAM simulator): a test that uses one,
 #: directly or through another fixture, is marked ``server``. Modules that start servers of their own say so with
 #: ``pytestmark = pytest.mark.server``; the drawings in Chromium and Graphviz with ``pytest.mark.browser``.
-SERVER_FIXTURES = frozenset({"moto_server", "iam_simulator", "healthimaging", "dicomweb_origin"})
+SERVER_FIXTURES = frozenset({"loopback_aws", "moto_server", "iam_simulator", "healthimaging", "served_sample"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,20 +59,26 @@ def dev_run() -> mockrun.ProgramRun:
     return run_program()
 
 
-# --- Offline AWS: moto's server, the HealthImaging and IAM-simulator stand-ins (testkit/fakes/) ---------------
+# --- Offline AWS: what `ahictl sandbox up` starts (sandbox.services.LoopbackAws) and deploys -----------------------
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[ObservedMotoServer]:
-    """moto's threaded server on 127.0.0.1 (free port) for the whole session; stopped at the end."""
-    from sandbox.moto_server import ObservedMotoServer
+def loopback_aws() -> Iterator[LoopbackAws]:
+    """moto's server, the HealthImaging emulator and IAM's simulator on 127.0.0.1 (free ports), started as
+    ``ahictl sandbox up`` starts them, for the whole session; stopped at the end."""
+    from sandbox.services import LoopbackAws
 
-    server = ObservedMotoServer()
-    server.start()
+    aws = LoopbackAws().start()
     try:
-        yield server
+        yield aws
     finally:
-        server.stop()
+        aws.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(loopback_aws: LoopbackAws) -> ObservedMotoServer:
+    """The sandbox's moto server (S3, IAM, STS, KMS); bucket policies judged with their conditions."""
+    return loopback_aws.moto
 
 
 @pytest.fixture(scope="session")
@@ -81,32 +88,21 @@ def moto_endpoint(moto_server: ObservedMotoServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def iam_simulator(moto_server: ObservedMotoServer) -> Iterator[IamSimulator]:
-    """IAM's SimulatePrincipalPolicy on 127.0.0.1 in front of moto's IAM (everything else is forwarded to moto).
-
-    Session-scoped; ``aws_env`` resets its records and injected errors for each test.
-    """
-    from sandbox.iam_simulator import IamSimulator
-
-    simulator = IamSimulator(moto_server.url)
-    simulator.start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+def iam_simulator(loopback_aws: LoopbackAws) -> IamSimulator:
+    """The sandbox's IAM SimulatePrincipalPolicy on 127.0.0.1 in front of moto's IAM (everything else is forwarded
+    to moto). Session-scoped; ``aws_env`` resets its records and injected errors for each test."""
+    return loopback_aws.iam
 
 
 @pytest.fixture
-def healthimaging(moto_server: ObservedMotoServer) -> Iterator[HealthImagingEmulator]:
-    """The HealthImaging emulator on 127.0.0.1 (free port), reading and writing S3 in moto; stopped after the test.
+def healthimaging(loopback_aws: LoopbackAws) -> Iterator[HealthImagingEmulator]:
+    """A fresh HealthImaging emulator for this test (made as the sandbox makes its own), on 127.0.0.1, reading and
+    writing S3 in the sandbox's moto; stopped after the test.
 
     Steer it with its control API (``create_datastore``, ``throttle``, ``polls_until_done``, ...): see
     ``sandbox/healthimaging.py``. Clients reach it through ``AWS_ENDPOINT_URL_MEDICAL_IMAGING`` (``aws_env``).
     """
-    from sandbox.healthimaging import HealthImagingEmulator
-
-    emulator = HealthImagingEmulator(moto_server=moto_server)
-    emulator.start()
+    emulator = loopback_aws.new_healthimaging()
     try:
         yield emulator
     finally:
@@ -115,29 +111,23 @@ def healthimaging(moto_server: ObservedMotoServer) -> Iterator[HealthImagingEmul
 
 @pytest.fixture
 def aws_env(
+    loopback_aws: LoopbackAws,
     moto_server: ObservedMotoServer,
     healthimaging: HealthImagingEmulator,
     iam_simulator: IamSimulator,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> AwsEnv:
-    """A clean moto (reset) and every AWS client of the test pointed at loopback through the standard
-    ``AWS_ENDPOINT_URL_<SERVICE>`` variables, with moto's dummy credentials and region us-east-1.
+    """A clean moto (reset) and every AWS client of the test pointed at the sandbox as its ``env`` file points them
+    (``sandbox.services.client_environment``), with this test's HealthImaging emulator.
 
-    S3, STS and KMS go to moto; IAM to the ``iam_simulator`` proxy in front of moto; MEDICAL_IMAGING to the
-    ``healthimaging`` stand-in.
+    S3, STS and KMS go to moto; IAM to the simulator in front of moto; MEDICAL_IMAGING to ``healthimaging``.
     """
     from testkit.fakes.environment import AwsEnv, apply_aws_env
 
     moto_server.reset()
     iam_simulator.reset()
-    endpoints = {
-        "S3": moto_server.url,
-        "IAM": iam_simulator.endpoint_url,
-        "STS": moto_server.url,
-        "KMS": moto_server.url,
-        "MEDICAL_IMAGING": healthimaging.endpoint_url,
-    }
+    endpoints = {**loopback_aws.endpoints(), "MEDICAL_IMAGING": healthimaging.endpoint_url}
     apply_aws_env(monkeypatch, tmp_path, endpoints)
     return AwsEnv(
         moto_endpoint=moto_server.url, endpoints=endpoints, healthimaging=healthimaging, iam_simulator=iam_simulator
@@ -146,38 +136,25 @@ def aws_env(
 
 @pytest.fixture
 def deployed_stack(aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path) -> DeployedStack:
-    """The dev stack as ``pulumi up`` creates it, in moto and the HealthImaging stand-in (ACTIVE data store, role
-    checked by the stand-in), and its ``pulumi stack output --json`` file at ``outputs_path``.
-
-    The input and output buckets carry NO bucket policy: moto ignores policy conditions, so the TLS-only policy
-    would deny every object read and write. Use ``deployed_stack_with_tls_policy`` for checks that need it.
-    """
+    """The dev stack deployed from its plan as ``ahictl sandbox up`` deploys it (sandbox.deploy): every bucket with
+    the program's TLS-only policy (the loopback stands in for TLS, so objects can be read and written), the data
+    store ACTIVE in ``healthimaging``, the import role checked by it; and the stack's ``pulumi stack output --json``
+    file at ``outputs_path``. The program runs once per session; later tests replay its recorded creations."""
     from testkit.fakes.deployed_stack import deploy_stack
 
     return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json")
 
 
 @pytest.fixture
-def deployed_stack_with_tls_policy(
-    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path
-) -> DeployedStack:
-    """``deployed_stack`` with the program's TLS-only bucket policy on all three buckets: for read-only checks
-    (moto then refuses every object read and write in them). Use one of the two fixtures in a test, not both."""
-    from testkit.fakes.deployed_stack import deploy_stack
+def served_sample() -> Iterator[ServedSample]:
+    """The HealthImaging emulator (no S3) serving DICOMweb for one ACTIVE data store holding pydicom's sample CT,
+    with each DICOMweb request recorded as it arrived (``arrived``) and as the emulator judged it
+    (``emulator.dicomweb.requests``); its root is ``served_sample.root``. Stopped after the test."""
+    from testkit.dicomweb_client import ServedSample
 
-    return deploy_stack(aws_env, healthimaging, tmp_path / "stack-outputs.json", tls_policy=True)
-
-
-@pytest.fixture
-def dicomweb_origin() -> Iterator[DicomwebOrigin]:
-    """A data store's DICOMweb (QIDO-RS, WADO-RS) on 127.0.0.1 serving pydicom's sample CT as a 5-slice study,
-    answering only requests SigV4-signed with the dummy credentials for us-east-1, and recording each request
-    (``requests()``); its root is ``dicomweb_origin.root``. Stopped after the test."""
-    from testkit.fakes.dicomweb_origin import DicomwebOrigin
-
-    origin = DicomwebOrigin()
-    origin.start()
+    served = ServedSample()
+    served.start()
     try:
-        yield origin
+        yield served
     finally:
-        origin.stop()
+        served.stop()

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from sandbox.healthimaging import HealthImagingEmulator
     from sandbox.iam_simulator import IamSimulator
 
+from sandbox.services import client_environment
 from sandbox.sessions import new_session
 
-from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, MOTO_ACCOUNT_ID, TEST_REGION
+from . import MOTO_ACCOUNT_ID, TEST_REGION
 
 #: Variables that would let the user's own AWS setup leak into a test; removed by :func:`apply_aws_env`.
 _CLEARED_VARIABLES = (
@@ -48,17 +49,13 @@ _CLEARED_VARIABLES = (
 def apply_aws_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoints: Mapping[str, str], *, region: str = TEST_REGION
 ) -> None:
-    """Point every AWS client of this process at ``endpoints`` ({"S3": url, ...}) with moto's dummy credentials.
+    """Point every AWS client of this process at ``endpoints`` ({"S3": url, ...}) as the sandbox's ``env`` file
+    points a shell (:func:`sandbox.services.client_environment`: endpoints, dummy credentials, region, no instance
+    metadata, no host prefix, no proxy), and keep the user's own AWS setup out:
 
-    - ``AWS_ENDPOINT_URL_<SERVICE>`` for each endpoint; any other per-service endpoint variable is removed.
-    - ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` = "testing"; no session token, profile or role variables.
-    - ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` (botocore 1.44 reads only the latter).
+    - any other ``AWS_ENDPOINT_URL_<SERVICE>`` variable and the profile, session, role, retry and proxy variables
+      are removed (``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` unset: the code under test chooses its retry mode);
     - ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE``: paths under ``tmp_path`` that do not exist.
-    - ``AWS_EC2_METADATA_DISABLED=true``: a test that removes the credentials gets "no credentials" at once
-      instead of waiting for the instance metadata service.
-    - ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``: GetImageSet and DeleteImageSet carry the host prefix
-      ``runtime-`` in the service model; on a loopback IP endpoint that prefix would make the host unresolvable.
-    - ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS`` unset: the code under test chooses its retry mode.
     boto3's cached default session is dropped so that nothing resolved earlier is reused.
     """
     for name in list(os.environ):
@@ -66,17 +63,10 @@ def apply_aws_env(
             monkeypatch.delenv(name)
     for name in _CLEARED_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    for service, url in endpoints.items():
-        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY)
-    monkeypatch.setenv("AWS_REGION", region)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    for name, value in client_environment(endpoints, region).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 

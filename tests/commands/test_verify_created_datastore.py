@@ -28,12 +28,10 @@ def verify(capsys: pytest.CaptureFixture[str], stack: DeployedStack) -> tuple[in
 
 
 @pytest.fixture
-def stack_with_authorizer(
-    deployed_stack_with_tls_policy: DeployedStack, monkeypatch: pytest.MonkeyPatch
-) -> tuple[DeployedStack, Any]:
+def stack_with_authorizer(deployed_stack: DeployedStack, monkeypatch: pytest.MonkeyPatch) -> tuple[DeployedStack, Any]:
     """The deployed dev stack, its data store created with JPEG 2000 and an authorizer whose resource policy and
     persona role are as the program builds them."""
-    stack = deployed_stack_with_tls_policy
+    stack = deployed_stack
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.env.moto_endpoint)
     iam, lam = stack.env.client("iam"), stack.env.client("lambda")
     function_arn = create_authorizer_function(iam, lam, FUNCTION)

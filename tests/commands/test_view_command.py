@@ -18,10 +18,11 @@ import pytest
 
 from ahictl import cli
 from ahiops.viewer_app import OHIF_VERSION
-from testkit.fakes.dicomweb_origin import DATASTORE_ID, DicomwebOrigin
+from testkit.dicomweb_client import ServedSample
 from testkit.view_process import ViewProcess
 
 ACCOUNT = "123456789012"
+DATASTORE_ID = "0123456789abcdef0123456789abcdef"
 SSO_CONFIG = """\
 [profile expired]
 sso_session = corp
@@ -224,15 +225,22 @@ def test_a_port_in_use_is_a_usage_error(
 
 @pytest.mark.server
 def test_a_run_prints_one_viewer_line_serves_and_stops_on_ctrl_c(
-    aws_home: Path, tmp_path: Path, viewer_dir: Path, dicomweb_origin: DicomwebOrigin
+    aws_home: Path, tmp_path: Path, viewer_dir: Path, served_sample: ServedSample
 ) -> None:
-    outputs_path = write_outputs(tmp_path, outputs(dicomwebUrl=dicomweb_origin.root))
+    outputs_path = write_outputs(
+        tmp_path,
+        outputs(
+            datastoreId=served_sample.datastore_id,
+            datastoreArn=f"arn:aws:medical-imaging:us-east-1:{ACCOUNT}:datastore/{served_sample.datastore_id}",
+            dicomwebUrl=served_sample.root,
+        ),
+    )
     running = ViewProcess(
         outputs_path,
         "--viewer-dir",
         str(viewer_dir),
         "--study",
-        dicomweb_origin.study_uid,
+        served_sample.study_uid,
         environment=dict(os.environ),
     )
     url = running.url
@@ -244,12 +252,12 @@ def test_a_run_prints_one_viewer_line_serves_and_stops_on_ctrl_c(
         opened = connection.getresponse()
         opened.read()
         assert opened.status == 303
-        assert opened.getheader("Location") == f"/viewer?StudyInstanceUIDs={dicomweb_origin.study_uid}"
+        assert opened.getheader("Location") == f"/viewer?StudyInstanceUIDs={served_sample.study_uid}"
         cookie = opened.getheader("Set-Cookie", "").split(";", 1)[0]
-        connection.request("GET", f"/datastore/{DATASTORE_ID}/studies", headers={"Cookie": cookie})
+        connection.request("GET", f"/datastore/{served_sample.datastore_id}/studies", headers={"Cookie": cookie})
         studies = connection.getresponse()
         assert studies.status == 200
-        assert dicomweb_origin.study_uid in studies.read().decode()
+        assert served_sample.study_uid in studies.read().decode()
         connection.close()
     finally:
         code, stdout, stderr = running.stop()
@@ -258,4 +266,4 @@ def test_a_run_prints_one_viewer_line_serves_and_stops_on_ctrl_c(
     assert "stopped" in stderr
     assert "Traceback" not in stderr
     assert parts.query.split("key=", 1)[1].split("&", 1)[0] not in stderr
-    assert [seen.signed for seen in dicomweb_origin.requests()] == [True]
+    assert [(seen.signed, seen.status) for seen in served_sample.emulator.dicomweb.requests] == [(True, 200)]

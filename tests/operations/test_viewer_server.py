@@ -1,4 +1,5 @@
-"""The viewer's server on 127.0.0.1: every security rule, and what it forwards (signed) to the DICOMweb origin."""
+"""The viewer's server on 127.0.0.1: every security rule, and what it forwards (signed) to the DICOMweb service (the
+HealthImaging emulator serving pydicom's sample CT)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from botocore.credentials import ReadOnlyCredentials
 
 from ahiops import viewer_rules
 from ahiops.viewer_server import ViewerServer, ViewerSettings
-from sandbox.rest_json import HttpRequest, HttpResponse
-from testkit.fakes.dicomweb_origin import DicomwebOrigin
+from testkit.dicomweb_client import ServedSample
 
 pytestmark = pytest.mark.server
 
@@ -39,11 +39,11 @@ def app_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def viewer(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> Iterator[ViewerServer]:
+def viewer(served_sample: ServedSample, app_dir: Path) -> Iterator[ViewerServer]:
     server = ViewerServer(
         ViewerSettings(
-            datastore_id=dicomweb_origin.datastore_id,
-            dicomweb_root=dicomweb_origin.root,
+            datastore_id=served_sample.datastore_id,
+            dicomweb_root=served_sample.root,
             region="us-east-1",
             credentials=dummy_credentials,
             app_dir=app_dir,
@@ -83,7 +83,7 @@ def request(
         connection.close()
 
 
-def root_path(origin: DicomwebOrigin, rest: str = "/studies") -> str:
+def root_path(origin: ServedSample, rest: str = "/studies") -> str:
     return f"/datastore/{origin.datastore_id}{rest}"
 
 
@@ -96,11 +96,11 @@ def test_listens_on_127_0_0_1_only(viewer: ViewerServer) -> None:
     socket.create_connection(("127.0.0.1", viewer.port), timeout=5).close()
 
 
-def test_a_port_in_use_is_an_os_error(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+def test_a_port_in_use_is_an_os_error(viewer: ViewerServer, served_sample: ServedSample) -> None:
     other = ViewerServer(
         ViewerSettings(
-            datastore_id=dicomweb_origin.datastore_id,
-            dicomweb_root=dicomweb_origin.root,
+            datastore_id=served_sample.datastore_id,
+            dicomweb_root=served_sample.root,
             region="us-east-1",
             credentials=dummy_credentials,
             app_dir=None,
@@ -120,17 +120,17 @@ def test_without_the_secret_the_app_is_refused(viewer: ViewerServer) -> None:
     assert b"ahictl view" in body
 
 
-def test_without_the_secret_nothing_is_forwarded(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
-    status, _, _ = request(viewer, root_path(dicomweb_origin), cookie=False)
+def test_without_the_secret_nothing_is_forwarded(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    status, _, _ = request(viewer, root_path(served_sample), cookie=False)
     assert status == 403
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
-def test_a_wrong_secret_in_the_cookie_is_refused(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+def test_a_wrong_secret_in_the_cookie_is_refused(viewer: ViewerServer, served_sample: ServedSample) -> None:
     wrong = f"{viewer_rules.cookie_name(viewer.port)}={viewer.settings.secret[:-1]}x"
-    status, _, _ = request(viewer, root_path(dicomweb_origin), cookie=False, headers={"Cookie": wrong})
+    status, _, _ = request(viewer, root_path(served_sample), cookie=False, headers={"Cookie": wrong})
     assert status == 403
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 def test_the_cookie_of_another_port_is_refused(viewer: ViewerServer) -> None:
@@ -163,9 +163,9 @@ def test_the_open_path_with_a_wrong_secret_sets_no_cookie(viewer: ViewerServer) 
     assert "set-cookie" not in headers
 
 
-def test_each_run_has_a_new_long_secret(dicomweb_origin: DicomwebOrigin) -> None:
+def test_each_run_has_a_new_long_secret(served_sample: ServedSample) -> None:
     def settings() -> ViewerSettings:
-        return ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", dummy_credentials, None)
+        return ViewerSettings(served_sample.datastore_id, served_sample.root, "us-east-1", dummy_credentials, None)
 
     first, second = settings().secret, settings().secret
     assert first != second
@@ -177,40 +177,40 @@ def test_each_run_has_a_new_long_secret(dicomweb_origin: DicomwebOrigin) -> None
 
 @pytest.mark.parametrize("host", ["attacker.example:{port}", "localhost:{port}", "127.0.0.1:1", "127.0.0.1", ""])
 def test_a_foreign_host_header_is_refused_even_with_the_secret(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, host: str
+    viewer: ViewerServer, served_sample: ServedSample, host: str
 ) -> None:
-    status, _, body = request(viewer, root_path(dicomweb_origin), host=host.format(port=viewer.port) or " ")
+    status, _, body = request(viewer, root_path(served_sample), host=host.format(port=viewer.port) or " ")
     assert status == 403
     assert f"127.0.0.1:{viewer.port}".encode() in body
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site"])
 def test_a_request_from_another_site_or_port_is_refused_even_with_the_secret(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+    viewer: ViewerServer, served_sample: ServedSample, site: str
 ) -> None:
-    status, _, body = request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})
+    status, _, body = request(viewer, root_path(served_sample), headers={"Sec-Fetch-Site": site})
     assert status == 403
     assert b"only the viewer's own page" in body
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 @pytest.mark.parametrize("site", ["same-origin", "none"])
 def test_the_viewers_own_requests_and_the_users_navigation_are_answered(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, site: str
+    viewer: ViewerServer, served_sample: ServedSample, site: str
 ) -> None:
-    assert request(viewer, root_path(dicomweb_origin), headers={"Sec-Fetch-Site": site})[0] == 200
+    assert request(viewer, root_path(served_sample), headers={"Sec-Fetch-Site": site})[0] == 200
 
 
 # --- methods -------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
-def test_only_get_and_head_are_answered(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, method: str) -> None:
-    status, headers, _ = request(viewer, root_path(dicomweb_origin), method=method, headers={"Content-Length": "0"})
+def test_only_get_and_head_are_answered(viewer: ViewerServer, served_sample: ServedSample, method: str) -> None:
+    status, headers, _ = request(viewer, root_path(served_sample), method=method, headers={"Content-Length": "0"})
     assert status == 405
     assert headers["allow"] == "GET, HEAD"
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 # --- paths ---------------------------------------------------------------------------------------------------------
@@ -228,12 +228,12 @@ def test_only_get_and_head_are_answered(viewer: ViewerServer, dicomweb_origin: D
     ],
 )
 def test_a_path_outside_this_data_stores_studies_is_not_forwarded(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, path: str
+    viewer: ViewerServer, served_sample: ServedSample, path: str
 ) -> None:
-    status, _, body = request(viewer, path.format(id=dicomweb_origin.datastore_id))
+    status, _, body = request(viewer, path.format(id=served_sample.datastore_id))
     assert status == 404
     assert b"forwarded" in body
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 @pytest.mark.parametrize(
@@ -248,10 +248,10 @@ def test_a_path_outside_this_data_stores_studies_is_not_forwarded(
         "/studies/%00",
     ],
 )
-def test_path_traversal_is_refused(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, rest: str) -> None:
-    status, _, _ = request(viewer, root_path(dicomweb_origin, rest))
+def test_path_traversal_is_refused(viewer: ViewerServer, served_sample: ServedSample, rest: str) -> None:
+    status, _, _ = request(viewer, root_path(served_sample, rest))
     assert status == 400
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
 @pytest.mark.parametrize("path", ["/../private.txt", "/assets/%2e%2e/%2e%2e/private.txt", "http://127.0.0.1/x"])
@@ -283,8 +283,8 @@ def test_unknown_paths_are_answered_with_index_html(viewer: ViewerServer) -> Non
     assert body == b"<!doctype html><title>viewer</title>"
 
 
-def test_no_cors_headers_even_for_a_foreign_origin(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
-    status, headers, _ = request(viewer, root_path(dicomweb_origin), headers={"Origin": "https://attacker.example"})
+def test_no_cors_headers_even_for_a_foreign_origin(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    status, headers, _ = request(viewer, root_path(served_sample), headers={"Origin": "https://attacker.example"})
     assert status == 200
     assert not [name for name in headers if name.startswith("access-control-")]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
@@ -293,139 +293,134 @@ def test_no_cors_headers_even_for_a_foreign_origin(viewer: ViewerServer, dicomwe
 # --- forwarding ----------------------------------------------------------------------------------------------------
 
 
-def test_a_search_is_forwarded_signed(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
-    status, headers, body = request(viewer, root_path(dicomweb_origin, "/studies?includefield=00081030%2C00080060"))
+def test_a_search_is_forwarded_signed(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    status, headers, body = request(viewer, root_path(served_sample, "/studies?includefield=00081030%2C00080060"))
     assert status == 200
-    assert dicomweb_origin.study_uid.encode() in body
+    assert served_sample.study_uid.encode() in body
     assert headers["content-type"] == "application/dicom+json"
-    [seen] = dicomweb_origin.requests()
-    assert seen.signed, seen.problem
-    assert seen.query == "includefield=00081030%2C00080060"
+    [judged] = served_sample.emulator.dicomweb.requests
+    assert (judged.signed, judged.status) == (True, 200)
+    [arrived] = served_sample.arrived
+    assert arrived.query == "includefield=00081030%2C00080060"
 
 
-def test_the_cookie_and_other_headers_never_reach_the_origin(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
-) -> None:
-    request(viewer, root_path(dicomweb_origin), headers={"X-Custom": "1", "Authorization": "Bearer stolen"})
-    [seen] = dicomweb_origin.requests()
-    assert seen.signed, seen.problem
-    assert "cookie" not in seen.header_names
-    assert "x-custom" not in seen.header_names
+def test_the_cookie_and_other_headers_never_reach_the_origin(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    request(viewer, root_path(served_sample), headers={"X-Custom": "1", "Authorization": "Bearer stolen"})
+    [judged] = served_sample.emulator.dicomweb.requests
+    assert (judged.signed, judged.status) == (True, 200)
+    [arrived] = served_sample.arrived
+    assert "cookie" not in arrived.headers
+    assert "x-custom" not in arrived.headers
+    assert arrived.headers["authorization"].startswith("AWS4-HMAC-SHA256 ")
 
 
 def test_the_origins_cookies_and_cors_headers_are_not_passed_on(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
+    viewer: ViewerServer, served_sample: ServedSample
 ) -> None:
-    answer = dicomweb_origin._server.application
-
-    def with_extra_headers(incoming: HttpRequest) -> HttpResponse:
-        response = answer(incoming)
-        response.headers.update({"Set-Cookie": "tracker=1", "Access-Control-Allow-Origin": "*", "X-Amz-Id": "1"})
-        return response
-
-    dicomweb_origin._server.application = with_extra_headers
-    status, headers, _ = request(viewer, root_path(dicomweb_origin))
+    served_sample.extra_response_headers.update(
+        {"Set-Cookie": "tracker=1", "Access-Control-Allow-Origin": "*", "X-Amz-Id": "1"}
+    )
+    status, headers, _ = request(viewer, root_path(served_sample))
     assert status == 200
     assert "set-cookie" not in headers
     assert "access-control-allow-origin" not in headers
     assert "x-amz-id" not in headers
 
 
-def test_a_frame_is_streamed_back_whole(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
+def test_a_frame_is_streamed_back_whole(viewer: ViewerServer, served_sample: ServedSample) -> None:
     accept = "multipart/related; type=application/octet-stream; transfer-syntax=*"
     status, headers, body = request(
-        viewer, root_path(dicomweb_origin, dicomweb_origin.frame_path()), headers={"Accept": accept}
+        viewer, root_path(served_sample, served_sample.frame_path()), headers={"Accept": accept}
     )
     assert status == 200
     assert headers["content-type"].startswith("multipart/related")
-    assert bytes(dicomweb_origin.slices[0].PixelData) in body
+    assert bytes(served_sample.sample.PixelData) in body
     assert headers["cache-control"] == "no-store"
 
 
-def test_head_is_forwarded_as_head(viewer: ViewerServer, dicomweb_origin: DicomwebOrigin) -> None:
-    status, _, body = request(viewer, root_path(dicomweb_origin), method="HEAD")
+def test_head_is_forwarded_as_head(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    status, _, body = request(viewer, root_path(served_sample), method="HEAD")
     assert (status, body) == (200, b"")
-    assert [seen.method for seen in dicomweb_origin.requests()] == ["HEAD"]
+    assert [(seen.method, seen.status) for seen in served_sample.emulator.dicomweb.requests] == [("HEAD", 200)]
 
 
-def test_the_origins_refusal_is_passed_on(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+def test_the_origins_refusal_is_passed_on(served_sample: ServedSample, app_dir: Path) -> None:
     def wrong_key() -> ReadOnlyCredentials:
         return ReadOnlyCredentials("testing", "not-the-secret-key", None)
 
-    settings = ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", wrong_key, app_dir)
+    settings = ViewerSettings(served_sample.datastore_id, served_sample.root, "us-east-1", wrong_key, app_dir)
     with ViewerServer(settings) as server:
-        status, _, body = request(server, root_path(dicomweb_origin))
+        status, _, body = request(server, root_path(served_sample))
     assert status == 403
-    assert b"signature does not match" in body
+    assert b"signature we calculated does not match" in body
 
 
-def test_credentials_are_taken_for_every_request(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
-    dicomweb_origin.token = "session-token-2"
+def test_credentials_are_taken_for_every_request(served_sample: ServedSample, app_dir: Path) -> None:
     tokens = iter(["session-token-1", "session-token-2"])
 
     def refreshed() -> ReadOnlyCredentials:
         return ReadOnlyCredentials("testing", "testing", next(tokens))
 
-    settings = ViewerSettings(dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", refreshed, app_dir)
+    settings = ViewerSettings(served_sample.datastore_id, served_sample.root, "us-east-1", refreshed, app_dir)
     with ViewerServer(settings) as server:
-        first = request(server, root_path(dicomweb_origin))[0]
-        second = request(server, root_path(dicomweb_origin))[0]
-    assert (first, second) == (403, 200)
+        request(server, root_path(served_sample))
+        request(server, root_path(served_sample))
+    sent = [arrived.headers.get("x-amz-security-token") for arrived in served_sample.arrived]
+    assert sent == ["session-token-1", "session-token-2"]
+    assert all("x-amz-security-token" in arrived.headers["authorization"] for arrived in served_sample.arrived)
 
 
-def test_a_signing_failure_is_reported_without_its_detail(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+def test_a_signing_failure_is_reported_without_its_detail(served_sample: ServedSample, app_dir: Path) -> None:
     problems: list[str] = []
 
     def expired() -> ReadOnlyCredentials:
         raise RuntimeError("token eyJhbGciOi-secret-token-text expired")
 
     settings = ViewerSettings(
-        dicomweb_origin.datastore_id, dicomweb_origin.root, "us-east-1", expired, app_dir, on_problem=problems.append
+        served_sample.datastore_id, served_sample.root, "us-east-1", expired, app_dir, on_problem=problems.append
     )
     with ViewerServer(settings) as server:
-        status, _, body = request(server, root_path(dicomweb_origin))
+        status, _, body = request(server, root_path(served_sample))
     assert status == 502
     assert b"signed" in body
     assert len(problems) == 1
     assert "sign in again" in problems[0]
     assert "secret-token-text" not in problems[0]
-    assert dicomweb_origin.requests() == []
+    assert served_sample.arrived == []
 
 
-def test_an_unreachable_origin_is_a_502(dicomweb_origin: DicomwebOrigin, app_dir: Path) -> None:
+def test_an_unreachable_origin_is_a_502(served_sample: ServedSample, app_dir: Path) -> None:
     problems: list[str] = []
     settings = ViewerSettings(
-        dicomweb_origin.datastore_id,
-        dicomweb_origin.root,
+        served_sample.datastore_id,
+        served_sample.root,
         "us-east-1",
         dummy_credentials,
         app_dir,
         on_problem=problems.append,
     )
-    dicomweb_origin.stop()
+    served_sample.stop()
     with ViewerServer(settings) as server:
-        status, _, _ = request(server, root_path(dicomweb_origin))
+        status, _, _ = request(server, root_path(served_sample))
     assert status == 502
     assert len(problems) == 1
     assert "could not be reached" in problems[0]
 
 
 def test_nothing_is_logged(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin, capfd: pytest.CaptureFixture[str]
+    viewer: ViewerServer, served_sample: ServedSample, capfd: pytest.CaptureFixture[str]
 ) -> None:
     open_path = viewer.open_url().split(str(viewer.port), 1)[1]
     request(viewer, open_path, cookie=False)
-    request(viewer, root_path(dicomweb_origin))
+    request(viewer, root_path(served_sample))
     request(viewer, "/", cookie=False)
     captured = capfd.readouterr()
     assert viewer.settings.secret not in captured.out + captured.err
     assert captured.err == ""
 
 
-def test_32_parallel_frame_requests_on_reused_connections(
-    viewer: ViewerServer, dicomweb_origin: DicomwebOrigin
-) -> None:
-    path = root_path(dicomweb_origin, dicomweb_origin.frame_path())
+def test_32_parallel_frame_requests_on_reused_connections(viewer: ViewerServer, served_sample: ServedSample) -> None:
+    path = root_path(served_sample, served_sample.frame_path())
     local = threading.local()
 
     def fetch_twice(_: int) -> list[int]:
@@ -446,8 +441,9 @@ def test_32_parallel_frame_requests_on_reused_connections(
     with ThreadPoolExecutor(32) as pool:
         results = list(pool.map(fetch_twice, range(32)))
     assert results == [[200, 200]] * 32
-    assert len(dicomweb_origin.requests()) == 64
-    assert all(seen.signed for seen in dicomweb_origin.requests())
+    judged = served_sample.emulator.dicomweb.requests
+    assert len(judged) == 64
+    assert all(seen.signed and seen.status == 200 for seen in judged)
 
 
 class _ChunkedOrigin(BaseHTTPRequestHandler):
