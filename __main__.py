@@ -8,8 +8,6 @@ import jobs; with ``viewer``, the team's OHIF Viewer on CloudFront signs users i
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
-from collections.abc import Callable
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
@@ -24,6 +22,7 @@ from components import (
     ImportJobAlerts,
     ImportJobRole,
 )
+from components.deferred import deferred
 from program import component_args, exports
 from program.settings import load_settings
 
@@ -44,12 +43,14 @@ providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 buckets = ImagingBucketPair("import-buckets", component_args.bucket_pair_args(s), providers)
 # The viewer (off by default) comes first: the data store's authorizer takes its client ID and issuer at creation,
 # and the viewer's configuration takes the data store's DICOMweb root once it exists (resolved below).
-dicomweb_url: pulumi.Output[str]
-resolve_dicomweb_url: Callable[[pulumi.Output[str]], None]
-dicomweb_url, resolve_dicomweb_url = pulumi.deferred_output()
-viewer = ImagingViewer("viewer", component_args.viewer_args(s, buckets, dicomweb_url), providers) if s.viewer else None
-datastore = ImagingDatastore("datastore", component_args.datastore_args(s, viewer), providers)
-resolve_dicomweb_url(datastore.dicomweb_url)
+with deferred(str, "the data store's DICOMweb root") as dicomweb_url:
+    viewer = (
+        ImagingViewer("viewer", component_args.viewer_args(s, buckets, dicomweb_url.output), providers)
+        if s.viewer
+        else None
+    )
+    datastore = ImagingDatastore("datastore", component_args.datastore_args(s, viewer), providers)
+    dicomweb_url.resolve(datastore.dicomweb_url)
 import_role = ImportJobRole("import-job-role", component_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
 access = HealthImagingAccess("access", component_args.access_args(s, buckets, datastore, import_role), providers)
