@@ -220,7 +220,8 @@ def _strings_problems(setting: str, value: Any, what: str, example: str, hint: s
     ]
 
 
-def _personas_problems(setting: str, personas: Any) -> list[str]:
+def personas_problems(setting: str, personas: Any) -> list[str]:
+    """Known personas, each mapped to a non-empty list of group names (the one home of this rule)."""
     known = ", ".join(repr(p) for p in function_config.PERSONAS_BY_PRIVILEGE)
     if not isinstance(personas, Mapping) or not personas:
         return [
@@ -298,7 +299,7 @@ def token_settings_problems(
         problems.append(
             f"{n('groups_claim')} = {show(groups_claim)}: give the name of the claim that lists the groups."
         )
-    problems += _personas_problems(n("personas"), args.get("personas"))
+    problems += personas_problems(n("personas"), args.get("personas"))
     problems += _concurrency_problems(
         n,
         value("provisioned_concurrency"),
@@ -309,7 +310,12 @@ def token_settings_problems(
 
 
 def environment_size_problems(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
-    """The function's settings must fit Lambda's environment (only meaningful on otherwise valid arguments)."""
+    """The function's settings must fit Lambda's environment (only meaningful on otherwise valid arguments).
+
+    An issuer or audiences given as outputs (the viewer's own user pool and client) are measured by the program's
+    settings check with stand-ins of their shape, before anything exists; here nothing is known to measure."""
+    if _has_outputs(args):
+        return []
     n = shown_as(names)
     size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
     if size > MAX_ENVIRONMENT_BYTES:
@@ -350,7 +356,7 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
     )
     problems += logs.log_retention_problems(n("log_retention_days"), value("log_retention_days"))
     problems += validation.iam_settings_problems(args, value("path"), names)
-    if not problems and not _has_outputs(args):
+    if not problems:
         problems += environment_size_problems(args, names)
     return problems
 

@@ -10,6 +10,7 @@ from typing import Any
 from . import validation
 from ._arguments import shown_as, with_defaults
 from .datastore_options import DICOMWEB_PERSONAS
+from .dicomweb_authorizer import personas_problems
 from .validation._text import show
 
 #: CloudFront takes the certificate of a custom domain from ACM in this region only.
@@ -114,18 +115,11 @@ def identity_problems(n: Callable[[str], str], args: Mapping[str, Any]) -> list[
     elif client_id:
         problems.append(f"{n('oidc_client_id')} is set without {n('oidc_issuer')}: give your provider's issuer too.")
     personas = value("personas")
-    if not isinstance(personas, Mapping) or not personas:
-        problems.append(f"{n('personas')} = {show(personas)}: map at least one persona to its groups.")
-    else:
+    problems += personas_problems(n("personas"), personas)
+    if isinstance(personas, Mapping):
         for persona, groups in personas.items():
-            if persona not in DICOMWEB_PERSONAS:
-                known = ", ".join(repr(p) for p in DICOMWEB_PERSONAS)
-                problems.append(
-                    f"{n('personas')} names the persona {show(persona)}, which does not exist; the personas are {known}."
-                )
-            if isinstance(groups, str) or not isinstance(groups, Sequence) or not groups:
-                problems.append(f"{n('personas')}.{persona} = {show(groups)}: give a non-empty list of group names.")
-            elif not all(isinstance(g, str) and re.fullmatch(r"[\w+=,.@-]{1,128}", g) for g in groups):
+            names_a_list = isinstance(groups, Sequence) and not isinstance(groups, str)
+            if names_a_list and not all(isinstance(g, str) and re.fullmatch(r"[\w+=,.@-]{1,128}", g) for g in groups):
                 problems.append(
                     f"{n('personas')}.{persona} = {show(groups)}: group names are 1 to 128 letters, digits or "
                     "+=,.@_- (Cognito's rule)."

@@ -87,7 +87,7 @@ def test_a_web_acl_that_is_not_a_cloudfront_one_is_refused() -> None:
 
 def test_an_unknown_persona_and_a_bad_group_name_are_refused() -> None:
     assert problems(personas={"viewer": ["radiology"], "reader": ["has space"]}) == [
-        "personas names the persona 'viewer', which does not exist; the personas are 'reader', 'importer', 'admin'.",
+        "personas names the persona 'viewer', which does not exist; the personas are 'admin', 'importer', 'reader'.",
         "personas.reader = ['has space']: group names are 1 to 128 letters, digits or +=,.@_- (Cognito's rule).",
     ]
 

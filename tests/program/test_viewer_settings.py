@@ -200,6 +200,6 @@ def test_the_offline_plan_shows_the_viewer_as_a_user_runs_it() -> None:
 def test_an_unknown_persona_is_reported_once() -> None:
     problems = problems_of(dicomwebOidc={"personas": {"viewer": ["radiology"]}})
     assert [p for p in problems if "names the persona 'viewer'" in p] == [
-        "dicomwebOidc.personas names the persona 'viewer', which does not exist; the personas are 'reader', "
-        "'importer', 'admin'."
+        "dicomwebOidc.personas names the persona 'viewer', which does not exist; the personas are 'admin', "
+        "'importer', 'reader'."
     ]
