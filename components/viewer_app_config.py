@@ -19,7 +19,9 @@ DATA_SOURCE_NAME = local_viewer_config.DATA_SOURCE_NAME
 TOURS = local_viewer_config.TOURS
 #: Where the identity provider sends the browser back after sign-in and sign-out, on the viewer's origin.
 CALLBACK_PATH = "/callback"
-LOGOUT_PATH = "/"
+#: OHIF mounts its sign-out callback (which completes the sign-out and then opens the page the user was on) at this
+#: path: at ``/`` it would run on every visit of the study list.
+LOGOUT_PATH = "/signed-out"
 #: The scopes the viewer asks for: an OIDC sign-in, nothing more (groups come in the token's groups claim).
 SCOPE = "openid"
 

@@ -231,7 +231,7 @@ def test_the_app_client_is_public_with_the_code_flow_and_urls_on_the_distributio
         "explicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
         "generateSecret": False,
         "idTokenValidity": 60,
-        "logoutUrls": [f"https://{domain}/"],
+        "logoutUrls": [f"https://{domain}/signed-out"],
         "preventUserExistenceErrors": "ENABLED",
         "refreshTokenValidity": 12,
         "supportedIdentityProviders": ["COGNITO"],
