@@ -4,7 +4,7 @@ Reads the stack's configuration once (``program/settings.py``), creates explicit
 providers pinned to the stack's account and region, and composes the bucket pair, the data store, the
 import job role, the access for people, the import job alerts and the audit trail, with arguments mapped from
 the settings in ``program/component_args.py``; with ``autoImport``, batches written into the input bucket become
-import jobs.
+import jobs; with ``viewer``, the team's OHIF Viewer on CloudFront signs users in and reads DICOMweb.
 ``python -m ahictl plan --stack <name>`` shows what this creates, offline.
 """
 
@@ -18,9 +18,11 @@ from components import (
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
+    ImagingViewer,
     ImportJobAlerts,
     ImportJobRole,
 )
+from components.deferred import deferred
 from program import component_args, exports
 from program.settings import load_settings
 
@@ -39,7 +41,16 @@ native_provider = aws_native.Provider("aws-native", **component_args.native_prov
 providers = pulumi.ResourceOptions(providers=[aws_provider, native_provider])
 
 buckets = ImagingBucketPair("import-buckets", component_args.bucket_pair_args(s), providers)
-datastore = ImagingDatastore("datastore", component_args.datastore_args(s), providers)
+# The viewer (off by default) comes first: the data store's authorizer takes its client ID and issuer at creation,
+# and the viewer's configuration takes the data store's DICOMweb root once it exists (resolved below).
+with deferred(str, "the data store's DICOMweb root") as dicomweb_url:
+    viewer = (
+        ImagingViewer("viewer", component_args.viewer_args(s, buckets, dicomweb_url.output), providers)
+        if s.viewer
+        else None
+    )
+    datastore = ImagingDatastore("datastore", component_args.datastore_args(s, viewer), providers)
+    dicomweb_url.resolve(datastore.dicomweb_url)
 import_role = ImportJobRole("import-job-role", component_args.import_role_args(s, buckets, datastore), providers)
 # Access for people: a policy per persona, and the groups, roles, permission sets and user that carry it.
 access = HealthImagingAccess("access", component_args.access_args(s, buckets, datastore, import_role), providers)
@@ -91,3 +102,6 @@ pulumi.export("auditBucketName", audit.bucket_name if audit else None)
 pulumi.export("autoImportQueueUrl", auto_import.queue_url if auto_import else None)
 pulumi.export("autoImportFunctionName", auto_import.function_name if auto_import else None)
 pulumi.export("startImportJobCommand", exports.start_import_job_command(s, buckets, datastore, import_role))
+if viewer is not None:  # only with the viewer on: a stack without it exports what it did before
+    pulumi.export("viewerUrl", viewer.viewer_url)
+    pulumi.export("viewerUserPoolId", viewer.user_pool_id)

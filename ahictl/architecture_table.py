@@ -233,6 +233,26 @@ def _managed_policy(inputs: Inputs) -> list[str]:
 _BUCKET = ("bucket",)
 _IDENTITY_POLICY = ("policy",)
 
+
+def _distribution(inputs: Inputs) -> list[str]:
+    tags = ["HTTPS only", str(inputs.get("httpVersion", ""))]
+    certificate = inputs.get("viewerCertificate") or {}
+    if certificate.get("minimumProtocolVersion"):
+        tags.append(f"custom domain, {certificate['minimumProtocolVersion']}")
+    if inputs.get("webAclId"):
+        tags.append("WAF")
+    return [tag for tag in tags if tag]
+
+
+def _user_pool(inputs: Inputs) -> list[str]:
+    tags = []
+    if inputs.get("mfaConfiguration") == "ON":
+        tags.append("MFA required")
+    if _get(inputs, "adminCreateUserConfig", "allowAdminCreateUserOnly"):
+        tags.append("no self sign-up")
+    return tags
+
+
 #: Resource type -> how it appears. New types: one entry here.
 SHAPES: dict[str, Shape] = {
     # Storage and keys
@@ -434,6 +454,47 @@ SHAPES: dict[str, Shape] = {
     "aws:cloudwatch/logGroup:LogGroup": Shape(
         "log group", "log-group", tags=_retention, references={"kmsKeyId": ENCRYPTS}
     ),
+    # The team's viewer (ImagingViewer)
+    "aws:cloudfront/distribution:Distribution": Shape(
+        "CloudFront distribution",
+        "distribution",
+        names=("comment",),
+        tags=_distribution,
+        references={
+            "origins": Reference("reads (origin access control)"),
+            "defaultCacheBehavior": NOT_DRAWN,  # its policies and function: in the tags
+            "webAclId": NOT_DRAWN,
+        },
+    ),
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": Shape(
+        "access logs", "distribution", host=("resourceArn",), tags=lambda _i: ["access logs (v2)"]
+    ),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": Shape(
+        "log delivery",
+        "log-group",
+        references={"deliveryDestinationConfiguration": Reference("writes logs")},
+    ),
+    "aws:s3/bucketObjectv2:BucketObjectv2": Shape(
+        "app file",
+        "bucket",
+        host=("bucket",),
+        tags=lambda _i: ["the viewer's app"],
+        references={"content": Reference("named in app-config.js", reverse=True, dotted=True)},
+    ),
+    "aws:cognito/userPool:UserPool": Shape("Cognito user pool", "user-pool", tags=_user_pool),
+    "aws:cognito/userGroup:UserGroup": Shape(
+        "user group", "user-pool", host=("userPoolId",), tags=lambda i: [f"group {i.get('name', '')}"]
+    ),
+    "aws:cognito/userPoolDomain:UserPoolDomain": Shape(
+        "hosted sign-in", "user-pool", host=("userPoolId",), tags=lambda _i: ["hosted sign-in"]
+    ),
+    "aws:cognito/userPoolClient:UserPoolClient": Shape(
+        "app client",
+        "user-pool",
+        host=("userPoolId",),
+        tags=lambda i: ["public client, code + PKCE" if not i.get("generateSecret") else "client with secret"],
+        references={"callbackUrls": NOT_DRAWN, "logoutUrls": NOT_DRAWN},
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Shape(
         "CloudWatch alarm",
         "alarm",
@@ -478,4 +539,7 @@ SUPPORTING_COMPONENTS: dict[str, Supporting] = {
     f"{COMPONENT_PREFIX}ImportJobAlerts": Supporting("import-alerts", "Import job alerts", "topic", "importAlerts"),
     f"{COMPONENT_PREFIX}AuditTrail": Supporting("audit-trail", "Audit trail", "trail", "auditTrail"),
     f"{COMPONENT_PREFIX}AutoImport": Supporting("auto-import", "Import on upload", "function", "autoImport"),
+    f"{COMPONENT_PREFIX}ImagingViewer": Supporting(
+        "viewer", "Team viewer (OHIF on CloudFront)", "distribution", "viewer"
+    ),
 }

@@ -41,6 +41,8 @@ ICONS: dict[str, str] = {
     "trail": "diagrams.aws.management.Cloudtrail",
     "log-group": "diagrams.aws.management.CloudwatchLogs",
     "alarm": "diagrams.aws.management.CloudwatchAlarm",
+    "distribution": "diagrams.aws.network.CloudFront",
+    "user-pool": "diagrams.aws.security.Cognito",
 }
 #: Icon of anything else (the "other resources" node of a component, a type with an icon missing above).
 DEFAULT_ICON = "diagrams.aws.general.General"

@@ -132,6 +132,19 @@ def _short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+_LOG_DELIVERY_TYPES = {
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": "delivery-source",
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": "delivery-destination",
+}
+#: CloudFront resources whose mock ARN is built from their kind and name.
+_CLOUDFRONT_POLICY_TYPES = {
+    "aws:cloudfront/function:Function": "function",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": "origin-access-control",
+    "aws:cloudfront/cachePolicy:CachePolicy": "cache-policy",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": "response-headers-policy",
+}
+
+
 class PlanMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what AWS would return: same inputs, same outputs, every run."""
 
@@ -192,6 +205,34 @@ class PlanMocks(pulumi.runtime.Mocks):
                 rid = state["arn"]
             else:
                 rid = own_name
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            distribution_id = "E" + _short_hash(f"{account}/{name}", 13).upper()
+            state.update(
+                arn=f"arn:aws:cloudfront::{account}:distribution/{distribution_id}",
+                domainName=f"d{_short_hash(name, 13)}.cloudfront.net",
+                hostedZoneId="Z2FDTNDATAQYW2",
+            )
+            rid = distribution_id
+        elif args.typ in _CLOUDFRONT_POLICY_TYPES:
+            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{account}/{args.typ}/{name}"))
+            state["arn"] = (
+                f"arn:aws:cloudfront::{account}:{_CLOUDFRONT_POLICY_TYPES[args.typ]}/{inputs.get('name', name)}"
+            )
+        elif args.typ in _LOG_DELIVERY_TYPES:
+            # CloudWatch Logs delivery sources and destinations: named, in the region they name (CloudFront's: us-east-1).
+            own_name = inputs.get("name", name)
+            kind = _LOG_DELIVERY_TYPES[args.typ]
+            state.update(name=own_name, arn=f"arn:aws:logs:{inputs.get('region', region)}:{account}:{kind}:{own_name}")
+            rid = own_name
+        elif args.typ == "aws:cognito/userPool:UserPool":
+            pool_id = f"{region}_{_short_hash(f'{account}/{name}', 9)}"
+            state.update(
+                arn=f"arn:aws:cognito-idp:{region}:{account}:userpool/{pool_id}",
+                endpoint=f"cognito-idp.{region}.amazonaws.com/{pool_id}",
+            )
+            rid = pool_id
+        elif args.typ == "aws:cognito/userPoolClient:UserPoolClient":
+            rid = _short_hash(f"{account}/{name}", 26)
         elif args.typ == "aws:ssoadmin/permissionSet:PermissionSet":
             instance = inputs.get("instanceArn", "arn:aws:sso:::instance/ssoins-0000000000000000")
             ps_id = f"ps-{_short_hash(name, 16)}"

@@ -50,6 +50,7 @@ TYPE_OVERRIDES: dict[str, str] = {
     "aws:s3/bucketV2:BucketV2": "aws_s3_bucket",
     "aws:cloudtrail/trail:Trail": "aws_cloudtrail",
     "aws:ec2/securityGroup:SecurityGroup": "aws_security_group",
+    "aws:s3/bucketObjectv2:BucketObjectv2": "aws_s3_object",
 }
 #: Plural names of repeated nested blocks whose singular is not the name without its trailing ``s``.
 SINGULAR_OVERRIDES: dict[str, str] = {

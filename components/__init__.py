@@ -9,6 +9,8 @@
 - :class:`AuditTrail`: a CloudTrail trail of who read or changed the images (data events) and management events.
 - :class:`AutoImport`: batches written into the input bucket become import jobs (S3 events, EventBridge, SQS, Lambda).
 - :class:`DicomwebAuthorizer`: a Lambda authorizer for DICOMweb bearer tokens of an OIDC issuer, and its persona roles.
+- :class:`ImagingViewer`: the OHIF Viewer on CloudFront with OIDC sign-in (a Cognito user pool by default), reading
+  DICOMweb straight from the data store with bearer tokens.
 
 Policy documents are built by the pure functions of :mod:`components.policies`; inputs are checked
 by the pure functions of :mod:`components.validation`.
@@ -20,6 +22,7 @@ from .auto_import import AutoImport, AutoImportArgs
 from .bucket_pair import ImagingBucketPair, ImagingBucketPairArgs
 from .datastore import ImagingDatastore, ImagingDatastoreArgs
 from .dicomweb_authorizer import DicomwebAuthorizer, DicomwebAuthorizerArgs
+from .imaging_viewer import ImagingViewer, ImagingViewerArgs
 from .import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from .import_role import ImportJobRole, ImportJobRoleArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
@@ -38,6 +41,8 @@ __all__ = [
     "ImagingBucketPairArgs",
     "ImagingDatastore",
     "ImagingDatastoreArgs",
+    "ImagingViewer",
+    "ImagingViewerArgs",
     "ImportJobAlerts",
     "ImportJobAlertsArgs",
     "ImportJobRole",

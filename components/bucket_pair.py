@@ -29,6 +29,7 @@ BUCKET_PAIR_DEFAULTS: dict[str, Any] = {
     "allow_cross_account_key": False,
     "access_logging": True,
     "input_eventbridge_notifications": SECURE_BUCKET_DEFAULTS["eventbridge_notifications"],
+    "log_delivery_prefixes": [],
     **{
         key: SECURE_BUCKET_DEFAULTS[key]
         for key in (
@@ -98,6 +99,9 @@ class ImagingBucketPairArgs(TypedDict):
     objects that old (logs a warning)."""
     force_destroy: NotRequired[bool]
     """Default: False. True lets ``pulumi destroy`` delete non-empty buckets (logs a warning)."""
+    log_delivery_prefixes: NotRequired[Sequence[str]]
+    """Default: ``[]``. Prefixes of the log bucket under which CloudWatch Logs' delivery service may write this
+    account's CloudFront access logs (standard logging v2), for example the viewer's ``cloudfront/viewer/``."""
     protect_data: NotRequired[bool]
     """Default: True. ``protect`` and ``retain_on_delete`` on the buckets and the key."""
     tags: NotRequired[Mapping[str, str]]
@@ -320,6 +324,7 @@ class ImagingBucketPair(pulumi.ComponentResource):
                         self._output.bucket_arn,
                         *(args.get("extra_access_log_sources") or []),
                     ],
+                    "accept_log_deliveries_under": list(value("log_delivery_prefixes")),
                 },
                 pulumi.ResourceOptions(parent=self),
             )

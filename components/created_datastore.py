@@ -27,7 +27,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -46,6 +46,7 @@ from .datastore_options import (
     FORMAT_HTJ2K,
     create_only_drift_warning,
 )
+from .deferred import deferred
 from .dicomweb_authorizer import DicomwebAuthorizer, DicomwebAuthorizerArgs
 from .function_constants import literal_constants
 from .lambda_package import FUNCTIONS_DIR
@@ -180,54 +181,54 @@ def create_datastore(
     module docstring), as children of ``owner``."""
     setup = function_setup(owner, f"{name}-creator", args, defaults, CreatorNames(args["name_prefix"]))
     authorizer_arn: pulumi.Input[str] | None = args.get("lambda_authorizer_arn") or None
-    resolve_datastore_arn = None
     authorizer = None
-    if args.get("dicomweb_oidc"):
-        authorizer, resolve_datastore_arn = _authorizer(owner, name, args, defaults)
-        authorizer_arn = authorizer.function_arn
+    # The authorizer's function needs the data store's ARN, known once the data store is read back below.
+    with deferred(str, f"the ARN of the data store {name!r}") as datastore_arn:
+        if args.get("dicomweb_oidc"):
+            authorizer = _authorizer(owner, name, args, defaults, datastore_arn.output)
+            authorizer_arn = authorizer.function_arn
 
-    function = _creator_function(setup, key_arn)
-    identity = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
-    desired = json_when_known(
-        invocation_input,
-        identity=identity,
-        datastore_name=args["datastore_name"],
-        kms_key_arn=key_arn,
-        tags=dict(args["tags"]) if args.get("tags") else None,
-        lossless_storage_format=args.get("lossless_storage_format", FORMAT_HTJ2K),
-        lambda_authorizer_arn=authorizer_arn,
-    )
-    options = child_options(
-        owner,
-        # Replacement needs an unprotected invocation; retain_on_delete then skips the delete call altogether.
-        protect_data=protect_data and not allow_replacement,
-        retain_on_delete=protect_data,
-        ignore_changes=None if allow_replacement else ["input"],
-    )
-    if allow_replacement:
-        options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(replace_on_changes=["input"]))
-    invocation = aws.lambda_.Invocation(
-        f"{name}-creation",
-        function_name=function.name,
-        input=desired,
-        lifecycle_scope="CRUD",
-        terraform_key=creator_request.LIFECYCLE_KEY,
-        opts=options,
-    )
-    if not allow_replacement:
+        function = _creator_function(setup, key_arn)
+        identity = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+        desired = json_when_known(
+            invocation_input,
+            identity=identity,
+            datastore_name=args["datastore_name"],
+            kms_key_arn=key_arn,
+            tags=dict(args["tags"]) if args.get("tags") else None,
+            lossless_storage_format=args.get("lossless_storage_format", FORMAT_HTJ2K),
+            lambda_authorizer_arn=authorizer_arn,
+        )
+        options = child_options(
+            owner,
+            # Replacement needs an unprotected invocation; retain_on_delete then skips the delete call altogether.
+            protect_data=protect_data and not allow_replacement,
+            retain_on_delete=protect_data,
+            ignore_changes=None if allow_replacement else ["input"],
+        )
+        if allow_replacement:
+            options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(replace_on_changes=["input"]))
+        invocation = aws.lambda_.Invocation(
+            f"{name}-creation",
+            function_name=function.name,
+            input=desired,
+            lifecycle_scope="CRUD",
+            terraform_key=creator_request.LIFECYCLE_KEY,
+            opts=options,
+        )
+        if not allow_replacement:
 
-        def report_drift(values: list[Any]) -> None:
-            for message in created_drift_warnings(json.loads(values[0]), json.loads(values[1])):
-                pulumi.log.warn(message, resource=owner)
+            def report_drift(values: list[Any]) -> None:
+                for message in created_drift_warnings(json.loads(values[0]), json.loads(values[1])):
+                    pulumi.log.warn(message, resource=owner)
 
-        pulumi.Output.all(desired, invocation.input).apply(report_drift)
+            pulumi.Output.all(desired, invocation.input).apply(report_drift)
 
-    created_id = invocation.result.apply(lambda result: str(json.loads(result)["datastoreId"]))
-    read = aws_native.healthimaging.Datastore.get(
-        f"{name}-read", id=created_id, opts=pulumi.ResourceOptions(parent=owner, depends_on=[invocation])
-    )
-    if resolve_datastore_arn is not None:
-        resolve_datastore_arn(read.datastore_arn)
+        created_id = invocation.result.apply(lambda result: str(json.loads(result)["datastoreId"]))
+        read = aws_native.healthimaging.Datastore.get(
+            f"{name}-read", id=created_id, opts=pulumi.ResourceOptions(parent=owner, depends_on=[invocation])
+        )
+        datastore_arn.resolve(read.datastore_arn)
     return CreatedDatastore(
         datastore_id=read.datastore_id,
         datastore_arn=read.datastore_arn,
@@ -264,20 +265,22 @@ def _creator_function(setup: FunctionSetup[CreatorNames], datastore_key_arn: pul
 
 
 def _authorizer(
-    owner: pulumi.ComponentResource, name: str, args: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> tuple[Any, Any]:
-    """The DicomwebAuthorizer built from ``dicomweb_oidc``, and the function that gives it the data store's ARN."""
+    owner: pulumi.ComponentResource,
+    name: str,
+    args: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    datastore_arn: pulumi.Output[str],
+) -> DicomwebAuthorizer:
+    """The DicomwebAuthorizer built from ``dicomweb_oidc``, given the data store's ARN (an output resolved later)."""
 
     oidc = args["dicomweb_oidc"]
-    datastore_arn: pulumi.Output[str]
-    resolve: Callable[[pulumi.Output[str]], None]
-    datastore_arn, resolve = pulumi.deferred_output()
     authorizer_args: dict[str, Any] = {
         "account_id": args["account_id"],
         "region": args["region"],
         "name_prefix": args["name_prefix"],
         "issuer": oidc["issuer"],
-        "audiences": list(oidc["audiences"]),
+        # An output (the viewer's client ID) passes as it is.
+        "audiences": oidc["audiences"] if isinstance(oidc["audiences"], pulumi.Output) else list(oidc["audiences"]),
         "personas": {persona: list(groups) for persona, groups in oidc["personas"].items()},
         "datastore_arn": datastore_arn,
         # Another language's whole numbers arrive as floats (30.0): the authorizer gets an int.
@@ -300,4 +303,4 @@ def _authorizer(
     authorizer = DicomwebAuthorizer(
         f"{name}-authorizer", cast(DicomwebAuthorizerArgs, authorizer_args), opts=pulumi.ResourceOptions(parent=owner)
     )
-    return authorizer, resolve
+    return authorizer

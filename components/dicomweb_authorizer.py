@@ -220,7 +220,8 @@ def _strings_problems(setting: str, value: Any, what: str, example: str, hint: s
     ]
 
 
-def _personas_problems(setting: str, personas: Any) -> list[str]:
+def personas_problems(setting: str, personas: Any) -> list[str]:
+    """Known personas, each mapped to a non-empty list of group names (the one home of this rule)."""
     known = ", ".join(repr(p) for p in function_config.PERSONAS_BY_PRIVILEGE)
     if not isinstance(personas, Mapping) or not personas:
         return [
@@ -276,14 +277,19 @@ def token_settings_problems(
     """
     n = shown_as(names)
     value = with_defaults(args, DICOMWEB_AUTHORIZER_DEFAULTS)
-    problems = _https_url_problems(n("issuer"), args.get("issuer"), "issuer", _ISSUER_EXAMPLE)
-    problems += _strings_problems(
-        n("audiences"),
-        args.get("audiences"),
-        "audience",
-        _AUDIENCE_EXAMPLE,
-        " (the app client IDs a token may name in aud or client_id)",
-    )
+    problems: list[str] = []
+    # An issuer or audiences given as outputs (a user pool and client of the same program, the viewer's) are checked
+    # where they are made.
+    if not isinstance(args.get("issuer"), pulumi.Output):
+        problems += _https_url_problems(n("issuer"), args.get("issuer"), "issuer", _ISSUER_EXAMPLE)
+    if not isinstance(args.get("audiences"), pulumi.Output):
+        problems += _strings_problems(
+            n("audiences"),
+            args.get("audiences"),
+            "audience",
+            _AUDIENCE_EXAMPLE,
+            " (the app client IDs a token may name in aud or client_id)",
+        )
     if value("jwks_uri") is not None:
         problems += _https_url_problems(
             n("jwks_uri"), value("jwks_uri"), "JWKS location", _JWKS_EXAMPLE, allow_query=True
@@ -293,7 +299,7 @@ def token_settings_problems(
         problems.append(
             f"{n('groups_claim')} = {show(groups_claim)}: give the name of the claim that lists the groups."
         )
-    problems += _personas_problems(n("personas"), args.get("personas"))
+    problems += personas_problems(n("personas"), args.get("personas"))
     problems += _concurrency_problems(
         n,
         value("provisioned_concurrency"),
@@ -304,7 +310,12 @@ def token_settings_problems(
 
 
 def environment_size_problems(args: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
-    """The function's settings must fit Lambda's environment (only meaningful on otherwise valid arguments)."""
+    """The function's settings must fit Lambda's environment (only meaningful on otherwise valid arguments).
+
+    An issuer or audiences given as outputs (the viewer's own user pool and client) are measured by the program's
+    settings check with stand-ins of their shape, before anything exists; here nothing is known to measure."""
+    if _has_outputs(args):
+        return []
     n = shown_as(names)
     size = sum(len(k) + len(v.encode()) for k, v in authorizer_environment(args).items())
     if size > MAX_ENVIRONMENT_BYTES:
@@ -348,6 +359,19 @@ def validate_dicomweb_authorizer_args(args: Mapping[str, Any], names: Mapping[st
     if not problems:
         problems += environment_size_problems(args, names)
     return problems
+
+
+def _has_outputs(args: Mapping[str, Any]) -> bool:
+    return isinstance(args.get("issuer"), pulumi.Output) or isinstance(args.get("audiences"), pulumi.Output)
+
+
+def environment_input(args: Mapping[str, Any]) -> pulumi.Input[dict[str, str]]:
+    """:func:`authorizer_environment`, once an issuer or audiences given as outputs are known."""
+    if not _has_outputs(args):
+        return authorizer_environment(args)
+    return pulumi.Output.all(args["issuer"], args["audiences"]).apply(
+        lambda v: authorizer_environment({**args, "issuer": v[0], "audiences": v[1]})
+    )
 
 
 def dicomweb_authorizer_warnings(args: DicomwebAuthorizerArgs) -> list[str]:
@@ -452,7 +476,7 @@ def _create_function(setup: _Setup, args: DicomwebAuthorizerArgs) -> aws.lambda_
         ),
         key_arn=key.arn,
         reserved_concurrency=validation.as_whole_number(setup.value("reserved_concurrency")),
-        environment=authorizer_environment(args),
+        environment=environment_input(args),
         publish=True,
     ).function
 

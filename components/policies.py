@@ -93,6 +93,30 @@ def access_log_delivery_statement(log_bucket_arn: str, source_bucket_arns: Seque
     }
 
 
+#: CloudWatch Logs' delivery service, which writes vended logs (CloudFront standard logging v2) to S3.
+VENDED_LOG_DELIVERY_SERVICE_PRINCIPAL = "delivery.logs.amazonaws.com"
+#: CloudFront's log delivery sources live in this region, whatever the stack's.
+CLOUDFRONT_LOG_DELIVERY_REGION = "us-east-1"
+
+
+def vended_log_delivery_statement(log_bucket_arn: str, prefixes: Sequence[str], account_id: str) -> Statement:
+    """Let CloudWatch Logs' delivery service write this account's CloudFront access logs (standard logging v2) under
+    the given prefixes only, as objects the bucket owner owns; only delivery sources of this account may use it."""
+    return {
+        "Sid": "AllowCloudFrontLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": VENDED_LOG_DELIVERY_SERVICE_PRINCIPAL},
+        "Action": "s3:PutObject",
+        "Resource": [f"{log_bucket_arn}/{prefix.strip('/')}/AWSLogs/{account_id}/*" for prefix in sorted(prefixes)],
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:aws:logs:{CLOUDFRONT_LOG_DELIVERY_REGION}:{account_id}:delivery-source:*"
+            },
+        },
+    }
+
+
 def bucket_policy(
     bucket_arn_: str, *, require_tls: bool, extra_statements: Sequence[Statement] = ()
 ) -> PolicyDocument | None:

@@ -70,6 +70,9 @@ class SecureBucketArgs(TypedDict):
     expires them (data loss)."""
     accept_access_logs_from: NotRequired[Sequence[pulumi.Input[str]]]
     """Default: none. ARNs of buckets whose server access logs this bucket accepts (makes it a log bucket)."""
+    accept_log_deliveries_under: NotRequired[Sequence[str]]
+    """Default: none. Prefixes under which CloudWatch Logs' delivery service may write this account's CloudFront
+    access logs (standard logging v2): :func:`components.policies.vended_log_delivery_statement`."""
     accept_cloudtrail_logs_from: NotRequired[Sequence[str]]
     """Default: none. ARNs of CloudTrail trails of ``account_id`` that may write their log files to this bucket (under
     ``AWSLogs/<account>/``, with the bucket owner in full control): :func:`components.audit_policies.trail_bucket_statements`."""
@@ -197,7 +200,8 @@ class SecureBucket(pulumi.ComponentResource):
 
         log_sources = list(args.get("accept_access_logs_from") or [])
         trails = list(args.get("accept_cloudtrail_logs_from") or [])
-        if value("require_tls") or log_sources or trails:
+        deliveries = list(args.get("accept_log_deliveries_under") or [])
+        if value("require_tls") or log_sources or trails or deliveries:
             policy_json = pulumi.Output.all(bucket.arn, *log_sources).apply(
                 lambda values: json.dumps(
                     policies.bucket_policy(
@@ -211,6 +215,11 @@ class SecureBucket(pulumi.ComponentResource):
                         + (
                             audit_policies.trail_bucket_statements(values[0], args["account_id"], trails)
                             if trails
+                            else []
+                        )
+                        + (
+                            [policies.vended_log_delivery_statement(values[0], deliveries, args["account_id"])]
+                            if deliveries
                             else []
                         ),
                     )

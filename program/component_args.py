@@ -28,10 +28,14 @@ from components import import_alerts as import_alerts_component
 from components.audit_trail import AuditTrailArgs
 from components.auto_import import AutoImportArgs
 from components.datastore import DicomwebOidcArgs, generated_datastore_name, prefixed_key_alias
+from components.imaging_viewer import ACCESS_LOG_PREFIX as VIEWER_ACCESS_LOG_PREFIX
+from components.imaging_viewer import ImagingViewer, ImagingViewerArgs, viewer_identity
 from components.import_alerts import ImportJobAlerts, ImportJobAlertsArgs
 from components.import_role import generated_role_name
+from components.viewer_options import VIEWER_DEFAULTS, cognito_issuer
 from program.provider_keys import AssumeRole
 from program.settings_spec import DICOMWEB_OIDC_FIELDS, StackSettings
+from program.viewer_app_source import viewer_app_dir
 
 
 def _assume_role_args(role: AssumeRole, *, native: bool) -> dict[str, Any]:
@@ -122,6 +126,8 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
         "allow_cross_account_key": s.allow_cross_account_keys,
         # The automatic importer picks up batches from the input bucket's events.
         "input_eventbridge_notifications": s.auto_import,
+        # The viewer's distribution delivers its access logs to the log bucket.
+        "log_delivery_prefixes": [VIEWER_ACCESS_LOG_PREFIX] if s.viewer and s.access_logging else [],
         # The audit trail's bucket logs its requests to the log bucket too (CIS 3.6).
         "extra_access_log_sources": [audit_trail_component.bucket_arn_pattern(audit_trail_plain_args(s))]
         if s.audit_trail and s.access_logging
@@ -129,8 +135,9 @@ def bucket_pair_args(s: StackSettings) -> ImagingBucketPairArgs:
     }
 
 
-def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
-    """The data store. Its name, key and tags are create-only (see the component)."""
+def datastore_args(s: StackSettings, viewer: ImagingViewer | None = None) -> ImagingDatastoreArgs:
+    """The data store. Its name, key and tags are create-only (see the component). With the viewer's own user pool,
+    its authorizer accepts the viewer's tokens."""
     return {
         "account_id": s.account_id,
         "region": s.region,
@@ -146,11 +153,74 @@ def datastore_args(s: StackSettings) -> ImagingDatastoreArgs:
         "allow_cross_account_key": s.allow_cross_account_keys,
         "lossless_storage_format": s.datastore_lossless_storage_format,
         "lambda_authorizer_arn": s.datastore_lambda_authorizer_arn,
-        "dicomweb_oidc": cast(DicomwebOidcArgs, dicomweb_oidc_argument(s.dicomweb_oidc)),
+        "dicomweb_oidc": cast(
+            DicomwebOidcArgs, datastore_oidc(s, viewer_identity(viewer) if viewer is not None else None)
+        ),
         "name_prefix": s.name_prefix,
         "path": s.iam_path,
         "permissions_boundary_arn": s.permissions_boundary_arn,
     }
+
+
+#: What the rules check in place of the viewer's user pool and client, which exist only once created: the issuer's
+#: shape and one audience (the rules then check the rest of dicomwebOidc as it is).
+VIEWER_CLIENT_STAND_IN = "<the viewer's client ID>"
+
+
+def viewer_creates_user_pool(s: StackSettings) -> bool:
+    """With ``viewer`` and no ``dicomwebOidc.issuer``, the stack's user pool and the viewer's client sign users in."""
+    return s.viewer and not s.dicomweb_oidc.get("issuer")
+
+
+def datastore_oidc(s: StackSettings, identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The data store's ``dicomweb_oidc``: ``dicomwebOidc`` as the stack writes it, and with the viewer's own user pool
+    its issuer and audience (``identity``: the viewer's outputs; a stand-in for the rules before anything exists) and
+    the default personas when none are given."""
+    oidc = dicomweb_oidc_argument(s.dicomweb_oidc)
+    if not viewer_creates_user_pool(s) or s.datastore_lambda_authorizer_arn:  # the latter: refused by the rules
+        return oidc
+    stand_in = {"issuer": cognito_issuer(s.region, "<user pool ID>"), "audiences": [VIEWER_CLIENT_STAND_IN]}
+    return {"personas": viewer_personas(s), **oidc, **(identity or stand_in)}
+
+
+def viewer_personas(s: StackSettings) -> dict[str, list[str]]:
+    """``dicomwebOidc.personas``, or one group per persona named like it."""
+    personas = s.dicomweb_oidc.get("personas") or VIEWER_DEFAULTS["personas"]
+    return {persona: list(groups) for persona, groups in personas.items()} if isinstance(personas, dict) else personas
+
+
+def viewer_plain_args(s: StackSettings) -> dict[str, Any]:
+    """The plain-valued arguments of :class:`components.ImagingViewer` (the DICOMweb root and the log bucket come from
+    the other components)."""
+    audiences = s.dicomweb_oidc.get("audiences")
+    own_provider = bool(s.dicomweb_oidc.get("issuer"))
+    return {
+        "account_id": s.account_id,
+        "region": s.region,
+        "name_prefix": s.name_prefix,
+        "personas": viewer_personas(s),
+        "oidc_issuer": s.dicomweb_oidc.get("issuer", "") if own_provider else "",
+        "oidc_client_id": (audiences[0] if isinstance(audiences, list) and audiences else "") if own_provider else "",
+        "custom_domain": s.viewer_custom_domain,
+        "certificate_arn": s.viewer_certificate_arn,
+        "web_acl_arn": s.viewer_web_acl_arn,
+        "price_class": s.viewer_price_class,
+        "protect_data": s.protect_data,
+    }
+
+
+def viewer_args(s: StackSettings, buckets: ImagingBucketPair, dicomweb_url: Any) -> ImagingViewerArgs:
+    """The viewer of this stack's data store (``dicomweb_url``, possibly resolved later) with the pinned OHIF build
+    (:mod:`program.viewer_app_source`: found or fetched here, after the rules passed); access logs go to the log
+    bucket when access logging is on."""
+    args: ImagingViewerArgs = {
+        **viewer_plain_args(s),  # type: ignore[typeddict-item]
+        "app_dir": str(viewer_app_dir()),
+        "dicomweb_url": dicomweb_url,
+    }
+    if s.access_logging:
+        args["log_bucket_arn"] = buckets.log_bucket_name.apply(lambda name: f"arn:aws:s3:::{name}")
+    return args
 
 
 def dicomweb_oidc_argument(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -348,10 +418,16 @@ PLAIN_ARGS: dict[str, Callable[[StackSettings], Mapping[str, Any]]] = {
     "import_alerts": import_alerts_plain_args,
     "audit_trail": audit_trail_plain_args,
     "auto_import": auto_import_plain_args,
+    "viewer": viewer_plain_args,
 }
 
 
 def included_components(s: StackSettings) -> list[str]:
     """The components the stack composes with these settings, by short name, in ``PLAIN_ARGS``' order."""
-    switched = {"import_alerts": s.import_alerts, "audit_trail": s.audit_trail, "auto_import": s.auto_import}
+    switched = {
+        "import_alerts": s.import_alerts,
+        "audit_trail": s.audit_trail,
+        "auto_import": s.auto_import,
+        "viewer": s.viewer,
+    }
     return [component for component in PLAIN_ARGS if switched.get(component, True)]

@@ -26,6 +26,7 @@ from components.bucket_pair import (
 from components.datastore import generated_datastore_name, validate_datastore_args
 from components.import_alerts import validate_import_alerts_args
 from components.import_role import generated_role_name, validate_import_role_args
+from components.viewer_options import validate_viewer_args
 from program import component_args
 from program.settings_spec import DICOMWEB_OIDC_FIELDS, SETTINGS_SPEC, StackSettings, derived_name_prefix
 
@@ -38,6 +39,7 @@ COMPONENT_VALIDATORS: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]],
     "import_alerts": validate_import_alerts_args,
     "audit_trail": validate_audit_trail_args,
     "auto_import": validate_auto_import_args,
+    "viewer": validate_viewer_args,
 }
 
 
@@ -76,6 +78,14 @@ def argument_names(s: StackSettings, component: str) -> dict[str, str]:
         names["datastore_name"] = f"datastoreName (not set, so {generated_datastore_name('<namePrefix>')!r})"
     if component == "datastore":
         names.update({f"dicomweb_oidc.{field}": f"dicomwebOidc.{key}" for key, field in DICOMWEB_OIDC_FIELDS.items()})
+    if component == "viewer":  # the viewer's identity comes from dicomwebOidc
+        names.update(
+            {
+                "oidc_issuer": "dicomwebOidc.issuer",
+                "oidc_client_id": "dicomwebOidc.audiences",
+                "personas": "dicomwebOidc.personas",
+            }
+        )
     derived = "" if s.name_prefix_set else f", with namePrefix derived from the stack name {s.stack!r}"
     if component == "import_role" and not s.import_role_name:
         names["role_name"] = f"importRoleName (not set, so {generated_role_name('<namePrefix>')!r}{derived})"
@@ -103,6 +113,7 @@ def validate_settings(s: StackSettings) -> list[str]:
     problems += audit_bucket_name_problems(s)
     problems += dicomweb_oidc_spelling_problems(s)
     problems += auto_import_alert_problems(s)
+    problems += viewer_problems(s)
     if s.force_destroy_buckets and not s.disposable_stack:
         problems.append(
             "forceDestroyBuckets = true needs disposableStack = true: deleting buckets full of medical images is "
@@ -123,6 +134,28 @@ def dicomweb_oidc_spelling_problems(s: StackSettings) -> list[str]:
         for field in s.dicomweb_oidc
         if field in stack_names
     ]
+
+
+def viewer_problems(s: StackSettings) -> list[str]:
+    """The viewer reads DICOMweb with the tokens of the authorizer the stack builds."""
+    if not s.viewer:
+        return []
+    problems = []
+    if s.datastore_lambda_authorizer_arn:
+        problems.append(
+            "viewer = true with datastoreLambdaAuthorizerArn: the viewer's users get their access from the groups the "
+            "stack's own authorizer maps to personas, and a function the stack did not build cannot be told the "
+            "viewer's user pool, client and groups. Remove datastoreLambdaAuthorizerArn (the stack then builds the "
+            "authorizer from dicomwebOidc, or from the viewer's user pool), or keep it and turn viewer off."
+        )
+    oidc = s.dicomweb_oidc
+    if not oidc.get("issuer") and oidc.get("audiences"):
+        problems.append(
+            "dicomwebOidc.audiences is set without dicomwebOidc.issuer while viewer = true: the stack's user pool and "
+            "the viewer's client become the issuer and the audience. Remove audiences, or give your provider's issuer "
+            "with the viewer's client ID first in audiences."
+        )
+    return problems
 
 
 def audit_bucket_name_problems(s: StackSettings) -> list[str]:

@@ -65,6 +65,14 @@ from components.datastore_options import (
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS, MAX_SWEEP_LOOKBACK_HOURS
 from components.import_role import IMPORT_ROLE_DEFAULTS, generated_role_name
 from components.policies import MINIMUM_TLS_VERSION
+from components.viewer_options import (
+    CLOUDFRONT_CERTIFICATE_REGION,
+    CUSTOM_DOMAIN_SECURITY_POLICY,
+    MIN_PASSWORD_LENGTH,
+    PRICE_CLASSES,
+    VIEWER_DEFAULTS,
+    user_pool_domain_prefix,
+)
 from program.provider_keys import ProviderKeys
 
 #: The components the stack composes, by the short name settings use in ``feeds``: their defaults.
@@ -76,6 +84,7 @@ COMPONENT_DEFAULTS: dict[str, Mapping[str, Any]] = {
     "import_alerts": IMPORT_ALERTS_DEFAULTS,
     "audit_trail": AUDIT_TRAIL_DEFAULTS,
     "auto_import": AUTO_IMPORT_DEFAULTS,
+    "viewer": VIEWER_DEFAULTS,
 }
 
 
@@ -148,6 +157,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.account_id",
             "audit_trail.account_id",
             "auto_import.account_id",
+            "viewer.account_id",
         ),
         derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
     ),
@@ -164,8 +174,12 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.region",
             "audit_trail.region",
             "auto_import.region",
+            "viewer.region",
         ),
-        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket, by its ARN
+        derives=(
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket, by its ARN
+            "datastore.dicomweb_oidc",  # with viewer: the user pool's issuer
+        ),
     ),
     Setting(
         "allowUnlistedRegion",
@@ -187,6 +201,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "audit_trail.name_prefix",
             "auto_import.name_prefix",
             "datastore.name_prefix",
+            "viewer.name_prefix",
         ),
         derives=(
             "datastore.datastore_name",  # when datastoreName is empty
@@ -214,6 +229,7 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
             "import_alerts.protect_data",
             "audit_trail.protect_data",
             "auto_import.protect_data",
+            "viewer.protect_data",
         ),
     ),
     Setting(
@@ -295,9 +311,13 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "accessLogging",
         "boolean",
         FROM_COMPONENT,
-        "Server access logs of the input and output buckets go to a separate log bucket (S3.9). false logs a warning.",
+        "Server access logs of the input and output buckets go to a separate log bucket (S3.9), and the viewer's "
+        "CloudFront access logs too. false logs a warning.",
         feeds=("bucket_pair.access_logging",),
-        derives=("bucket_pair.extra_access_log_sources",),  # the audit trail's bucket logs there too
+        derives=(
+            "bucket_pair.extra_access_log_sources",  # the audit trail's bucket logs there too
+            "bucket_pair.log_delivery_prefixes",  # the viewer's distribution logs there too
+        ),
     ),
     Setting(
         "noncurrentVersionExpirationDays",
@@ -378,8 +398,10 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         f"{default_jwks_uri('<issuer>')!r}), groupsClaim (default {DICOMWEB_OIDC_DEFAULTS['groups_claim']!r}), "
         f"provisionedConcurrency (default {DICOMWEB_OIDC_DEFAULTS['provisioned_concurrency']}, 0 to "
         f"{MAX_PROVISIONED_CONCURRENCY}; 0 logs a warning: HealthImaging waits one second at most). Not with "
-        "datastoreLambdaAuthorizerArn.",
+        "datastoreLambdaAuthorizerArn. With viewer: issuer and audiences may be left out (the stack's user pool and "
+        "the viewer's client are used), and personas name the user pool's groups.",
         feeds=("datastore.dicomweb_oidc",),
+        derives=("viewer.personas", "viewer.oidc_issuer", "viewer.oidc_client_id"),
     ),
     Setting(
         "datastoreLambdaAuthorizerArn",
@@ -389,6 +411,53 @@ SETTINGS_SPEC: tuple[Setting, ...] = (
         "<name>[:<alias>]) for DICOMweb bearer tokens, fixed when the data store is created; its resource policy must "
         "let medical-imaging.<region>.amazonaws.com invoke it for this data store. Not with dicomwebOidc. Empty: none.",
         feeds=("datastore.lambda_authorizer_arn",),
+        derives=("datastore.dicomweb_oidc",),  # with viewer: the user pool is not wired in (and the rules refuse)
+    ),
+    Setting(
+        "viewer",
+        "boolean",
+        False,
+        "Deploy the OHIF Viewer for the team (README 'A viewer for the whole team'): the app in a private bucket "
+        "behind CloudFront, its sign-in with OIDC, DICOMweb read straight from the data store with bearer tokens. "
+        "Without dicomwebOidc.issuer a Cognito user pool of the stack is created (no self sign-up, MFA required, "
+        f"passwords of at least {MIN_PASSWORD_LENGTH} characters, hosted sign-in domain "
+        f"{user_pool_domain_prefix('<namePrefix>', '<accountId>')!r}, one group per group name of "
+        "dicomwebOidc.personas, default reader, importer, admin) and becomes dicomwebOidc's issuer and audience; with "
+        "dicomwebOidc.issuer, that provider signs users in and its first audience is the viewer's client ID. Needs the "
+        "authorizer the data store is created with: not with datastoreLambdaAuthorizerArn.",
+        derives=("datastore.dicomweb_oidc", "bucket_pair.log_delivery_prefixes"),
+    ),
+    Setting(
+        "viewerCustomDomain",
+        "string",
+        "",
+        "A host name of your own for the viewer (create its DNS record for the distribution yourself). Needs "
+        f"viewerCertificateArn; TLS 1.2 or newer ({CUSTOM_DOMAIN_SECURITY_POLICY}). Empty: the distribution's "
+        "*.cloudfront.net name, whose default certificate fixes CloudFront's TLS security policy.",
+        feeds=("viewer.custom_domain",),
+    ),
+    Setting(
+        "viewerCertificateArn",
+        "string",
+        "",
+        f"ARN of an ACM certificate in {CLOUDFRONT_CERTIFICATE_REGION} of this account covering viewerCustomDomain "
+        "(CloudFront takes certificates of that region only). Empty: none.",
+        feeds=("viewer.certificate_arn",),
+    ),
+    Setting(
+        "viewerWebAclArn",
+        "string",
+        "",
+        "ARN of a WAF web ACL with scope CLOUDFRONT (arn:aws:wafv2:us-east-1:...:global/webacl/...) in front of the "
+        "viewer. Empty: none (logs a warning).",
+        feeds=("viewer.web_acl_arn",),
+    ),
+    Setting(
+        "viewerPriceClass",
+        "string",
+        FROM_COMPONENT,
+        f"CloudFront's edge locations for the viewer: {', '.join(PRICE_CLASSES)}.",
+        feeds=("viewer.price_class",),
     ),
     Setting(
         "allowCrossAccountKeys",
@@ -707,6 +776,11 @@ class StackSettings:
     datastore_lossless_storage_format: str
     dicomweb_oidc: dict[str, Any]
     datastore_lambda_authorizer_arn: str
+    viewer: bool
+    viewer_custom_domain: str
+    viewer_certificate_arn: str
+    viewer_web_acl_arn: str
+    viewer_price_class: str
     allow_cross_account_keys: bool
     import_role_name: str
     iam_path: str

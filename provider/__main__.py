@@ -22,6 +22,7 @@ from components import (
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
+    ImagingViewer,
     ImportJobAlerts,
     ImportJobRole,
 )
@@ -37,6 +38,7 @@ COMPONENTS = [
     AuditTrail,
     AutoImport,
     DicomwebAuthorizer,
+    ImagingViewer,
 ]
 
 

@@ -506,6 +506,122 @@ ACTIONS_BY_TYPE: dict[str, tuple[Access, ...]] = {
             _in("lambda", "DeleteEventSourceMapping", "GetEventSourceMapping", "UpdateEventSourceMapping"),
         ),
     ),
+    # The viewer (ImagingViewer): its files, the distribution in front of them, the user pool, the access logs.
+    "aws:s3/bucketObjectv2:BucketObjectv2": (
+        Access(
+            "bucket-objects",
+            _s3(
+                "DeleteObject", "DeleteObjectVersion", "GetObject", "GetObjectTagging", "PutObject", "PutObjectTagging"
+            ),
+        ),
+        # The viewer's bucket holds only the app, rebuilt on every deployment: `force_destroy` empties it on delete.
+        Access("bucket", _s3("ListBucketVersions")),
+    ),
+    "aws:cloudfront/distribution:Distribution": (
+        Access("*", _in("cloudfront", "CreateDistribution")),
+        Access(
+            "cloudfront-distribution",
+            _in(
+                "cloudfront",
+                "DeleteDistribution",
+                "GetDistribution",
+                "GetDistributionConfig",
+                "ListTagsForResource",
+                "TagResource",
+                "UntagResource",
+                "UpdateDistribution",
+            ),
+        ),
+        # Associating a web ACL reads it.
+        Access("web-acl", _in("wafv2", "GetWebACL")),
+    ),
+    "aws:cloudfront/originAccessControl:OriginAccessControl": (
+        Access("*", _in("cloudfront", "CreateOriginAccessControl")),
+        Access(
+            "cloudfront-origin-access-control",
+            _in("cloudfront", "DeleteOriginAccessControl", "GetOriginAccessControl", "UpdateOriginAccessControl"),
+        ),
+    ),
+    "aws:cloudfront/cachePolicy:CachePolicy": (
+        Access("*", _in("cloudfront", "CreateCachePolicy")),
+        Access(
+            "cloudfront-cache-policy", _in("cloudfront", "DeleteCachePolicy", "GetCachePolicy", "UpdateCachePolicy")
+        ),
+    ),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": (
+        Access("*", _in("cloudfront", "CreateResponseHeadersPolicy")),
+        Access(
+            "cloudfront-headers-policy",
+            _in("cloudfront", "DeleteResponseHeadersPolicy", "GetResponseHeadersPolicy", "UpdateResponseHeadersPolicy"),
+        ),
+    ),
+    "aws:cloudfront/function:Function": (
+        Access("*", _in("cloudfront", "CreateFunction")),
+        Access(
+            "cloudfront-function",
+            _in("cloudfront", "DeleteFunction", "DescribeFunction", "GetFunction", "PublishFunction", "UpdateFunction"),
+        ),
+    ),
+    "aws:cognito/userPool:UserPool": (
+        Access("*", _in("cognito-idp", "CreateUserPool")),
+        Access(
+            "user-pool",
+            _in(
+                "cognito-idp",
+                "DeleteUserPool",
+                "DescribeUserPool",
+                "GetUserPoolMfaConfig",
+                "ListTagsForResource",
+                "SetUserPoolMfaConfig",
+                "TagResource",
+                "UntagResource",
+                "UpdateUserPool",
+            ),
+        ),
+    ),
+    "aws:cognito/userGroup:UserGroup": (
+        Access("user-pool", _in("cognito-idp", "CreateGroup", "DeleteGroup", "GetGroup", "UpdateGroup")),
+    ),
+    "aws:cognito/userPoolDomain:UserPoolDomain": (
+        Access("*", _in("cognito-idp", "DescribeUserPoolDomain")),
+        Access("user-pool", _in("cognito-idp", "CreateUserPoolDomain", "DeleteUserPoolDomain", "UpdateUserPoolDomain")),
+    ),
+    "aws:cognito/userPoolClient:UserPoolClient": (
+        Access(
+            "user-pool",
+            _in(
+                "cognito-idp",
+                "CreateUserPoolClient",
+                "DeleteUserPoolClient",
+                "DescribeUserPoolClient",
+                "UpdateUserPoolClient",
+            ),
+        ),
+    ),
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": (
+        Access("log-delivery-source", _in("logs", "GetDeliverySource", "ListTagsForResource", "PutDeliverySource")),
+        # CloudFront lets CloudWatch Logs deliver the distribution's logs.
+        Access("cloudfront-distribution", _in("cloudfront", "AllowVendedLogDeliveryForResource")),
+    ),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": (
+        Access(
+            "log-delivery-destination",
+            _in(
+                "logs",
+                "DeleteDeliveryDestination",
+                "GetDeliveryDestination",
+                "ListTagsForResource",
+                "PutDeliveryDestination",
+            ),
+        ),
+    ),
+    "aws:cloudwatch/logDelivery:LogDelivery": (
+        Access("log-delivery", _in("logs", "CreateDelivery", "DeleteDelivery", "GetDelivery", "ListTagsForResource")),
+        Access("log-delivery-source", _in("logs", "CreateDelivery")),
+        # The Service Authorization Reference lists DeleteDeliverySource on a delivery destination's ARN: granted on
+        # the destination the source delivers to.
+        Access("log-delivery-destination", _in("logs", "CreateDelivery", "DeleteDeliverySource")),
+    ),
 }
 
 #: Resource types that create nothing in AWS: components group resources, providers hold settings.
@@ -730,6 +846,53 @@ def _identity_center_role_arns(plan: dict[str, Any], scope: StackScope, resource
     return [f"arn:aws:iam::{scope.account_id}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{name}_*"]
 
 
+def _bucket_object_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    return [f"{arn}/*" for arn in _bucket_arns(plan, scope, resource)]
+
+
+def _cloudfront(kind: str) -> Callable[[dict[str, Any], StackScope, Resource], list[str]]:
+    """CloudFront resources whose ID CloudFront generates: every one of that kind in the account (global)."""
+    return lambda plan, scope, resource: [f"arn:aws:cloudfront::{scope.account_id}:{kind}/*"]
+
+
+def _cloudfront_function_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    return [f"arn:aws:cloudfront::{scope.account_id}:function/{resource['inputs']['name']}"]
+
+
+def _user_pool_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    # A user pool's ID exists only once the pool does: every pool of the account and region.
+    return [f"arn:aws:cognito-idp:{scope.region}:{scope.account_id}:userpool/*"]
+
+
+def _web_acl_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    web_acl = resource["inputs"].get("webAclId")
+    return [str(web_acl)] if web_acl else []
+
+
+def _delivery(kind: str, ref: str, type_: str) -> Callable[[dict[str, Any], StackScope, Resource], list[str]]:
+    """CloudWatch Logs delivery sources and destinations: by name, in the region the resource names (CloudFront's
+    are in us-east-1); ``ref`` is the input by which a delivery names one."""
+
+    def arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+        owner = (
+            resource
+            if resource["type"] == type_
+            else _by_urn(plan, resource["propertyDependencies"].get(ref, []), type_)
+        )
+        if owner is None:
+            raise PolicyGenerationError(f"{resource['name']}: the {type_} it refers to is not in the plan.")
+        region = owner["inputs"].get("region") or scope.region
+        return [f"arn:aws:logs:{region}:{scope.account_id}:{kind}:{owner['inputs']['name']}"]
+
+    return arns
+
+
+def _delivery_arns(plan: dict[str, Any], scope: StackScope, resource: Resource) -> list[str]:
+    # A delivery's ID exists only once it does.
+    region = resource["inputs"].get("region") or scope.region
+    return [f"arn:aws:logs:{region}:{scope.account_id}:delivery:*"]
+
+
 @dataclass(frozen=True)
 class Target:
     """A kind of AWS resource: the statement that grants on it, and the ARNs a planned resource stands for."""
@@ -807,6 +970,27 @@ TARGETS: dict[str, Target] = {
     "dynamodb-key": Target("TableKeysThroughDynamoDb", _key_input_arns("serverSideEncryption"), _through("dynamodb")),
     "sns-topic": Target("SnsTopics", _named_arn("aws:sns/topic:Topic", _regional("sns", ""), "arn", "topic")),
     "sqs-queue": Target("SqsQueues", _named_arn("aws:sqs/queue:Queue", _regional("sqs", ""), "queueUrl")),
+    "bucket-objects": Target("S3ObjectsOfTheViewer", _bucket_object_arns),
+    "cloudfront-distribution": Target("CloudFrontDistributions", _cloudfront("distribution")),
+    "cloudfront-origin-access-control": Target("CloudFrontOriginAccessControls", _cloudfront("origin-access-control")),
+    "cloudfront-cache-policy": Target("CloudFrontCachePolicies", _cloudfront("cache-policy")),
+    "cloudfront-headers-policy": Target("CloudFrontResponseHeadersPolicies", _cloudfront("response-headers-policy")),
+    "cloudfront-function": Target("CloudFrontFunctions", _cloudfront_function_arns),
+    "web-acl": Target("WafWebAclOfTheViewer", _web_acl_arns),
+    "user-pool": Target("CognitoUserPools", _user_pool_arns),
+    "log-delivery-source": Target(
+        "LogDeliverySources",
+        _delivery("delivery-source", "deliverySourceName", "aws:cloudwatch/logDeliverySource:LogDeliverySource"),
+    ),
+    "log-delivery-destination": Target(
+        "LogDeliveryDestinations",
+        _delivery(
+            "delivery-destination",
+            "deliveryDestinationArn",
+            "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+        ),
+    ),
+    "log-delivery": Target("LogDeliveries", _delivery_arns),
 }
 
 #: Role actions that carry the permissions boundary: with a boundary, only with it.

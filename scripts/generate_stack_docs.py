@@ -41,6 +41,7 @@ COMPONENT_CLASSES = {
     "import_alerts": "ImportJobAlerts",
     "audit_trail": "AuditTrail",
     "auto_import": "AutoImport",
+    "viewer": "ImagingViewer",
 }
 
 

@@ -18,6 +18,7 @@ from components.datastore import DATASTORE_DEFAULTS
 from components.import_alerts import IMPORT_ALERTS_DEFAULTS
 from components.import_role import IMPORT_ROLE_DEFAULTS
 from components.secure_bucket import SECURE_BUCKET_DEFAULTS
+from components.viewer_options import VIEWER_DEFAULTS
 from program.settings import read_settings
 from program.settings_spec import COMPONENT_DEFAULTS, FROM_COMPONENT, SETTINGS_SPEC, Setting
 from testkit.mock_runs import PROJECT_DIR
@@ -35,6 +36,7 @@ ARGS_CLASSES = [
     ("import_alerts.py", "ImportJobAlertsArgs", IMPORT_ALERTS_DEFAULTS),
     ("audit_trail.py", "AuditTrailArgs", AUDIT_TRAIL_DEFAULTS),
     ("auto_import.py", "AutoImportArgs", AUTO_IMPORT_DEFAULTS),
+    ("imaging_viewer.py", "ImagingViewerArgs", VIEWER_DEFAULTS),
 ]
 
 

@@ -15,7 +15,7 @@ from program.settings_spec import SETTINGS_SPEC, SPEC_BY_KEY, Setting, StackSett
 
 BASE = {"accountId": "111122223333", "region": "us-east-1"}
 #: Every optional component on, so that each one's arguments are built.
-ALL_ON = {"importAlerts": "true", "auditTrail": "true", "autoImport": "true"}
+ALL_ON = {"importAlerts": "true", "auditTrail": "true", "autoImport": "true", "viewer": "true"}
 FEEDING = [s for s in SETTINGS_SPEC if s.feeds]
 
 
@@ -27,6 +27,14 @@ def distinctive_values(setting: Setting) -> list[Any]:
         return [4217]
     if setting.type == "array":
         return [[f"{setting.key}-first", f"{setting.key}-second"]]
+    if setting.key == "dicomwebOidc":  # its fields reach the viewer's arguments
+        return [
+            {
+                "issuer": "https://dicomweboidc-value.example.org",
+                "audiences": ["dicomwebOidc-value"],
+                "personas": {"reader": ["dicomwebOidc-value"]},
+            }
+        ]
     if setting.type == "object":
         return [{"reader": [f"{setting.key}-value"]}]
     return ["987654321098"] if setting.key == "accountId" else [f"{setting.key.lower()}-value"]
@@ -88,6 +96,7 @@ def test_disposable_stack_feeds_no_argument_but_every_components_protection(disp
         "import_alerts": not disposable,
         "audit_trail": not disposable,
         "auto_import": not disposable,
+        "viewer": not disposable,
     }
 
 

@@ -121,11 +121,11 @@ def test_a_row_names_the_arguments_derived_from_the_key_before_those_it_feeds() 
         "| `ImagingDatastore.datastore_name`, `ImagingDatastore.key_alias`, `ImportJobRole.role_name`, "
         "`HealthImagingAccess.name_prefix`, `ImagingBucketPair.extra_access_log_sources` | "
         "`ImagingBucketPair.name_prefix`, `ImportJobAlerts.name_prefix`, `AuditTrail.name_prefix`, "
-        "`AutoImport.name_prefix`, `ImagingDatastore.name_prefix` |"
+        "`AutoImport.name_prefix`, `ImagingDatastore.name_prefix`, `ImagingViewer.name_prefix` |"
     )
     assert rows.split("\n")[3].endswith(
         "| `ImagingBucketPair.protect_data`, `ImagingDatastore.protect_data`, `ImportJobAlerts.protect_data`, "
-        "`AuditTrail.protect_data`, `AutoImport.protect_data` | none: the program reads it |"
+        "`AuditTrail.protect_data`, `AutoImport.protect_data`, `ImagingViewer.protect_data` | none: the program reads it |"
     )
 
 

@@ -15,6 +15,7 @@ from components import (
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
+    ImagingViewer,
     ImportJobAlerts,
     ImportJobRole,
 )
@@ -41,6 +42,7 @@ def test_the_plugin_hosts_every_component() -> None:
         AuditTrail,
         AutoImport,
         DicomwebAuthorizer,
+        ImagingViewer,
     ] == COMPONENTS
 
 
@@ -54,6 +56,7 @@ def test_every_component_is_in_the_schema_under_the_healthimaging_package(schema
         "healthimaging:index:AuditTrail",
         "healthimaging:index:AutoImport",
         "healthimaging:index:DicomwebAuthorizer",
+        "healthimaging:index:ImagingViewer",
     }
     assert all(resource["isComponent"] for resource in schema["resources"].values())
 

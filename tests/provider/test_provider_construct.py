@@ -22,10 +22,12 @@ from components import (
     HealthImagingAccess,
     ImagingBucketPair,
     ImagingDatastore,
+    ImagingViewer,
     ImportJobAlerts,
     ImportJobRole,
 )
 from components.validation import InvalidInputError
+from program.viewer_app_source import FIXTURE_APP_DIR
 from testkit.provider_harness import (
     build_provider,
     construct_request,
@@ -184,6 +186,23 @@ EXAMPLES: dict[str, tuple[type[Any], dict[str, Any]]] = {
             "tags": {"team": "imaging"},
         },
     ),
+    "ImagingViewer": (
+        ImagingViewer,
+        {
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "name_prefix": "ahi-dev",
+            "app_dir": str(FIXTURE_APP_DIR),
+            "dicomweb_url": f"https://dicom-medical-imaging.{REGION}.amazonaws.com/datastore/{DATASTORE_ARN.rsplit('/', 1)[1]}",
+            "log_bucket_arn": f"arn:aws:s3:::ahi-dev-log-{ACCOUNT}-{REGION}-an",
+            "personas": {"reader": ["radiology", "cardiology"], "admin": ["imaging-admins"]},
+            "custom_domain": "viewer.example.org",
+            "certificate_arn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0e2b5a3c-1d4f-4b6a-9c8d-7e6f5a4b3c2d",
+            "web_acl_arn": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/viewer/0e2b5a3c-1d4f-4b6a-9c8d-7e6f5a4b3c2d",
+            "price_class": "PriceClass_200",
+            "tags": {"team": "imaging"},
+        },
+    ),
 }
 
 SERVED = [component.__name__ for component in plugin()["COMPONENTS"]]
@@ -239,6 +258,7 @@ def test_construct_registers_what_python_registers(component: str, as_output_val
     assert any(isinstance(v, float) for v in request.inputs.values()) or component in (
         "ImagingDatastore",
         "ImportJobRole",
+        "ImagingViewer",  # no integer argument
     ), "integers must cross the wire as floats"
 
     wire_run, state = run_construct(request)

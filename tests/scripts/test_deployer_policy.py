@@ -42,6 +42,14 @@ CREATED_DATASTORE = {
     "datastoreLosslessStorageFormat": "JPEG_2000_LOSSLESS",
     "dicomwebOidc": {"issuer": "https://login.example.org", "audiences": ["viewer"], "personas": {"reader": ["x"]}},
 }
+#: The same with the viewer: its own user pool, a custom domain and a web ACL.
+VIEWER = {
+    **EVERY_ROUTE,
+    "viewer": True,
+    "viewerCustomDomain": "viewer.example.org",
+    "viewerCertificateArn": f"arn:aws:acm:us-east-1:{DEV_ACCOUNT}:certificate/0e2b5a3c-1d4f-4b6a-9c8d-7e6f5a4b3c2d",
+    "viewerWebAclArn": f"arn:aws:wafv2:us-east-1:{DEV_ACCOUNT}:global/webacl/v/0e2b5a3c-1d4f-4b6a-9c8d-7e6f5a4b3c2d",
+}
 EVERY_ROUTE_SCOPE = deployer.StackScope(account_id=DEV_ACCOUNT, region=DEV_REGION, permissions_boundary_arn=BOUNDARY)
 #: A name pulumi-aws could give a bucket from its prefix (a timestamp and a counter, 26 characters).
 GENERATED_SUFFIX = "20240102030405123400000001"
@@ -65,10 +73,17 @@ def created_datastore_plan() -> dict[str, Any]:
     return plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)
 
 
+@functools.cache
+def viewer_plan() -> dict[str, Any]:
+    run = run_program(**VIEWER)
+    return plan_module.build_plan(run, account_id=DEV_ACCOUNT, region=DEV_REGION)
+
+
 def _cases(stack_plan: tuple[str, dict[str, Any], Any], every_route_plan: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     yield stack_plan[1], stack_plan[2]
     yield every_route_plan, EVERY_ROUTE_SCOPE
     yield created_datastore_plan(), EVERY_ROUTE_SCOPE
+    yield viewer_plan(), EVERY_ROUTE_SCOPE
 
 
 def _listed(value: Any) -> list[Any]:
@@ -202,6 +217,10 @@ GENERATED_BY_AWS = re.compile(
     r"|arn:aws:iam::\d{12}:role/aws-reserved/sso\.amazonaws\.com/\*AWSReservedSSO_[A-Za-z0-9+=,.@_-]+_\*"
     r"|arn:aws:s3:::[a-z0-9.-]+-\?{26}"
     r"|arn:aws:lambda:[a-z0-9-]+:\d{12}:event-source-mapping:\*"
+    r"|arn:aws:s3:::[a-z0-9.-]+-\?{26}/\*"
+    r"|arn:aws:cloudfront::\d{12}:(distribution|origin-access-control|cache-policy|response-headers-policy)/\*"
+    r"|arn:aws:cognito-idp:[a-z0-9-]+:\d{12}:userpool/\*"
+    r"|arn:aws:logs:us-east-1:\d{12}:delivery:\*"
 )
 
 
@@ -556,3 +575,14 @@ def test_the_created_data_store_is_invoked_and_read_back_by_the_deployer() -> No
     assert allowed(policy, "cloudformation:GetResource", "*")
     datastore = f"arn:aws:medical-imaging:{DEV_REGION}:{DEV_ACCOUNT}:datastore/{'0' * 32}"
     assert allowed(policy, "medical-imaging:GetDatastore", datastore)
+
+
+def test_the_viewer_is_covered_and_its_web_acl_is_read_by_its_exact_arn() -> None:
+    policy = deployer.deployer_policy(viewer_plan(), EVERY_ROUTE_SCOPE)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["WafWebAclOfTheViewer"]["Resource"] == VIEWER["viewerWebAclArn"]
+    assert statements["WafWebAclOfTheViewer"]["Action"] == ["wafv2:GetWebACL"]
+    assert statements["CloudFrontFunctions"]["Resource"] == (
+        f"arn:aws:cloudfront::{DEV_ACCOUNT}:function/ahi-dev-viewer-routing"
+    )
+    assert "cognito-idp:CreateUserPool" in statements["ActionsWithoutResourceTypes"]["Action"]
