@@ -19,6 +19,12 @@ Services (HealthImaging's operation names, used for the authorizer event and the
 
 Every request is authenticated first (:mod:`sandbox.sigv4`): a SigV4 signature for ``medical-imaging``, or a bearer
 token the configured authorizer accepts; anything else is answered 403.
+
+CORS, so that a viewer on another origin reads DICOMweb with a bearer token (as OHIF does against HealthImaging; AWS
+documents no CORS rules for the DICOMweb host, so these are the emulator's): a preflight ``OPTIONS`` is answered 204
+without authentication, allowing any origin, ``GET``, ``HEAD`` and ``POST`` and the ``Authorization``, ``Accept`` and
+``Content-Type`` headers; every answer to a request with an ``Origin`` allows that origin to read it. No cookies
+are involved (``Access-Control-Allow-Credentials`` is never sent).
 """
 
 from __future__ import annotations
@@ -105,6 +111,17 @@ class DicomwebRequestRecord:
         return self.auth == "sigv4"
 
 
+#: The answer to a CORS preflight (see the module docstring).
+CORS_PREFLIGHT_HEADERS = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, HEAD, POST",
+    "access-control-allow-headers": "authorization, accept, content-type",
+    "access-control-max-age": "600",
+}
+#: Added to every answer to a request that names its origin.
+CORS_RESPONSE_HEADERS = {"access-control-allow-origin": "*", "access-control-expose-headers": "content-type"}
+
+
 class DicomwebError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -140,6 +157,14 @@ class DicomWeb:
     # --- entry -----------------------------------------------------------------------------------------
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "OPTIONS":
+            return HttpResponse(204, dict(CORS_PREFLIGHT_HEADERS))
+        response = self._answer(request)
+        if "origin" in request.headers:
+            response.headers.update(CORS_RESPONSE_HEADERS)
+        return response
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         match = _PATH.fullmatch(request.path)
         assert match is not None, "call handles(path) first"
         datastore_id = match["datastore"]

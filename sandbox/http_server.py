@@ -79,7 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
             # instead of a traceback on stderr in the middle of whatever test runs then.
             self.close_connection = True
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve  # noqa: N815 - http.server's names
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve  # noqa: N815 - http.server's names
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: pytest shows failures, not traffic
         return

@@ -1,5 +1,7 @@
 """Headless Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``): no port, no
-websocket library. For the browser tests: open a page, evaluate JavaScript in it, watch its requests, screenshot it.
+websocket library. For the browser tests: open a page, evaluate JavaScript in it, watch its requests, screenshot it,
+and answer the requests of chosen hosts from the test (:meth:`Chromium.intercept`: the Fetch domain, so that a
+host on the internet, an identity provider, is played offline before anything reaches the network).
 
 Chromium reads commands (JSON, each ended by a NUL byte) on its file descriptor 3 and writes answers and events on
 4. Every wait is bounded; :meth:`Chromium.close` ends the browser.
@@ -12,11 +14,14 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,28 @@ COMMAND_TIMEOUT_SECONDS = 30.0
 
 class CdpError(RuntimeError):
     """Chromium answered a command with an error, did not answer in time, or exited."""
+
+
+@dataclass(frozen=True)
+class InterceptedRequest:
+    """A request the page made to an intercepted host."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class InterceptedAnswer:
+    """What the test answers it with (a redirect is followed by the page as from the network)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+Interceptor = Callable[[InterceptedRequest], InterceptedAnswer]
 
 
 def find_chromium() -> str | None:
@@ -84,8 +111,15 @@ class Chromium:
         self.events: list[dict[str, Any]] = []
         self._condition = threading.Condition()
         self._closed = False
+        self._interceptor: Interceptor | None = None
+        self._paused: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        #: Requests the interceptor answered, and the errors it raised (answered 500), in order.
+        self.intercepted: list[InterceptedRequest] = []
+        self.interceptor_errors: list[str] = []
         self._reader = threading.Thread(target=self._read, name="cdp-reader", daemon=True)
         self._reader.start()
+        self._dispatcher = threading.Thread(target=self._answer_paused, name="cdp-intercept", daemon=True)
+        self._dispatcher.start()
         target = self.command("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self.command("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Network"):
@@ -111,6 +145,8 @@ class Chromium:
                     message = json.loads(raw)
                     if "id" in message:
                         self._answered[message["id"]] = message
+                    elif message.get("method") == "Fetch.requestPaused":
+                        self._paused.put(message["params"])
                     else:
                         self.events.append(message)
                 self._condition.notify_all()
@@ -144,7 +180,46 @@ class Chromium:
         result: dict[str, Any] = answer.get("result", {})
         return result
 
+    def _answer_paused(self) -> None:
+        """Answer each paused request with the interceptor, on a thread of its own (the reader must keep reading)."""
+        while (paused := self._paused.get()) is not None:
+            request = paused["request"]
+            seen = InterceptedRequest(
+                method=request["method"],
+                url=request["url"],
+                headers={name.lower(): value for name, value in request.get("headers", {}).items()},
+                body=request.get("postData", ""),
+            )
+            self.intercepted.append(seen)
+            try:
+                assert self._interceptor is not None
+                answer = self._interceptor(seen)
+            except Exception as error:  # the test's own fake failed: the page gets a 500, the test sees why
+                self.interceptor_errors.append(f"{seen.method} {seen.url}: {type(error).__name__}: {error}")
+                answer = InterceptedAnswer(500, {"content-type": "text/plain"}, str(error).encode())
+            with contextlib.suppress(CdpError):  # the page may have gone meanwhile
+                self.command(
+                    "Fetch.fulfillRequest",
+                    {
+                        "requestId": paused["requestId"],
+                        "responseCode": answer.status,
+                        "responseHeaders": [{"name": k, "value": v} for k, v in answer.headers.items()],
+                        "body": base64.b64encode(answer.body).decode(),
+                    },
+                    session=True,
+                )
+
     # --- what a test does ------------------------------------------------------------------------------------------
+    def intercept(self, url_patterns: Sequence[str], interceptor: Interceptor) -> None:
+        """From now on, answer the page's requests whose URL matches one of ``url_patterns`` (the DevTools
+        protocol's wildcards: ``https://login.example.org/*``) with ``interceptor``: they never reach the network."""
+        self._interceptor = interceptor
+        self.command(
+            "Fetch.enable",
+            {"patterns": [{"urlPattern": pattern, "requestStage": "Request"} for pattern in url_patterns]},
+            session=True,
+        )
+
     def navigate(self, url: str) -> None:
         self.command("Page.navigate", {"url": url}, session=True)
 
@@ -185,6 +260,8 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(timeout=10)
+        self._paused.put(None)
+        self._dispatcher.join(timeout=5)
         os.close(self._commands)
         self._reader.join(timeout=5)
         os.close(self._answers)

@@ -11,58 +11,29 @@ Where they are missing the test is skipped with the reason, except under ``CI=tr
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pydicom
 import pytest
 
-from ahiops import viewer_app
 from sandbox.healthimaging import HealthImagingEmulator
-from testkit.chromium_cdp import Chromium, find_chromium
+from testkit.chromium_cdp import Chromium
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.import_job import import_files
 from testkit.view_process import ViewProcess, dummy_aws_environment, write_outputs
+from testkit.viewer_page import MIN_DISTINCT_VALUES, chromium_binary, wait_for_image, wait_for_text
 
 pytestmark = pytest.mark.browser
 
-IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
-#: Seconds the viewport may take to show the image (measured here: about 3 s after the app has loaded).
-IMAGE_TIMEOUT_SECONDS = 90
-#: Distinct colours the viewport must show: a CT slice in a grey ramp shows hundreds; a blank or uniform canvas one.
-MIN_DISTINCT_VALUES = 64
 CT_SMALL = sample("CT_small.dcm")
 CT = pydicom.dcmread(CT_SMALL, stop_before_pixels=True)
-
-#: The viewport canvases and how many distinct RGB values each holds (cornerstone draws each viewport on a 2D canvas).
-VIEWPORT_PIXELS = """(() => [...document.querySelectorAll('canvas.cornerstone-canvas')].map(canvas => {
-  if (!canvas.width || !canvas.height) return 0;
-  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  const values = new Set();
-  for (let i = 0; i < data.length; i += 4) values.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-  return values.size;
-}))()"""
 
 
 @pytest.fixture
 def chromium() -> str:
-    binary = find_chromium()
-    app_ready = (viewer_app.cached_app_dir() / "index.html").is_file()
-    missing = [
-        name
-        for name, ok in (("Chromium", binary), (f"the viewer app in {viewer_app.cached_app_dir()}", app_ready))
-        if not ok
-    ]
-    if missing:
-        reason = f"needs {' and '.join(missing)}; bash scripts/install_render_tools installs them"
-        if IN_CI:
-            pytest.fail(f"CI must run this check: {reason}")
-        pytest.skip(reason)
-    assert binary is not None
-    return binary
+    return chromium_binary()
 
 
 @pytest.fixture
@@ -83,18 +54,6 @@ def not_signed_and_answered(healthimaging: HealthImagingEmulator) -> list[str]:
         for seen in healthimaging.dicomweb.requests
         if not seen.signed or seen.status >= 400
     ]
-
-
-def wait_for_image(browser: Chromium) -> list[int]:
-    """Poll the viewport canvases until one shows an image (bounded); their distinct-value counts."""
-    deadline = time.monotonic() + IMAGE_TIMEOUT_SECONDS
-    counts: list[int] = []
-    while time.monotonic() < deadline:
-        counts = browser.evaluate(VIEWPORT_PIXELS) or []
-        if any(count >= MIN_DISTINCT_VALUES for count in counts):
-            return counts
-        time.sleep(0.5)
-    return counts
 
 
 def test_the_viewer_shows_the_study_signed_through_the_proxy(
@@ -120,16 +79,6 @@ def test_the_viewer_shows_the_study_signed_through_the_proxy(
     assert elsewhere == []
     assert (tmp_path / "viewer.png").stat().st_size > 10_000
     assert code == 0, stderr
-
-
-def wait_for_text(browser: Chromium, text: str) -> bool:
-    """Poll the page until its text holds ``text`` (bounded)."""
-    deadline = time.monotonic() + IMAGE_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if text in (browser.evaluate("document.body ? document.body.innerText : ''") or ""):
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def test_the_study_list_shows_the_data_stores_study(

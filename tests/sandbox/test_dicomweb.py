@@ -304,6 +304,38 @@ def test_a_bearer_token_without_an_authorizer_is_refused(root: str) -> None:
     assert "has no Lambda authorizer" in answer.json()["message"]
 
 
+def test_a_cors_preflight_is_answered_without_authentication(root: str) -> None:
+    answer = get(
+        f"{root}/studies",
+        method="OPTIONS",
+        signed=False,
+        headers={
+            "Origin": "https://viewer.example.org",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert answer.status == 204
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in answer.headers["access-control-allow-headers"].split(", ")
+    assert "GET" in answer.headers["access-control-allow-methods"].split(", ")
+    assert "access-control-allow-credentials" not in answer.headers
+
+
+def test_an_answer_to_another_origin_may_be_read_by_it_refusals_included(
+    emulator: HealthImagingEmulator, root: str
+) -> None:
+    emulator.set_authorizer(lambda event: {"isTokenValid": True, "roleArn": ROLE})
+    origin = {"Origin": "https://viewer.example.org"}
+    allowed = get(f"{root}/studies", signed=False, headers={**origin, "Authorization": f"Bearer {jwt()}"})
+    refused = get(f"{root}/studies", signed=False, headers=origin)
+    same_origin = get(f"{root}/studies")
+    assert (allowed.status, allowed.headers["access-control-allow-origin"]) == (200, "*")
+    assert (refused.status, refused.headers["access-control-allow-origin"]) == (403, "*")
+    assert same_origin.status == 200
+    assert "access-control-allow-origin" not in same_origin.headers
+
+
 # --- concurrency --------------------------------------------------------------------------------------------
 
 

@@ -801,9 +801,11 @@ def test_the_stand_in_can_assume_the_data_access_role_as_healthimaging_would(
 # --- The deployed stack -------------------------------------------------------------------------------------
 
 
-def exported_keys() -> list[str]:
-    """The keys ``__main__.py`` passes to ``pulumi.export``, read from its source."""
+def exported_keys(*, conditional: bool = False) -> list[str]:
+    """The keys ``__main__.py`` passes to ``pulumi.export``, read from its source: those it always exports, or
+    (``conditional``) those it exports only under an ``if`` (the viewer's, with ``viewer`` on)."""
     tree = parse_source((PROJECT_DIR / "__main__.py").read_text())
+    under_if = {id(node) for branch in ast.walk(tree) if isinstance(branch, ast.If) for node in ast.walk(branch)}
     return [
         node.args[0].value
         for node in ast.walk(tree)
@@ -812,6 +814,7 @@ def exported_keys() -> list[str]:
         and node.func.attr == "export"
         and node.args
         and isinstance(node.args[0], ast.Constant)
+        and (id(node) in under_if) == conditional
     ]
 
 
@@ -820,6 +823,7 @@ def test_the_outputs_file_has_every_key_the_program_exports_and_the_tool_reads_i
 ) -> None:
     assert exported_keys(), "no pulumi.export(...) found in __main__.py"
     assert list(EXPORTED_KEYS) == exported_keys()
+    assert exported_keys(conditional=True) == ["viewerUrl", "viewerUserPoolId"]  # not in a stack without the viewer
     written = json.loads(deployed_stack.outputs_path.read_text())
     assert sorted(written) == sorted(exported_keys())
     assert written == deployed_stack.outputs
