@@ -308,7 +308,7 @@ def replay_deployment(
     target = Target(sandbox_clients(endpoints, region), healthimaging, account_id, region)
     renamed: dict[str, str] = {}
     created: list[CreatedResource] = []
-    for resource in recorded.created:
+    for resource in _replay_order(recorded.created):
         inputs = _renamed(resource.inputs, renamed)
         try:
             resource_id, outputs = CREATORS[resource.type](target, resource.name, dict(inputs))
@@ -327,6 +327,16 @@ def replay_deployment(
     ]
     replayed = dataclasses.replace(recorded, outputs=outputs, created=created, in_process=[])
     return _run_in_process(replayed, functions, healthimaging, account_id, region, authorizer_jwks_uri)
+
+
+#: Types a replay creates after every other: the deployment creates resources concurrently, and a bucket logging waits
+#: for its target bucket's policy, which may have been recorded after it. Nothing references them.
+_REPLAYED_LAST = ("aws:s3/bucketLogging:BucketLogging",)
+
+
+def _replay_order(created: list[CreatedResource]) -> list[CreatedResource]:
+    """The recorded creations in the order a replay makes them: as recorded, :data:`_REPLAYED_LAST` types last."""
+    return sorted(created, key=lambda resource: resource.type in _REPLAYED_LAST)
 
 
 def _renamed(value: Any, renamed: Mapping[str, str]) -> Any:
