@@ -154,9 +154,13 @@ class UpstreamPool:
             raise
 
     def release(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
-        """Take back a connection: kept when its answer was read to the end and the origin keeps it open."""
+        """Take back a connection: kept when its answer was read to the end and the origin keeps it open.
+
+        http.client closes a response when it has read its end; ``length`` (the bytes still to come of an answer of
+        known length) is then 0, unless the origin closed the connection before. A response left open was not read
+        to the end: the rest of its answer would be read as the next answer's head, so its connection is closed."""
         try:
-            if response.isclosed() and not response.will_close and connection.sock is not None:
+            if response.isclosed() and not response.length and not response.will_close and connection.sock is not None:
                 with self._lock:
                     self._idle.append(connection)
             else:

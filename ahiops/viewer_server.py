@@ -362,10 +362,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(view[: start + count])
             while count := response.readinto(view):
                 self.wfile.write(view[:count])
+            if response.length:
+                # The origin closed the connection before the end of its answer: so does this server, or the browser
+                # would wait for the rest.
+                self.close_connection = True
         except (OSError, http.client.HTTPException):
-            # The origin broke off mid-answer, or the browser went away: the browser sees the connection end.
+            # The origin broke off mid-answer, or the browser went away: the browser sees the connection end. The
+            # answer is left unread, so the pool closes its connection to the origin too.
             self.close_connection = True
-            response.close()
 
     def _ended_head(self) -> bytes:
         """The answer's head as http.server ends it (:meth:`end_headers`), taken instead of written."""
