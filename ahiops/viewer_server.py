@@ -3,9 +3,10 @@
 One HTTP/1.1 server (a thread per connection, keep-alive) answers the browser. Requests under
 ``/datastore/<this data store>/studies`` are signed with SigV4 (credentials taken fresh from the session for every
 request, so refreshed temporary credentials and SSO keep working) and sent to the data store's DICOMweb root over a
-pool of reused connections (:mod:`ahiops.upstream_pool`); the answer is streamed back in chunks through one buffer. Everything else is a file of the viewer app
-(``app-config.js`` generated, unknown paths answered with ``index.html``). What is answered at all is decided by
-:mod:`ahiops.viewer_rules`. Nothing is logged: request targets carry the secret, and answers carry PHI.
+pool of reused connections (:mod:`ahiops.upstream_pool`); the answer is streamed back in chunks through one buffer
+per browser connection, its head in the same write as the body's first bytes. Everything else is a file of the
+viewer app (``app-config.js`` generated, unknown paths answered with ``index.html``). What is answered at all is
+decided by :mod:`ahiops.viewer_rules`. Nothing is logged: request targets carry the secret, and answers carry PHI.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from .upstream_pool import UpstreamPool
 #: Parallel requests to the DICOMweb host (connections kept in the pool); OHIF asks for frames in parallel, and
 #: Chromium opens at most 6 connections to the viewer's server: more requests wait for a free connection.
 UPSTREAM_CONNECTIONS = 32
-#: Bytes read from the DICOMweb host and written to the browser at a time.
+#: Bytes read from the DICOMweb host and written to the browser at a time (the relay buffer of each browser
+#: connection).
 CHUNK_BYTES = 256 * 1024
 #: Seconds to connect to the DICOMweb host, and to wait for its next bytes.
 CONNECT_TIMEOUT_SECONDS = 10.0
