@@ -3,14 +3,16 @@
 One HTTP/1.1 server (a thread per connection, keep-alive) answers the browser. Requests under
 ``/datastore/<this data store>/studies`` are signed with SigV4 (credentials taken fresh from the session for every
 request, so refreshed temporary credentials and SSO keep working) and sent to the data store's DICOMweb root over a
-pool of reused connections (:mod:`ahiops.upstream_pool`); the answer is streamed back in chunks through one buffer. Everything else is a file of the viewer app
-(``app-config.js`` generated, unknown paths answered with ``index.html``). What is answered at all is decided by
-:mod:`ahiops.viewer_rules`. Nothing is logged: request targets carry the secret, and answers carry PHI.
+pool of reused connections (:mod:`ahiops.upstream_pool`); the answer is streamed back in chunks through one buffer
+per browser connection, its head in the same write as the body's first bytes. Everything else is a file of the
+viewer app (``app-config.js`` generated, unknown paths answered with ``index.html``). What is answered at all is
+decided by :mod:`ahiops.viewer_rules`. Nothing is logged: request targets carry the secret, and answers carry PHI.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import mimetypes
 import secrets
 import sys
@@ -33,7 +35,8 @@ from .upstream_pool import UpstreamPool
 #: Parallel requests to the DICOMweb host (connections kept in the pool); OHIF asks for frames in parallel, and
 #: Chromium opens at most 6 connections to the viewer's server: more requests wait for a free connection.
 UPSTREAM_CONNECTIONS = 32
-#: Bytes read from the DICOMweb host and written to the browser at a time.
+#: Bytes read from the DICOMweb host and written to the browser at a time (the relay buffer of each browser
+#: connection).
 CHUNK_BYTES = 256 * 1024
 #: Seconds to connect to the DICOMweb host, and to wait for its next bytes.
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -204,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the browser's delayed ACK.
     disable_nagle_algorithm = True
     server: _Server
+    _buffer: memoryview | None = None
 
     # Nothing is logged: request lines carry the secret (the open URL) and DICOM UIDs.
     def log_message(self, format: str, *args: Any) -> None:
@@ -321,7 +325,8 @@ class _Handler(BaseHTTPRequestHandler):
             viewer.upstream.release(connection, response)
 
     def _relay(self, response: http.client.HTTPResponse) -> None:
-        """Send the origin's status, the allowed headers and the body, read into one buffer and written from it."""
+        """Send the origin's status, the allowed headers and the body, read into this connection's buffer and written
+        from it; an answer of known length goes out with its head in the same write as the body's first bytes."""
         self.send_response(response.status)
         for name in FORWARDED_RESPONSE_HEADERS:
             value = response.getheader(name)
@@ -334,26 +339,55 @@ class _Handler(BaseHTTPRequestHandler):
         elif response.getheader("Content-Length") is None:
             self.send_header("Content-Length", "0")
         self._security_headers()
-        self.end_headers()
+        head = self._ended_head()
         if bodiless:
+            self.wfile.write(head)
             response.read()
             return
-        buffer = bytearray(CHUNK_BYTES)
-        view = memoryview(buffer)
+        view = self._relay_view()
         try:
-            while count := response.readinto(buffer):
-                if chunked:
+            if chunked:
+                self.wfile.write(head)
+                while count := response.readinto(view):
                     self.wfile.write(f"{count:X}\r\n".encode())
                     self.wfile.write(view[:count])
                     self.wfile.write(b"\r\n")
-                else:
-                    self.wfile.write(view[:count])
-            if chunked:
                 self.wfile.write(b"0\r\n\r\n")
+                return
+            # One write for the head and the body's first bytes: one packet fewer for the browser to wake up for.
+            start = len(head) if len(head) <= len(view) // 2 else 0
+            if start:
+                view[:start] = head
+            else:
+                self.wfile.write(head)
+            count = response.readinto(view[start:])
+            self.wfile.write(view[: start + count])
+            while count := response.readinto(view):
+                self.wfile.write(view[:count])
+            if response.length:
+                # The origin closed the connection before the end of its answer: so does this server, or the browser
+                # would wait for the rest.
+                self.close_connection = True
         except (OSError, http.client.HTTPException):
-            # The origin broke off mid-answer, or the browser went away: the browser sees the connection end.
+            # The origin broke off mid-answer, or the browser went away: the browser sees the connection end. The
+            # answer is left unread, so the pool closes its connection to the origin too.
             self.close_connection = True
-            response.close()
+
+    def _ended_head(self) -> bytes:
+        """The answer's head as http.server ends it (:meth:`end_headers`), taken instead of written."""
+        wfile, self.wfile = self.wfile, io.BytesIO()
+        try:
+            self.end_headers()
+            return self.wfile.getvalue()
+        finally:
+            self.wfile = wfile
+
+    def _relay_view(self) -> memoryview:
+        """This connection's relay buffer (:data:`CHUNK_BYTES`), made on its first forwarded answer and kept: a new
+        one for every answer costs the zeroing and page faults of its memory each time."""
+        if self._buffer is None:
+            self._buffer = memoryview(bytearray(CHUNK_BYTES))
+        return self._buffer
 
     def _static(self, path: str) -> None:
         settings = self.viewer.settings

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ import pytest
 from botocore.credentials import ReadOnlyCredentials
 
 from ahiops import viewer_rules
-from ahiops.viewer_server import ViewerServer, ViewerSettings
+from ahiops.viewer_server import CHUNK_BYTES, ViewerServer, ViewerSettings
 from testkit.dicomweb_client import ServedSample
 
 pytestmark = pytest.mark.server
@@ -481,3 +482,138 @@ def test_a_chunked_answer_is_passed_on_chunked_and_whole(app_dir: Path) -> None:
         assert status == 200
         assert headers["transfer-encoding"] == "chunked"
         assert body == b"".join(_ChunkedOrigin.chunks)
+
+
+class _LengthOrigin(BaseHTTPRequestHandler):
+    """Answers ``.../studies/<n>`` with ``n`` bytes of a pattern that never repeats at the buffer's size, and a
+    Content-Length; ``.../studies/<n>/padded`` with long headers too (a head longer than half the buffer)."""
+
+    protocol_version = "HTTP/1.1"
+    padding = "p" * 60_000
+
+    @staticmethod
+    def body(size: int) -> bytes:
+        return bytes(index * 7 % 251 for index in range(size))
+
+    def do_GET(self) -> None:
+        size, _, padded = self.path.split("/studies/", 1)[1].partition("/")
+        body = self.body(int(size))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if padded:
+            for name in ("ETag", "Last-Modified", "Content-Encoding"):
+                self.send_header(name, self.padding)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_answers_longer_and_shorter_than_the_buffer_arrive_whole_on_one_connection(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    sizes = [2 * CHUNK_BYTES + 12_345, 10, 0, CHUNK_BYTES]
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+            bodies = []
+            for size in sizes:
+                connection.request("GET", f"/datastore/{datastore}/studies/{size}", headers={"Cookie": cookie})
+                response = connection.getresponse()
+                assert (response.status, response.getheader("Content-Length")) == (200, str(size))
+                bodies.append(response.read())
+            connection.close()
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    assert bodies == [_LengthOrigin.body(size) for size in sizes]
+
+
+def test_an_answer_with_a_head_longer_than_half_the_buffer_arrives_whole(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            status, headers, body = request(server, f"/datastore/{datastore}/studies/{CHUNK_BYTES + 5}/padded")
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    assert status == 200
+    assert 3 * len(_LengthOrigin.padding) > CHUNK_BYTES // 2
+    assert headers["etag"] == headers["last-modified"] == headers["content-encoding"] == _LengthOrigin.padding
+    assert body == _LengthOrigin.body(CHUNK_BYTES + 5)
+
+
+def test_a_browser_that_goes_away_mid_answer_leaves_nothing_running(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    size = 64 * CHUNK_BYTES  # more than the sockets' buffers hold: the relay is mid-answer when the browser leaves
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+            browser = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            browser.sendall(
+                f"GET /datastore/{datastore}/studies/{size} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                f"Cookie: {cookie}\r\n\r\n".encode()
+            )
+            assert browser.recv(12) == b"HTTP/1.1 200"
+            browser.close()
+            deadline = time.monotonic() + 10
+            while _serving_threads() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _serving_threads() == []
+            status, _, body = request(server, f"/datastore/{datastore}/studies/{CHUNK_BYTES}")
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    assert (status, body) == (200, _LengthOrigin.body(CHUNK_BYTES))
+
+
+def _serving_threads() -> list[threading.Thread]:
+    """The threads answering a connection, of the viewer's server or of the origin."""
+    return [thread for thread in threading.enumerate() if "process_request_thread" in thread.name]
+
+
+class _CuttingOrigin(BaseHTTPRequestHandler):
+    """Announces 1,000 bytes, sends 500 and closes the connection, as a host that fails mid-answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"x" * 500)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_an_answer_the_origin_cuts_short_ends_the_browsers_connection(app_dir: Path) -> None:
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), _CuttingOrigin)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    datastore = "0123456789abcdef0123456789abcdef"
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
+    try:
+        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+            connection.request("GET", f"/datastore/{datastore}/studies", headers={"Cookie": cookie})
+            response = connection.getresponse()
+            with pytest.raises(http.client.IncompleteRead) as cut:
+                response.read()
+            connection.close()
+    finally:
+        origin.shutdown()
+        origin.server_close()
+    assert cut.value.partial == b"x" * 500
