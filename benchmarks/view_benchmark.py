@@ -18,6 +18,12 @@ answer must be 200 with the whole frame; every DICOMweb request the emulator saw
 200. It prints the medians, the ratio proxy/direct (per round, then the median; goal >= 0.8) and the command's peak
 RSS (VmHWM of its process, which includes the Python interpreter; goal <= 150 MB). Not a timed test: the figures
 depend on the machine and its load (the client, the proxy and the emulator share its cores).
+
+``--own-core`` models a user's machine, where the data store is a distant service and the proxy competes with
+nothing but the browser: the emulator and this process (the client) are pinned to the first core, ``ahictl view``
+to the second (every thread of each, with ``sched_setaffinity``). Both modes then have the same core for the
+emulator and the client, and the ratio says whether the proxy keeps up with what they produce. Without it, all
+three share every core, and the proxy's CPU is taken from the emulator and the client of its own measurement.
 """
 
 from __future__ import annotations
@@ -201,7 +207,15 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc")
 
 
-def run(rounds: int, frames: int, size: int, instances: int, latency_ms: float) -> dict[str, Any]:
+def pin(pid: int, cores: set[int]) -> None:
+    """Pin every thread of process ``pid`` to ``cores`` (threads it starts later inherit the mask)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cores)
+
+
+def run(
+    rounds: int, frames: int, size: int, instances: int, latency_ms: float, *, own_core: bool = False
+) -> dict[str, Any]:
     origin = subprocess.Popen(  # noqa: S603 - this interpreter and this file, fixed arguments
         [
             sys.executable,
@@ -229,6 +243,10 @@ def run(rounds: int, frames: int, size: int, instances: int, latency_ms: float) 
         (work / "app" / "index.html").write_text("<!doctype html>")
         outputs = write_outputs(work / "outputs.json", served["datastore"], served["root"])
         view = ViewProcess(outputs, "--viewer-dir", str(work / "app"), environment=dummy_aws_environment(work))
+        if own_core:
+            pin(origin.pid, {0})
+            pin(os.getpid(), {0})
+            pin(view.pid, {1})
         try:
             figures: list[Figures] = []
             parts = urlsplit(view.url)
@@ -274,6 +292,7 @@ def run(rounds: int, frames: int, size: int, instances: int, latency_ms: float) 
     summary["frameBytes"] = frame_bytes
     summary["instances"] = instances
     summary["originLatencyMs"] = latency_ms
+    summary["proxyOnOwnCore"] = own_core
     return summary
 
 
@@ -313,6 +332,11 @@ def render(summary: dict[str, Any]) -> str:
         f"{summary['rounds']} rounds at {summary['concurrency']} concurrent requests of {summary['frameBytes'] // 1024} "
         f"KiB frames ({summary['instances']} slices), emulator latency {summary['originLatencyMs']:g} ms; load average {machine['loadAverage']:.2f} "
         f"on {machine['cores']} cores"
+        + (
+            "; ahictl view on a core of its own, the emulator and the client on the other"
+            if summary.get("proxyOnOwnCore")
+            else ""
+        )
     ]
     for mode in ("direct", "proxy"):
         figures = summary[mode]
@@ -345,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="the emulator waits this long before each DICOMweb answer, as a distant service does (default 0: loopback)",
     )
+    parser.add_argument(
+        "--own-core",
+        action="store_true",
+        help="pin ahictl view to the second core and the emulator and the client to the first (see above)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     parser.add_argument("--serve-emulator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -353,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve_emulator:
         serve_emulator(args.instances, args.size, args.latency_ms)
         return 0
-    summary = run(args.rounds, args.frames, args.size, args.instances, args.latency_ms)
+    if args.own_core and (os.cpu_count() or 1) < 2:
+        parser.error("--own-core needs at least 2 cores")
+    summary = run(args.rounds, args.frames, args.size, args.instances, args.latency_ms, own_core=args.own_core)
     sys.stdout.write(json.dumps(summary, indent=2) + "\n" if args.json else render(summary))
     return 0
 
