@@ -9,6 +9,7 @@ documents parsed into JSON, no random values, so two plans can be diffed line by
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -43,12 +44,18 @@ def parse_overrides(items: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def with_overrides(config: StackConfig, overrides: Mapping[str, str] | None) -> StackConfig:
+    """``config`` with ``overrides`` ({setting: value}, :func:`parse_overrides`) replacing project settings."""
+    values = dict(config.values)
+    for key, value in (overrides or {}).items():
+        values[f"{config.project}:{key}"] = value
+    return dataclasses.replace(config, values=values)
+
+
 def plan_stack(project_dir: Path, stack: str, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Run the project's program for ``stack`` under mocks and return its plan document. ``overrides`` replace
     project settings (``{"autoImport": "true"}``, values in the engine's string form) for this plan only."""
-    config = stack_config(project_dir, stack)
-    for key, value in (overrides or {}).items():
-        config.values[f"{config.project}:{key}"] = value
+    config = with_overrides(stack_config(project_dir, stack), overrides)
     account = config.project_value("accountId", mockrun.DEFAULT_ACCOUNT_ID)
     region = config.project_value("region", mockrun.DEFAULT_REGION)
     run = mockrun.run(

@@ -44,6 +44,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="listen on ports N (S3, KMS, STS), N+1 (HealthImaging) and N+2 (IAM) (default: free ports)",
     )
     up.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="deploy with a project setting changed, without editing the stack file (repeatable), as `plan --set`; "
+        'for example --set \'dicomwebOidc={"issuer": ..., "audiences": [...], "personas": {...}}\' '
+        "(default: none)",
+    )
+    up.add_argument(
         "--project-dir",
         type=Path,
         default=REPOSITORY_ROOT,
@@ -94,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
         directory=args.directory,
         port_base=getattr(args, "port_base", None),
         project_dir=getattr(args, "project_dir", REPOSITORY_ROOT).resolve(),
+        settings=tuple(getattr(args, "settings", ())),
     )
     try:
         if args.sandbox_action == "up":

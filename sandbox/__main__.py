@@ -13,8 +13,15 @@ parser.add_argument("--stack", default="dev")
 parser.add_argument("--dir", type=Path, default=Path(".sandbox"))
 parser.add_argument("--port-base", type=int)
 parser.add_argument("--project-dir", type=Path, default=Path("."))
+parser.add_argument("--set", action="append", default=[], dest="settings")
 args = parser.parse_args()
-options = Options(stack=args.stack, directory=args.dir, port_base=args.port_base, project_dir=args.project_dir)
+options = Options(
+    stack=args.stack,
+    directory=args.dir,
+    port_base=args.port_base,
+    project_dir=args.project_dir,
+    settings=tuple(args.settings),
+)
 try:
     code = serve(options, out=sys.stdout, detached=True)
 except (UsageError, SandboxError) as error:

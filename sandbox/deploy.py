@@ -3,12 +3,16 @@ Pulumi's mocks, the stack's configuration from ``Pulumi.<stack>.yaml``), but eac
 in the sandbox (moto, the HealthImaging emulator) and answers with the real ID and outputs, so later resources get
 real references and the stack's outputs name real things. Not a second description of the stack.
 
-What the sandbox creates is :data:`sandbox.deploy_resources.CREATORS`; any other resource type (CloudTrail,
-EventBridge, Lambda, SNS, ...) is answered as the offline plan answers it and reported as skipped, never dropped
-without a word. Provider resources configure nothing in the sandbox and are neither.
+What the sandbox creates is :data:`sandbox.deploy_resources.CREATORS`; the functions it runs in-process
+(:mod:`sandbox.functions`: the DICOMweb authorizer, given to the data store that names it) are answered as the plan
+answers them and reported as run in-process; any other resource type (CloudTrail, EventBridge, other Lambda
+functions, SNS, ...) is answered as the offline plan answers it and reported as skipped, never dropped without a
+word. Provider resources configure nothing in the sandbox and are neither.
 
 The stack runs in the sandbox's account and region: its ``accountId`` and ``region`` settings (and the ``aws:`` /
-``aws-native:`` keys that must agree with them) are overridden, and every override is reported.
+``aws-native:`` keys that must agree with them) are overridden, and every override is reported. ``overrides``
+change project settings for this deployment only, as ``ahictl plan --set KEY=VALUE`` does
+(:func:`ahictl.plan.with_overrides`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ahictl import mockrun
-from ahictl.plan import program_path
+from ahictl.plan import program_path, with_overrides
 from ahictl.stack_files import StackConfig, stack_config
 
 from . import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from .deploy_resources import CREATORS, READERS, Target
+from .functions import FunctionSetupError, InProcessFunction, connect_authorizers, in_process_description
 from .healthimaging import HealthImagingEmulator
 from .sessions import new_session
 
@@ -69,13 +74,16 @@ class CreatedResource:
 
 @dataclass
 class Deployment:
-    """What a deployment created and skipped, the stack's outputs, and the configuration overrides it made."""
+    """What a deployment created, runs in-process and skipped, the stack's outputs, and the configuration overrides
+    it made."""
 
     stack: str
     outputs: dict[str, Any]
     #: In the order of creation: each after everything it depends on.
     created: list[CreatedResource] = field(default_factory=list)
     skipped: list[SkippedResource] = field(default_factory=list)
+    #: The functions the sandbox runs in-process (:mod:`sandbox.functions`), connected to what invokes them.
+    in_process: list[InProcessFunction] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -109,19 +117,21 @@ def sandbox_config(config: StackConfig, account_id: str, region: str) -> tuple[d
 
 
 def plan_config(
-    project_dir: Path, stack: str, account_id: str, region: str
+    project_dir: Path, stack: str, account_id: str, region: str, overrides: Mapping[str, str] | None = None
 ) -> tuple[StackConfig, dict[str, str], list[str]]:
-    """Read ``Pulumi.<stack>.yaml`` (a :class:`ahictl.stack_files.PlanError` for an unknown stack) and the
-    sandbox's configuration of it."""
-    config = stack_config(project_dir, stack)
+    """Read ``Pulumi.<stack>.yaml`` (a :class:`ahictl.stack_files.PlanError` for an unknown stack) with
+    ``overrides`` (project settings, as ``ahictl plan --set`` gives them), and the sandbox's configuration of it."""
+    config = with_overrides(stack_config(project_dir, stack), overrides)
     values, notes = sandbox_config(config, account_id, region)
     return config, values, notes
 
 
-def check_plan(project_dir: Path, stack: str, account_id: str, region: str) -> None:
+def check_plan(
+    project_dir: Path, stack: str, account_id: str, region: str, overrides: Mapping[str, str] | None = None
+) -> None:
     """Run the stack's program under the offline plan's mocks, creating nothing: an invalid configuration raises
     here (``InvalidInputError``, ``PlanError``) before the sandbox starts anything."""
-    config, values, _ = plan_config(project_dir, stack, account_id, region)
+    config, values, _ = plan_config(project_dir, stack, account_id, region, overrides)
     mockrun.run(
         program_path(project_dir),
         config=values,
@@ -134,7 +144,8 @@ def check_plan(project_dir: Path, stack: str, account_id: str, region: str) -> N
 
 class SandboxMocks(mockrun.PlanMocks):
     """Pulumi mocks whose ``new_resource`` creates the resource in the sandbox (:data:`CREATORS`) and answers with
-    the real ID and outputs; other types are answered as the offline plan answers them and recorded as skipped.
+    the real ID and outputs; a function the sandbox runs in-process is answered as the plan answers it and recorded
+    in :attr:`in_process`; other types are answered as the offline plan answers them and recorded as skipped.
     The first failure is kept (:attr:`failure`): later registrations are answered as the plan would, creating
     nothing more."""
 
@@ -143,6 +154,7 @@ class SandboxMocks(mockrun.PlanMocks):
         self.target = target
         self.created: list[CreatedResource] = []
         self.skipped: list[SkippedResource] = []
+        self.in_process: list[InProcessFunction] = []
         self.failure: DeployError | None = None
         self._lock = threading.Lock()
 
@@ -163,8 +175,12 @@ class SandboxMocks(mockrun.PlanMocks):
                 self.target.stopped.set()
                 raise failure from error
         if creator is None:
+            description = in_process_description(args.typ, args.inputs)
             with self._lock:
-                self.skipped.append(SkippedResource(args.typ, args.name))
+                if description is None:
+                    self.skipped.append(SkippedResource(args.typ, args.name))
+                else:
+                    self.in_process.append(InProcessFunction(args.typ, args.name, dict(args.inputs), description))
             return planned_id, state
         with self._lock:
             if self.failure is not None:
@@ -210,10 +226,17 @@ def deploy_stack(
     *,
     account_id: str,
     region: str,
+    overrides: Mapping[str, str] | None = None,
+    authorizer_jwks_uri: str | None = None,
 ) -> Deployment:
     """Run the stack's program with :class:`SandboxMocks` against ``endpoints`` ({"S3": url, "KMS": ..., "IAM":
-    ...}) and ``healthimaging``; raises :class:`DeployError` when a resource cannot be created."""
-    config, values, overrides = plan_config(project_dir, stack, account_id, region)
+    ...}) and ``healthimaging``; raises :class:`DeployError` when a resource cannot be created.
+
+    ``overrides``: project settings changed for this deployment (``{"dicomwebOidc": "{...}"}``, values in the
+    engine's string form, as ``ahictl plan --set`` passes them). ``authorizer_jwks_uri``: for tests, where the
+    in-process DICOMweb authorizer fetches the issuer's keys instead of its ``OIDC_JWKS_URI`` (a key set served on
+    loopback over plain http, which the stack's settings refuse); not a stack setting."""
+    config, values, notes = plan_config(project_dir, stack, account_id, region, overrides)
     target = Target(sandbox_clients(endpoints, region), healthimaging, account_id, region)
     mocks = SandboxMocks(target)
     try:
@@ -236,14 +259,35 @@ def deploy_stack(
     outputs = {name: _plain(value) for name, value in run.outputs.items()}
     if "dicomwebUrl" in outputs and outputs.get("datastoreId"):
         outputs["dicomwebUrl"] = dicomweb_url(healthimaging, str(outputs["datastoreId"]))
-    return Deployment(
+    deployment = Deployment(
         stack=stack,
         outputs=outputs,
         created=mocks.created,
         skipped=mocks.skipped,
-        overrides=overrides,
+        overrides=notes,
         warnings=run.warnings,
     )
+    return _run_in_process(deployment, mocks.in_process, healthimaging, account_id, region, authorizer_jwks_uri)
+
+
+def _run_in_process(
+    deployment: Deployment,
+    functions: list[InProcessFunction],
+    healthimaging: HealthImagingEmulator,
+    account_id: str,
+    region: str,
+    jwks_uri: str | None,
+) -> Deployment:
+    """The deployment with its in-process functions connected to what invokes them; one that nothing invokes is
+    listed as skipped."""
+    try:
+        connected, idle = connect_authorizers(
+            functions, healthimaging, account_id=account_id, region=region, jwks_uri=jwks_uri
+        )
+    except FunctionSetupError as error:
+        raise DeployError(str(error)) from error
+    skipped = [*deployment.skipped, *(SkippedResource(f.type, f.name) for f in idle)]
+    return dataclasses.replace(deployment, in_process=connected, skipped=skipped)
 
 
 def replay_deployment(
@@ -253,15 +297,18 @@ def replay_deployment(
     *,
     account_id: str,
     region: str,
+    authorizer_jwks_uri: str | None = None,
 ) -> Deployment:
     """Create again what ``recorded`` (a :func:`deploy_stack` of the same account and region) created, without
     running the program again: each resource with its recorded inputs, in the recorded order, where every ID or ARN
     that came out different this time (a KMS key ID, a data store ID) replaces the recorded one in later inputs
-    and in the outputs. For the test fixtures, which deploy the same stack into a freshly reset sandbox per test."""
+    and in the outputs; the in-process functions are connected again (``authorizer_jwks_uri`` as for
+    :func:`deploy_stack`). For the test fixtures, which deploy the same stack into a freshly reset sandbox per
+    test."""
     target = Target(sandbox_clients(endpoints, region), healthimaging, account_id, region)
     renamed: dict[str, str] = {}
     created: list[CreatedResource] = []
-    for resource in recorded.created:
+    for resource in _replay_order(recorded.created):
         inputs = _renamed(resource.inputs, renamed)
         try:
             resource_id, outputs = CREATORS[resource.type](target, resource.name, dict(inputs))
@@ -275,7 +322,21 @@ def replay_deployment(
     outputs = _renamed(recorded.outputs, renamed)
     if "dicomwebUrl" in outputs and outputs.get("datastoreId"):
         outputs["dicomwebUrl"] = dicomweb_url(healthimaging, str(outputs["datastoreId"]))
-    return dataclasses.replace(recorded, outputs=outputs, created=created)
+    functions = [
+        dataclasses.replace(function, inputs=_renamed(function.inputs, renamed)) for function in recorded.in_process
+    ]
+    replayed = dataclasses.replace(recorded, outputs=outputs, created=created, in_process=[])
+    return _run_in_process(replayed, functions, healthimaging, account_id, region, authorizer_jwks_uri)
+
+
+#: Types a replay creates after every other: the deployment creates resources concurrently, and a bucket logging waits
+#: for its target bucket's policy, which may have been recorded after it. Nothing references them.
+_REPLAYED_LAST = ("aws:s3/bucketLogging:BucketLogging",)
+
+
+def _replay_order(created: list[CreatedResource]) -> list[CreatedResource]:
+    """The recorded creations in the order a replay makes them: as recorded, :data:`_REPLAYED_LAST` types last."""
+    return sorted(created, key=lambda resource: resource.type in _REPLAYED_LAST)
 
 
 def _renamed(value: Any, renamed: Mapping[str, str]) -> Any:

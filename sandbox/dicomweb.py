@@ -18,7 +18,9 @@ Services (HealthImaging's operation names, used for the authorizer event and the
   ``application/dicom`` parts added to image sets by the import jobs' grouping rule.
 
 Every request is authenticated first (:mod:`sandbox.sigv4`): a SigV4 signature for ``medical-imaging``, or a bearer
-token the configured authorizer accepts; anything else is answered 403.
+token the configured authorizer accepts; anything else is answered 403. A bearer token's request is then carried out
+as the role the authorizer named, when the emulator checks roles (``check_dicomweb_roles``): a role HealthImaging
+could not assume, or whose policies do not allow the operation on the data store, is answered 403 too.
 
 CORS, so that a viewer on another origin reads DICOMweb with a bearer token (as OHIF does against HealthImaging; AWS
 documents no CORS rules for the DICOMweb host, so these are the emulator's): a preflight ``OPTIONS`` is answered 204
@@ -94,6 +96,8 @@ class DatastoreDirectory(Protocol):
 
     def dicomweb_datastore_ready(self, datastore_id: str, region: str | None) -> bool: ...
 
+    def dicomweb_role_problem(self, role_arn: str, datastore_id: str, operation: str) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class DicomwebRequestRecord:
@@ -105,6 +109,8 @@ class DicomwebRequestRecord:
     #: "sigv4", "bearer", or "" when refused before a caller was known.
     auth: str
     status: int
+    #: The role a bearer token's request was carried out as (the authorizer's ``roleArn``); "" otherwise.
+    role_arn: str = ""
 
     @property
     def signed(self) -> bool:
@@ -170,7 +176,7 @@ class DicomWeb:
         datastore_id = match["datastore"]
         segments = [urllib.parse.unquote(s) for s in match["rest"].strip("/").split("/")]
         operation = _operation(request.method, segments)
-        auth = ""
+        auth = role_arn = ""
         try:
             if operation is None:
                 raise DicomwebError(
@@ -178,9 +184,13 @@ class DicomWeb:
                     f"No DICOMweb service at {request.method} {request.path}",
                 )
             caller = self._authenticate(request, datastore_id, operation)
-            auth = caller.method
+            auth, role_arn = caller.method, caller.role_arn
             if not self._datastores.dicomweb_datastore_ready(datastore_id, caller.region or None):
                 raise DicomwebError(404, f"Datastore {datastore_id} not found or not ACTIVE")
+            if caller.method == "bearer":
+                problem = self._datastores.dicomweb_role_problem(caller.role_arn, datastore_id, operation)
+                if problem is not None:
+                    raise AuthenticationError("AccessDeniedException", problem)
             response = self._dispatch(request, datastore_id, operation, segments)
         except AuthenticationError as error:
             response = _error(403, f"{error.code}: {error.message}")
@@ -188,7 +198,7 @@ class DicomWeb:
             response = _error(error.status, error.message)
         with self._lock:
             self.requests.append(
-                DicomwebRequestRecord(request.method, request.path, operation or "", auth, response.status)
+                DicomwebRequestRecord(request.method, request.path, operation or "", auth, response.status, role_arn)
             )
         return response
 

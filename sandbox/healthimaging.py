@@ -196,6 +196,11 @@ class HealthImagingEmulator:
       this account and data store (``aws:SourceAccount``, ``aws:SourceArn``), and its policies allow
       s3:ListBucket on both buckets and s3:PutObject in the output folder; a file the role may not s3:GetObject
       fails alone (AccessDeniedException). Policies are judged by :mod:`sandbox.policy_evaluator`.
+    - ``check_dicomweb_roles`` (False): a DICOMweb request with a bearer token is carried out as the role the
+      authorizer named, as HealthImaging assumes it: refused (403, AccessDeniedException) unless the role exists in
+      IAM (moto), its trust policy lets ``medical-imaging.amazonaws.com`` assume it for this account and data store,
+      and its policies allow ``medical-imaging:<operation>`` (SearchDICOMStudies, GetDICOMInstanceFrames, ...) on
+      the data store. Off, the role is only recorded.
     - ``rate_limits`` ({}): operation -> (requests per second, burst); beyond it ThrottlingException.
       ``AWS_RATE_LIMITS`` holds the documented ones.
     - ``seconds_until_datastore_active`` (0.0): a data store created by CreateDatastore stays CREATING this long.
@@ -241,6 +246,7 @@ class HealthImagingEmulator:
         self.max_bytes_per_job = 10 * GIB
         self.max_nested_folders = 10_000
         self.check_data_access_role = False
+        self.check_dicomweb_roles = False
         self.rate_limits: dict[str, tuple[float, int]] = {}
         self.seconds_until_datastore_active = 0.0
 
@@ -324,6 +330,19 @@ class HealthImagingEmulator:
         """Whether DICOMweb serves this data store (it exists, is ACTIVE, and the request's region is its own)."""
         datastore = self.datastores.get(datastore_id)
         return datastore is not None and datastore.status == "ACTIVE" and region in (None, self.region)
+
+    def dicomweb_role_problem(self, role_arn: str, datastore_id: str, operation: str) -> str | None:
+        """Why the role a bearer token maps to may not carry out ``operation`` on the data store (None: it may, or
+        ``check_dicomweb_roles`` is off)."""
+        if not self.check_dicomweb_roles:
+            return None
+        datastore_arn = self.datastores[datastore_id].arn
+        may, problem = self._assume_role(role_arn, datastore_arn)
+        if may is None:
+            return problem
+        if not may(f"medical-imaging:{operation}", datastore_arn, {}):
+            return f"The role {role_arn} may not {operation} on datastore {datastore_id}"
+        return None
 
     # --- control API -----------------------------------------------------------------------------------
 
@@ -518,16 +537,11 @@ class HealthImagingEmulator:
         params = parsed.params
         if parsed.region != self.region:
             raise ServiceError("ValidationException", f"the stand-in serves region {self.region}, not {parsed.region}")
-        comparable = {key: value for key, value in params.items() if key != "clientToken"}
+        comparable = _without_client_token(params)
         known = self._datastore_tokens.get(params["clientToken"])
         if known is not None:
             datastore_id, earlier = known
-            if earlier != comparable:
-                raise ServiceError(
-                    "ConflictException",
-                    f"clientToken {params['clientToken']} was already used for datastore {datastore_id} with other "
-                    "parameters",
-                )
+            _check_same_request(params["clientToken"], f"datastore {datastore_id}", earlier, comparable)
             datastore = self.datastores[datastore_id]
             self._end_creation_if_due(datastore)
             return {"datastoreId": datastore_id, "datastoreStatus": datastore.status}
@@ -580,15 +594,11 @@ class HealthImagingEmulator:
     def _start_import_job(self, parsed: ParsedRequest) -> dict[str, Any]:
         params = parsed.params
         datastore = self._datastore(parsed)
-        comparable = {key: value for key, value in params.items() if key != "clientToken"}
+        comparable = _without_client_token(params)
         existing = self._tokens.get((datastore.datastore_id, params["clientToken"]))
         if existing is not None:
             job = self.jobs[existing]
-            if job.start_params != comparable:
-                raise ServiceError(
-                    "ConflictException",
-                    f"clientToken {params['clientToken']} was already used for job {job.job_id} with other parameters",
-                )
+            _check_same_request(params["clientToken"], f"job {job.job_id}", job.start_params, comparable)
             return self._start_response(job)
         if datastore.status != "ACTIVE":
             raise ServiceError(
@@ -783,13 +793,26 @@ class HealthImagingEmulator:
         job.ended_at = _now()
 
     def _role_access(self, job: ImportJob) -> tuple[Callable[[str, str], bool] | None, str | None]:
-        """Assume the data access role as HealthImaging would: (a check of what the role may do, or a problem).
+        """Assume the data access role as HealthImaging would: (a check of what the role may do in S3, or a
+        problem). S3 requests with ``s3:ResourceAccount`` = this account (moto owns every bucket)."""
+        may, problem = self._assume_role(job.data_access_role_arn, self.datastores[job.datastore_id].arn)
+        if may is None:
+            return None, problem
+        assumed = may
 
-        The trust policy is evaluated with the context HealthImaging sends (``aws:SourceAccount``, ``aws:SourceArn``
-        of the job's data store); S3 requests with ``s3:ResourceAccount`` = this account (moto owns every bucket).
-        """
+        def may_in_s3(action: str, resource: str) -> bool:
+            return assumed(action, resource, {"s3:ResourceAccount": [self.account_id]})
+
+        return may_in_s3, None
+
+    def _assume_role(
+        self, role_arn: str, datastore_arn: str
+    ) -> tuple[Callable[[str, str, Mapping[str, Sequence[str]]], bool] | None, str | None]:
+        """Assume ``role_arn`` as HealthImaging would for the data store ``datastore_arn``: (a check of what the role
+        may do, given an action, a resource and the request's context keys; or a problem). The trust policy is
+        evaluated with the context HealthImaging sends (``aws:SourceAccount``, ``aws:SourceArn`` of the data
+        store)."""
         iam = self._client("iam")
-        role_arn = job.data_access_role_arn
         try:
             trust_document = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]["AssumeRolePolicyDocument"]
             sources, boundaries = principal_policies(iam, role_arn)
@@ -799,14 +822,14 @@ class HealthImagingEmulator:
         assume = Request(
             "sts:AssumeRole",
             role_arn,
-            {"aws:SourceAccount": [self.account_id], "aws:SourceArn": [self.datastores[job.datastore_id].arn]},
+            {"aws:SourceAccount": [self.account_id], "aws:SourceArn": [datastore_arn]},
             {"Service": "medical-imaging.amazonaws.com"},
         )
         if evaluate([], assume, resource_policies=[trust]).decision != ALLOWED:
             return None, f"Could not assume {role_arn}: its trust policy does not let medical-imaging assume it"
 
-        def may(action: str, resource: str) -> bool:
-            request = Request(action, resource, {"s3:ResourceAccount": [self.account_id]})
+        def may(action: str, resource: str, context: Mapping[str, Sequence[str]]) -> bool:
+            request = Request(action, resource, context)
             return evaluate(sources, request, boundaries=boundaries).decision == ALLOWED
 
         return may, None
@@ -1008,6 +1031,20 @@ class HealthImagingEmulator:
         problems = self.service.problems(self.service.model.shape_for(shape_name), value, what or shape_name)
         if problems:
             raise ValueError("; ".join(problems))
+
+
+def _without_client_token(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A request's members but ``clientToken``: what a repeated token must come with again."""
+    return {key: value for key, value in params.items() if key != "clientToken"}
+
+
+def _check_same_request(token: str, made: str, earlier: Mapping[str, Any], now: Mapping[str, Any]) -> None:
+    """A ``clientToken`` used again must come with the same members as when it ``made`` its resource:
+    ConflictException otherwise."""
+    if earlier != now:
+        raise ServiceError(
+            "ConflictException", f"clientToken {token} was already used for {made} with other parameters"
+        )
 
 
 def _ndjson(records: Sequence[Mapping[str, Any]]) -> bytes:

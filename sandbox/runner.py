@@ -9,7 +9,8 @@ answers. Everything runs in that one process: stopping it frees every port.
 
 Exit codes: 0 done (also for an ``up`` of a sandbox that already runs, and a ``down`` of one that does not);
 1 the sandbox failed (a resource could not be created, it did not become ready, it would not stop);
-2 a usage error (unknown stack, a plan that fails, a port in use, a bad ``--port-base``).
+2 a usage error (unknown stack, a plan that fails, a ``--set`` that is not a setting or not a valid value, a port
+in use, a bad ``--port-base``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Options:
     directory: Path = Path(".sandbox")
     port_base: int | None = None
     project_dir: Path = Path(".")
+    #: ``--set KEY=VALUE`` arguments, as given: project settings changed for this sandbox (as ``ahictl plan --set``).
+    settings: tuple[str, ...] = ()
 
     @property
     def files(self) -> SandboxFiles:
@@ -109,13 +112,22 @@ def check_ports_free(ports: Ports) -> None:
 
 
 def check_stack_file(options: Options) -> None:
-    """The stack file exists and reads (a quick check before a detached sandbox's process starts)."""
+    """The stack file exists and reads, and every ``--set`` is KEY=VALUE (a quick check before a detached
+    sandbox's process starts)."""
     from ahictl.stack_files import PlanError, stack_config
 
     try:
+        overrides_of(options)
         stack_config(options.project_dir, options.stack)
     except PlanError as error:
         raise UsageError(str(error)) from error
+
+
+def overrides_of(options: Options) -> dict[str, str]:
+    """The ``--set`` arguments as {setting: value} (``ahictl plan --set``'s rules); a PlanError names a bad one."""
+    from ahictl.plan import parse_overrides
+
+    return parse_overrides(options.settings)
 
 
 def check_stack(options: Options) -> None:
@@ -129,7 +141,7 @@ def check_stack(options: Options) -> None:
     from .deploy import check_plan
 
     try:
-        check_plan(options.project_dir, options.stack, MOTO_ACCOUNT_ID, TEST_REGION)
+        check_plan(options.project_dir, options.stack, MOTO_ACCOUNT_ID, TEST_REGION, overrides_of(options))
     except PlanError as error:
         raise UsageError(str(error)) from error
     except InvalidInputError as error:
@@ -228,6 +240,7 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
         deployment = _deploy(options, aws)
         unless_stopped()
         aws.healthimaging.check_data_access_role = True
+        aws.healthimaging.check_dicomweb_roles = True
         write_atomically(files.outputs, deployment.outputs_json())
         write_atomically(files.env, env_file_text(client_environment(aws.endpoints(), aws.region), options.stack))
         for note in deployment.overrides:
@@ -235,6 +248,8 @@ def serve(options: Options, *, out: TextIO, detached: bool) -> int:
         for warning in deployment.warnings:
             print(f"  warning from the program: {warning}", file=out)
         print(f"Created {len(deployment.created)} resources.", file=out)
+        for function in deployment.in_process:
+            print(f"Run in-process: {function.description} ({function.type}  {function.name})", file=out)
         if deployment.skipped:
             print(f"Skipped {len(deployment.skipped)} resources the sandbox does not emulate:", file=out)
             width = max(len(s.type) for s in deployment.skipped)
@@ -293,6 +308,7 @@ def _deploy(options: Options, aws: LoopbackAws) -> Deployment:
             aws.healthimaging,
             account_id=aws.account_id,
             region=aws.region,
+            overrides=overrides_of(options),
         )
     except DeployError as error:
         raise SandboxError(f"the deployment of stack {options.stack} failed: {error}") from error
@@ -324,6 +340,8 @@ def _start_detached(options: Options, out: TextIO, lock: TextIO) -> int:
     ]
     if options.port_base is not None:
         command += ["--port-base", str(options.port_base)]
+    for setting in options.settings:
+        command += ["--set", setting]
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), environment.get("PYTHONPATH")]))
     process: subprocess.Popen[bytes] | None = None

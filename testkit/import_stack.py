@@ -1,13 +1,14 @@
 """A stack for ``ahictl import`` end to end, and the folders it imports: what the import tests share.
 
-:func:`make_stack` leaves what ``pulumi up`` leaves for the importer (two versioned buckets in moto, an ACTIVE data
-store in the HealthImaging stand-in, the stack's outputs file); :func:`make_folder` writes DICOM Part 10 files made
-from pydicom's samples (each with its own content), a data set without the Part 10 header and a text file.
+:func:`make_stack` is the dev stack deployed from its plan into the sandbox, as ``ahictl sandbox up`` deploys it
+(:mod:`testkit.fakes.deployed_stack`): its versioned, encrypted, TLS-only buckets in moto, its ACTIVE data store in the
+HealthImaging emulator (which checks the import role as HealthImaging would), the stack's outputs file.
+:func:`make_folder` writes DICOM Part 10 files made from pydicom's samples (each with its own content), a data set
+without the Part 10 header and a text file.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,32 +23,44 @@ from ahiops.folder_import import ImportCallbacks, ImportOptions
 from ahiops.import_ledger import LEDGER_PREFIX
 from ahiops.pacing import FakeClock
 from ahiops.stack_outputs import StackOutputs, load_outputs_file
-from sandbox.healthimaging import HealthImagingEmulator
 from testkit.dicom_samples import sample
+from testkit.fakes.deployed_stack import DeployedStack, deploy_stack
 from testkit.fakes.environment import AwsEnv
-
-INPUT_BUCKET = "ahi-input-test"
-OUTPUT_BUCKET = "ahi-output-test"
-ROLE_ARN = "arn:aws:iam::123456789012:role/ahi-import-role"
 
 
 class Stack:
-    def __init__(self, outputs_path: Path, fake: HealthImagingEmulator, s3: Any) -> None:
-        self.outputs_path = outputs_path
-        self.fake = fake
-        self.s3 = s3
+    """The deployed stack as the import tests use it: its outputs file, the emulator (``fake``), an S3 client."""
+
+    def __init__(self, deployed: DeployedStack) -> None:
+        self.deployed = deployed
+        self.outputs_path = deployed.outputs_path
+        self.fake = deployed.healthimaging
+        self.s3 = deployed.s3
 
     @property
     def outputs(self) -> StackOutputs:
         return load_outputs_file(self.outputs_path)
 
+    @property
+    def input_bucket(self) -> str:
+        return self.deployed.input_bucket
+
+    @property
+    def output_bucket(self) -> str:
+        return self.deployed.output_bucket
+
+    @property
+    def import_role_arn(self) -> str:
+        return self.deployed.import_role_arn
+
     def starts(self) -> list[dict[str, Any]]:
         return [params for operation, params in self.fake.requests if operation == "StartDICOMImportJob"]
 
-    def versions(self, bucket: str = INPUT_BUCKET) -> dict[str, int]:
-        """Versions of each staged object (the import ledger, written at every step, left out)."""
+    def versions(self, bucket: str | None = None) -> dict[str, int]:
+        """Versions of each staged object in ``bucket`` (default: the input bucket; the import ledger, written at
+        every step, left out)."""
         counts: dict[str, int] = {}
-        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket or self.input_bucket):
             for version in page.get("Versions", []):
                 if not version["Key"].startswith(LEDGER_PREFIX):
                     counts[version["Key"]] = counts.get(version["Key"], 0) + 1
@@ -55,30 +68,12 @@ class Stack:
 
 
 def make_stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
-    """The ``stack`` fixture's stack."""
-    s3 = aws_env.client("s3")
-    for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
-        s3.create_bucket(Bucket=bucket)
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    """The ``stack`` fixture's stack: the dev stack deployed from its plan, its jobs finishing at the second poll."""
     fake = aws_env.healthimaging
     assert fake is not None
+    deployed = deploy_stack(aws_env, fake, tmp_path / "outputs.json")
     fake.polls_until_done = 1
-    datastore_id, datastore_arn = fake.create_datastore("ahi-test")
-    outputs = {
-        "accountId": aws_env.account_id,
-        "region": aws_env.region,
-        "inputBucketName": INPUT_BUCKET,
-        "outputBucketName": OUTPUT_BUCKET,
-        "logBucketName": "ahi-log-test",
-        "bucketKmsKeyArn": None,
-        "datastoreId": datastore_id,
-        "datastoreArn": datastore_arn,
-        "datastoreKmsKeyArn": None,
-        "importRoleArn": ROLE_ARN,
-    }
-    path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs))
-    return Stack(path, fake, s3)
+    return Stack(deployed)
 
 
 def distinct_copy(source: Path, target: Path, index: int) -> None:

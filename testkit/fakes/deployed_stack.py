@@ -10,7 +10,9 @@ in for TLS (:mod:`sandbox.moto_patches`), so objects can still be read and writt
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,21 +117,44 @@ _recorded: dict[str, Deployment] = {}
 _recorded_lock = threading.Lock()
 
 
-def deploy_stack(env: AwsEnv, healthimaging: HealthImagingEmulator, outputs_path: Path) -> DeployedStack:
+def deploy_stack(
+    env: AwsEnv,
+    healthimaging: HealthImagingEmulator,
+    outputs_path: Path,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    authorizer_jwks_uri: str | None = None,
+) -> DeployedStack:
     """Deploy the dev stack's plan into the sandbox ``env`` points at (see the module docstring), with the data
-    access role checked by ``healthimaging`` as ``sandbox up`` does, and write ``outputs_path``."""
+    access role and DICOMweb's persona roles checked by ``healthimaging`` as ``sandbox up`` does, and write
+    ``outputs_path``. ``overrides`` and ``authorizer_jwks_uri``: as :func:`sandbox.deploy.deploy_stack`'s (the
+    program runs once per session for each set of overrides)."""
+    key = json.dumps(dict(overrides or {}), sort_keys=True)
     with _recorded_lock:
-        recorded = _recorded.get("dev")
+        recorded = _recorded.get(key)
         if recorded is None:
             deployment = deploy_plan(
-                PROJECT_DIR, "dev", env.endpoints, healthimaging, account_id=env.account_id, region=env.region
+                PROJECT_DIR,
+                "dev",
+                env.endpoints,
+                healthimaging,
+                account_id=env.account_id,
+                region=env.region,
+                overrides=overrides,
+                authorizer_jwks_uri=authorizer_jwks_uri,
             )
-            _recorded["dev"] = deployment
+            _recorded[key] = deployment
         else:
             deployment = replay_deployment(
-                recorded, env.endpoints, healthimaging, account_id=env.account_id, region=env.region
+                recorded,
+                env.endpoints,
+                healthimaging,
+                account_id=env.account_id,
+                region=env.region,
+                authorizer_jwks_uri=authorizer_jwks_uri,
             )
     healthimaging.check_data_access_role = True
+    healthimaging.check_dicomweb_roles = True
     outputs_path.write_text(deployment.outputs_json())
     return DeployedStack(
         outputs_path=outputs_path,

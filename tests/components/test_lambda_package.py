@@ -131,7 +131,8 @@ def test_a_function_without_requirements_is_archived_as_before() -> None:
 
 
 def test_the_tests_use_the_versions_the_function_pins() -> None:
-    """requirements-dev.txt installs PyJWT and cryptography for the tests: the versions the function's archive gets."""
+    """requirements-sandbox.txt (which requirements-dev.txt includes) installs PyJWT and cryptography for the sandbox
+    and the tests: the versions the function's archive gets."""
     import re
 
     from testkit.mock_runs import PROJECT_DIR
@@ -140,7 +141,7 @@ def test_the_tests_use_the_versions_the_function_pins() -> None:
         return {m[0].lower(): m[1] for m in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.MULTILINE)}
 
     function_pins = pins(REQUIREMENTS.read_text())
-    dev_pins = pins((PROJECT_DIR / "requirements-dev.txt").read_text())
+    dev_pins = pins((PROJECT_DIR / "requirements-sandbox.txt").read_text())
     assert {name: dev_pins.get(name) for name in ("pyjwt", "cryptography")} == {
         name: function_pins[name] for name in ("pyjwt", "cryptography")
     }

@@ -28,8 +28,6 @@ from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.fakes.s3_checksums import store_checksum_headers_as_s3_does
 from testkit.import_stack import (
-    INPUT_BUCKET,
-    ROLE_ARN,
     Stack,
     make_folder,
     make_stack,
@@ -40,7 +38,7 @@ from testkit.import_stack import (
 
 @pytest.fixture
 def stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
-    """What `pulumi up` leaves for the importer: versioned buckets, an ACTIVE data store, the outputs file."""
+    """What `pulumi up` leaves for the importer: the dev stack deployed from its plan (``testkit.import_stack``)."""
     return make_stack(aws_env, tmp_path)
 
 
@@ -67,13 +65,13 @@ def test_import_json_reports_imported_skipped_and_jobs(
     assert all(item["reason"].startswith("not a DICOM Part 10 file") for item in document["skipped"])
     [job] = document["jobs"]
     assert job["jobStatus"] == "COMPLETED"
-    assert re.fullmatch(r"s3://ahi-input-test/imports/[0-9a-f]{32}/job-0001/", job["inputS3Uri"])
+    assert re.fullmatch(rf"s3://{re.escape(stack.input_bucket)}/imports/[0-9a-f]{{32}}/job-0001/", job["inputS3Uri"])
     assert job["jobId"] in stack.fake.jobs
     [start] = stack.starts()
     assert start["inputOwnerAccountId"] == "123456789012"
-    assert start["dataAccessRoleArn"] == ROLE_ARN
+    assert start["dataAccessRoleArn"] == stack.import_role_arn
     assert start["inputS3Uri"] == job["inputS3Uri"]
-    assert start["outputS3Uri"].startswith("s3://ahi-output-test/imports/")
+    assert start["outputS3Uri"].startswith(f"s3://{stack.output_bucket}/imports/")
     assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", start["clientToken"])
     assert "Traceback" not in err
     assert "uploaded 2 file(s)" in err  # progress on stderr, also with --json
@@ -109,7 +107,7 @@ def test_dry_run_touches_no_aws(
     assert [job["files"] for job in document["jobs"]] == [4, 2]
     assert document["files"] == 6
     assert len(stack.fake.requests) == requests_before
-    assert "Contents" not in stack.s3.list_objects_v2(Bucket=INPUT_BUCKET)  # a client made before the change
+    assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.input_bucket)  # a client made before the change
 
 
 def test_dry_run_text(stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,7 +268,7 @@ def test_split_into_jobs_at_the_file_limit(stack: Stack, tmp_path: Path) -> None
     assert [job.imported for job in result.jobs] == [4, 2]
     for job in result.jobs:
         prefix = job.input_s3_uri.split("/", 3)[3]
-        listed = stack.s3.list_objects_v2(Bucket=INPUT_BUCKET, Prefix=prefix)
+        listed = stack.s3.list_objects_v2(Bucket=stack.input_bucket, Prefix=prefix)
         assert listed["KeyCount"] == len(job.planned.files)
     assert len(stack.starts()) == 2
 
@@ -438,13 +436,13 @@ def test_a_rerun_uploads_again_an_object_overwritten_with_other_bytes_of_the_sam
     # Someone writes other bytes of the same size at the key before the rerun (not a DICOM Part 10 file).
     if written_with == "no checksum":
         writer = boto3.session.Session().client("s3", config=Config(request_checksum_calculation="when_required"))
-        writer.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(len(local)))
+        writer.put_object(Bucket=stack.input_bucket, Key=key, Body=bytes(len(local)))
     else:
-        stack.s3.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(len(local)), ChecksumAlgorithm="CRC64NVME")
+        stack.s3.put_object(Bucket=stack.input_bucket, Key=key, Body=bytes(len(local)), ChecksumAlgorithm="CRC64NVME")
     result = run(stack, folder)
     assert result.ok, result.failed  # the job read the file's own bytes
     assert result.imported == 2
-    assert stack.s3.get_object(Bucket=INPUT_BUCKET, Key=key)["Body"].read() == local
+    assert stack.s3.get_object(Bucket=stack.input_bucket, Key=key)["Body"].read() == local
     assert stack.versions()[key] == 3  # the upload, the other bytes, the upload again: nothing lost
     assert (result.upload.uploaded, result.upload.already_present, result.upload.replaced) == (1, 1, 1)
     upload_json = folder_import.result_to_json(result)["upload"]
@@ -463,7 +461,7 @@ def test_the_text_report_says_when_an_upload_replaced_other_bytes(
         run(stack, folder, callbacks=ImportCallbacks(on_upload_end=stop_before_starting))
     [key] = [key for key in stack.versions() if key.endswith("/ct.dcm")]
     size = (folder / "study" / "series0" / "ct.dcm").stat().st_size
-    stack.s3.put_object(Bucket=INPUT_BUCKET, Key=key, Body=bytes(size), ChecksumAlgorithm="CRC64NVME")
+    stack.s3.put_object(Bucket=stack.input_bucket, Key=key, Body=bytes(size), ChecksumAlgorithm="CRC64NVME")
     code, _, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
     assert code == 0, err
     assert "1 already in S3; 1 of the uploads replaced an object with other bytes at the same key" in err

@@ -25,8 +25,6 @@ from sandbox.moto_server import ObservedMotoServer, RecordedRequest
 from testkit.dicom_samples import sample
 from testkit.fakes.environment import AwsEnv
 from testkit.import_stack import (
-    INPUT_BUCKET,
-    OUTPUT_BUCKET,
     Stack,
     distinct_copy,
     make_folder,
@@ -38,7 +36,8 @@ from testkit.import_stack import (
 
 @pytest.fixture
 def stack(aws_env: AwsEnv, tmp_path: Path) -> Stack:
-    """Versioned buckets, an ACTIVE data store, the outputs file (``testkit.import_stack``)."""
+    """The dev stack deployed from its plan: its buckets, its ACTIVE data store, the outputs file
+    (``testkit.import_stack``)."""
     return make_stack(aws_env, tmp_path)
 
 
@@ -187,10 +186,10 @@ def test_files_staged_for_a_job_that_can_no_longer_start_are_reported(
     (folder / "study" / "series0" / "mr.dcm").unlink()  # the folder changed before the job started
     code, out, err = run_cli(capsys, str(folder), "--outputs", str(stack.outputs_path))
     assert code == 0, err
-    assert f"2 file(s) staged under s3://{INPUT_BUCKET}/{planned_prefix} by an earlier run" in out
+    assert f"2 file(s) staged under s3://{stack.input_bucket}/{planned_prefix} by an earlier run" in out
     assert "that never started its job are in no job (the folder changed since)" in out
     assert len(stack.fake.jobs) == 1
-    assert all(job.input_s3_uri != f"s3://{INPUT_BUCKET}/{planned_prefix}" for job in stack.fake.jobs.values())
+    assert all(job.input_s3_uri != f"s3://{stack.input_bucket}/{planned_prefix}" for job in stack.fake.jobs.values())
 
 
 def test_staged_files_in_no_job_are_in_the_json_report(
@@ -320,7 +319,7 @@ def test_concurrency_is_capped_with_a_clear_message(
     with pytest.raises(Exception, match="out of range"):
         upload.upload_files(
             boto3.session.Session(),
-            INPUT_BUCKET,
+            stack.input_bucket,
             [],
             concurrency=upload.MAX_CONCURRENCY + 1,
             expected_bucket_owner=stack.outputs.account_id,
@@ -542,7 +541,7 @@ def test_every_s3_request_of_import_and_jobs_carries_the_expected_bucket_owner(
         "CompleteMultipartUpload",
     }
     buckets = {request.path.split("/")[1] for request in sent}
-    assert buckets == {INPUT_BUCKET, OUTPUT_BUCKET}
+    assert buckets == {stack.input_bucket, stack.output_bucket}
     missing = [
         (operation(request), request.path)
         for request in sent
@@ -610,7 +609,7 @@ def test_an_interrupted_import_of_another_folder_is_left_alone(
     assert (document["files"], document["imported"], document["unreferenced"]) == (1, 1, [])
     assert "1 unfinished import job(s) hold none of the files under PATH and were left alone" in err
     assert len(stack.fake.jobs) == 1
-    store = LedgerStore(stack.s3, INPUT_BUCKET, stack.outputs.datastore_id, stack.outputs.account_id)
+    store = LedgerStore(stack.s3, stack.input_bucket, stack.outputs.datastore_id, stack.outputs.account_id)
     assert sorted(job.state for job in store.load().jobs.values()) == [ENDED, PLANNED]  # not abandoned
     code, resumed, err = import_json(capsys, stack, first)  # the first folder's job is still there to finish
     assert code == 0, err
@@ -650,8 +649,8 @@ def test_a_completed_job_whose_results_are_gone_is_reported_once_and_blocks_noth
 
     with pytest.raises(KeyboardInterrupt):
         run(stack, folder, callbacks=ImportCallbacks(on_job_status=stop_once_completed))
-    for item in stack.s3.list_objects_v2(Bucket=OUTPUT_BUCKET).get("Contents", []):
-        stack.s3.delete_object(Bucket=OUTPUT_BUCKET, Key=item["Key"])
+    for item in stack.s3.list_objects_v2(Bucket=stack.output_bucket).get("Contents", []):
+        stack.s3.delete_object(Bucket=stack.output_bucket, Key=item["Key"])
     code, document, err = import_json(capsys, stack, folder)
     assert code == 1, err
     [job] = document["jobs"]
@@ -696,13 +695,13 @@ def test_a_missing_ledger_with_earlier_imports_stops_instead_of_importing_again(
     code, _, _ = import_json(capsys, stack, folder)
     assert code == 0
     ledger_key = f"imports/ledger/{stack.outputs.datastore_id}.json"
-    stack.s3.delete_object(Bucket=INPUT_BUCKET, Key=ledger_key)  # deleted or expired
+    stack.s3.delete_object(Bucket=stack.input_bucket, Key=ledger_key)  # deleted or expired
     distinct_copy(sample("CT_small.dcm"), folder / "study" / "later.dcm", 6)
     versions = stack.versions()
     code, document, err = import_json(capsys, stack, folder)
     assert code == 1
     message = document["error"]["message"]
-    assert f"s3://{INPUT_BUCKET}/{ledger_key}" in message
+    assert f"s3://{stack.input_bucket}/{ledger_key}" in message
     assert "Restore its previous version" in message
     assert "--reimport" in message
     assert (stack.versions(), len(stack.fake.jobs)) == (versions, 1)  # nothing uploaded or started

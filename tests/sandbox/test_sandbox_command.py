@@ -18,6 +18,7 @@ import pytest
 from sandbox.state import answers, port_in_use, process_alive
 from testkit.fakes.deployed_stack import EXPORTED_KEYS
 from testkit.mock_runs import PROJECT_DIR
+from testkit.oidc import AUDIENCE, ISSUER
 
 pytestmark = pytest.mark.server
 
@@ -25,16 +26,32 @@ pytestmark = pytest.mark.server
 COMMAND_TIMEOUT = 120
 
 
+def without_aws_settings() -> dict[str, str]:
+    """This process's environment without any ``AWS_`` variable: the command finds only what the sandbox gives."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+
+
 def ahictl(*argv: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     return subprocess.run(
         [sys.executable, "-m", "ahictl", *argv],
         cwd=PROJECT_DIR,
-        env=environment,
+        env=without_aws_settings(),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+def start_ahictl(*argv: str) -> subprocess.Popen[str]:
+    """``python -m ahictl <argv>`` started, its output and errors piped (the caller waits for it or stops it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ahictl", *argv],
+        cwd=PROJECT_DIR,
+        env=without_aws_settings(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -99,11 +116,7 @@ def test_a_second_up_of_a_running_sandbox_says_so_and_exits_0(sandbox_dir: Path)
 
 
 def test_two_ups_at_once_start_one_sandbox(sandbox_dir: Path) -> None:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    command = [sys.executable, "-m", "ahictl", "sandbox", "up", "--detach", "--dir", str(sandbox_dir)]
-    processes = [
-        subprocess.Popen(command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, text=True) for _ in range(2)
-    ]
+    processes = [start_ahictl("sandbox", "up", "--detach", "--dir", str(sandbox_dir)) for _ in range(2)]
     outs = [process.communicate(timeout=COMMAND_TIMEOUT)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0]
     assert sum("Ready in" in out for out in outs) == 1
@@ -153,15 +166,7 @@ def test_the_port_base_sets_each_services_port(sandbox_dir: Path) -> None:
 
 
 def test_ctrl_c_stops_a_foreground_sandbox_cleanly(sandbox_dir: Path) -> None:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ahictl", "sandbox", "up", "--dir", str(sandbox_dir)],
-        cwd=PROJECT_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_ahictl("sandbox", "up", "--dir", str(sandbox_dir))
     try:
         deadline = time.monotonic() + COMMAND_TIMEOUT
         while not (sandbox_dir / "dev" / "state.json").exists() and time.monotonic() < deadline:
@@ -181,15 +186,7 @@ def test_ctrl_c_stops_a_foreground_sandbox_cleanly(sandbox_dir: Path) -> None:
 
 
 def test_ctrl_c_while_up_detach_waits_leaves_nothing_running(sandbox_dir: Path) -> None:
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ahictl", "sandbox", "up", "--detach", "--dir", str(sandbox_dir)],
-        cwd=PROJECT_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_ahictl("sandbox", "up", "--detach", "--dir", str(sandbox_dir))
     try:
         deadline = time.monotonic() + COMMAND_TIMEOUT
         while not (sandbox_dir / "dev" / "sandbox.log").exists() and time.monotonic() < deadline:
@@ -279,3 +276,59 @@ def test_a_stack_name_with_a_path_is_refused(action: str, tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "error: --stack '..': give the stack's short name" in result.stderr
     assert (tmp_path / "outputs.json").exists()
+
+
+# --- --set: the stack deployed with changed settings --------------------------------------------------------------
+
+#: ``dicomwebOidc`` as a test sets it: the issuer of testkit.oidc, its audience, one persona.
+DICOMWEB_OIDC = json.dumps({"issuer": ISSUER, "audiences": [AUDIENCE], "personas": {"reader": ["radiology"]}})
+
+
+def test_up_with_dicomweb_oidc_set_runs_the_authorizer_in_process(sandbox_dir: Path) -> None:
+    started = ahictl("sandbox", "up", "--detach", "--set", f"dicomwebOidc={DICOMWEB_OIDC}", "--dir", str(sandbox_dir))
+    assert started.returncode == 0, started.stderr
+    assert (
+        "Run in-process: the DICOMweb authorizer (aws:lambda/function:Function  datastore-authorizer-function)"
+        in started.stdout
+    )
+    skipped = started.stdout.split("Skipped", 1)[1]
+    assert "datastore-authorizer-function" not in skipped
+    assert "datastore-creator-function" in skipped  # the other functions are not run
+    outputs = json.loads((sandbox_dir / "dev" / "outputs.json").read_text())
+    assert outputs["datastoreLambdaAuthorizerArn"].endswith(":function:ahi-dev-dicomweb-authorizer:live")
+    assert ahictl("sandbox", "down", "--dir", str(sandbox_dir)).returncode == 0
+
+
+def test_up_without_dicomweb_oidc_runs_nothing_in_process(sandbox_dir: Path) -> None:
+    started = ahictl("sandbox", "up", "--detach", "--dir", str(sandbox_dir))
+    assert started.returncode == 0, started.stderr
+    assert "Run in-process" not in started.stdout
+    assert ahictl("sandbox", "down", "--dir", str(sandbox_dir)).returncode == 0
+
+
+def test_a_set_of_an_unknown_setting_is_refused_before_anything_starts(sandbox_dir: Path) -> None:
+    result = ahictl("sandbox", "up", "--set", "noSuchSetting=1", "--dir", str(sandbox_dir))
+    assert result.returncode == 2
+    assert "error: the plan of stack 'dev' fails:" in result.stderr
+    assert "noSuchSetting is not a setting of this program" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Deploying" not in result.stdout
+    assert not (sandbox_dir / "dev").exists()
+
+
+def test_a_set_with_a_bad_value_is_refused_before_anything_starts(sandbox_dir: Path) -> None:
+    bad = json.dumps({"issuer": "http://login.example.org", "audiences": [AUDIENCE], "personas": {"reader": ["r"]}})
+    result = ahictl("sandbox", "up", "--set", f"dicomwebOidc={bad}", "--dir", str(sandbox_dir))
+    assert result.returncode == 2
+    assert "dicomwebOidc.issuer = 'http://login.example.org': the issuer must be an https URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Deploying" not in result.stdout
+    assert not (sandbox_dir / "dev").exists()
+
+
+def test_a_set_without_key_and_value_is_refused_before_anything_starts(sandbox_dir: Path) -> None:
+    result = ahictl("sandbox", "up", "--detach", "--set", "dicomwebOidc", "--dir", str(sandbox_dir))
+    assert result.returncode == 2
+    assert "error: --set 'dicomwebOidc': give KEY=VALUE with a project setting's name" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (sandbox_dir / "dev").exists()
