@@ -78,30 +78,14 @@ def oidc(sign_in: ViewerSignIn) -> list[dict[str, Any]]:
 
 
 def app_config(dicomweb_url: str, sign_in: ViewerSignIn | None) -> dict[str, Any]:
-    """``window.config``: the data source, and the sign-in (``None`` only for a test that injects its own token)."""
-    config: dict[str, Any] = {
-        "routerBasename": "/",
-        "extensions": [],
-        "modes": [],
-        "customizationService": {},
-        "showStudyList": True,
-        "maxNumberOfWebWorkers": 3,
-        "showWarningMessageForCrossOrigin": False,
-        "showCPUFallbackMessage": True,
-        "showLoadingIndicator": True,
-        "strictZSpacingForVolumeViewport": True,
-        "investigationalUseDialog": {"option": "configure"},
-        "maxNumRequests": {"interaction": 100, "thumbnail": 5, "prefetch": 25},
-        "useSharedArrayBuffer": "FALSE",
-        "defaultDataSourceName": DATA_SOURCE_NAME,
-        "dataSources": [
-            {
-                "namespace": "@ohif/extension-default.dataSourcesModule.dicomweb",
-                "sourceName": DATA_SOURCE_NAME,
-                "configuration": data_source(dicomweb_url),
-            }
-        ],
-    }
+    """``window.config``: ``ahictl view``'s (:func:`ahiops.viewer_config.app_config`, the one place the viewer's
+    settings live) with the data source on the data store's DICOMweb root, no SharedArrayBuffer (it needs
+    cross-origin isolation headers, which the distribution does not send), and the sign-in (``None`` only for a test that injects its own token)."""
+    datastore_id = dicomweb_url.rstrip("/").rsplit("/", 1)[-1]
+    config = local_viewer_config.app_config(datastore_id)
+    config["useSharedArrayBuffer"] = "FALSE"
+    for source in config["dataSources"]:
+        source["configuration"] = data_source(dicomweb_url)
     if sign_in is not None:
         config["oidc"] = oidc(sign_in)
     return config
