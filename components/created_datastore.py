@@ -188,42 +188,16 @@ def create_datastore(
             authorizer = _authorizer(owner, name, args, defaults, datastore_arn.output)
             authorizer_arn = authorizer.function_arn
 
-        function = _creator_function(setup, key_arn)
-        identity = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
-        desired = json_when_known(
-            invocation_input,
-            identity=identity,
-            datastore_name=args["datastore_name"],
-            kms_key_arn=key_arn,
-            tags=dict(args["tags"]) if args.get("tags") else None,
-            lossless_storage_format=args.get("lossless_storage_format", FORMAT_HTJ2K),
-            lambda_authorizer_arn=authorizer_arn,
-        )
-        options = child_options(
+        invocation = _invocation(
             owner,
-            # Replacement needs an unprotected invocation; retain_on_delete then skips the delete call altogether.
-            protect_data=protect_data and not allow_replacement,
-            retain_on_delete=protect_data,
-            ignore_changes=None if allow_replacement else ["input"],
+            name,
+            args,
+            function=_creator_function(setup, key_arn),
+            key_arn=key_arn,
+            authorizer_arn=authorizer_arn,
+            protect_data=protect_data,
+            allow_replacement=allow_replacement,
         )
-        if allow_replacement:
-            options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(replace_on_changes=["input"]))
-        invocation = aws.lambda_.Invocation(
-            f"{name}-creation",
-            function_name=function.name,
-            input=desired,
-            lifecycle_scope="CRUD",
-            terraform_key=creator_request.LIFECYCLE_KEY,
-            opts=options,
-        )
-        if not allow_replacement:
-
-            def report_drift(values: list[Any]) -> None:
-                for message in created_drift_warnings(json.loads(values[0]), json.loads(values[1])):
-                    pulumi.log.warn(message, resource=owner)
-
-            pulumi.Output.all(desired, invocation.input).apply(report_drift)
-
         created_id = invocation.result.apply(lambda result: str(json.loads(result)["datastoreId"]))
         read = aws_native.healthimaging.Datastore.get(
             f"{name}-read", id=created_id, opts=pulumi.ResourceOptions(parent=owner, depends_on=[invocation])
@@ -262,6 +236,57 @@ def _creator_function(setup: FunctionSetup[CreatorNames], datastore_key_arn: pul
         reserved_concurrency=RESERVED_CONCURRENCY,
         environment=creator_environment(),
     ).function
+
+
+def _invocation(
+    owner: pulumi.ComponentResource,
+    name: str,
+    args: Mapping[str, Any],
+    *,
+    function: aws.lambda_.Function,
+    key_arn: pulumi.Input[str] | None,
+    authorizer_arn: pulumi.Input[str] | None,
+    protect_data: bool,
+    allow_replacement: bool,
+) -> aws.lambda_.Invocation:
+    """The invocation of the creator function that creates the data store (CRUD lifecycle: see the module docstring);
+    without ``allow_replacement`` a changed input is kept from replacing it and reported as drift."""
+    identity = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+    desired = json_when_known(
+        invocation_input,
+        identity=identity,
+        datastore_name=args["datastore_name"],
+        kms_key_arn=key_arn,
+        tags=dict(args["tags"]) if args.get("tags") else None,
+        lossless_storage_format=args.get("lossless_storage_format", FORMAT_HTJ2K),
+        lambda_authorizer_arn=authorizer_arn,
+    )
+    options = child_options(
+        owner,
+        # Replacement needs an unprotected invocation; retain_on_delete then skips the delete call altogether.
+        protect_data=protect_data and not allow_replacement,
+        retain_on_delete=protect_data,
+        ignore_changes=None if allow_replacement else ["input"],
+    )
+    if allow_replacement:
+        options = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(replace_on_changes=["input"]))
+    invocation = aws.lambda_.Invocation(
+        f"{name}-creation",
+        function_name=function.name,
+        input=desired,
+        lifecycle_scope="CRUD",
+        terraform_key=creator_request.LIFECYCLE_KEY,
+        opts=options,
+    )
+    if not allow_replacement:
+
+        def report_drift(values: list[Any]) -> None:
+            for message in created_drift_warnings(json.loads(values[0]), json.loads(values[1])):
+                pulumi.log.warn(message, resource=owner)
+
+        pulumi.Output.all(desired, invocation.input).apply(report_drift)
+
+    return invocation
 
 
 def _authorizer(

@@ -422,12 +422,16 @@ PLAIN_ARGS: dict[str, Callable[[StackSettings], Mapping[str, Any]]] = {
 }
 
 
+#: The optional components (short name, also the settings' attribute) and the stack key that switches each on; the
+#: others are always composed.
+OPTIONAL_COMPONENT_KEYS = {
+    "import_alerts": "importAlerts",
+    "audit_trail": "auditTrail",
+    "auto_import": "autoImport",
+    "viewer": "viewer",
+}
+
+
 def included_components(s: StackSettings) -> list[str]:
     """The components the stack composes with these settings, by short name, in ``PLAIN_ARGS``' order."""
-    switched = {
-        "import_alerts": s.import_alerts,
-        "audit_trail": s.audit_trail,
-        "auto_import": s.auto_import,
-        "viewer": s.viewer,
-    }
-    return [component for component in PLAIN_ARGS if switched.get(component, True)]
+    return [component for component in PLAIN_ARGS if component not in OPTIONAL_COMPONENT_KEYS or getattr(s, component)]

@@ -8,7 +8,10 @@ from typing import Any
 
 from ahictl import mockrun, plan
 from ahictl.repository import REPOSITORY_ROOT
+from program.component_args import OPTIONAL_COMPONENT_KEYS
 
+#: Every optional component switched on (stack keys in the engine's string form).
+EVERY_OPTIONAL_COMPONENT = {key: "true" for key in OPTIONAL_COMPONENT_KEYS.values()}
 #: The repository: ``Pulumi.yaml``, the stack files and ``__main__.py``.
 PROJECT_DIR = REPOSITORY_ROOT
 PROJECT = "healthimaging-setup"

@@ -22,7 +22,15 @@ import yaml
 from ahictl import architecture, architecture_table, cli, diagram_svg, mermaid, mockrun
 from ahictl import plan as plan_module
 from ahictl.architecture import Architecture, Node
-from testkit.mock_runs import DEV_ACCOUNT, DEV_REGION, PROJECT_DIR, documentation, run_component, run_program
+from testkit.mock_runs import (
+    DEV_ACCOUNT,
+    DEV_REGION,
+    EVERY_OPTIONAL_COMPONENT,
+    PROJECT_DIR,
+    documentation,
+    run_component,
+    run_program,
+)
 
 Plan = dict[str, Any]
 README = (PROJECT_DIR / "README.md").read_text()
@@ -580,9 +588,7 @@ def test_png_to_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 #: Every optional component on and every persona, route and principal: the largest overview a stack can draw.
 EVERYTHING = {
-    "autoImport": "true",
-    "importAlerts": "true",
-    "auditTrail": "true",
+    **EVERY_OPTIONAL_COMPONENT,
     "accessPersonas": json.dumps(["admin", "importer", "reader", "break-glass"]),
     "accessRolePrincipals": json.dumps({"reader": ["arn:aws:iam::111122223333:user/alice"]}),
     "accessIdentityCenterInstanceArn": "arn:aws:sso:::instance/ssoins-0123456789abcdef",

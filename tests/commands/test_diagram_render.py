@@ -22,7 +22,7 @@ import pytest
 from ahictl import architecture, cli, diagram_svg, mermaid
 from ahictl import plan as plan_module
 from scripts import render_mermaid
-from testkit.mock_runs import PROJECT_DIR, documentation
+from testkit.mock_runs import EVERY_OPTIONAL_COMPONENT, PROJECT_DIR, documentation
 
 # Mermaid draws in Chromium, and the pictures need Graphviz.
 pytestmark = pytest.mark.browser
@@ -60,9 +60,8 @@ def test_example_stacks_and_readme_diagrams_render_in_the_browser(
 ) -> None:
     views = {stack: architecture.architecture(plan) for stack, plan in plans.items()}
     views |= {f"{stack}-overview": architecture.overview(view) for stack, view in views.items()}
-    every_feature = {"autoImport": "true", "importAlerts": "true", "auditTrail": "true"}
     for stack in STACKS:
-        full = architecture.architecture(plan_module.plan_stack(PROJECT_DIR, stack, every_feature))
+        full = architecture.architecture(plan_module.plan_stack(PROJECT_DIR, stack, EVERY_OPTIONAL_COMPONENT))
         views |= {f"{stack}-{d}": architecture.component_detail(full, d) for d in architecture.detail_names()}
     diagrams = [(f"{stack} architecture", mermaid.render_architecture(view)) for stack, view in views.items()]
     diagrams += [(f"{stack} resources", mermaid.render_mermaid(plan)) for stack, plan in plans.items()]

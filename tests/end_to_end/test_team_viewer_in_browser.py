@@ -1,8 +1,9 @@
 """The team viewer (``ImagingViewer``) end to end in Debian's headless Chromium with software WebGL: the app and the
 ``app-config.js`` the component generates, served as its distribution serves them (testkit/viewer_site.py), reading
-DICOMweb straight from the sandbox's HealthImaging emulator with bearer tokens that the stack's DICOMweb authorizer
-(the real handler, with the environment the component gives its function, called in-process as HealthImaging calls
-it) decides on.
+DICOMweb straight from the sandbox's HealthImaging emulator, into which the stack is deployed from its plan, with
+bearer tokens that the stack's DICOMweb authorizer decides on (the real handler, with the environment the plan gives
+its function, run in-process by the sandbox as HealthImaging invokes it); requests are carried out as the persona
+role it names.
 
 The sign-in runs as in the cloud, up to the identity provider: the app reads the user pool's discovery document,
 sends the browser to the hosted sign-in page with PKCE, and redeems the code at the token endpoint. Those three
@@ -10,15 +11,16 @@ are played inside Chromium (testkit/hosted_sign_in.py: the requests are checked 
 is signed in without a form), because the user pool's hosts cannot be reached offline. What is not run: Cognito's
 own sign-in page (password, MFA) and the distribution's response headers (their documents are tested under mocks).
 
-pydicom's sample CT is imported first by a real import job. A reader sees the study in the list and its image in
-the viewport; a user in no persona group signs in, but every DICOMweb request is refused and nothing is shown.
+pydicom's sample CT is imported first by a real import job (the stack's buckets and import role). A reader sees the
+study in the list and its image in the viewport; a user in no persona group signs in, but every DICOMweb request is
+refused and nothing is shown.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,18 +30,14 @@ import pydicom
 import pytest
 
 from ahiops import viewer_app
-from components.dicomweb_authorizer import authorizer_environment
 from components.viewer_app_config import ViewerSignIn, app_config, app_config_js
 from components.viewer_options import VIEWER_DEFAULTS, hosted_sign_in_origin, user_pool_domain_prefix
-from healthimaging_functions.dicomweb_authorizer import config as function_config
 from healthimaging_functions.dicomweb_authorizer import handler
-from healthimaging_functions.dicomweb_authorizer.config import AuthorizerConfig
-from healthimaging_functions.dicomweb_authorizer.decision import Authorizer
-from healthimaging_functions.dicomweb_authorizer.jwks import JwksCache
 from sandbox import MOTO_ACCOUNT_ID, TEST_REGION
 from sandbox.healthimaging import HealthImagingEmulator
 from testkit.chromium_cdp import Chromium
 from testkit.dicom_samples import sample
+from testkit.fakes.deployed_stack import DeployedStack, deploy_stack
 from testkit.fakes.environment import AwsEnv
 from testkit.hosted_sign_in import HostedSignIn
 from testkit.import_job import import_files
@@ -54,17 +52,9 @@ CT = pydicom.dcmread(CT_SMALL, stop_before_pixels=True)
 NAME_PREFIX = "ahi-dev"
 #: The viewer's default personas: a group per persona, named as the persona.
 PERSONAS: dict[str, list[str]] = VIEWER_DEFAULTS["personas"]
-#: The environment ``DicomwebAuthorizer`` gives its function for the viewer's user pool and client.
-STACK_AUTHORIZER = authorizer_environment(
-    {
-        "account_id": MOTO_ACCOUNT_ID,
-        "name_prefix": NAME_PREFIX,
-        "issuer": ISSUER,
-        "audiences": [AUDIENCE],
-        "personas": PERSONAS,
-        "groups_claim": "cognito:groups",
-    }
-)
+#: The data store's ``dicomweb_oidc`` as the program builds it with the viewer on (program.component_args), with
+#: testkit's issuer and client in place of the user pool and its app client.
+VIEWER_OIDC = {"issuer": ISSUER, "audiences": [AUDIENCE], "personas": PERSONAS, "groupsClaim": "cognito:groups"}
 #: How long a refused user's page is watched for anything shown, once its requests have been refused.
 SETTLE_SECONDS = 5
 
@@ -79,10 +69,13 @@ class TeamViewer:
     """The imported study's data store with the stack's authorizer, and what the test needs to sign a user in."""
 
     healthimaging: HealthImagingEmulator
-    datastore_id: str
-    dicomweb_url: str
+    stack: DeployedStack
     keys: IssuerKeys
     decisions: list[dict[str, Any]]
+
+    @property
+    def dicomweb_url(self) -> str:
+        return str(self.stack.outputs["dicomwebUrl"])
 
     def sign_in_as(self, groups: list[str], redirect_uri: str) -> HostedSignIn:
         return HostedSignIn(
@@ -96,30 +89,39 @@ class TeamViewer:
 
 
 @pytest.fixture
-def team_viewer(aws_env: AwsEnv, healthimaging: HealthImagingEmulator) -> Iterator[TeamViewer]:
-    """pydicom's sample CT imported into an ACTIVE data store whose bearer tokens go to the stack's authorizer: the
-    real handler with the environment ``DicomwebAuthorizer`` gives its function for the viewer's user pool and client
-    (only the key set's location differs: the test issuer's, on 127.0.0.1)."""
-    datastore_id, _ = healthimaging.create_datastore("team-viewer")
-    summary = import_files(aws_env, healthimaging, datastore_id, {"ct/CT_small.dcm": CT_SMALL.read_bytes()})
-    assert summary["failures"] == []
+def team_viewer(
+    aws_env: AwsEnv, healthimaging: HealthImagingEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TeamViewer]:
+    """The dev stack deployed into the sandbox as with the viewer on (``dicomwebOidc`` as the viewer sets it: the user
+    pool's issuer, the app client as audience, the viewer's personas; testkit's issuer stands in for the pool), so
+    the data store's bearer tokens go to the stack's own authorizer function, run in-process with the environment
+    the plan gives it (only its key set's location differs: the test issuer's, on 127.0.0.1), and its requests are
+    carried out as the persona role it names; pydicom's sample CT imported by a real import job."""
     keys = IssuerKeys()
     decisions: list[dict[str, Any]] = []
+    real = handler.handle
+
+    def recording(event: Mapping[str, Any], context: Any = None, **options: Any) -> dict[str, Any]:
+        decision = real(event, context, **options)
+        decisions.append(decision)
+        return decision
+
+    monkeypatch.setattr(handler, "handle", recording)
     with serving_jwks(keys.jwks()) as jwks:
-        config = AuthorizerConfig.from_environment({**STACK_AUTHORIZER, function_config.JWKS_URI: jwks.url})
-        authorizer = Authorizer(config, JwksCache(config.jwks_uri, config.jwks_timeout_seconds))
-
-        def authorize(event: dict[str, Any]) -> dict[str, Any]:
-            decision = handler.handle(event, authorizer=authorizer)
-            decisions.append(decision)
-            return decision
-
-        healthimaging.set_authorizer(authorize, datastore_id)
+        stack = deploy_stack(
+            aws_env,
+            healthimaging,
+            tmp_path / "outputs.json",
+            overrides={"dicomwebOidc": json.dumps(VIEWER_OIDC)},
+            authorizer_jwks_uri=jwks.url,
+        )
+        summary = import_files(
+            aws_env, healthimaging, stack.datastore_id, {"ct/CT_small.dcm": CT_SMALL.read_bytes()}, stack=stack
+        )
+        assert summary["failures"] == []
         healthimaging.dicomweb.requests.clear()
-        try:
-            yield TeamViewer(healthimaging, datastore_id, healthimaging.dicomweb_url(datastore_id), keys, decisions)
-        finally:
-            healthimaging.set_authorizer(None, datastore_id)
+        decisions.clear()
+        yield TeamViewer(healthimaging, stack, keys, decisions)
 
 
 def generated_config(dicomweb_url: str) -> Any:
@@ -162,8 +164,9 @@ def test_a_reader_signs_in_sees_the_study_and_its_image(chromium: str, team_view
     seen = team_viewer.healthimaging.dicomweb.requests
     assert {r.operation for r in seen} >= {"SearchDICOMStudies", "GetDICOMSeriesMetadata", "GetDICOMInstanceFrames"}
     assert [f"{r.operation} {r.auth} {r.status}" for r in seen if (r.auth, r.status) != ("bearer", 200)] == []
-    reader_role = json.loads(STACK_AUTHORIZER[function_config.PERSONA_ROLE_ARNS])["reader"]
+    reader_role = team_viewer.stack.outputs["dicomwebPersonaRoleArns"]["reader"]
     assert {d.get("roleArn") for d in team_viewer.decisions} == {reader_role}
+    assert {r.role_arn for r in seen} == {reader_role}
     assert elsewhere(requested, f"{site.url}/", dicomweb_origin, sign_in.issuer, sign_in.domain) == []
     assert (tmp_path / "team-viewer.png").stat().st_size > 10_000
 

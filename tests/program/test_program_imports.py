@@ -13,12 +13,12 @@ import pytest
 
 from components._source import parse_source
 from components.function_constants import import_alerts_reported, literal_constants
-from testkit.mock_runs import PROJECT_DIR
+from testkit.mock_runs import EVERY_OPTIONAL_COMPONENT, PROJECT_DIR
 
 #: The AWS SDK for Python and its transfer manager.
 AWS_SDK = frozenset({"boto3", "botocore", "s3transfer"})
 #: Every feature on, so that every component's modules are imported.
-EVERY_FEATURE = {"importAlerts": "true", "auditTrail": "true", "autoImport": "true"}
+EVERY_FEATURE = EVERY_OPTIONAL_COMPONENT
 
 _EVALUATE = """
 import json, sys

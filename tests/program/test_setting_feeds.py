@@ -12,10 +12,11 @@ import pytest
 from program import component_args
 from program.settings import read_settings
 from program.settings_spec import SETTINGS_SPEC, SPEC_BY_KEY, Setting, StackSettings
+from testkit.mock_runs import EVERY_OPTIONAL_COMPONENT
 
 BASE = {"accountId": "111122223333", "region": "us-east-1"}
 #: Every optional component on, so that each one's arguments are built.
-ALL_ON = {"importAlerts": "true", "auditTrail": "true", "autoImport": "true", "viewer": "true"}
+ALL_ON = EVERY_OPTIONAL_COMPONENT
 FEEDING = [s for s in SETTINGS_SPEC if s.feeds]
 
 
