@@ -404,19 +404,17 @@ class _Builder:
         component = self.component_urn(absorber)
         owner = absorber["urn"]
         absorbed = {
-            urn
-            for urn in start
-            if urn in self.by_urn and urn != owner and predecessors.get(urn, set()) <= {owner}
+            urn for urn in start if urn in self.by_urn and urn != owner and predecessors.get(urn, set()) <= {owner}
         }
         grown = bool(absorbed)
         while grown:
             grown = False
             reached = set().union(*(successors.get(urn, set()) for urn in absorbed)) - absorbed - {owner}
             for candidate in sorted(reached):
-                if candidate in self.by_urn and self.component_urn(self.by_urn[candidate]) == component:
-                    if predecessors.get(candidate, set()) <= absorbed:
-                        absorbed.add(candidate)
-                        grown = True
+                in_component = candidate in self.by_urn and self.component_urn(self.by_urn[candidate]) == component
+                if in_component and predecessors.get(candidate, set()) <= absorbed:
+                    absorbed.add(candidate)
+                    grown = True
         return absorbed
 
     def collect_identifiers(self) -> None:

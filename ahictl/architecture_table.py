@@ -329,9 +329,7 @@ SHAPES: dict[str, Shape] = {
         absorbs=("functionName",),
         references={
             "functionName": Reference("created by"),
-            "input": Reference(
-                "set at creation", reverse=True, dotted=True, by_type={"aws:kms/key:Key": ENCRYPTS}
-            ),
+            "input": Reference("set at creation", reverse=True, dotted=True, by_type={"aws:kms/key:Key": ENCRYPTS}),
         },
     ),
     # IAM and IAM Identity Center (routes of a persona are listed in this order)
