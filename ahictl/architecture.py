@@ -13,6 +13,8 @@ attachment. This view folds those into the node they configure and keeps the rel
   encrypts what, where events, logs and messages flow.
 - **Components** (``healthimaging:index:*``) are groups around their nodes; a component nested in another with
   a single node (a ``SecureBucket`` in the bucket pair) is drawn as that node.
+- **Absorbed**: what only serves one node is folded into it (``Shape.absorbs``): the data store created by a
+  function (creation-time options) is one node, with the creator's function, role, key and log group in it.
 
 A resource type missing from the table is never dropped: it is folded into its component's "other resources"
 node, which names its type, and its references are drawn from there. Adding a type is one entry in the table,
@@ -24,7 +26,7 @@ draw it. Two views are cut from it:
 
 - the **overview** (:func:`overview`): the guide's architecture (buckets, keys, data store, import role, personas)
   in full, and each supporting component (``architecture_table.SUPPORTING_COMPONENTS``: import alerts, audit
-  trail, import on upload) as one node that lists what it holds, with the arrows between it and the rest;
+  trail, import on upload, the team viewer, the DICOMweb authorizer) as one node that lists what it holds, with the arrows between it and the rest;
 - a **component in full** (:func:`component_detail`): one supporting component's nodes and arrows, with the nodes
   outside it that it has arrows to or from (the other supporting components as one node each).
 """
@@ -286,6 +288,10 @@ class _Builder:
             parent = self.by_urn.get(parent["parentUrn"])
         return parent
 
+    def component_urn(self, resource: Resource) -> str:
+        component = self.component_of(resource)
+        return str(component["urn"]) if component else ""
+
     def shape(self, resource: Resource) -> Shape | None:
         component = self.component_of(resource)
         if component is not None:
@@ -363,6 +369,54 @@ class _Builder:
                 if isinstance(name, str):
                     self.host_names.setdefault(host, name)
 
+    def absorb(self) -> None:
+        """Fold into each node with ``absorbs`` inputs the resources those inputs refer to, with what only they use
+        (:attr:`Shape.absorbs`): the data store's creator function, with its role, key and log group, into the data
+        store it creates."""
+        for resource in self.resources:
+            shape = self.shape(resource)
+            if not resource["custom"] or shape is None or not shape.absorbs or resource["urn"] in self.pointer:
+                continue
+            start = {self.find(u) for key in shape.absorbs for u in self.references(resource, key)}
+            for urn in self.own_closure(resource, start):
+                self.pointer[urn] = resource["urn"]
+
+    def own_closure(self, absorber: Resource, start: set[str]) -> set[str]:
+        """The nodes of ``start`` that only ``absorber`` refers to, and the nodes in ``absorber``'s component reached
+        from them that nothing outside them refers to."""
+        successors: dict[str, set[str]] = {}
+        predecessors: dict[str, set[str]] = {}
+
+        def link(source_urn: str, target_urn: str) -> None:
+            source, target = self.find(source_urn), self.find(target_urn)
+            if source != target and not source.startswith("other:") and not target.startswith("other:"):
+                successors.setdefault(source, set()).add(target)
+                predecessors.setdefault(target, set()).add(source)
+
+        for resource in self.resources:
+            if resource["custom"]:
+                for key in resource.get("propertyDependencies", {}):
+                    for target in self.references(resource, key):
+                        if self.by_urn[target]["custom"]:
+                            link(resource["urn"], target)
+        for writer, log_group in self.conventional_logs():
+            link(writer, log_group)
+        component = self.component_urn(absorber)
+        owner = absorber["urn"]
+        absorbed = {
+            urn for urn in start if urn in self.by_urn and urn != owner and predecessors.get(urn, set()) <= {owner}
+        }
+        grown = bool(absorbed)
+        while grown:
+            grown = False
+            reached = set().union(*(successors.get(urn, set()) for urn in absorbed)) - absorbed - {owner}
+            for candidate in sorted(reached):
+                in_component = candidate in self.by_urn and self.component_urn(self.by_urn[candidate]) == component
+                if in_component and predecessors.get(candidate, set()) <= absorbed:
+                    absorbed.add(candidate)
+                    grown = True
+        return absorbed
+
     def collect_identifiers(self) -> None:
         for resource in self.resources:
             shape = self.shape(resource)
@@ -379,6 +433,18 @@ class _Builder:
                     value = value[0]
                 if isinstance(value, str) and value:
                     self.identifiers.setdefault(urns[0], set()).add(value)
+
+    def conventional_logs(self) -> list[tuple[str, str]]:
+        """(writer URN, log group URN) for the log groups AWS writes to by name (:data:`CONVENTIONAL_LOG_GROUPS`)."""
+        found = []
+        for log_group in (r for r in self.resources if r["type"] == "aws:cloudwatch/logGroup:LogGroup"):
+            name = str(log_group["inputs"].get("name", ""))
+            for prefix, writer_type in CONVENTIONAL_LOG_GROUPS.items():
+                writer_name = name.removeprefix(prefix) if name.startswith(prefix) else None
+                for writer in self.resources:
+                    if writer_name and writer["type"] == writer_type and writer["inputs"].get("name") == writer_name:
+                        found.append((writer["urn"], log_group["urn"]))
+        return found
 
     # edges ---------------------------------------------------------------------------------------------
     def policy_grants(self, document: Any, candidates: list[str]) -> dict[str, set[str]]:
@@ -444,17 +510,13 @@ class _Builder:
                 if rule is NOT_DRAWN:
                     continue
                 for target in references:
-                    if rule.reverse:
-                        add(target, resource["urn"], rule.label, rule.dotted)
+                    drawn = rule.to(self.by_urn[target]["type"])
+                    if drawn.reverse:
+                        add(target, resource["urn"], drawn.label, drawn.dotted)
                     else:
-                        add(resource["urn"], target, rule.label, rule.dotted)
-        for log_group in (r for r in self.resources if r["type"] == "aws:cloudwatch/logGroup:LogGroup"):
-            name = str(log_group["inputs"].get("name", ""))
-            for prefix, writer_type in CONVENTIONAL_LOG_GROUPS.items():
-                writer_name = name.removeprefix(prefix) if name.startswith(prefix) else None
-                for writer in self.resources:
-                    if writer_name and writer["type"] == writer_type and writer["inputs"].get("name") == writer_name:
-                        add(writer["urn"], log_group["urn"], "logs")
+                        add(resource["urn"], target, drawn.label, drawn.dotted)
+        for writer, log_group in self.conventional_logs():
+            add(writer, log_group, "logs")
         return [
             Edge(source, target, _order(labels) if not dotted else labels, dotted)
             for (source, target, dotted), labels in sorted(found.items())
@@ -473,6 +535,7 @@ class _Builder:
     def build(self) -> Architecture:
         self.fold()
         self.settle()
+        self.absorb()
         self.collect_identifiers()
         components = [r for r in self.resources if not r["custom"]]
         nodes: dict[str, Node] = {}
@@ -486,7 +549,7 @@ class _Builder:
             group = _ident("c", component["name"]) if component else ""
             inputs = resource["inputs"]
             local = self.local_name(resource)
-            name = next(
+            name = (shape.named(inputs) if shape.named else "") or next(
                 (str(inputs[k]) for k in shape.names if isinstance(inputs.get(k), str) and inputs[k]),
                 self.host_names.get(resource["urn"], local),
             )
@@ -616,8 +679,7 @@ def component_detail(view: Architecture, detail: str) -> Architecture:
         supporting = SUPPORTING_COMPONENTS[types[0]]
         raise ComponentNotInPlanError(
             f"stack {view.stack!r} has no {types[0].rsplit(':', 1)[-1]} component to draw (the stack key "
-            f"{supporting.setting} switches it on); set {supporting.setting}: true in the stack's file, or plan "
-            f"with --set {supporting.setting}=true"
+            f"{supporting.setting} switches it on); {supporting.how_to_switch_on}"
         )
     collapsed = _collapsed(view, open_groups=opened)
     inside_groups = {g.id for g in collapsed.groups if _within(g.id, opened, collapsed.groups)}

@@ -26,11 +26,16 @@ COMPONENT_PREFIX = "healthimaging:index:"
 class Reference:
     """How a reference through one input is drawn: ``label`` on an arrow from this resource's node to the
     referenced node (``reverse``: from the referenced node to this one); ``dotted`` for what is not a flow of data
-    (encryption)."""
+    (encryption); ``by_type``: how a reference to a resource of one of these types is drawn instead."""
 
     label: str
     reverse: bool = False
     dotted: bool = False
+    by_type: Mapping[str, Reference] = field(default_factory=dict)
+
+    def to(self, type_token: str) -> Reference:
+        """How a reference to a resource of ``type_token`` is drawn."""
+        return self.by_type.get(type_token, self)
 
 
 #: An input whose references are not drawn (a resource policy naming the buckets it protects, say).
@@ -53,6 +58,11 @@ class Shape:
     the statements of those identity policies; through ``trust`` inputs as "assumes"; through every other input
     as ``references`` says, and an input missing there as an arrow labelled with the input's name. Tags of
     folded types appear in the order of :data:`SHAPES`.
+
+    ``absorbs`` names inputs whose resource is folded into this node together with what only that resource uses
+    (a function with its role, key and log group: the resources it reaches through references, in the same
+    component, that nothing else refers to); it stays a node of its own when anything else refers to it.
+    ``named`` gives the node's name when no single input holds it.
     """
 
     noun: str
@@ -67,6 +77,8 @@ class Shape:
     trust: tuple[str, ...] = ()
     references: Mapping[str, Reference | None] = field(default_factory=dict)
     names_host: bool = False  # its first ``names`` input names a host that has no name of its own (an alias)
+    absorbs: tuple[str, ...] = ()
+    named: Callable[[Inputs], str] | None = None
 
     @property
     def is_node(self) -> bool:
@@ -114,6 +126,7 @@ def _creation_tags(document: Mapping[str, Any]) -> list[str]:
     tags = [str(document.get("losslessStorageFormat", "HTJ2K"))]
     if document.get("lambdaAuthorizerArn"):
         tags.append("OIDC authorizer")
+    tags.append("created by a function (creation-time options)")
     return tags
 
 
@@ -305,18 +318,18 @@ SHAPES: dict[str, Shape] = {
         "HealthImaging data store", "datastore", names=("datastoreName",), references={"kmsKeyArn": ENCRYPTS}
     ),
     # The data store with creation-time options: created by the creator function's invocation
-    # (components/created_datastore.py), drawn as the data store it makes.
+    # (components/created_datastore.py), drawn as the data store it makes, with the creator (its function, role,
+    # key and log group) folded in.
     "aws:lambda/invocation:Invocation": Shape(
-        "HealthImaging data store (created by a function)",
+        "HealthImaging data store",
         "datastore",
         names=(),
-        title=lambda inputs, _noun: (
-            f"HealthImaging data store {_creation_input(inputs).get('datastoreName', '')}".strip()
-        ),
+        named=lambda inputs: str(_creation_input(inputs).get("datastoreName", "")),
         tags=lambda inputs: _creation_tags(_creation_input(inputs)),
+        absorbs=("functionName",),
         references={
             "functionName": Reference("created by"),
-            "input": Reference("set at creation", reverse=True, dotted=True),
+            "input": Reference("set at creation", reverse=True, dotted=True, by_type={"aws:kms/key:Key": ENCRYPTS}),
         },
     ),
     # IAM and IAM Identity Center (routes of a persona are listed in this order)
@@ -397,6 +410,20 @@ SHAPES: dict[str, Shape] = {
     ),
     "aws:lambda/permission:Permission": Shape(
         "invoke permission", "function", host=("function",), references={"sourceArn": NOT_DRAWN}
+    ),
+    "aws:lambda/alias:Alias": Shape(
+        "function alias",
+        "function",
+        host=("functionName",),
+        tags=lambda i: [f"alias {i['name']}"] if i.get("name") else [],
+        references={"functionVersion": NOT_DRAWN},
+    ),
+    "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": Shape(
+        "provisioned concurrency",
+        "function",
+        host=("functionName",),
+        tags=lambda i: [f"provisioned concurrency {i.get('provisionedConcurrentExecutions', '?')}"],
+        references={"qualifier": NOT_DRAWN},
     ),
     "aws:lambda/eventSourceMapping:EventSourceMapping": Shape(
         "event source mapping",
@@ -518,6 +545,13 @@ COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
     (f"{COMPONENT_PREFIX}HealthImagingAccess", "aws:iam/policy:Policy"): Shape(
         "persona", "persona", title=_persona_title, policies=_IDENTITY_POLICY
     ),
+    # HealthImaging invokes the authorizer for the data store its resource policy names.
+    (f"{COMPONENT_PREFIX}DicomwebAuthorizer", "aws:lambda/permission:Permission"): Shape(
+        "invoke permission",
+        "function",
+        host=("function",),
+        references={"sourceArn": Reference("invokes", reverse=True), "qualifier": NOT_DRAWN},
+    ),
 }
 
 
@@ -525,12 +559,20 @@ COMPONENT_SHAPES: dict[tuple[str, str], Shape] = {
 class Supporting:
     """A component that supports the guide's architecture: one node of the overview, drawn in full on its own
     (``ahictl plan --format mermaid --detail <detail>``). ``noun`` titles its node, ``icon`` draws it in a picture,
-    and ``setting`` is the stack key that switches it on."""
+    and ``setting`` is the stack key that switches it on: a boolean, unless ``switch_on`` says how to set it."""
 
     detail: str
     noun: str
     icon: str
     setting: str
+    switch_on: str = ""
+
+    @property
+    def how_to_switch_on(self) -> str:
+        """What to set for a stack to have the component."""
+        return self.switch_on or (
+            f"set {self.setting}: true in the stack's file, or plan with --set {self.setting}=true"
+        )
 
 
 #: Component type -> how it appears as one node. The others (buckets, keys, data store, import role, personas: the
@@ -541,5 +583,15 @@ SUPPORTING_COMPONENTS: dict[str, Supporting] = {
     f"{COMPONENT_PREFIX}AutoImport": Supporting("auto-import", "Import on upload", "function", "autoImport"),
     f"{COMPONENT_PREFIX}ImagingViewer": Supporting(
         "viewer", "Team viewer (OHIF on CloudFront)", "distribution", "viewer"
+    ),
+    f"{COMPONENT_PREFIX}DicomwebAuthorizer": Supporting(
+        "dicomweb-authorizer",
+        "DICOMweb authorizer",
+        "function",
+        "dicomwebOidc",
+        switch_on=(
+            "set dicomwebOidc to an OIDC provider (issuer, audiences, personas) in the stack's file, or viewer: true "
+            "(the authorizer then trusts the viewer's user pool), or plan with --set viewer=true"
+        ),
     ),
 }

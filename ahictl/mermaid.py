@@ -44,6 +44,16 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
+#: Characters Mermaid reads as syntax in an arrow's label unless the label is quoted.
+_EDGE_LABEL_SYNTAX = re.compile(r"[()\[\]{}|<>]")
+
+
+def _edge_label(text: str) -> str:
+    """An arrow's label: quoted when it holds brackets or pipes ("reads (origin access control)")."""
+    label = _label(text)
+    return f'"{label}"' if _EDGE_LABEL_SYNTAX.search(label) else label
+
+
 def render_mermaid(plan: dict[str, Any]) -> str:
     """The plan as a Mermaid ``flowchart`` (text, ending in a newline)."""
     resources = [r for r in plan["resources"] if not r["type"].startswith("pulumi:providers:")]
@@ -129,7 +139,7 @@ def render_architecture(view: Architecture) -> str:
     emit("", 1)
     for edge in view.edges:
         arrow = "-.->" if edge.dotted else "-->"
-        lines.append(f"  {edge.source} {arrow}|{_label(edge.label)}| {edge.target}")
+        lines.append(f"  {edge.source} {arrow}|{_edge_label(edge.label)}| {edge.target}")
     protected = sorted(node.id for node in view.nodes if node.protected)
     if protected:
         lines.append("  classDef protected stroke-width:3px")

@@ -52,8 +52,9 @@ CORE_GROUPS = ("c_access", "c_datastore", "c_import_buckets", "c_import_job_role
 
 
 def _core(view: Architecture) -> Architecture:
-    """The view restricted to the core components: the nodes in them and the edges between those nodes."""
-    nodes = [n for n in view.nodes if n.group in CORE_GROUPS]
+    """The view restricted to the core components: the nodes in them (not a supporting component nested in one,
+    drawn as one node) and the edges between those nodes."""
+    nodes = [n for n in view.nodes if n.group in CORE_GROUPS and not n.detail]
     ids = {n.id for n in nodes}
     return Architecture(
         view.stack,
@@ -503,6 +504,21 @@ def test_events_messages_and_logs_flow_between_the_pieces(pieces_view: Architect
     assert encrypted == {"alerts", "alerts-dlq", "audit", "auto-import"}
 
 
+def test_an_arrow_label_with_brackets_is_quoted_for_mermaid() -> None:
+    view = Architecture(
+        "dev",
+        [],
+        [Node("a", "distribution", "A", "", [], ""), Node("b", "bucket", "B", "", [], "")],
+        [
+            architecture.Edge("a", "b", ["reads (origin access control)"]),
+            architecture.Edge("b", "a", ["encrypts"], dotted=True),
+        ],
+    )
+    text = mermaid.render_architecture(view)
+    assert '  a -->|"reads (origin access control)"| b\n' in text
+    assert "  b -.->|encrypts| a\n" in text
+
+
 def test_the_pieces_render_as_mermaid(pieces_view: Architecture) -> None:
     text = mermaid.render_architecture(pieces_view)
     assert 'subgraph c_import_alerts["import-alerts (ImportJobAlerts)"]' in text
@@ -603,9 +619,24 @@ def dev_everything_view() -> Architecture:
     return architecture.architecture(plan_module.plan_stack(PROJECT_DIR, "dev", EVERYTHING))
 
 
+#: An OIDC provider of its own for the DICOMweb authorizer (no viewer needed).
+DICOMWEB_OIDC = json.dumps(
+    {"issuer": "https://login.example.org", "audiences": ["viewer"], "personas": {"reader": ["radiology"]}}
+)
+#: The data store's creation-time options, each way the stack can ask for them.
+CREATION_OPTIONS = {
+    "every-optional-component": EVERYTHING,
+    "dicomweb-oidc": {"dicomwebOidc": DICOMWEB_OIDC},
+    "every-optional-component-and-dicomweb-oidc": {**EVERYTHING, "dicomwebOidc": DICOMWEB_OIDC},
+    "jpeg-2000": {"datastoreLosslessStorageFormat": "JPEG_2000_LOSSLESS"},
+}
+
+
+@pytest.mark.parametrize("options", list(CREATION_OPTIONS))
 @pytest.mark.parametrize("stack", plan_module.available_stacks(PROJECT_DIR))
-def test_the_overview_has_at_most_16_nodes(stack: str) -> None:
-    overview = architecture.overview(architecture.architecture(plan_module.plan_stack(PROJECT_DIR, stack, EVERYTHING)))
+def test_the_overview_has_at_most_16_nodes(stack: str, options: str) -> None:
+    plan = plan_module.plan_stack(PROJECT_DIR, stack, CREATION_OPTIONS[options])
+    overview = architecture.overview(architecture.architecture(plan))
     assert len(overview.nodes) <= OVERVIEW_MAX_NODES, [n.title for n in overview.nodes]
 
 
@@ -616,6 +647,8 @@ def test_the_overview_draws_each_supporting_component_as_one_node(dev_everything
         "Import job alerts": ("import-alerts", ""),
         "Audit trail": ("audit-trail", ""),
         "Import on upload": ("auto-import", ""),
+        "Team viewer (OHIF on CloudFront)": ("viewer", ""),
+        "DICOMweb authorizer": ("dicomweb-authorizer", "c_datastore"),
     }
     assert components["Audit trail"].tags == [
         "Audit bucket (SecureBucket)",
@@ -678,12 +711,129 @@ def test_a_component_in_full_shows_its_nodes_and_what_it_reaches(dev_everything_
     assert alerts.detail == "import-alerts", "another supporting component stays one node"
 
 
+def test_the_dicomweb_authorizer_is_one_node_with_its_arrows(dev_everything_view: Architecture) -> None:
+    overview = architecture.overview(dev_everything_view)
+    [authorizer] = [n for n in overview.nodes if n.detail == "dicomweb-authorizer"]
+    assert (authorizer.title, authorizer.icon, authorizer.group) == ("DICOMweb authorizer", "function", "c_datastore")
+    assert authorizer.tags == [
+        "KMS key",
+        "Admin role",
+        "Function role",
+        "Importer role",
+        "Reader role",
+        "Lambda function",
+        "log group",
+        "1 protected",
+    ]
+    assert not [n for n in overview.nodes if n.group == "c_datastore_authorizer"], "nothing of it drawn on its own"
+    titles = {n.id: n.title for n in overview.nodes}
+    touching = {e for e in _edges(overview) if "DICOMweb authorizer" in (e[0], e[1])}
+    assert touching == {
+        ("HealthImaging data store", "DICOMweb authorizer", "assumes, invokes", False),
+        ("DICOMweb authorizer", "HealthImaging data store", "reads, writes", False),
+        ("DICOMweb authorizer", "HealthImaging data store", "set at creation", True),
+    }
+    assert all(titles[e.source] != titles[e.target] for e in overview.edges if authorizer.id in (e.source, e.target))
+
+
+def test_the_dicomweb_authorizer_in_full_shows_its_function_and_persona_roles(
+    dev_everything_view: Architecture,
+) -> None:
+    detail = architecture.component_detail(dev_everything_view, "dicomweb-authorizer")
+    inside = {n.title: n for n in detail.nodes if n.group == "c_datastore_authorizer"}
+    assert sorted(inside) == [
+        "Admin role",
+        "Function role",
+        "Importer role",
+        "KMS key",
+        "Lambda function",
+        "Reader role",
+        "log group",
+    ]
+    function = inside["Lambda function"]
+    assert function.tags == ["python3.12", "concurrency 10", "alias live", "provisioned concurrency 1"]
+    assert len(function.resources) == 4, "the function, its alias, provisioned concurrency and invoke permission"
+    edges = _edges(detail)
+    assert ("HealthImaging data store", "Lambda function", "invokes", False) in edges
+    for persona, verbs in (("Admin", "reads, writes"), ("Importer", "reads, writes"), ("Reader", "reads")):
+        assert (f"{persona} role", "HealthImaging data store", verbs, False) in edges
+        assert ("HealthImaging data store", f"{persona} role", "assumes", False) in edges
+    text = mermaid.render_architecture(detail)
+    assert 'subgraph c_datastore_authorizer["datastore-authorizer (DicomwebAuthorizer)"]' in text
+
+
+@pytest.fixture(scope="module")
+def jpeg_2000_plan() -> Plan:
+    return plan_module.plan_stack(PROJECT_DIR, "dev", CREATION_OPTIONS["jpeg-2000"])
+
+
+#: The data store creator's resources (components/created_datastore.py), by type.
+CREATOR_TYPES = [
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:kms/alias:Alias",
+    "aws:kms/key:Key",
+    "aws:lambda/function:Function",
+    "aws:lambda/invocation:Invocation",
+]
+
+
+def test_the_data_store_creator_is_folded_into_the_data_store(jpeg_2000_plan: Plan) -> None:
+    view = architecture.architecture(jpeg_2000_plan)
+    store = _node(view, "HealthImaging data store")
+    assert (store.name, store.tags) == (
+        "ahi-dev-datastore",
+        ["JPEG_2000_LOSSLESS", "created by a function (creation-time options)", "protected"],
+    )
+    types = {r["urn"]: r["type"] for r in jpeg_2000_plan["resources"]}
+    assert sorted(types[urn] for urn in store.resources) == CREATOR_TYPES
+    assert not [n for n in view.nodes if n.group == "c_datastore" and n.icon in ("function", "role", "log-group")]
+    assert [n.name for n in view.nodes if n.group == "c_datastore" and n.title == "KMS key"] == [
+        "alias/ahi-dev-datastore-key"
+    ], "the data store's own key stays a node: the creator is not the only one referring to it"
+    assert ("KMS key", "HealthImaging data store", "encrypts", True) in _edges(view)
+
+
+def test_a_creator_function_something_else_refers_to_stays_a_node(jpeg_2000_plan: Plan) -> None:
+    changed = copy.deepcopy(jpeg_2000_plan)
+    function = next(r for r in changed["resources"] if r["type"] == "aws:lambda/function:Function")
+    alarm_type = "aws:cloudwatch/metricAlarm:MetricAlarm"
+    changed["resources"].append(
+        {
+            **function,
+            "name": "creator-errors",
+            "type": alarm_type,
+            "urn": function["urn"].replace(function["type"], alarm_type).rsplit("::", 1)[0] + "::creator-errors",
+            "inputs": {"name": "creator-errors"},
+            "propertyDependencies": {"dimensions": [function["urn"]]},
+        }
+    )
+    view = architecture.architecture(changed)
+    [drawn] = [n for n in view.nodes if n.title == "Lambda function" and n.group == "c_datastore"]
+    assert drawn.name == "ahi-dev-datastore-creator"
+    assert function["urn"] not in _node(view, "HealthImaging data store").resources
+    assert ("Lambda function", "CloudWatch alarm", "watched by", True) in _edges(view)
+
+
 def test_a_component_the_stack_does_not_create_is_a_clear_error(dev_plan: Plan) -> None:
     refused = _cli("--stack", "dev", "--format", "mermaid", "--detail", "auto-import")
     assert refused.returncode == 2
     assert refused.stderr == (
         "error: --detail auto-import: stack 'dev' has no AutoImport component to draw (the stack key autoImport "
         "switches it on); set autoImport: true in the stack's file, or plan with --set autoImport=true\n"
+    )
+    assert refused.stdout == ""
+
+
+def test_the_missing_authorizer_error_says_how_to_switch_it_on() -> None:
+    refused = _cli("--stack", "dev", "--format", "mermaid", "--detail", "dicomweb-authorizer")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "error: --detail dicomweb-authorizer: stack 'dev' has no DicomwebAuthorizer component to draw (the stack key "
+        "dicomwebOidc switches it on); set dicomwebOidc to an OIDC provider (issuer, audiences, personas) in the "
+        "stack's file, or viewer: true (the authorizer then trusts the viewer's user pool), or plan with "
+        "--set viewer=true\n"
     )
     assert refused.stdout == ""
 
@@ -699,7 +849,13 @@ def test_detail_of_a_component_is_its_diagram_in_full(dev_plan: Plan) -> None:
 def test_every_supporting_components_stack_key_is_a_project_setting() -> None:
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     for supporting in architecture_table.SUPPORTING_COMPONENTS.values():
-        assert config[supporting.setting]["type"] == "boolean", supporting.setting
+        if not supporting.switch_on:  # a toggle: "set <key>: true"
+            assert config[supporting.setting]["type"] == "boolean", supporting.setting
+            continue
+        assert supporting.setting in config, supporting.setting
+        assert supporting.switch_on.startswith(f"set {supporting.setting} "), supporting.switch_on
+        for key in re.findall(r"--set (\w+)=true", supporting.switch_on):
+            assert config[key]["type"] == "boolean", key
 
 
 #: The command line of a component's diagram in the docs, and the Mermaid block after it.

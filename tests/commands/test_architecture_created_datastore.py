@@ -1,5 +1,6 @@
 """The architecture view of a stack whose data store the creator function makes: the invocation is drawn as the data
-store, with its options, "created by" the function, and everything that names the data store points at it."""
+store, with its options and the creator (function, role, key, log group) folded in, and everything that names the
+data store points at it."""
 
 from __future__ import annotations
 
@@ -25,16 +26,18 @@ def node(view: Architecture, title_start: str) -> Node:
 def test_the_created_data_store_is_one_data_store_node_with_its_format(view: Architecture) -> None:
     store = node(view, "HealthImaging data store")
     assert store.icon == "datastore"
-    assert store.title == "HealthImaging data store ahi-dev-datastore"
+    assert (store.title, store.name) == ("HealthImaging data store", "ahi-dev-datastore")
     assert "JPEG_2000_LOSSLESS" in store.tags
     assert store.protected
 
 
-def test_the_data_store_is_created_by_the_function_and_named_by_the_others(view: Architecture) -> None:
-    store = node(view, "HealthImaging data store").id
-    creator = next(n.id for n in view.nodes if n.name == "ahi-dev-datastore-creator" and n.icon == "function")
+def test_the_data_store_holds_its_creator_and_is_named_by_the_others(view: Architecture) -> None:
+    found = node(view, "HealthImaging data store")
+    store = found.id
+    assert "created by a function (creation-time options)" in found.tags
+    assert not [n for n in view.nodes if n.name == "ahi-dev-datastore-creator"], "the creator is in the data store"
+    assert len(found.resources) == 7, "the invocation, the function, its role and policy, its key and alias, its logs"
     edges = {(e.source, e.target): e.label for e in view.edges}
-    assert edges[(store, creator)] == "created by"
     reader = next(n.id for n in view.nodes if n.name == "ahi-dev-reader")
     assert edges[(reader, store)] == "reads"
     role = next(n.id for n in view.nodes if n.name == "ahi-dev-ImportJobDataAccessRole")
