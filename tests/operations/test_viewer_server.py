@@ -3,6 +3,7 @@ HealthImaging emulator serving pydicom's sample CT)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -447,6 +448,25 @@ def test_32_parallel_frame_requests_on_reused_connections(viewer: ViewerServer, 
     assert all(seen.signed and seen.status == 200 for seen in judged)
 
 
+#: The data store the proxy tests' stand-in origins serve.
+ORIGIN_DATASTORE = "0123456789abcdef0123456789abcdef"
+
+
+@contextlib.contextmanager
+def proxy_to(handler: type[BaseHTTPRequestHandler], app_dir: Path) -> Iterator[ViewerServer]:
+    """A stand-in DICOMweb host answering with ``handler`` on 127.0.0.1, and the viewer's proxy in front of it; both
+    stopped when the block ends."""
+    origin = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{ORIGIN_DATASTORE}"
+    try:
+        with ViewerServer(ViewerSettings(ORIGIN_DATASTORE, root, "us-east-1", dummy_credentials, app_dir)) as server:
+            yield server
+    finally:
+        origin.shutdown()
+        origin.server_close()
+
+
 class _ChunkedOrigin(BaseHTTPRequestHandler):
     """Answers every GET with a body in three chunks and no Content-Length, as a streaming service may."""
 
@@ -467,17 +487,9 @@ class _ChunkedOrigin(BaseHTTPRequestHandler):
 
 
 def test_a_chunked_answer_is_passed_on_chunked_and_whole(app_dir: Path) -> None:
-    origin = ThreadingHTTPServer(("127.0.0.1", 0), _ChunkedOrigin)
-    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    datastore = "0123456789abcdef0123456789abcdef"
-    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
-    try:
-        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
-            first = request(server, f"/datastore/{datastore}/studies")
-            second = request(server, f"/datastore/{datastore}/studies")
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with proxy_to(_ChunkedOrigin, app_dir) as server:
+        first = request(server, f"/datastore/{ORIGIN_DATASTORE}/studies")
+        second = request(server, f"/datastore/{ORIGIN_DATASTORE}/studies")
     for status, headers, body in (first, second):
         assert status == 200
         assert headers["transfer-encoding"] == "chunked"
@@ -512,39 +524,23 @@ class _LengthOrigin(BaseHTTPRequestHandler):
 
 
 def test_answers_longer_and_shorter_than_the_buffer_arrive_whole_on_one_connection(app_dir: Path) -> None:
-    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
-    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    datastore = "0123456789abcdef0123456789abcdef"
-    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
     sizes = [2 * CHUNK_BYTES + 12_345, 10, 0, CHUNK_BYTES]
-    try:
-        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
-            bodies = []
-            for size in sizes:
-                connection.request("GET", f"/datastore/{datastore}/studies/{size}", headers={"Cookie": cookie})
-                response = connection.getresponse()
-                assert (response.status, response.getheader("Content-Length")) == (200, str(size))
-                bodies.append(response.read())
-            connection.close()
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with proxy_to(_LengthOrigin, app_dir) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+        bodies = []
+        for size in sizes:
+            connection.request("GET", f"/datastore/{ORIGIN_DATASTORE}/studies/{size}", headers={"Cookie": cookie})
+            response = connection.getresponse()
+            assert (response.status, response.getheader("Content-Length")) == (200, str(size))
+            bodies.append(response.read())
+        connection.close()
     assert bodies == [_LengthOrigin.body(size) for size in sizes]
 
 
 def test_an_answer_with_a_head_longer_than_half_the_buffer_arrives_whole(app_dir: Path) -> None:
-    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
-    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    datastore = "0123456789abcdef0123456789abcdef"
-    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
-    try:
-        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
-            status, headers, body = request(server, f"/datastore/{datastore}/studies/{CHUNK_BYTES + 5}/padded")
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with proxy_to(_LengthOrigin, app_dir) as server:
+        status, headers, body = request(server, f"/datastore/{ORIGIN_DATASTORE}/studies/{CHUNK_BYTES + 5}/padded")
     assert status == 200
     assert 3 * len(_LengthOrigin.padding) > CHUNK_BYTES // 2
     assert headers["etag"] == headers["last-modified"] == headers["content-encoding"] == _LengthOrigin.padding
@@ -552,29 +548,21 @@ def test_an_answer_with_a_head_longer_than_half_the_buffer_arrives_whole(app_dir
 
 
 def test_a_browser_that_goes_away_mid_answer_leaves_nothing_running(app_dir: Path) -> None:
-    origin = ThreadingHTTPServer(("127.0.0.1", 0), _LengthOrigin)
-    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    datastore = "0123456789abcdef0123456789abcdef"
-    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
     size = 64 * CHUNK_BYTES  # more than the sockets' buffers hold: the relay is mid-answer when the browser leaves
-    try:
-        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
-            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
-            browser = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-            browser.sendall(
-                f"GET /datastore/{datastore}/studies/{size} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                f"Cookie: {cookie}\r\n\r\n".encode()
-            )
-            assert browser.recv(12) == b"HTTP/1.1 200"
-            browser.close()
-            deadline = time.monotonic() + 10
-            while _serving_threads() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _serving_threads() == []
-            status, _, body = request(server, f"/datastore/{datastore}/studies/{CHUNK_BYTES}")
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with proxy_to(_LengthOrigin, app_dir) as server:
+        cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+        browser = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        browser.sendall(
+            f"GET /datastore/{ORIGIN_DATASTORE}/studies/{size} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Cookie: {cookie}\r\n\r\n".encode()
+        )
+        assert browser.recv(12) == b"HTTP/1.1 200"
+        browser.close()
+        deadline = time.monotonic() + 10
+        while _serving_threads() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _serving_threads() == []
+        status, _, body = request(server, f"/datastore/{ORIGIN_DATASTORE}/studies/{CHUNK_BYTES}")
     assert (status, body) == (200, _LengthOrigin.body(CHUNK_BYTES))
 
 
@@ -600,20 +588,12 @@ class _CuttingOrigin(BaseHTTPRequestHandler):
 
 
 def test_an_answer_the_origin_cuts_short_ends_the_browsers_connection(app_dir: Path) -> None:
-    origin = ThreadingHTTPServer(("127.0.0.1", 0), _CuttingOrigin)
-    threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    datastore = "0123456789abcdef0123456789abcdef"
-    root = f"http://127.0.0.1:{origin.server_address[1]}/datastore/{datastore}"
-    try:
-        with ViewerServer(ViewerSettings(datastore, root, "us-east-1", dummy_credentials, app_dir)) as server:
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
-            connection.request("GET", f"/datastore/{datastore}/studies", headers={"Cookie": cookie})
-            response = connection.getresponse()
-            with pytest.raises(http.client.IncompleteRead) as cut:
-                response.read()
-            connection.close()
-    finally:
-        origin.shutdown()
-        origin.server_close()
+    with proxy_to(_CuttingOrigin, app_dir) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        cookie = f"{viewer_rules.cookie_name(server.port)}={server.settings.secret}"
+        connection.request("GET", f"/datastore/{ORIGIN_DATASTORE}/studies", headers={"Cookie": cookie})
+        response = connection.getresponse()
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            response.read()
+        connection.close()
     assert cut.value.partial == b"x" * 500
