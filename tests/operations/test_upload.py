@@ -126,8 +126,10 @@ def test_interrupted_upload_resumes_without_duplicates(bucket: Any, tmp_path: Pa
     resumed = upload_files(
         boto3.session.Session(), BUCKET, items, concurrency=4, engine=engine, expected_bucket_owner=OWNER
     )
-    assert resumed.already_present == len(partial)
-    assert resumed.uploaded == 40 - len(partial)
+    # A request cancelled on the wire may still complete on the service after the interrupt: what the rerun finds is
+    # at least what was there right after it, and every file ends up uploaded exactly once.
+    assert resumed.already_present >= len(partial)
+    assert resumed.already_present + resumed.uploaded == 40
     assert versions(bucket) == {item.key: 1 for item in items}
 
 
