@@ -132,13 +132,29 @@ def check_plan(
     """Run the stack's program under the offline plan's mocks, creating nothing: an invalid configuration raises
     here (``InvalidInputError``, ``PlanError``) before the sandbox starts anything."""
     config, values, _ = plan_config(project_dir, stack, account_id, region, overrides)
-    mockrun.run(
+    run_program(project_dir, stack, config, values, account_id=account_id, region=region)
+
+
+def run_program(
+    project_dir: Path,
+    stack: str,
+    config: StackConfig,
+    values: Mapping[str, str],
+    *,
+    account_id: str,
+    region: str,
+    mocks: mockrun.PlanMocks | None = None,
+) -> mockrun.ProgramRun:
+    """The stack's program run with the sandbox's configuration of it (:func:`plan_config`) under ``mocks`` (the
+    offline plan's when None)."""
+    return mockrun.run(
         program_path(project_dir),
         config=values,
         project=config.project,
         stack=stack,
         account_id=account_id,
         region=region,
+        mocks=mocks,
     )
 
 
@@ -240,15 +256,7 @@ def deploy_stack(
     target = Target(sandbox_clients(endpoints, region), healthimaging, account_id, region)
     mocks = SandboxMocks(target)
     try:
-        run = mockrun.run(
-            program_path(project_dir),
-            config=values,
-            project=config.project,
-            stack=stack,
-            account_id=account_id,
-            region=region,
-            mocks=mocks,
-        )
+        run = run_program(project_dir, stack, config, values, account_id=account_id, region=region, mocks=mocks)
     except Exception as error:
         # The run raises whichever failed registration it awaited first: report the first failure instead.
         if mocks.failure is not None and mocks.failure is not error:
