@@ -194,11 +194,16 @@ def declare(settings: OrganisationSettings, opts: pulumi.ResourceOptions | None 
 
     permission_sets: dict[str, aws.ssoadmin.PermissionSet] = {}
     attachments: dict[str, aws.ssoadmin.CustomerManagedPolicyAttachment] = {}
+    # Every persona's policy reference is agreed before any permission set can be created: one that the stacks
+    # name differently stops the run with nothing created, not after the personas that agree.
+    per_persona = []
     for persona in settings.personas:
         granting = [s.stack for s in settings.imaging_stacks if persona in s.groups]
-        reference = pulumi.Output.all(*[policy_arns[stack] for stack in granting]).apply(
-            _agreed_reference_of(persona, granting)
-        )
+        arns = pulumi.Output.all(*[policy_arns[stack] for stack in granting])
+        per_persona.append(arns.apply(_agreed_reference_of(persona, granting)))
+    agreed: pulumi.Output[list[PolicyReference]] = pulumi.Output.all(*per_persona)
+    for index, persona in enumerate(settings.personas):
+        reference = agreed.apply(_item(index))
         permission_set = aws.ssoadmin.PermissionSet(
             f"{persona}-permission-set",
             instance_arn=settings.instance_arn,
@@ -240,6 +245,10 @@ def declare(settings: OrganisationSettings, opts: pulumi.ResourceOptions | None 
     return OrganisationAccess(
         permission_set_arns={persona: ps.arn for persona, ps in permission_sets.items()}, assignments=assignments
     )
+
+
+def _item(index: int) -> Callable[[list[PolicyReference]], PolicyReference]:
+    return lambda references: references[index]
 
 
 def _agreed_reference_of(persona: str, stacks: list[str]) -> Callable[[list[Any]], PolicyReference]:
